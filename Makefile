@@ -1,0 +1,208 @@
+# vpipe: one entry point.
+#   make            libvpipe, the vpipe command, every module
+#   make test       build with -Werror and run the whole suite
+#   make check      the suite under ASan+UBSan, the concurrent parts under TSan
+#   make bench      benchmarks that print figures
+#   make fuzz       build the libFuzzer targets (FUZZ_SECONDS=N runs each)
+#   make run        run the demo pipeline (conf/demo.ini)
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Layout of the build tree ($(BUILD)):
+#   lib/libvpipe.so  lib/libvpipe-common.a  bin/vpipe  modules/NAME.so  tests/
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+MODULEDIR ?= $(LIBDIR)/vpipe/modules
+INCLUDEDIR ?= $(PREFIX)/include
+VERSION := 0.1.0
+
+BUILD ?= build
+ifneq ($(CROSS),)
+CC := $(CROSS)-gcc
+CXX := $(CROSS)-g++
+PKG_CONFIG ?= $(CROSS)-pkg-config
+BUILD := build-$(CROSS)
+endif
+PKG_CONFIG ?= pkg-config
+CC ?= cc
+CXX ?= c++
+
+SAN ?=
+OPT ?= -O2
+WARN := -Wall -Wextra -Werror
+CPPFLAGS_ALL := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Ikernel/include -Icommon \
+	-DVPIPE_VERSION='"$(VERSION)"' -DVPIPE_MODULEDIR='"$(MODULEDIR)"'
+ifneq ($(SAN),)
+SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+CFLAGS_ALL := -std=c11 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CFLAGS)
+CXXFLAGS_ALL := -std=c++17 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CXXFLAGS)
+LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
+
+.PHONY: all test check bench fuzz run install clean format
+all:
+
+# ------------------------------------------------------------------ kernel
+KERNEL_SRCS := $(wildcard kernel/*.c)
+KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/obj/%.o)
+LIBVPIPE := $(BUILD)/lib/libvpipe.so
+KERNEL_LIBS := -linih -ldl -lm
+
+$(LIBVPIPE): $(KERNEL_OBJS)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libvpipe.so.1 -o $@ $^ $(LDFLAGS_ALL) $(KERNEL_LIBS)
+all: $(LIBVPIPE)
+
+# ----------------------------------------------- shared code (static, PIC)
+# common/ holds code several modules and tools share (H.264, Matroska,
+# Signature V4, HTTP). It is not part of the public module API.
+COMMON_SRCS := $(wildcard common/*.c)
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
+LIBCOMMON := $(BUILD)/lib/libvpipe-common.a
+COMMON_LIBS := -lssl -lcrypto -lm
+
+$(LIBCOMMON): $(COMMON_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+all: $(LIBCOMMON)
+
+# ---------------------------------------------------------------- command
+# bin/*.c is the vpipe command; bin/NAME/*.c are its larger subcommands.
+BIN_SRCS := $(wildcard bin/*.c bin/*/*.c)
+BIN_OBJS := $(BIN_SRCS:%.c=$(BUILD)/obj/%.o)
+VPIPE := $(BUILD)/bin/vpipe
+BIN_LIBS := $(COMMON_LIBS) -lcurl
+
+$(VPIPE): $(BIN_OBJS) $(LIBVPIPE) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $(BIN_OBJS) $(LIBCOMMON) -L$(BUILD)/lib -lvpipe \
+		-Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL) $(BIN_LIBS)
+all: $(VPIPE)
+
+# ---------------------------------------------------------------- modules
+# Each modules/NAME/ builds $(BUILD)/modules/NAME.so from its *.c and *.cc.
+# An optional modules/NAME/module.mk may set:
+#   NAME_PKGS    pkg-config packages (module skipped, with a message, if absent)
+#   NAME_LIBS    extra link flags;  NAME_CFLAGS extra compile flags
+MODULE_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard modules/*/))))
+-include $(wildcard modules/*/module.mk)
+
+define module_rules
+$(1)_SRCS := $$(wildcard modules/$(1)/*.c)
+$(1)_CXXSRCS := $$(wildcard modules/$(1)/*.cc)
+$(1)_OBJS := $$($(1)_SRCS:%.c=$(BUILD)/obj/%.o) $$($(1)_CXXSRCS:%.cc=$(BUILD)/obj/%.o)
+$(1)_MISSING := $$(strip $$(foreach p,$$($(1)_PKGS),$$(if $$(shell $(PKG_CONFIG) --exists $$(p) && echo y),,$$(p))))
+$(1)_PKGCFLAGS := $$(if $$($(1)_PKGS),$$(if $$($(1)_MISSING),,$$(shell $(PKG_CONFIG) --cflags $$($(1)_PKGS))))
+$(1)_PKGLIBS := $$(if $$($(1)_PKGS),$$(if $$($(1)_MISSING),,$$(shell $(PKG_CONFIG) --libs $$($(1)_PKGS))))
+$(1)_LINKER := $$(if $$($(1)_CXXSRCS),$(CXX),$(CC))
+$$($(1)_OBJS): EXTRA_CFLAGS := $$($(1)_CFLAGS) $$($(1)_PKGCFLAGS)
+ifeq ($$($(1)_MISSING),)
+$(BUILD)/modules/$(1).so: $$($(1)_OBJS) $(LIBVPIPE) $(LIBCOMMON)
+	@mkdir -p $$(@D)
+	$$($(1)_LINKER) -shared -o $$@ $$($(1)_OBJS) $(LIBCOMMON) -L$(BUILD)/lib -lvpipe \
+		$(LDFLAGS_ALL) $$($(1)_LIBS) $$($(1)_PKGLIBS) $(COMMON_LIBS)
+MODULE_SOS += $(BUILD)/modules/$(1).so
+else
+$$(info vpipe: skipping module $(1): pkg-config cannot find $$($(1)_MISSING))
+endif
+endef
+$(foreach m,$(MODULE_NAMES),$(eval $(call module_rules,$(m))))
+all: $(MODULE_SOS)
+
+# ------------------------------------------------------------------ objects
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ------------------------------------------------------------------- tests
+# tests/unit/test_NAME.c -> $(BUILD)/tests/test_NAME, linked with libvpipe and
+# common. Internal kernel headers are reachable as "kernel/...".
+# tests/unit/NAME.mk may set test_NAME_SRCS (more sources) and test_NAME_LIBS.
+# tests/doubles/NAME/*.c -> $(BUILD)/tests/NAME.so (LD_PRELOAD doubles etc.),
+# tests/doubles/NAME/double.mk may set NAME_DOUBLE_LIBS.
+# tests/e2e/*.sh are run by tests/run.sh with BUILD, VPIPE, VPIPE_MODULE_PATH.
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+-include $(wildcard tests/unit/*.mk) $(wildcard tests/doubles/*/double.mk)
+
+define unit_rules
+$(BUILD)/tests/$(1): $(BUILD)/obj/tests/unit/$(1).o $$($(1)_SRCS:%.c=$(BUILD)/obj/%.o) $(LIBVPIPE) $(LIBCOMMON)
+	@mkdir -p $$(@D)
+	$(CC) -o $$@ $$(filter %.o,$$^) $(LIBCOMMON) -L$(BUILD)/lib -lvpipe \
+		-Wl,-rpath,'$$$$ORIGIN/../lib' $(LDFLAGS_ALL) $$($(1)_LIBS) $(COMMON_LIBS) -lcurl $(KERNEL_LIBS)
+endef
+$(foreach t,$(UNIT_SRCS:tests/unit/%.c=%),$(eval $(call unit_rules,$(t))))
+$(BUILD)/obj/tests/unit/%.o: CPPFLAGS_ALL += -I.
+
+DOUBLE_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/doubles/*/))))
+define double_rules
+$(1)_DOUBLE_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tests/doubles/$(1)/*.c))
+$(BUILD)/tests/$(1).so: $$($(1)_DOUBLE_OBJS)
+	@mkdir -p $$(@D)
+	$(CC) -shared -o $$@ $$^ $(LDFLAGS_ALL) $$($(1)_DOUBLE_LIBS) -ldl
+DOUBLE_SOS += $(BUILD)/tests/$(1).so
+endef
+$(foreach d,$(DOUBLE_NAMES),$(eval $(call double_rules,$(d))))
+
+TEST_DEPS := all $(UNIT_BINS) $(DOUBLE_SOS)
+test: $(TEST_DEPS)
+	@BUILD=$(BUILD) tests/run.sh
+
+# Concurrent parts run again under ThreadSanitizer.
+TSAN_TESTS ?= test_ring test_pool test_sched
+check:
+	$(MAKE) BUILD=build-asan SAN=address,undefined OPT=-O1 $(TEST_DEPS)
+	BUILD=build-asan VPIPE_SANITIZER=asan ASAN_OPTIONS=detect_leaks=1 tests/run.sh
+	$(MAKE) BUILD=build-tsan SAN=thread OPT=-O1 $(TEST_DEPS)
+	BUILD=build-tsan VPIPE_SANITIZER=tsan TSAN_OPTIONS=halt_on_error=1 \
+		tests/run.sh $(TSAN_TESTS)
+
+# ------------------------------------------------------------------- bench
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/%)
+-include $(wildcard tests/bench/*.mk)
+$(foreach b,$(BENCH_SRCS:tests/bench/%.c=%),$(eval $(call unit_rules_bench,$(b))))
+$(BUILD)/tests/bench_%: $(BUILD)/obj/tests/bench/bench_%.o $(LIBVPIPE) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $(filter %.o,$^) $(LIBCOMMON) -L$(BUILD)/lib -lvpipe \
+		-Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL) $(BENCH_LIBS) $(COMMON_LIBS) $(KERNEL_LIBS)
+$(BUILD)/obj/tests/bench/%.o: CPPFLAGS_ALL += -I.
+bench: all $(BENCH_BINS)
+	@BUILD=$(BUILD) tests/bench/run.sh
+
+# -------------------------------------------------------------------- fuzz
+# tests/fuzz/fuzz_NAME.c is a libFuzzer target; tests/fuzz/fuzz_NAME.mk may
+# set fuzz_NAME_SRCS. Built with clang into build-fuzz/.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SECONDS ?= 0
+fuzz:
+	@tests/fuzz/build.sh $(FUZZ_SECONDS)
+
+# --------------------------------------------------------------------- run
+run: all
+	tests/../bin/vpipe-demo
+
+# ----------------------------------------------------------------- install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(MODULEDIR) $(DESTDIR)$(INCLUDEDIR)/vpipe
+	install -m 0755 $(VPIPE) $(DESTDIR)$(PREFIX)/bin/vpipe
+	install -m 0755 $(LIBVPIPE) $(DESTDIR)$(LIBDIR)/libvpipe.so.1
+	ln -sf libvpipe.so.1 $(DESTDIR)$(LIBDIR)/libvpipe.so
+	install -m 0755 $(MODULE_SOS) $(DESTDIR)$(MODULEDIR)/
+	install -m 0644 kernel/include/vpipe/*.h $(DESTDIR)$(INCLUDEDIR)/vpipe/
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@MODULEDIR@|$(MODULEDIR)|; s|@VERSION@|$(VERSION)|' \
+		kernel/vpipe.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/vpipe.pc
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz build-*-linux-*

@@ -1,0 +1,251 @@
+/* vpipe public API: modules.
+ *
+ * A module is a shared object exporting one constant descriptor named
+ * `vpipe_module` (see VPIPE_MODULE below). The kernel loads it with dlopen,
+ * checks its ABI version, validates the node's INI section against the
+ * declarative parameter table, fills the module's config struct, and then
+ * drives the module through create -> start -> (produce | process)* ->
+ * stop -> destroy, always from threads it owns.
+ *
+ * Rules for module authors:
+ *  - include only <vpipe/...> headers from vpipe;
+ *  - never create threads (use vpipe_node_spawn_worker) and never sleep in a
+ *    loop (use vpipe_node_wait_fd / vpipe_node_sleep_until, which wake on stop);
+ *  - create() validates and computes; start() acquires devices, sockets, files.
+ *    `vpipe check` calls create() and destroy() only.
+ *  - a callback returns 0 on success, VPIPE_EOS (sources) at end of stream, or a
+ *    negative value on error; on error the kernel applies the node's restart
+ *    policy, so log the reason with vpipe_log first.
+ */
+#ifndef VPIPE_MODULE_H
+#define VPIPE_MODULE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vpipe/frame.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped on any incompatible change to a struct or call in <vpipe/...>. */
+#define VPIPE_ABI_VERSION 1
+
+/* Return value of produce() at end of stream. */
+#define VPIPE_EOS 1
+
+/* ---------------------------------------------------------------- params */
+
+enum vpipe_param_type {
+	VPIPE_PARAM_STRING = 1, /* const char *   (kernel-owned)            */
+	VPIPE_PARAM_INT,        /* int64_t        range [min, max]           */
+	VPIPE_PARAM_BOOL,       /* bool           true/false/yes/no/on/off/1/0 */
+	VPIPE_PARAM_ENUM,       /* int            index into choices         */
+	VPIPE_PARAM_DURATION,   /* int64_t ns     "500ms", "2s", "1m", "1h"   */
+	VPIPE_PARAM_SIZE,       /* int64_t bytes  "512", "64k", "16M", "1G"   */
+	VPIPE_PARAM_PATH,       /* const char *   a file system path         */
+	VPIPE_PARAM_SECRET,     /* const char *   never printed              */
+	VPIPE_PARAM_DOUBLE,     /* double         range [min, max]           */
+};
+
+enum vpipe_param_flags {
+	VPIPE_PARAM_REQUIRED = 1u << 0,
+	VPIPE_PARAM_MASKED = 1u << 1,  /* mask value in every printout */
+	VPIPE_PARAM_RUNTIME = 1u << 2, /* may change while running (reload) */
+};
+
+struct vpipe_param {
+	const char *name; /* lower-case-with-dashes; NULL ends the table */
+	uint32_t type;    /* enum vpipe_param_type */
+	uint32_t flags;   /* enum vpipe_param_flags */
+	size_t offset;    /* where the value lands in the config struct */
+	const char *def;  /* default, written as in the INI; NULL: none */
+	double min, max;  /* INT, DOUBLE, DURATION (s), SIZE (bytes); min > max: unbounded */
+	const char *const *choices; /* ENUM: NULL-terminated allowed values */
+	int64_t unit; /* DURATION: ns per unit of a bare number (0: seconds) */
+	const char *help; /* one line */
+	const void *reserved[2];
+};
+
+/* Helpers for tables:
+ *   VPIPE_P_INT("width", struct cfg, width, "640", 16, 8192, "picture width")
+ */
+#define VPIPE_P_(n, t, fl, st, fld, d, lo, hi, ch, u, h)                      \
+	{ .name = (n), .type = (t), .flags = (fl), .offset = offsetof(st, fld),  \
+	  .def = (d), .min = (lo), .max = (hi), .choices = (ch), .unit = (u),    \
+	  .help = (h) }
+#define VPIPE_P_STRING(n, st, fld, d, fl, h)                                    \
+	VPIPE_P_(n, VPIPE_PARAM_STRING, fl, st, fld, d, 1, 0, NULL, 0, h)
+#define VPIPE_P_PATH(n, st, fld, d, fl, h)                                      \
+	VPIPE_P_(n, VPIPE_PARAM_PATH, fl, st, fld, d, 1, 0, NULL, 0, h)
+#define VPIPE_P_SECRET(n, st, fld, fl, h)                                       \
+	VPIPE_P_(n, VPIPE_PARAM_SECRET, (fl) | VPIPE_PARAM_MASKED, st, fld,     \
+		 NULL, 1, 0, NULL, 0, h)
+#define VPIPE_P_INT(n, st, fld, d, lo, hi, h)                                   \
+	VPIPE_P_(n, VPIPE_PARAM_INT, 0, st, fld, d, lo, hi, NULL, 0, h)
+#define VPIPE_P_DOUBLE(n, st, fld, d, lo, hi, h)                                \
+	VPIPE_P_(n, VPIPE_PARAM_DOUBLE, 0, st, fld, d, lo, hi, NULL, 0, h)
+#define VPIPE_P_BOOL(n, st, fld, d, h)                                          \
+	VPIPE_P_(n, VPIPE_PARAM_BOOL, 0, st, fld, d, 1, 0, NULL, 0, h)
+#define VPIPE_P_ENUM(n, st, fld, d, ch, h)                                      \
+	VPIPE_P_(n, VPIPE_PARAM_ENUM, 0, st, fld, d, 1, 0, ch, 0, h)
+/* lo/hi in seconds; unit: ns per bare number (VPIPE_MS, VPIPE_S) */
+#define VPIPE_P_DURATION(n, st, fld, d, lo, hi, u, h)                           \
+	VPIPE_P_(n, VPIPE_PARAM_DURATION, 0, st, fld, d, lo, hi, NULL, u, h)
+#define VPIPE_P_SIZE(n, st, fld, d, lo, hi, h)                                  \
+	VPIPE_P_(n, VPIPE_PARAM_SIZE, 0, st, fld, d, lo, hi, NULL, 0, h)
+#define VPIPE_P_END { .name = NULL }
+
+#define VPIPE_NS 1LL
+#define VPIPE_US 1000LL
+#define VPIPE_MS 1000000LL
+#define VPIPE_S 1000000000LL
+
+/* ----------------------------------------------------------------- ports */
+
+enum vpipe_port_flags {
+	/* An input port that accepts any number of links (e.g. a recorder fed
+	 * by several chains). Only the last input port may have it. */
+	VPIPE_PORT_MULTI = 1u << 0,
+};
+
+struct vpipe_port {
+	const char *name;  /* NULL ends the list; first port is the default */
+	uint32_t media;    /* mask of enum vpipe_media */
+	uint32_t flags;    /* enum vpipe_port_flags */
+};
+
+/* ---------------------------------------------------------- descriptor */
+
+struct vpipe_node; /* opaque handle the kernel passes to every call */
+
+struct vpipe_module {
+	uint32_t abi_version; /* VPIPE_ABI_VERSION the module was built with */
+	uint32_t struct_size; /* sizeof(struct vpipe_module) at build time */
+	const char *name;     /* as written after `module =` */
+	const char *version;
+	const char *summary; /* one line */
+
+	const struct vpipe_port *inputs;  /* NULL or {NULL}-terminated */
+	const struct vpipe_port *outputs; /* NULL or {NULL}-terminated */
+	const struct vpipe_param *params; /* VPIPE_P_END-terminated */
+	size_t config_size;               /* size of the config struct */
+
+	/* Build state from the filled config (valid for the node's lifetime).
+	 * May set output media/pool sizes; must not open devices. */
+	int (*create)(struct vpipe_node *node, const void *config, void **state);
+	/* Acquire resources. Called in the node's own thread. */
+	int (*start)(void *state);
+	/* Sources (no inputs): make and push frames; called again and again
+	 * until it returns VPIPE_EOS, an error, or vpipe_node_stopping(). */
+	int (*produce)(void *state);
+	/* Others: one input frame on input port `port`. The module pushes
+	 * zero or more frames. The kernel unrefs `in` afterwards. */
+	int (*process)(void *state, unsigned port, const struct vpipe_frame *in);
+	/* All inputs reached end of stream (or stop was asked): push what is
+	 * still held. Optional. */
+	int (*flush)(void *state);
+	/* An upstream event from downstream (e.g. key-frame request). Called
+	 * in the node's own thread between produce/process calls. Return 1 if
+	 * handled, 0 to pass it further upstream. Optional. */
+	int (*upstream_event)(void *state, unsigned event);
+	/* Release what start() acquired. */
+	void (*stop)(void *state);
+	void (*destroy)(void *state);
+
+	const void *reserved[8];
+};
+
+/* A module defines its descriptor with:
+ *   VPIPE_MODULE = { .abi_version = VPIPE_ABI_VERSION, ... };  */
+#define VPIPE_MODULE_SYMBOL "vpipe_module"
+#define VPIPE_MODULE                                                           \
+	__attribute__((visibility("default"))) const struct vpipe_module       \
+		vpipe_module
+
+/* ------------------------------------------------------ calls for modules */
+
+/* Push a frame on output `port`. The node gives up its reference. Returns
+ * 0, or -1 when the node is stopping (the frame is released). Blocks when a
+ * `block` link downstream is full. */
+int vpipe_push(struct vpipe_node *node, unsigned port, struct vpipe_frame *f);
+
+/* Push an in-band event (EOS, DISCONTINUITY) on every output. */
+int vpipe_push_event(struct vpipe_node *node, unsigned event);
+
+/* Send an out-of-band event to every upstream node (key-frame request). */
+void vpipe_node_send_upstream(struct vpipe_node *node, unsigned event);
+
+/* Output media a configured node produces on `port` (default: the port's
+ * declared mask). Call in create(). */
+void vpipe_node_set_output_media(struct vpipe_node *node, unsigned port,
+				 uint32_t media);
+
+/* Frame pool of this node: `count` frames of about `frame_bytes` each.
+ * The kernel adds the result to the graph's memory ceiling. Call in create(). */
+void vpipe_node_set_pool(struct vpipe_node *node, unsigned count,
+			 size_t frame_bytes);
+
+/* Pipeline clock: monotonic ns since the pipeline started. */
+int64_t vpipe_now(void);
+/* Wall clock: ns since the Unix epoch. */
+int64_t vpipe_wallclock(void);
+/* Pipeline clock time to wall-clock time (ns), for capture timestamps. */
+int64_t vpipe_clock_to_wall(int64_t pipeline_ns);
+
+/* True once the node has been asked to stop. */
+bool vpipe_node_stopping(struct vpipe_node *node);
+
+/* Sleep until pipeline time `t` (ns) or until stop. Returns 0 when the time
+ * came, -1 when stopping. Uses no CPU while waiting. */
+int vpipe_node_sleep_until(struct vpipe_node *node, int64_t t);
+
+/* Wait for `events` (POLLIN/POLLOUT) on fd, at most timeout_ns (<0: no
+ * limit). Returns the revents (>0), 0 on timeout, -1 when stopping. */
+int vpipe_node_wait_fd(struct vpipe_node *node, int fd, short events,
+		       int64_t timeout_ns);
+
+/* Run fn(arg) in a kernel-owned thread named after the node; the kernel
+ * joins it after stop(). fn must return once vpipe_node_stopping(). */
+int vpipe_node_spawn_worker(struct vpipe_node *node, void (*fn)(void *arg),
+			    void *arg);
+
+/* Wake a node blocked in vpipe_node_wait_fd/sleep_until (any thread). */
+void vpipe_node_wake(struct vpipe_node *node);
+
+const char *vpipe_node_name(const struct vpipe_node *node);
+
+/* Per-node counters visible in metrics; name is a static string. */
+void vpipe_node_count(struct vpipe_node *node, const char *name,
+		      int64_t delta);
+void vpipe_node_gauge(struct vpipe_node *node, const char *name,
+		      int64_t value);
+
+/* ----------------------------------------------------------------- log */
+
+enum vpipe_log_level {
+	VPIPE_LOG_ERROR = 3,
+	VPIPE_LOG_WARN = 4,
+	VPIPE_LOG_INFO = 6,
+	VPIPE_LOG_DEBUG = 7,
+};
+
+/* One line to stderr, prefixed with level and node name. `node` may be NULL. */
+void vpipe_log(struct vpipe_node *node, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void vpipe_vlog(struct vpipe_node *node, int level, const char *fmt,
+		va_list ap);
+bool vpipe_log_enabled(int level);
+
+#define vpipe_error(n, ...) vpipe_log((n), VPIPE_LOG_ERROR, __VA_ARGS__)
+#define vpipe_warn(n, ...) vpipe_log((n), VPIPE_LOG_WARN, __VA_ARGS__)
+#define vpipe_info(n, ...) vpipe_log((n), VPIPE_LOG_INFO, __VA_ARGS__)
+#define vpipe_debug(n, ...) vpipe_log((n), VPIPE_LOG_DEBUG, __VA_ARGS__)
+
+#ifdef __cplusplus
+}
+#endif
+#endif

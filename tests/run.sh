@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The test runner behind `make test` and `make check`.
+#   tests/run.sh [NAME ...]   run all tests, or those whose name matches
+# A test is a unit binary $BUILD/tests/test_* or a script tests/e2e/*.sh.
+# Exit 0 = pass, 77 = skipped (the test prints its reason), anything else = fail.
+# The last line is the summary: "N passed, N failed[, N skipped]".
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export BUILD
+export VPIPE="$PWD/$BUILD/bin/vpipe"
+export VPIPE_MODULE_PATH="$PWD/$BUILD/modules"
+export VPIPE_TOP="$PWD"
+export PATH="/usr/bin:$PATH" # Debian's python3 (with python3-gi, botocore) first
+TEST_TIMEOUT=${TEST_TIMEOUT:-600}
+logdir="$BUILD/test-logs"
+mkdir -p "$logdir"
+
+tests=()
+for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] && [ "${t%.so}" = "$t" ] && tests+=("$t")
+done
+for t in tests/e2e/*.sh; do
+	[ -f "$t" ] && tests+=("$t")
+done
+
+selected=()
+if [ $# -gt 0 ]; then
+	for t in "${tests[@]}"; do
+		n=$(basename "$t" .sh)
+		for want in "$@"; do
+			[ "$n" = "$want" ] && selected+=("$t")
+		done
+	done
+else
+	selected=("${tests[@]}")
+fi
+
+pass=0 fail=0 skip=0
+failed=()
+for t in "${selected[@]}"; do
+	name=$(basename "$t" .sh)
+	log="$logdir/$name.log"
+	start=$(date +%s)
+	if [ "${t%.sh}" != "$t" ]; then
+		timeout -k 10 "$TEST_TIMEOUT" bash "$t" >"$log" 2>&1
+	else
+		timeout -k 10 "$TEST_TIMEOUT" "$t" >"$log" 2>&1
+	fi
+	rc=$?
+	secs=$(($(date +%s) - start))
+	case $rc in
+	0) pass=$((pass + 1)); printf 'PASS %-40s %3ds\n' "$name" "$secs" ;;
+	77) skip=$((skip + 1))
+	    printf 'SKIP %-40s %s\n' "$name" "$(grep -i 'skip' "$log" | tail -n 1)" ;;
+	*) fail=$((fail + 1)); failed+=("$name")
+	   printf 'FAIL %-40s %3ds (exit %d), last lines of %s:\n' "$name" "$secs" "$rc" "$log"
+	   tail -n 30 "$log" | sed 's/^/    /' ;;
+	esac
+done
+
+[ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
+summary="$pass passed, $fail failed"
+[ $skip -gt 0 ] && summary="$summary, $skip skipped"
+echo "$summary"
+[ $fail -eq 0 ]
