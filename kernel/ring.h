@@ -107,12 +107,18 @@ static inline void *vp_ring_steal(struct vp_ring *r)
 	return NULL;
 }
 
-/* Either side, approximate unless called by the owner of the other index. */
+/* Any thread; approximate unless called by the owner of the other index.
+ * head is read before tail: whoever moved head to h had seen tail >= h, and
+ * the acquire load carries that over, so t - h cannot go negative (reading
+ * tail first could, once the consumer or a steal moved head past the tail
+ * just read: ~2^64 from a metrics reader). A stale head can make the
+ * difference exceed the capacity, hence the clamp. */
 static inline size_t vp_ring_count(struct vp_ring *r)
 {
-	uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
-	return (size_t)(t - h);
+	uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+	uint64_t n = t - h;
+	return n > r->mask ? (size_t)r->mask + 1 : (size_t)n;
 }
 
 static inline bool vp_ring_empty(struct vp_ring *r)
