@@ -68,9 +68,10 @@ static void test_capacity_rounding(void)
 	static const struct {
 		size_t asked, got;
 	} cases[] = {
-		{ 0, 2 },  { 1, 2 },	{ 2, 2 },      { 3, 4 },      { 4, 4 },
-		{ 5, 8 },  { 63, 64 },	{ 64, 64 },    { 65, 128 },   { 1000, 1024 },
-		{ 1024, 1024 }, { 1025, 2048 }, { 100000, 131072 },
+	    {0, 2},	      {1, 2},	    {2, 2},	  {3, 4},
+	    {4, 4},	      {5, 8},	    {63, 64},	  {64, 64},
+	    {65, 128},	      {1000, 1024}, {1024, 1024}, {1025, 2048},
+	    {100000, 131072},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct vp_ring r;
@@ -78,14 +79,16 @@ static void test_capacity_rounding(void)
 		CHECK_EQ_INT(vp_ring_capacity(&r), cases[i].got);
 		/* exactly `capacity` pushes fit, no spare slot */
 		size_t pushed = 0;
-		while (pushed <= cases[i].got && vp_ring_push(&r, item(pushed + 1)))
+		while (pushed <= cases[i].got &&
+		       vp_ring_push(&r, item(pushed + 1)))
 			pushed++;
 		CHECK_EQ_INT(pushed, cases[i].got);
 		vp_ring_destroy(&r);
 		CHECK(r.slots == NULL);
 	}
 
-	/* Sizes whose slot array cannot be addressed are refused, not wrapped. */
+	/* Sizes whose slot array cannot be addressed are refused, not wrapped.
+	 */
 	struct vp_ring r;
 	CHECK_EQ_INT(vp_ring_init(&r, SIZE_MAX), -1);
 	CHECK_EQ_INT(vp_ring_init(&r, SIZE_MAX / 2 + 2), -1);
@@ -267,7 +270,7 @@ static void *count_observer(void *arg)
 
 static void run_spsc(size_t capacity, uint64_t n)
 {
-	struct spsc_run s = { .n = n };
+	struct spsc_run s = {.n = n};
 	CHECK_EQ_INT(vp_ring_init(&s.ring, capacity), 0);
 	s.payload = calloc(n + 1, sizeof(*s.payload));
 	CHECK(s.payload != NULL);
@@ -353,7 +356,8 @@ static void *steal_consumer(void *arg)
 			 * while the producer may push and steal. */
 			s->consumer_bad_counts += vp_ring_count(&s->ring) >
 						  vp_ring_capacity(&s->ring);
-			/* Empty after the producer finished means empty for good. */
+			/* Empty after the producer finished means empty for
+			 * good. */
 			if (atomic_load_explicit(&s->producer_done,
 						 memory_order_acquire) &&
 			    !vp_ring_pop_shared(&s->ring))
@@ -390,7 +394,7 @@ static void *steal_observer(void *arg)
 
 static void run_steal(size_t capacity, uint64_t n)
 {
-	struct steal_run s = { .n = n };
+	struct steal_run s = {.n = n};
 	CHECK_EQ_INT(vp_ring_init(&s.ring, capacity), 0);
 	s.taken_by_consumer = calloc(n + 1, 1);
 	s.taken_by_producer = calloc(n + 1, 1);
@@ -408,7 +412,8 @@ static void run_steal(size_t capacity, uint64_t n)
 
 	uint64_t never = 0, twice = 0;
 	for (uint64_t i = 1; i <= n; i++) {
-		unsigned times = s.taken_by_consumer[i] + s.taken_by_producer[i];
+		unsigned times =
+		    s.taken_by_consumer[i] + s.taken_by_producer[i];
 		never += times == 0;
 		twice += times > 1;
 	}
