@@ -1,0 +1,2 @@
+test_x264enc_SRCS := modules/x264/x264enc.c
+test_x264enc_LIBS := -lx264
