@@ -1,0 +1,207 @@
+/* H.264 (ISO/IEC 14496-10) elementary streams: what every module that touches
+ * H.264 needs, and nothing that decodes pictures.
+ *
+ *  - Annex-B scanning: NAL units separated by 3- or 4-byte start codes
+ *    (h264_next_nal).
+ *  - Access units: a streaming splitter that takes bytes in any chunking and
+ *    hands out complete access units (h264_au_splitter_*), and a one-shot
+ *    inspector of one access unit (h264_au_info): key frame? SPS/PPS? where
+ *    are its NAL units?
+ *  - SPS parsing with emulation-prevention removal: profile, level, size
+ *    after cropping, VUI frame rate (h264_parse_sps).
+ *  - Conversions for containers: Annex-B to length-prefixed AVCC samples
+ *    (h264_annexb_to_avcc) and the avcC record (AVCDecoderConfigurationRecord,
+ *    ISO/IEC 14496-15 5.2.4.1) from SPS/PPS (h264_build_avcc). Together these
+ *    are the KVS SDK's NAL_ADAPTATION_ANNEXB_CPD_AND_FRAME_NALS.
+ *
+ * Nothing here trusts its input: every parser checks bounds, and failures
+ * come back as negative values with a message naming the byte offset.
+ */
+#ifndef VPIPE_COMMON_H264_H
+#define VPIPE_COMMON_H264_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* nal_unit_type values (Table 7-1). */
+enum h264_nal_type {
+	H264_NAL_SLICE = 1, /* non-IDR picture slice */
+	H264_NAL_DPA = 2,   /* data partitions A, B, C */
+	H264_NAL_DPB = 3,
+	H264_NAL_DPC = 4,
+	H264_NAL_IDR = 5, /* slice of an IDR picture: a key frame */
+	H264_NAL_SEI = 6,
+	H264_NAL_SPS = 7,
+	H264_NAL_PPS = 8,
+	H264_NAL_AUD = 9, /* access unit delimiter */
+	H264_NAL_END_SEQUENCE = 10,
+	H264_NAL_END_STREAM = 11,
+	H264_NAL_FILLER = 12,
+	H264_NAL_SPS_EXT = 13,
+	H264_NAL_PREFIX = 14,
+	H264_NAL_SUBSET_SPS = 15,
+	H264_NAL_AUX_SLICE = 19,
+};
+
+/* True for the NAL types that carry coded picture data (VCL). */
+static inline bool h264_nal_is_vcl(unsigned type)
+{
+	return type >= H264_NAL_SLICE && type <= H264_NAL_IDR;
+}
+
+const char *h264_nal_type_name(unsigned type);
+
+/* One NAL unit inside an Annex-B buffer. Offsets are relative to the start
+ * of the buffer that was scanned. `size` excludes the start code and any
+ * trailing zero bytes (trailing_zero_8bits belong to the next start code). */
+struct h264_nal {
+	size_t start;  /* first byte of the start code */
+	size_t offset; /* first byte of the NAL unit (its header byte) */
+	size_t size;   /* NAL unit bytes, header included */
+	uint8_t type;  /* nal_unit_type */
+	uint8_t ref_idc;
+};
+
+/* Find the next NAL unit at or after *pos in an Annex-B buffer holding only
+ * complete NAL units (the end of the buffer ends the last one). Returns 1
+ * and advances *pos past it, 0 when no NAL unit is left. Bytes before the
+ * first start code are skipped; *garbage (if not NULL) receives how many. */
+int h264_next_nal(const uint8_t *buf, size_t len, size_t *pos,
+		  struct h264_nal *nal, size_t *garbage);
+
+/* Offset of the first start code (00 00 01) at or after `from`, or `len`. */
+size_t h264_find_start_code(const uint8_t *buf, size_t len, size_t from);
+
+/* ------------------------------------------------------------------ SPS */
+
+struct h264_sps {
+	uint8_t profile_idc;
+	uint8_t constraint_flags; /* constraint_set0..5 flags, as in the byte */
+	uint8_t level_idc;
+	uint32_t sps_id;
+	uint32_t chroma_format_idc; /* 1 (4:2:0) unless a high profile says */
+	uint32_t bit_depth_luma, bit_depth_chroma; /* 8 unless ... */
+	uint32_t log2_max_frame_num;
+	uint32_t pic_order_cnt_type;
+	uint32_t max_num_ref_frames;
+	bool frame_mbs_only;
+	uint32_t coded_width, coded_height; /* macroblocks x 16 */
+	uint32_t width, height;		    /* after frame cropping */
+	uint32_t crop_left, crop_right, crop_top, crop_bottom; /* pixels */
+	bool vui_present;
+	uint32_t sar_num, sar_den; /* 0/0 when not given */
+	bool timing_info_present;
+	uint32_t num_units_in_tick, time_scale;
+	bool fixed_frame_rate;
+	uint32_t fps_num,
+	    fps_den; /* time_scale / (2 num_units_in_tick); 0 if unknown */
+};
+
+/* Parse an SPS NAL unit (header byte included, emulation prevention still
+ * in). Returns 0, or -1 with a message in err (may be NULL) naming the byte
+ * offset inside the NAL where parsing failed. */
+int h264_parse_sps(const uint8_t *nal, size_t size, struct h264_sps *sps,
+		   char *err, size_t errlen);
+
+/* Remove emulation-prevention bytes (00 00 03 -> 00 00) from in[0..n) into
+ * out (room for n bytes). Returns the bytes written. */
+size_t h264_unescape(const uint8_t *in, size_t n, uint8_t *out);
+
+/* The start of a slice header: enough to find picture boundaries. */
+struct h264_slice_header {
+	uint32_t first_mb_in_slice;
+	uint32_t slice_type; /* 0-9; % 5: 0 P, 1 B, 2 I, 3 SP, 4 SI */
+	uint32_t pps_id;
+};
+
+/* Parse the first fields of a VCL NAL unit (header byte included). */
+int h264_parse_slice_header(const uint8_t *nal, size_t size,
+			    struct h264_slice_header *sh);
+
+/* ------------------------------------------------------- access units */
+
+#define H264_AU_MAX_NALS 64
+
+struct h264_au_info {
+	bool key; /* holds an IDR slice: decodable on its own */
+	bool has_sps, has_pps, has_aud, has_sei;
+	unsigned num_slices; /* VCL NAL units */
+	unsigned num_nals;   /* all NAL units (nals[] holds the first 64) */
+	unsigned
+	    sps_index; /* index into nals[] of the first SPS (if has_sps) */
+	unsigned
+	    pps_index; /* index into nals[] of the first PPS (if has_pps) */
+	uint32_t slice_type; /* of the first slice */
+	size_t garbage;	     /* bytes before the first start code */
+	struct h264_nal nals[H264_AU_MAX_NALS];
+};
+
+/* Inspect one Annex-B access unit. Returns 0; -1 with a message in err when
+ * it holds no NAL unit, a NAL unit with forbidden_zero_bit set, or no slice. */
+int h264_au_info(const uint8_t *au, size_t len, struct h264_au_info *info,
+		 char *err, size_t errlen);
+
+/* The streaming access-unit splitter.
+ *
+ *   struct h264_au_splitter *s = h264_au_splitter_new(8 << 20);
+ *   while ((n = read(fd, buf, sizeof buf)) > 0) {
+ *           h264_au_splitter_push(s, buf, n);
+ *           while ((r = h264_au_splitter_next(s, &au)) != 0)
+ *                   r > 0 ? use(au.data, au.size)
+ *                         : log(h264_au_splitter_error(s));
+ *   }
+ *   h264_au_splitter_finish(s);
+ *   while ((r = h264_au_splitter_next(s, &au)) != 0) ...
+ *
+ * An access unit ends where the next one begins (7.4.1.2.3): at an AUD,
+ * SPS, PPS, SEI, prefix or subset-SPS NAL unit after a slice, or at a slice
+ * with first_mb_in_slice == 0 after a slice (several slices of one picture
+ * stay together). Access units are handed out in Annex-B form exactly as
+ * they were in the input, start codes included; au.data stays valid until
+ * the next push/finish/free. Bytes that are not H.264 (garbage before a start
+ * code, forbidden_zero_bit set, an access unit above max_au_bytes) come back
+ * as an error (-1) naming the stream byte offset, and are skipped. */
+struct h264_au_splitter;
+
+struct h264_au {
+	const uint8_t *data;
+	size_t size;
+	uint64_t stream_offset; /* of data[0] within everything pushed */
+	uint64_t index;		/* 0, 1, 2 ... */
+};
+
+struct h264_au_splitter *h264_au_splitter_new(size_t max_au_bytes);
+void h264_au_splitter_free(struct h264_au_splitter *s);
+/* Returns 0, or -1 when out of memory. */
+int h264_au_splitter_push(struct h264_au_splitter *s, const uint8_t *data,
+			  size_t len);
+/* End of input: what is left becomes the last access unit. */
+void h264_au_splitter_finish(struct h264_au_splitter *s);
+/* 1: *au is the next access unit; 0: more input needed (or, after finish,
+ * nothing left); -1: skipped bad bytes, see h264_au_splitter_error. */
+int h264_au_splitter_next(struct h264_au_splitter *s, struct h264_au *au);
+const char *h264_au_splitter_error(const struct h264_au_splitter *s);
+
+/* ------------------------------------------------------------ containers */
+
+/* Bytes h264_annexb_to_avcc needs at most for an input of n bytes. */
+static inline size_t h264_avcc_bound(size_t n)
+{
+	return n + n / 4 + 8;
+}
+
+/* Convert an Annex-B access unit to AVCC: each NAL unit prefixed by its
+ * 4-byte big-endian length. Returns the bytes written to out (room for
+ * h264_avcc_bound(n)), 0 when the input holds no NAL unit. */
+size_t h264_annexb_to_avcc(const uint8_t *in, size_t n, uint8_t *out);
+
+/* Build an avcC record from SPS and PPS NAL units (header byte included,
+ * Annex-B escaping kept, as in the stream). Returns its size, or -1 when an
+ * SPS does not parse, a list is empty or longer than 31 (SPS) / 255 (PPS),
+ * or `cap` is too small. */
+long h264_build_avcc(const uint8_t *const *sps, const size_t *sps_len,
+		     unsigned nsps, const uint8_t *const *pps,
+		     const size_t *pps_len, unsigned npps, uint8_t *out,
+		     size_t cap);
+#endif
