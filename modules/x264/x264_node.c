@@ -89,7 +89,7 @@ static int x264_create(struct vpipe_node *node, const void *config,
 	x264_param_t probe;
 	char err[256];
 
-	if (x264enc_keyint_parse(c->keyint, &s.keyint, err, sizeof(err)) < 0) {
+	if (keyint_parse(c->keyint, &s.keyint, err, sizeof(err)) < 0) {
 		vpipe_error(node, "%s", err);
 		return -1;
 	}
@@ -206,13 +206,13 @@ static int open_encoder(struct x264_node *x, const struct vpipe_format *fmt)
 		vpipe_error(x->node, "%s", err);
 		return -1;
 	}
-	vpipe_info(x->node,
-		   "encoding %s %ux%u at %u/%u fps, key frame every "
-		   "%d frames",
-		   vpipe_fourcc_name(fmt->fourcc), fmt->width, fmt->height,
-		   fmt->fps_num, fmt->fps_den,
-		   x264enc_keyint_frames(&x->settings.keyint, fmt->fps_num,
-					 fmt->fps_den));
+	vpipe_info(
+	    x->node,
+	    "encoding %s %ux%u at %u/%u fps, key frame every "
+	    "%d frames",
+	    vpipe_fourcc_name(fmt->fourcc), fmt->width, fmt->height,
+	    fmt->fps_num, fmt->fps_den,
+	    keyint_frames(&x->settings.keyint, fmt->fps_num, fmt->fps_den));
 	/* A new stream starts with an IDR anyway; say so for the muxer. */
 	x->force_key = true;
 	return 0;

@@ -11,21 +11,15 @@
 
 #include <vpipe/frame.h>
 
-enum x264enc_rc { X264ENC_RC_CBR, X264ENC_RC_VBR, X264ENC_RC_CRF };
+#include "keyint.h"
 
-/* `keyint` as written: a bare integer counts frames ("60"), a number with
- * "s" or "ms" is a duration turned into frames at the input's frame rate
- * ("2s", "500ms", "1.5s"). */
-struct x264enc_keyint {
-	int64_t frames;	     /* > 0 when given in frames */
-	int64_t duration_ns; /* > 0 when given as a duration */
-};
+enum x264enc_rc { X264ENC_RC_CBR, X264ENC_RC_VBR, X264ENC_RC_CRF };
 
 struct x264enc_settings {
 	int rc;		  /* enum x264enc_rc */
 	int bitrate_kbps; /* cbr, vbr: target */
 	double crf;	  /* crf: quality */
-	struct x264enc_keyint keyint;
+	struct keyint keyint;
 	int bframes;
 	const char *preset;  /* x264 preset name */
 	const char *tune;    /* x264 tune name, NULL for none */
@@ -33,15 +27,6 @@ struct x264enc_settings {
 	int level_idc;	     /* 0: chosen by x264 */
 	int threads;	     /* 0: x264 decides */
 };
-
-/* Parse a keyint value. Returns 0, or -1 with a message in err. */
-int x264enc_keyint_parse(const char *text, struct x264enc_keyint *out,
-			 char *err, size_t errlen);
-
-/* Frames between key frames for a frame rate (fps_num/fps_den; 0/0 means
- * unknown, taken as 30). */
-int x264enc_keyint_frames(const struct x264enc_keyint *k, uint32_t fps_num,
-			  uint32_t fps_den);
 
 /* One encoded access unit. `data` stays valid until the next call on the
  * encoder. */

@@ -13,34 +13,34 @@
 
 static void test_keyint_parse(void)
 {
-	struct x264enc_keyint k;
+	struct keyint k;
 	char err[200];
 
-	CHECK_EQ_INT(x264enc_keyint_parse("60", &k, err, sizeof(err)), 0);
+	CHECK_EQ_INT(keyint_parse("60", &k, err, sizeof(err)), 0);
 	CHECK_EQ_INT(k.frames, 60);
 	CHECK_EQ_INT(k.duration_ns, 0);
-	CHECK_EQ_INT(x264enc_keyint_parse("2s", &k, err, sizeof(err)), 0);
+	CHECK_EQ_INT(keyint_parse("2s", &k, err, sizeof(err)), 0);
 	CHECK_EQ_INT(k.duration_ns, 2000000000);
-	CHECK_EQ_INT(x264enc_keyint_frames(&k, 30, 1), 60);
-	CHECK_EQ_INT(x264enc_keyint_frames(&k, 30000, 1001), 60);
-	CHECK_EQ_INT(x264enc_keyint_frames(&k, 0, 0), 60); /* unknown: 30 */
-	CHECK_EQ_INT(x264enc_keyint_parse("500ms", &k, err, sizeof(err)), 0);
-	CHECK_EQ_INT(x264enc_keyint_frames(&k, 20, 1), 10);
-	CHECK_EQ_INT(x264enc_keyint_parse("1.5s", &k, err, sizeof(err)), 0);
-	CHECK_EQ_INT(x264enc_keyint_frames(&k, 10, 1), 15);
-	CHECK_EQ_INT(x264enc_keyint_parse("1ms", &k, err, sizeof(err)), 0);
-	CHECK_EQ_INT(x264enc_keyint_frames(&k, 10, 1), 1); /* at least 1 */
+	CHECK_EQ_INT(keyint_frames(&k, 30, 1), 60);
+	CHECK_EQ_INT(keyint_frames(&k, 30000, 1001), 60);
+	CHECK_EQ_INT(keyint_frames(&k, 0, 0), 60); /* unknown: 30 */
+	CHECK_EQ_INT(keyint_parse("500ms", &k, err, sizeof(err)), 0);
+	CHECK_EQ_INT(keyint_frames(&k, 20, 1), 10);
+	CHECK_EQ_INT(keyint_parse("1.5s", &k, err, sizeof(err)), 0);
+	CHECK_EQ_INT(keyint_frames(&k, 10, 1), 15);
+	CHECK_EQ_INT(keyint_parse("1ms", &k, err, sizeof(err)), 0);
+	CHECK_EQ_INT(keyint_frames(&k, 10, 1), 1); /* at least 1 */
 
-	CHECK_EQ_INT(x264enc_keyint_parse("0", &k, err, sizeof(err)), -1);
+	CHECK_EQ_INT(keyint_parse("0", &k, err, sizeof(err)), -1);
 	CHECK_STR_CONTAINS(err, "keyint '0'");
-	CHECK_EQ_INT(x264enc_keyint_parse("1.5", &k, err, sizeof(err)), -1);
+	CHECK_EQ_INT(keyint_parse("1.5", &k, err, sizeof(err)), -1);
 	CHECK_STR_CONTAINS(err, "whole number");
-	CHECK_EQ_INT(x264enc_keyint_parse("2min", &k, err, sizeof(err)), -1);
+	CHECK_EQ_INT(keyint_parse("2min", &k, err, sizeof(err)), -1);
 	CHECK_STR_CONTAINS(err, "unknown unit 'min'");
-	CHECK_EQ_INT(x264enc_keyint_parse("abc", &k, err, sizeof(err)), -1);
-	CHECK_EQ_INT(x264enc_keyint_parse("", &k, err, sizeof(err)), -1);
-	CHECK_EQ_INT(x264enc_keyint_parse("-2s", &k, err, sizeof(err)), -1);
-	CHECK_EQ_INT(x264enc_keyint_parse("3600s", &k, err, sizeof(err)), -1);
+	CHECK_EQ_INT(keyint_parse("abc", &k, err, sizeof(err)), -1);
+	CHECK_EQ_INT(keyint_parse("", &k, err, sizeof(err)), -1);
+	CHECK_EQ_INT(keyint_parse("-2s", &k, err, sizeof(err)), -1);
+	CHECK_EQ_INT(keyint_parse("3600s", &k, err, sizeof(err)), -1);
 }
 
 static void test_yuyv_to_i420(void)
@@ -182,7 +182,7 @@ static struct x264enc_settings settings(const char *keyint)
 	};
 	char err[100];
 
-	x264enc_keyint_parse(keyint, &s.keyint, err, sizeof(err));
+	keyint_parse(keyint, &s.keyint, err, sizeof(err));
 	return s;
 }
 
