@@ -52,6 +52,7 @@ KERNEL_LIBS := -linih -ldl -lm
 $(LIBVPIPE): $(KERNEL_OBJS)
 	@mkdir -p $(@D)
 	$(CC) -shared -Wl,-soname,libvpipe.so.1 -o $@ $^ $(LDFLAGS_ALL) $(KERNEL_LIBS)
+	ln -sf libvpipe.so $(@D)/libvpipe.so.1
 all: $(LIBVPIPE)
 
 # ----------------------------------------------- shared code (static, PIC)
@@ -139,6 +140,7 @@ $(BUILD)/tests/$(1): $(BUILD)/obj/tests/unit/$(1).o $$($(1)_SRCS:%.c=$(BUILD)/ob
 endef
 $(foreach t,$(UNIT_SRCS:tests/unit/%.c=%),$(eval $(call unit_rules,$(t))))
 $(BUILD)/obj/tests/unit/%.o: CPPFLAGS_ALL += -I.
+$(BUILD)/obj/bin/%.o: CPPFLAGS_ALL += -I.
 
 DOUBLE_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/doubles/*/))))
 define double_rules
@@ -167,7 +169,6 @@ check:
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/%)
 -include $(wildcard tests/bench/*.mk)
-$(foreach b,$(BENCH_SRCS:tests/bench/%.c=%),$(eval $(call unit_rules_bench,$(b))))
 $(BUILD)/tests/bench_%: $(BUILD)/obj/tests/bench/bench_%.o $(LIBVPIPE) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $(filter %.o,$^) $(LIBCOMMON) -L$(BUILD)/lib -lvpipe \
@@ -186,7 +187,7 @@ fuzz:
 
 # --------------------------------------------------------------------- run
 run: all
-	tests/../bin/vpipe-demo
+	bin/vpipe-demo
 
 # ----------------------------------------------------------------- install
 install: all

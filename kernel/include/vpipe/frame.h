@@ -93,7 +93,7 @@ struct vpipe_frame {
 
 	int64_t pts, dts, duration; /* ns on the pipeline clock */
 	int64_t wallclock;          /* capture time, ns since the Unix epoch */
-	uint64_t seq;               /* per-output sequence number, set on push */
+	uint64_t seq;               /* sequence number, set when first pushed */
 
 	struct vpipe_format fmt;
 
@@ -127,7 +127,10 @@ struct vpipe_frame *vpipe_frame_wrap(struct vpipe_node *node, uint8_t *data,
 				     size_t size, void (*release)(void *opaque),
 				     void *opaque);
 
-struct vpipe_frame *vpipe_frame_ref(struct vpipe_frame *f);
+/* Take a reference. Accepts the const frames process() receives, so a
+ * module can pass a frame on (vpipe_push) or keep it without a copy; the
+ * payload and metadata of a pushed frame must not be modified. */
+struct vpipe_frame *vpipe_frame_ref(const struct vpipe_frame *f);
 void vpipe_frame_unref(struct vpipe_frame *f);
 
 /* Copy metadata (not payload, not tags) from src to dst. */

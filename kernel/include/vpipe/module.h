@@ -99,10 +99,10 @@ struct vpipe_param {
 	VPIPE_P_(n, VPIPE_PARAM_SIZE, 0, st, fld, d, lo, hi, NULL, 0, h)
 #define VPIPE_P_END { .name = NULL }
 
-#define VPIPE_NS 1LL
-#define VPIPE_US 1000LL
-#define VPIPE_MS 1000000LL
-#define VPIPE_S 1000000000LL
+#define VPIPE_NS ((int64_t)1)
+#define VPIPE_US ((int64_t)1000)
+#define VPIPE_MS ((int64_t)1000000)
+#define VPIPE_S ((int64_t)1000000000)
 
 /* ----------------------------------------------------------------- ports */
 

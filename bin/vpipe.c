@@ -1,0 +1,291 @@
+/* The vpipe command: run, check, graph, modules, and the subcommands that
+ * live in their own directories (kvs-local, probe). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/config.h"
+#include "kernel/graph.h"
+#include "kernel/loader.h"
+#include "kernel/params.h"
+
+/* Larger subcommands, linked in when their directory is in the tree. */
+int kvs_local_main(int argc, char **argv) __attribute__((weak));
+int probe_main(int argc, char **argv) __attribute__((weak));
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: vpipe COMMAND [ARGS]\n"
+		"  run GRAPH.ini [--set node.key=value]... [--duration 10s] "
+		"[--log-level debug]\n"
+		"                     run a graph until end of stream, a signal or "
+		"the duration\n"
+		"  check GRAPH.ini [--set node.key=value]...\n"
+		"                     validate, print nodes, links and memory "
+		"ceiling\n"
+		"  graph GRAPH.ini    print the graph as Graphviz DOT\n"
+		"  modules [NAME]     list modules, or print one module's "
+		"parameters\n"
+		"  kvs-local [...]    a Kinesis Video Streams compatible endpoint "
+		"(see docs/kvs-local.md)\n"
+		"  probe DEVICE       list what a V4L2 device offers\n"
+		"  version\n"
+		"Modules are found in [pipeline] module-path, $VPIPE_MODULE_PATH, "
+		"then %s.\n",
+		VPIPE_MODULEDIR);
+}
+
+struct run_opts {
+	const char *file;
+	const char *sets[64];
+	unsigned n_sets;
+	int64_t duration;
+	int log_level;
+};
+
+static int parse_run_opts(int argc, char **argv, struct run_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->log_level = -1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+		if ((!strcmp(a, "--set") || !strcmp(a, "--duration") ||
+		     !strcmp(a, "--log-level")) &&
+		    i + 1 < argc)
+			val = argv[++i];
+		else if (!strncmp(a, "--set=", 6) || !strncmp(a, "--duration=", 11) ||
+			 !strncmp(a, "--log-level=", 12))
+			val = strchr(a, '=') + 1;
+		if (!strncmp(a, "--set", 5) && val) {
+			if (o->n_sets == 64) {
+				fprintf(stderr, "error: too many --set options\n");
+				return -1;
+			}
+			o->sets[o->n_sets++] = val;
+		} else if (!strncmp(a, "--duration", 10) && val) {
+			if (vp_parse_duration(val, VPIPE_S, &o->duration)) {
+				fprintf(stderr,
+					"error: --duration '%s': a duration like "
+					"10s, 500ms or 2m\n",
+					val);
+				return -1;
+			}
+		} else if (!strncmp(a, "--log-level", 11) && val) {
+			if ((o->log_level = vp_log_parse_level(val)) < 0) {
+				fprintf(stderr,
+					"error: --log-level '%s': one of error, "
+					"warn, info, debug\n",
+					val);
+				return -1;
+			}
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "error: unknown option '%s'\n", a);
+			return -1;
+		} else if (!o->file) {
+			o->file = a;
+		} else {
+			fprintf(stderr, "error: unexpected argument '%s'\n", a);
+			return -1;
+		}
+	}
+	if (!o->file) {
+		fprintf(stderr, "error: %s needs a GRAPH.ini file\n", argv[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static struct vp_config *load_config(struct run_opts *o)
+{
+	struct vp_config *cfg = vp_config_load(o->file);
+	if (!cfg)
+		return NULL;
+	for (unsigned i = 0; i < o->n_sets; i++)
+		if (vp_config_set(cfg, o->sets[i])) {
+			vp_config_free(cfg);
+			return NULL;
+		}
+	return cfg;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_opts o;
+	if (parse_run_opts(argc, argv, &o))
+		return 2;
+	if (o.log_level > 0)
+		vp_log_set_level(o.log_level);
+	struct vp_config *cfg = load_config(&o);
+	if (!cfg)
+		return 2;
+	struct vp_pipeline *pl = vp_graph_build(cfg, true);
+	if (!pl) {
+		vp_config_free(cfg);
+		return 2;
+	}
+	if (o.log_level > 0) /* the command line wins over [pipeline] */
+		vp_log_set_level(o.log_level);
+	int rc = vp_pipeline_run(pl, o.duration);
+	vp_graph_free(pl);
+	vp_config_free(cfg);
+	return rc;
+}
+
+static int cmd_check(int argc, char **argv, bool dot)
+{
+	struct run_opts o;
+	if (parse_run_opts(argc, argv, &o))
+		return 2;
+	struct vp_config *cfg = load_config(&o);
+	if (!cfg)
+		return 2;
+	struct vp_pipeline *pl = vp_graph_build(cfg, true);
+	if (!pl) {
+		vp_config_free(cfg);
+		return 1;
+	}
+	if (dot) {
+		vp_graph_dot(pl, stdout);
+	} else {
+		printf("%s: ok\n", o.file);
+		vp_graph_print(pl, stdout);
+	}
+	vp_graph_free(pl);
+	vp_config_free(cfg);
+	return 0;
+}
+
+static void list_one(struct vp_module *m, void *arg)
+{
+	(void)arg;
+	printf("  %-12s %-8s %s\n", m->name, m->desc->version ? m->desc->version : "",
+	       m->desc->summary ? m->desc->summary : "");
+}
+
+static void list_bad(const char *name, const char *why, void *arg)
+{
+	(void)arg;
+	printf("  %-12s (does not load: %s)\n", name, why);
+}
+
+static void print_ports(const char *what, const struct vpipe_port *p)
+{
+	if (!p || !p->name) {
+		printf("%s: none\n", what);
+		return;
+	}
+	printf("%s:", what);
+	for (; p->name; p++) {
+		printf(" %s (", p->name);
+		bool first = true;
+		for (uint32_t bit = 1; bit <= VPIPE_MEDIA_EVENT; bit <<= 1)
+			if (p->media & bit) {
+				printf("%s%s", first ? "" : " | ",
+				       vpipe_media_name(bit));
+				first = false;
+			}
+		printf("%s)", p->flags & VPIPE_PORT_MULTI ? ", several links" : "");
+	}
+	printf("\n");
+}
+
+static void print_module(const struct vp_module *m)
+{
+	const struct vpipe_module *d = m->desc;
+	printf("%s %s: %s\n", d->name, d->version ? d->version : "",
+	       d->summary ? d->summary : "");
+	printf("file: %s (ABI %u)\n", m->path, d->abi_version);
+	print_ports("inputs", d->inputs);
+	print_ports("outputs", d->outputs);
+	printf("parameters:\n");
+	for (const struct vpipe_param *p = d->params; p && p->name; p++) {
+		char range[512], def[256];
+		vp_param_describe_range(p, range, sizeof(range));
+		if (!p->def)
+			snprintf(def, sizeof(def), "%s",
+				 p->flags & VPIPE_PARAM_REQUIRED ? "required"
+								 : "none");
+		else if (p->type == VPIPE_PARAM_SECRET)
+			snprintf(def, sizeof(def), "********");
+		else
+			snprintf(def, sizeof(def), "%s", p->def);
+		printf("  %-24s %-8s default %s%s%s%s\n", p->name,
+		       vp_param_type_name(p->type), def,
+		       (p->flags & VPIPE_PARAM_REQUIRED) && p->def ? ", required"
+								    : "",
+		       range[0] ? "; " : "", range);
+		if (p->help)
+			printf("  %-24s %s\n", "", p->help);
+	}
+	printf("node keys handled by vpipe itself: module, input, queue-size "
+	       "(8), queue-policy (block|drop-new|drop-old), restart "
+	       "(never|on-error), restart-delay (1s), pool-size (auto)\n");
+}
+
+static int cmd_modules(int argc, char **argv)
+{
+	struct vp_module_path mp;
+	vp_module_path_init(&mp, NULL);
+	int rc = 0;
+	if (argc < 2) {
+		printf("modules:\n");
+		vp_module_foreach(&mp, list_one, list_bad, NULL);
+	} else {
+		for (int i = 1; i < argc; i++) {
+			char err[4096];
+			struct vp_module *m = vp_module_load(&mp, argv[i], err,
+							     sizeof(err));
+			if (!m) {
+				fprintf(stderr, "error: %s\n", err);
+				rc = 1;
+				continue;
+			}
+			print_module(m);
+		}
+	}
+	vp_module_path_free(&mp);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc - 1, argv + 1, false);
+	if (!strcmp(cmd, "graph"))
+		return cmd_check(argc - 1, argv + 1, true);
+	if (!strcmp(cmd, "modules"))
+		return cmd_modules(argc - 1, argv + 1);
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("vpipe %s (module ABI %d)\n", VPIPE_VERSION,
+		       VPIPE_ABI_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") ||
+	    !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "kvs-local") || !strcmp(cmd, "probe")) {
+		int (*fn)(int, char **) =
+			!strcmp(cmd, "probe") ? probe_main : kvs_local_main;
+		if (!fn) {
+			fprintf(stderr, "error: this vpipe was built without "
+					"'%s'\n",
+				cmd);
+			return 2;
+		}
+		return fn(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "error: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}

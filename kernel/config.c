@@ -1,0 +1,318 @@
+/* Reading INI graph files with inih, keeping line numbers.
+ *
+ * Debian's libinih is built without INI_HANDLER_LINENO, so the line number
+ * comes from our own reader callback: inih asks for one line at a time and
+ * calls the handler for it before asking for the next. Section headers are
+ * noticed in the reader too, so empty and duplicate sections get a line. */
+#include "config.h"
+#include "internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct reader {
+	FILE *fp;         /* file input */
+	const char *text; /* or string input */
+	int line;
+	struct vp_config *cfg;
+};
+
+static void cfg_error(struct vp_config *cfg, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void cfg_error(struct vp_config *cfg, int line, const char *fmt, ...)
+{
+	char where[512], msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	vp_config_where(cfg, line, where, sizeof(where));
+	fprintf(stderr, "%s: error: %s\n", where, msg);
+	cfg->n_errors++;
+}
+
+void vp_config_where(const struct vp_config *cfg, int line, char *buf,
+		     size_t len)
+{
+	if (line > 0)
+		snprintf(buf, len, "%s:%d", cfg->file, line);
+	else
+		snprintf(buf, len, "%s (--set)", cfg->file);
+}
+
+struct vp_section *vp_config_section(struct vp_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_sections; i++)
+		if (!strcmp(cfg->sections[i].name, name))
+			return &cfg->sections[i];
+	return NULL;
+}
+
+struct vp_kv *vp_section_get(struct vp_section *s, const char *key)
+{
+	for (size_t i = 0; i < s->n_kv; i++)
+		if (!strcmp(s->kv[i].key, key))
+			return &s->kv[i];
+	return NULL;
+}
+
+static struct vp_section *add_section(struct vp_config *cfg, const char *name,
+				      int line)
+{
+	struct vp_section *s = realloc(cfg->sections,
+				       (cfg->n_sections + 1) * sizeof(*s));
+	if (!s)
+		abort();
+	cfg->sections = s;
+	s = &cfg->sections[cfg->n_sections++];
+	memset(s, 0, sizeof(*s));
+	s->name = vp_strdup(name);
+	s->line = line;
+	return s;
+}
+
+static void add_kv(struct vp_section *s, const char *key, const char *value,
+		   int line)
+{
+	struct vp_kv *kv = realloc(s->kv, (s->n_kv + 1) * sizeof(*kv));
+	if (!kv)
+		abort();
+	s->kv = kv;
+	kv = &s->kv[s->n_kv++];
+	kv->key = vp_strdup(key);
+	kv->value = vp_strdup(value);
+	kv->line = line;
+	kv->used = false;
+}
+
+/* Notice "[name]" lines as inih will see them (after leading space). */
+static void note_section_line(struct reader *r, const char *line)
+{
+	while (isspace((unsigned char)*line))
+		line++;
+	if (*line != '[')
+		return;
+	const char *end = strchr(line, ']');
+	if (!end)
+		return; /* inih reports the syntax error */
+	char name[256];
+	size_t n = (size_t)(end - line - 1);
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, line + 1, n);
+	name[n] = 0;
+	/* inih strips the name like this too */
+	char *p = name;
+	while (isspace((unsigned char)*p))
+		p++;
+	char *q = p + strlen(p);
+	while (q > p && isspace((unsigned char)q[-1]))
+		*--q = 0;
+	struct vp_section *prev = vp_config_section(r->cfg, p);
+	if (prev) {
+		cfg_error(r->cfg, r->line,
+			  "duplicate node [%s] (first defined at line %d)", p,
+			  prev->line);
+		return;
+	}
+	add_section(r->cfg, p, r->line);
+}
+
+static char *read_line(char *str, int num, void *stream)
+{
+	struct reader *r = stream;
+	char *got = NULL;
+	if (r->fp) {
+		got = fgets(str, num, r->fp);
+	} else if (*r->text) {
+		const char *nl = strchr(r->text, '\n');
+		size_t n = nl ? (size_t)(nl - r->text + 1) : strlen(r->text);
+		if (n > (size_t)num - 1)
+			n = (size_t)num - 1;
+		memcpy(str, r->text, n);
+		str[n] = 0;
+		r->text += n;
+		got = str;
+	}
+	if (got) {
+		r->line++;
+		note_section_line(r, got);
+	}
+	return got;
+}
+
+static int on_value(void *user, const char *section, const char *name,
+		    const char *value)
+{
+	struct reader *r = user;
+	struct vp_config *cfg = r->cfg;
+	if (!*section) {
+		cfg_error(cfg, r->line,
+			  "'%s' is outside any section: start with [pipeline] "
+			  "or a [node] header",
+			  name);
+		return 1;
+	}
+	/* Keys of a duplicate section were reported with it; the last
+	 * section of that name is the first one, so look it up. */
+	struct vp_section *s = vp_config_section(cfg, section);
+	if (!s)
+		s = add_section(cfg, section, r->line);
+	struct vp_kv *prev = vp_section_get(s, name);
+	if (prev) {
+		if (prev->line == r->line) {
+			/* inih multi-line continuation: append */
+			size_t a = strlen(prev->value), b = strlen(value);
+			char *v = realloc(prev->value, a + b + 2);
+			if (!v)
+				abort();
+			v[a] = '\n';
+			memcpy(v + a + 1, value, b + 1);
+			prev->value = v;
+			return 1;
+		}
+		cfg_error(cfg, r->line,
+			  "duplicate key '%s' in [%s] (first set at line %d)",
+			  name, section, prev->line);
+		return 1;
+	}
+	add_kv(s, name, value, r->line);
+	return 1;
+}
+
+static struct vp_config *load(const char *name, FILE *fp, const char *text)
+{
+	struct vp_config *cfg = vp_xcalloc(1, sizeof(*cfg));
+	cfg->file = vp_strdup(name);
+	struct reader r = {.fp = fp, .text = text, .line = 0, .cfg = cfg};
+	int rc = ini_parse_stream(read_line, &r, on_value, &r);
+	if (rc > 0)
+		cfg_error(cfg, rc,
+			  "syntax error: expected '[node]', 'key = value' or a "
+			  "comment starting with ';' or '#'");
+	else if (rc < 0)
+		cfg_error(cfg, 0, "cannot read (%s)", strerror(errno));
+	return cfg;
+}
+
+struct vp_config *vp_config_load(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	if (!fp) {
+		fprintf(stderr, "%s: error: cannot open: %s\n", path,
+			strerror(errno));
+		return NULL;
+	}
+	struct vp_config *cfg = load(path, fp, NULL);
+	fclose(fp);
+	return cfg;
+}
+
+struct vp_config *vp_config_load_string(const char *name, const char *text)
+{
+	return load(name, NULL, text);
+}
+
+void vp_config_free(struct vp_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_sections; i++) {
+		struct vp_section *s = &cfg->sections[i];
+		for (size_t k = 0; k < s->n_kv; k++) {
+			free(s->kv[k].key);
+			free(s->kv[k].value);
+		}
+		free(s->kv);
+		free(s->name);
+	}
+	free(cfg->sections);
+	free(cfg->file);
+	free(cfg);
+}
+
+int vp_config_set(struct vp_config *cfg, const char *assignment)
+{
+	const char *dot = strchr(assignment, '.');
+	const char *eq = strchr(assignment, '=');
+	if (!dot || !eq || dot > eq || dot == assignment || eq == dot + 1) {
+		fprintf(stderr,
+			"error: --set '%s': expected node.key=value\n",
+			assignment);
+		return -1;
+	}
+	char node[256], key[256];
+	snprintf(node, sizeof(node), "%.*s", (int)(dot - assignment),
+		 assignment);
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - dot - 1), dot + 1);
+	struct vp_section *s = vp_config_section(cfg, node);
+	if (!s)
+		s = add_section(cfg, node, 0);
+	struct vp_kv *kv = vp_section_get(s, key);
+	if (kv) {
+		free(kv->value);
+		kv->value = vp_strdup(eq + 1);
+		kv->line = 0;
+	} else {
+		add_kv(s, key, eq + 1, 0);
+	}
+	return 0;
+}
+
+char *vp_expand_env(const char *value, char *err, size_t errlen)
+{
+	size_t cap = strlen(value) + 64, len = 0;
+	char *out = malloc(cap);
+	if (!out)
+		abort();
+	for (const char *p = value; *p;) {
+		const char *add = p;
+		size_t n = 1;
+		char name[256];
+		if (p[0] == '$' && p[1] == '{') {
+			const char *end = strchr(p + 2, '}');
+			if (!end) {
+				snprintf(err, errlen, "unterminated '${' in '%s'",
+					 value);
+				free(out);
+				return NULL;
+			}
+			snprintf(name, sizeof(name), "%.*s",
+				 (int)(end - p - 2), p + 2);
+			char *def = strstr(name, ":-");
+			if (def) {
+				*def = 0;
+				def += 2;
+			}
+			add = getenv(name);
+			if (!add || (!*add && def))
+				add = def;
+			if (!add) {
+				snprintf(err, errlen,
+					 "environment variable %s is not set",
+					 name);
+				free(out);
+				return NULL;
+			}
+			n = strlen(add);
+			p = end + 1;
+		} else {
+			p++;
+		}
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			out = realloc(out, cap);
+			if (!out)
+				abort();
+		}
+		memcpy(out + len, add, n);
+		len += n;
+	}
+	out[len] = 0;
+	return out;
+}

@@ -1,0 +1,715 @@
+/* Building a pipeline from a parsed INI file: nodes, their parameters,
+ * links, and every check `vpipe check` promises (file:line on each error). */
+#include "graph.h"
+#include "config.h"
+#include "loader.h"
+#include "params.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+static const char *const policy_names[] = {"block", "drop-new", "drop-old",
+					   NULL};
+static const char *const restart_names[] = {"never", "on-error", NULL};
+static const char *const node_keys[] = {"module",     "input",
+					"queue-size", "queue-policy",
+					"restart",    "restart-delay",
+					"pool-size",  NULL};
+static const char *const pipeline_keys[] = {"module-path", "log-level",
+					    "drain-timeout", "metrics", NULL};
+
+#define DEFAULT_QUEUE_SIZE 8
+
+struct builder {
+	struct vp_pipeline *pl;
+	struct vp_config *cfg;
+	struct vp_module_path mp;
+	int errors;
+};
+
+static void err_at(struct builder *b, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void err_at(struct builder *b, int line, const char *fmt, ...)
+{
+	char where[512], msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	vp_config_where(b->cfg, line, where, sizeof(where));
+	fprintf(stderr, "%s: error: %s\n", where, msg);
+	b->errors++;
+}
+
+/* The closest candidate within a small edit distance, or NULL. */
+static const char *nearest(const char *word, const char *const *cands,
+			   size_t n)
+{
+	const char *best = NULL;
+	unsigned best_d = 3;
+	for (size_t i = 0; i < n && cands[i]; i++) {
+		unsigned d = vp_edit_distance(word, cands[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = cands[i];
+		}
+	}
+	return best;
+}
+
+/* Value of a key with ${VAR} expanded; NULL (and an error) if unset. */
+static char *expanded(struct builder *b, const struct vp_kv *kv)
+{
+	char err[512];
+	char *v = vp_expand_env(kv->value, err, sizeof(err));
+	if (!v)
+		err_at(b, kv->line, "%s: %s", kv->key, err);
+	return v;
+}
+
+static int kernel_enum(struct builder *b, struct vp_section *s,
+		       const char *key, const char *const *choices, int def)
+{
+	struct vp_kv *kv = vp_section_get(s, key);
+	if (!kv)
+		return def;
+	kv->used = true;
+	char *v = expanded(b, kv);
+	if (!v)
+		return def;
+	for (int i = 0; choices[i]; i++)
+		if (!strcmp(v, choices[i])) {
+			free(v);
+			return i;
+		}
+	char allowed[256] = "";
+	for (int i = 0; choices[i]; i++)
+		snprintf(allowed + strlen(allowed),
+			 sizeof(allowed) - strlen(allowed), "%s%s",
+			 i ? ", " : "", choices[i]);
+	err_at(b, kv->line, "invalid value '%s' for %s: one of: %s", v, key,
+	       allowed);
+	free(v);
+	return def;
+}
+
+static int64_t kernel_number(struct builder *b, struct vp_section *s,
+			     const char *key, int64_t def, int64_t lo,
+			     int64_t hi, bool duration)
+{
+	struct vp_kv *kv = vp_section_get(s, key);
+	if (!kv)
+		return def;
+	kv->used = true;
+	char *v = expanded(b, kv);
+	if (!v)
+		return def;
+	int64_t x;
+	int rc = duration ? vp_parse_duration(v, VPIPE_S, &x)
+			  : vp_parse_int(v, &x);
+	if (rc)
+		err_at(b, kv->line, "invalid value '%s' for %s: %s", v, key,
+		       duration ? "a duration like 500ms, 5s or 1m"
+				: "an integer");
+	else if (x < lo || x > hi) {
+		char l[32], h[32];
+		if (duration) {
+			vp_format_duration(lo, l, sizeof(l));
+			vp_format_duration(hi, h, sizeof(h));
+		} else {
+			snprintf(l, sizeof(l), "%" PRId64, lo);
+			snprintf(h, sizeof(h), "%" PRId64, hi);
+		}
+		err_at(b, kv->line, "out of range: %s must be %s to %s", key, l,
+		       h);
+		rc = -1;
+	}
+	free(v);
+	return rc ? def : x;
+}
+
+static void parse_pipeline_section(struct builder *b)
+{
+	struct vp_pipeline *pl = b->pl;
+	pl->drain_timeout = 5 * VPIPE_S;
+	pl->log_level = -1;
+	struct vp_section *s = vp_config_section(b->cfg, "pipeline");
+	const char *configured = NULL;
+	char *mpath = NULL;
+	if (s) {
+		for (size_t i = 0; i < s->n_kv; i++) {
+			struct vp_kv *kv = &s->kv[i];
+			bool known = false;
+			for (int k = 0; pipeline_keys[k]; k++)
+				known = known || !strcmp(kv->key, pipeline_keys[k]);
+			if (known)
+				continue;
+			const char *near = nearest(kv->key, pipeline_keys, 16);
+			err_at(b, kv->line,
+			       "unknown key '%s' in [pipeline]%s%s%s (keys: "
+			       "module-path, log-level, drain-timeout, metrics)",
+			       kv->key, near ? "; did you mean '" : "",
+			       near ? near : "", near ? "'?" : "");
+		}
+		struct vp_kv *kv = vp_section_get(s, "module-path");
+		if (kv && (mpath = expanded(b, kv)))
+			configured = mpath;
+		kv = vp_section_get(s, "log-level");
+		if (kv) {
+			char *v = expanded(b, kv);
+			if (v && (pl->log_level = vp_log_parse_level(v)) < 0)
+				err_at(b, kv->line,
+				       "invalid value '%s' for log-level: one of: "
+				       "error, warn, info, debug",
+				       v);
+			free(v);
+		}
+		pl->drain_timeout = kernel_number(b, s, "drain-timeout",
+						  5 * VPIPE_S, 0,
+						  3600 * VPIPE_S, true);
+	}
+	vp_module_path_init(&b->mp, configured);
+	free(mpath);
+}
+
+static void split_inputs(struct vpipe_node *n, const char *value)
+{
+	char *copy = vp_strdup(value), *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ' || *t == '\t' || *t == '\n')
+			t++;
+		char *e = t + strlen(t);
+		while (e > t && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = 0;
+		if (!*t)
+			continue;
+		n->inputs = realloc(n->inputs,
+				    (n->n_inputs + 1) * sizeof(char *));
+		if (!n->inputs)
+			abort();
+		n->inputs[n->n_inputs++] = vp_strdup(t);
+	}
+	free(copy);
+}
+
+static void unknown_key(struct builder *b, struct vpipe_node *n,
+			struct vp_kv *kv)
+{
+	const char *cands[256];
+	size_t nc = 0;
+	for (int k = 0; node_keys[k] && nc < 255; k++)
+		cands[nc++] = node_keys[k];
+	for (const struct vpipe_param *p = n->mod->params; p && p->name &&
+							    nc < 255;
+	     p++)
+		cands[nc++] = p->name;
+	cands[nc] = NULL;
+	const char *near = nearest(kv->key, cands, nc);
+	err_at(b, kv->line,
+	       "unknown key '%s' for node [%s] (module %s)%s%s%s; see `vpipe "
+	       "modules %s`",
+	       kv->key, n->name, n->mod->name, near ? "; did you mean '" : "",
+	       near ? near : "", near ? "'?" : "", n->mod->name);
+}
+
+static void parse_module_params(struct builder *b, struct vpipe_node *n,
+				 struct vp_section *s)
+{
+	const struct vpipe_module *m = n->mod;
+	n->config = vp_xcalloc(1, m->config_size ? m->config_size : 1);
+	char err[1024];
+	if (vp_params_defaults(m->params, n->config, err, sizeof(err)))
+		err_at(b, s->line, "module %s: %s", m->name, err);
+	for (size_t i = 0; i < s->n_kv; i++) {
+		struct vp_kv *kv = &s->kv[i];
+		if (kv->used)
+			continue;
+		const struct vpipe_param *p = vp_param_find(m->params, kv->key);
+		if (!p) {
+			unknown_key(b, n, kv);
+			continue;
+		}
+		kv->used = true;
+		char *v = expanded(b, kv);
+		if (!v)
+			continue;
+		if (vp_param_parse(p, v, n->config, err, sizeof(err)))
+			err_at(b, kv->line, "[%s] %s", n->name, err);
+		free(v);
+	}
+	for (const struct vpipe_param *p = m->params; p && p->name; p++)
+		if ((p->flags & VPIPE_PARAM_REQUIRED) && !vp_section_get(s, p->name))
+			err_at(b, s->line,
+			       "node [%s] (module %s) needs '%s': %s", n->name,
+			       m->name, p->name, p->help ? p->help : "");
+}
+
+static struct vpipe_node *make_node(struct builder *b, struct vp_section *s)
+{
+	struct vp_kv *mkv = vp_section_get(s, "module");
+	if (!mkv) {
+		err_at(b, s->line,
+		       "node [%s] has no 'module' key (see `vpipe modules`)",
+		       s->name);
+		return NULL;
+	}
+	mkv->used = true;
+	char *mname = expanded(b, mkv);
+	if (!mname)
+		return NULL;
+	char err[4096];
+	struct vp_module *lm = vp_module_load(&b->mp, mname, err, sizeof(err));
+	free(mname);
+	if (!lm) {
+		err_at(b, mkv->line, "%s", err);
+		return NULL;
+	}
+	struct vpipe_node *n = vp_xcalloc(1, sizeof(*n));
+	n->name = vp_strdup(s->name);
+	n->lm = lm;
+	n->mod = lm->desc;
+	n->pl = b->pl;
+	n->line = s->line;
+	n->wake_fd = -1;
+	n->queue_size = (size_t)kernel_number(b, s, "queue-size",
+					      DEFAULT_QUEUE_SIZE, 1, 65536,
+					      false);
+	n->queue_policy = kernel_enum(b, s, "queue-policy", policy_names,
+				      VP_BLOCK);
+	n->restart = kernel_enum(b, s, "restart", restart_names,
+				 VP_RESTART_NEVER);
+	n->restart_delay = kernel_number(b, s, "restart-delay", VPIPE_S,
+					 VPIPE_MS, 3600 * VPIPE_S, true);
+	n->pool_count = (unsigned)kernel_number(b, s, "pool-size", 0, 0,
+						65536, false);
+	n->pool_user = n->pool_count != 0;
+	struct vp_kv *in = vp_section_get(s, "input");
+	if (in) {
+		in->used = true;
+		n->input_line = in->line;
+		char *v = expanded(b, in);
+		if (v)
+			split_inputs(n, v);
+		free(v);
+	}
+	parse_module_params(b, n, s);
+	return n;
+}
+
+static unsigned count_ports(const struct vpipe_port *p)
+{
+	unsigned n = 0;
+	while (p && p[n].name)
+		n++;
+	return n;
+}
+
+static void add_node(struct vp_pipeline *pl, struct vpipe_node *n)
+{
+	pl->nodes = realloc(pl->nodes, (pl->n_nodes + 1) * sizeof(*pl->nodes));
+	if (!pl->nodes)
+		abort();
+	pl->nodes[pl->n_nodes++] = n;
+	unsigned no = count_ports(n->mod->outputs);
+	n->n_out = no;
+	n->out = vp_xcalloc(no, sizeof(*n->out));
+	for (unsigned i = 0; i < no; i++)
+		n->out[i].media = n->mod->outputs[i].media;
+}
+
+struct vpipe_node *vp_graph_find(struct vp_pipeline *pl, const char *name)
+{
+	for (unsigned i = 0; i < pl->n_nodes; i++)
+		if (!strcmp(pl->nodes[i]->name, name))
+			return pl->nodes[i];
+	return NULL;
+}
+
+static void describe_media(uint32_t mask, char *buf, size_t len)
+{
+	buf[0] = 0;
+	for (uint32_t bit = 1; bit <= VPIPE_MEDIA_EVENT; bit <<= 1)
+		if (mask & bit)
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+				 buf[0] ? " or " : "", vpipe_media_name(bit));
+	if (!buf[0])
+		snprintf(buf, len, "nothing");
+}
+
+static struct vp_link *new_link(struct vp_pipeline *pl, struct vpipe_node *from,
+				unsigned from_port, struct vpipe_node *to,
+				unsigned to_port)
+{
+	struct vp_link *l = vp_xcalloc(1, sizeof(*l));
+	l->from = from;
+	l->from_port = from_port;
+	l->to = to;
+	l->to_port = to_port;
+	l->capacity = to->queue_size;
+	l->policy = to->queue_policy;
+	if (vp_ring_init(&l->ring, l->capacity))
+		abort();
+	pl->links = realloc(pl->links, (pl->n_links + 1) * sizeof(*pl->links));
+	if (!pl->links)
+		abort();
+	pl->links[pl->n_links++] = l;
+	struct vp_outport *op = &from->out[from_port];
+	op->links = realloc(op->links, (op->n_links + 1) * sizeof(*op->links));
+	if (!op->links)
+		abort();
+	op->links[op->n_links++] = l;
+	to->in = realloc(to->in, (to->n_in + 1) * sizeof(*to->in));
+	if (!to->in)
+		abort();
+	to->in[to->n_in++] = l;
+	return l;
+}
+
+static int find_out_port(struct vpipe_node *n, const char *port)
+{
+	for (unsigned i = 0; i < n->n_out; i++)
+		if (!strcmp(n->mod->outputs[i].name, port))
+			return (int)i;
+	return -1;
+}
+
+static void link_inputs(struct builder *b, struct vpipe_node *to)
+{
+	unsigned nports = count_ports(to->mod->inputs);
+	if (nports == 0 && to->n_inputs) {
+		err_at(b, to->input_line,
+		       "node [%s] (module %s) is a source: it takes no input",
+		       to->name, to->mod->name);
+		return;
+	}
+	if (nports && !to->n_inputs) {
+		err_at(b, to->line,
+		       "node [%s] (module %s) needs 'input = NODE' (it takes %s)",
+		       to->name, to->mod->name, to->mod->inputs[0].name);
+		return;
+	}
+	bool multi = nports && (to->mod->inputs[nports - 1].flags &
+				VPIPE_PORT_MULTI);
+	if (to->n_inputs > nports && !multi) {
+		err_at(b, to->input_line,
+		       "node [%s] (module %s) takes %u input(s), %u given",
+		       to->name, to->mod->name, nports, to->n_inputs);
+		return;
+	}
+	for (unsigned i = 0; i < to->n_inputs; i++) {
+		char *ref = vp_strdup(to->inputs[i]);
+		char *dot = strchr(ref, '.');
+		if (dot)
+			*dot++ = 0;
+		struct vpipe_node *from = vp_graph_find(b->pl, ref);
+		if (!from) {
+			const char *names[256];
+			unsigned nn = 0;
+			for (unsigned k = 0; k < b->pl->n_nodes && nn < 255; k++)
+				names[nn++] = b->pl->nodes[k]->name;
+			names[nn] = NULL;
+			const char *near = nearest(ref, names, nn);
+			err_at(b, to->input_line,
+			       "input of [%s] names node '%s', which does not "
+			       "exist%s%s%s",
+			       to->name, ref, near ? "; did you mean '" : "",
+			       near ? near : "", near ? "'?" : "");
+			free(ref);
+			continue;
+		}
+		int port = dot ? find_out_port(from, dot) : 0;
+		if (from->n_out == 0) {
+			err_at(b, to->input_line,
+			       "input of [%s] is [%s] (module %s), which has no "
+			       "outputs",
+			       to->name, from->name, from->mod->name);
+		} else if (port < 0) {
+			char ports[256] = "";
+			for (unsigned k = 0; k < from->n_out; k++)
+				snprintf(ports + strlen(ports),
+					 sizeof(ports) - strlen(ports), "%s%s",
+					 k ? ", " : "",
+					 from->mod->outputs[k].name);
+			err_at(b, to->input_line,
+			       "node [%s] has no output port '%s' (ports: %s)",
+			       from->name, dot, ports);
+		} else {
+			unsigned tp = i < nports ? i : nports - 1;
+			new_link(b->pl, from, (unsigned)port, to, tp);
+		}
+		free(ref);
+	}
+}
+
+/* A pass-through port (declared ANY, e.g. identity) carries what its
+ * inputs carry. Nodes are in topological order here. */
+static void propagate_media(struct vp_pipeline *pl)
+{
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		struct vpipe_node *n = pl->nodes[i];
+		uint32_t in = 0;
+		for (unsigned k = 0; k < n->n_in; k++)
+			in |= n->in[k]->from->out[n->in[k]->from_port].media;
+		for (unsigned p = 0; p < n->n_out; p++)
+			if (n->out[p].media == VPIPE_MEDIA_ANY && n->n_in)
+				n->out[p].media = in;
+	}
+}
+
+static void check_media(struct builder *b)
+{
+	propagate_media(b->pl);
+	for (unsigned i = 0; i < b->pl->n_links; i++) {
+		struct vp_link *l = b->pl->links[i];
+		uint32_t out = l->from->out[l->from_port].media;
+		uint32_t in = l->to->mod->inputs[l->to_port].media;
+		if (out & in & ~(uint32_t)VPIPE_MEDIA_EVENT)
+			continue;
+		char o[128], w[128];
+		describe_media(out, o, sizeof(o));
+		describe_media(in, w, sizeof(w));
+		err_at(b, l->to->input_line,
+		       "[%s] (module %s) outputs %s, but [%s] (module %s) "
+		       "takes %s",
+		       l->from->name, l->from->mod->name, o, l->to->name,
+		       l->to->mod->name, w);
+	}
+}
+
+/* Depth-first topological sort; a back edge is a cycle. */
+static int visit(struct builder *b, struct vpipe_node *n, int *mark,
+		 struct vpipe_node **order, unsigned *k)
+{
+	unsigned idx = 0;
+	while (b->pl->nodes[idx] != n)
+		idx++;
+	if (mark[idx] == 2)
+		return 0;
+	if (mark[idx] == 1) {
+		err_at(b, n->input_line,
+		       "the graph has a cycle through node [%s]: frames would "
+		       "loop forever",
+		       n->name);
+		return -1;
+	}
+	mark[idx] = 1;
+	for (unsigned i = 0; i < n->n_in; i++)
+		if (visit(b, n->in[i]->from, mark, order, k))
+			return -1;
+	mark[idx] = 2;
+	order[(*k)++] = n;
+	return 0;
+}
+
+static int sort_nodes(struct builder *b)
+{
+	struct vp_pipeline *pl = b->pl;
+	int *mark = vp_xcalloc(pl->n_nodes, sizeof(int));
+	struct vpipe_node **order = vp_xcalloc(pl->n_nodes, sizeof(*order));
+	unsigned k = 0;
+	int rc = 0;
+	for (unsigned i = 0; i < pl->n_nodes && !rc; i++)
+		rc = visit(b, pl->nodes[i], mark, order, &k);
+	if (!rc)
+		memcpy(pl->nodes, order, pl->n_nodes * sizeof(*order));
+	free(order);
+	free(mark);
+	return rc;
+}
+
+static void create_nodes(struct builder *b)
+{
+	for (unsigned i = 0; i < b->pl->n_nodes; i++) {
+		struct vpipe_node *n = b->pl->nodes[i];
+		if (vp_node_create(n))
+			err_at(b, n->line,
+			       "node [%s] (module %s) rejected its configuration "
+			       "(see the message above)",
+			       n->name, n->mod->name);
+	}
+}
+
+static void size_pools(struct vp_pipeline *pl)
+{
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		struct vpipe_node *n = pl->nodes[i];
+		if (n->pool_count == 0) {
+			/* Enough for every downstream queue to be full, one
+			 * frame in each consumer's hands, and a few in ours. */
+			unsigned c = 4;
+			for (unsigned p = 0; p < n->n_out; p++)
+				for (unsigned l = 0; l < n->out[p].n_links; l++)
+					c += (unsigned)n->out[p].links[l]->capacity + 1;
+			n->pool_count = c;
+		}
+		vp_pool_init(&n->pool, n, n->pool_count);
+	}
+}
+
+struct vp_pipeline *vp_graph_build(struct vp_config *cfg, bool create)
+{
+	struct builder b = {0};
+	b.cfg = cfg;
+	b.pl = vp_xcalloc(1, sizeof(*b.pl));
+	b.pl->cfg = cfg;
+	b.pl->done_fd = -1;
+	b.errors = cfg->n_errors;
+	parse_pipeline_section(&b);
+	if (b.pl->log_level > 0)
+		vp_log_set_level(b.pl->log_level);
+	for (size_t i = 0; i < cfg->n_sections; i++) {
+		struct vp_section *s = &cfg->sections[i];
+		if (!strcmp(s->name, "pipeline"))
+			continue;
+		struct vpipe_node *n = make_node(&b, s);
+		if (n)
+			add_node(b.pl, n);
+	}
+	if (b.pl->n_nodes == 0 && !b.errors)
+		err_at(&b, 0 + 1, "the graph has no nodes: add a [name] section "
+				  "with a 'module' key");
+	for (unsigned i = 0; i < b.pl->n_nodes; i++)
+		link_inputs(&b, b.pl->nodes[i]);
+	if (!b.errors)
+		sort_nodes(&b);
+	if (!b.errors) {
+		size_pools(b.pl);
+		if (create)
+			create_nodes(&b);
+	}
+	if (!b.errors)
+		check_media(&b);
+	vp_module_path_free(&b.mp);
+	if (b.errors) {
+		fprintf(stderr, "%s: %d error%s\n", cfg->file, b.errors,
+			b.errors == 1 ? "" : "s");
+		vp_graph_free(b.pl);
+		return NULL;
+	}
+	return b.pl;
+}
+
+uint64_t vp_graph_memory_ceiling(struct vp_pipeline *pl, unsigned *unknown)
+{
+	uint64_t total = 0;
+	*unknown = 0;
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		struct vpipe_node *n = pl->nodes[i];
+		if (n->n_out == 0)
+			continue;
+		if (n->pool_frame_bytes == 0)
+			(*unknown)++;
+		total += (uint64_t)n->pool_count * n->pool_frame_bytes;
+	}
+	for (unsigned i = 0; i < pl->n_links; i++)
+		total += vp_ring_capacity(&pl->links[i]->ring) * sizeof(void *);
+	return total;
+}
+
+void vp_graph_free(struct vp_pipeline *pl)
+{
+	if (!pl)
+		return;
+	for (unsigned i = 0; i < pl->n_nodes; i++)
+		vp_node_destroy(pl->nodes[i]);
+	for (unsigned i = 0; i < pl->n_links; i++) {
+		/* Frames still queued (an aborted drain) go back first. */
+		struct vp_link *l = pl->links[i];
+		void *f;
+		while ((f = vp_ring_pop_shared(&l->ring)))
+			vpipe_frame_unref(f);
+	}
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		struct vpipe_node *n = pl->nodes[i];
+		if (n->pool.node)
+			vp_pool_destroy(&n->pool);
+		for (unsigned k = 0; k < n->n_inputs; k++)
+			free(n->inputs[k]);
+		free(n->inputs);
+		for (unsigned p = 0; p < n->n_out; p++)
+			free(n->out[p].links);
+		free(n->out);
+		free(n->in);
+		if (n->config)
+			vp_params_free(n->mod->params, n->config);
+		free(n->config);
+		if (n->wake_fd >= 0)
+			close(n->wake_fd);
+		free(n->name);
+		free(n);
+	}
+	for (unsigned i = 0; i < pl->n_links; i++) {
+		vp_ring_destroy(&pl->links[i]->ring);
+		free(pl->links[i]);
+	}
+	if (pl->done_fd >= 0)
+		close(pl->done_fd);
+	free(pl->links);
+	free(pl->nodes);
+	free(pl);
+}
+
+static const char *policy_name(int p)
+{
+	return policy_names[p];
+}
+
+void vp_graph_print(struct vp_pipeline *pl, FILE *out)
+{
+	fprintf(out, "nodes (%u), in start order:\n", pl->n_nodes);
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		struct vpipe_node *n = pl->nodes[i];
+		fprintf(out, "  [%s] module %s %s, restart %s\n", n->name,
+			n->mod->name, n->mod->version ? n->mod->version : "",
+			restart_names[n->restart]);
+		for (const struct vpipe_param *p = n->mod->params; p && p->name;
+		     p++) {
+			char v[512];
+			vp_param_format_value(p, n->config, v, sizeof(v));
+			fprintf(out, "      %s = %s\n", p->name, v);
+		}
+	}
+	fprintf(out, "links (%u):\n", pl->n_links);
+	for (unsigned i = 0; i < pl->n_links; i++) {
+		struct vp_link *l = pl->links[i];
+		char m[128];
+		describe_media(l->from->out[l->from_port].media &
+				       l->to->mod->inputs[l->to_port].media,
+			       m, sizeof(m));
+		fprintf(out, "  %s.%s -> %s.%s  %s, queue %zu, %s\n",
+			l->from->name, l->from->mod->outputs[l->from_port].name,
+			l->to->name, l->to->mod->inputs[l->to_port].name, m,
+			l->capacity, policy_name(l->policy));
+	}
+	unsigned unknown;
+	uint64_t bytes = vp_graph_memory_ceiling(pl, &unknown);
+	fprintf(out, "memory: this graph holds at most %.1f MB of frames",
+		(double)bytes / (1024.0 * 1024.0));
+	if (unknown)
+		fprintf(out, " (plus %u node(s) whose frame size is known only "
+			     "at run time)",
+			unknown);
+	fprintf(out, "\n");
+}
+
+void vp_graph_dot(struct vp_pipeline *pl, FILE *out)
+{
+	fprintf(out, "digraph vpipe {\n  rankdir=LR;\n  node [shape=box];\n");
+	for (unsigned i = 0; i < pl->n_nodes; i++)
+		fprintf(out, "  \"%s\" [label=\"%s\\n(%s)\"];\n",
+			pl->nodes[i]->name, pl->nodes[i]->name,
+			pl->nodes[i]->mod->name);
+	for (unsigned i = 0; i < pl->n_links; i++) {
+		struct vp_link *l = pl->links[i];
+		fprintf(out, "  \"%s\" -> \"%s\" [label=\"queue %zu, %s\"];\n",
+			l->from->name, l->to->name, l->capacity,
+			policy_name(l->policy));
+	}
+	fprintf(out, "}\n");
+}

@@ -1,0 +1,194 @@
+/* Kernel internals shared by the kernel sources. Modules never see this. */
+#ifndef VPIPE_KERNEL_INTERNAL_H
+#define VPIPE_KERNEL_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vpipe/vpipe.h>
+
+#include "ring.h"
+
+#define VP_MAX_COUNTERS 32
+#define VP_MAX_WORKERS 4
+
+/* ------------------------------------------------------------- frames */
+
+struct vp_pool;
+
+struct vpipe_frame_priv {
+	_Atomic int refs;
+	struct vp_pool *pool;
+	struct vpipe_frame_priv *next;     /* free-list link */
+	struct vpipe_frame_priv *all_next; /* every box of the pool */
+	struct vpipe_frame *frame;
+	uint8_t *own_data; /* pool-owned payload buffer (kept across reuse) */
+	size_t own_cap;
+	void (*release)(void *opaque); /* wrapped frames */
+	void *opaque;
+	bool pushed;  /* metadata is frozen once a node pushed the frame */
+	char *tagbuf; /* tag strings, kept across reuse */
+	size_t tagcap, taglen;
+};
+
+/* A node's frame pool. The owner (the node's thread) takes frames from
+ * `local`; any thread returns them by pushing onto `returned`, a lock-free
+ * stack the owner empties with one exchange (no ABA: nobody pops singly). */
+struct vp_pool {
+	_Atomic(struct vpipe_frame_priv *) returned;
+	struct vpipe_frame_priv *local;
+	_Atomic uint32_t return_seq; /* futex word for a waiting owner */
+	_Atomic int owner_waiting;
+	unsigned limit;   /* frames this pool may create */
+	unsigned created; /* owner-only */
+	_Atomic size_t bytes; /* payload bytes currently allocated */
+	struct vpipe_frame_priv *all; /* every box, owner-only, for teardown */
+	struct vpipe_node *node;
+};
+
+void vp_pool_init(struct vp_pool *p, struct vpipe_node *node, unsigned limit);
+void vp_pool_destroy(struct vp_pool *p);
+void vp_pool_wake(struct vp_pool *p);
+struct vpipe_frame *vp_frame_alloc_event(struct vpipe_node *node,
+					  unsigned event);
+
+/* -------------------------------------------------------------- links */
+
+enum vp_policy { VP_BLOCK, VP_DROP_NEW, VP_DROP_OLD };
+
+struct vp_link {
+	struct vp_ring ring;
+	struct vpipe_node *from, *to;
+	unsigned from_port, to_port;
+	int policy;
+	size_t capacity;
+	_Atomic uint32_t space_seq; /* futex word: a slot was freed */
+	_Atomic int producer_waiting;
+	_Atomic bool dead; /* consumer gone: pushes are dropped */
+	_Atomic uint64_t frames, bytes, drops;
+	_Atomic size_t high_water;
+	bool eos; /* consumer-only: EOS seen on this link */
+};
+
+/* -------------------------------------------------------------- nodes */
+
+struct vp_counter {
+	const char *name;
+	_Atomic int64_t value;
+	bool gauge;
+};
+
+struct vp_outport {
+	struct vp_link **links;
+	unsigned n_links;
+	uint32_t media;
+	uint64_t seq;
+};
+
+struct vp_module; /* loaded module, loader.c */
+struct vp_pipeline;
+
+enum vp_restart { VP_RESTART_NEVER, VP_RESTART_ON_ERROR };
+
+enum vp_node_state {
+	VP_NODE_IDLE,
+	VP_NODE_RUNNING,
+	VP_NODE_FINISHED, /* reached EOS and stopped */
+	VP_NODE_FAILED,   /* error with restart = never */
+};
+
+struct vpipe_node {
+	char *name;
+	const struct vpipe_module *mod;
+	struct vp_module *lm;
+	struct vp_pipeline *pl;
+	void *config; /* filled from the INI by params.c */
+	void *state;
+	bool created;
+	int line; /* section line in the INI */
+
+	struct vp_link **in;
+	unsigned n_in;
+	struct vp_outport *out;
+	unsigned n_out;
+
+	struct vp_pool pool;
+	unsigned pool_count;
+	bool pool_user; /* pool-size set in the INI: modules do not override */
+	size_t pool_frame_bytes;
+
+	/* kernel settings from the section */
+	size_t queue_size;
+	int queue_policy;
+	int restart;
+	int64_t restart_delay;
+	char **inputs; /* as written: "node" or "node.port" */
+	unsigned n_inputs;
+	int input_line;
+
+	pthread_t thread;
+	bool thread_started;
+	pthread_t workers[VP_MAX_WORKERS];
+	unsigned n_workers;
+
+	_Atomic int stop;  /* 1: stop producing (sources), drain */
+	_Atomic int abort; /* stop now, drop what is queued */
+	_Atomic uint32_t wake_seq;
+	_Atomic int sleeping; /* 0 awake, 1 on futex, 2 on eventfd */
+	int wake_fd;
+	_Atomic unsigned upstream_pending; /* bit per upstream event */
+	_Atomic int state_;
+	bool discont_next; /* mark the next pushed frame after a restart */
+
+	/* counters */
+	_Atomic uint64_t frames_in, frames_out, errors, restarts;
+	_Atomic uint64_t busy_ns;
+	struct vp_counter counters[VP_MAX_COUNTERS];
+	_Atomic unsigned n_counters;
+};
+
+/* ----------------------------------------------------------- pipeline */
+
+struct vp_config;
+
+struct vp_pipeline {
+	struct vp_config *cfg;
+	struct vpipe_node **nodes; /* topological order after vp_graph_build */
+	unsigned n_nodes;
+	struct vp_link **links;
+	unsigned n_links;
+	char **module_path;
+	unsigned n_module_path;
+	int64_t drain_timeout;
+	int log_level;
+	int done_fd; /* eventfd: a node thread finished */
+	_Atomic unsigned running;
+};
+
+/* clock.c */
+int64_t vp_monotonic_ns(void);
+int64_t vp_clock_origin(void);
+
+/* log.c */
+void vp_log_set_level(int level);
+int vp_log_parse_level(const char *s);
+
+/* node.c */
+void vp_node_wake_consumer(struct vpipe_node *n);
+bool vp_node_inputs_ready(struct vpipe_node *n);
+void vp_link_release_slot(struct vp_link *l);
+struct vpipe_frame *vp_link_pop(struct vp_link *l);
+bool vp_node_all_outputs_dead(struct vpipe_node *n);
+
+/* sched.c */
+int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns);
+
+/* util */
+unsigned vp_edit_distance(const char *a, const char *b);
+char *vp_strdup(const char *s);
+void *vp_xcalloc(size_t n, size_t size);
+
+#endif

@@ -1,0 +1,415 @@
+/* The scheduler: one kernel-owned thread per node, named after it, driving
+ * the module (produce for sources, process for the rest), applying the
+ * restart policy, and the pipeline's stop sequence:
+ *   stop (first signal, --duration, or end of stream from every source):
+ *     sources stop producing and send EOS; every other node drains its
+ *     queues, flushes, forwards EOS and stops, so modules stop sinks-last;
+ *   abort (second signal, or drain-timeout): everything stops at once and
+ *     what is still queued is dropped and counted. */
+#include "futex.h"
+#include "graph.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define MAX_BACKOFF (60 * VPIPE_S)
+#define STABLE_RUN (30 * VPIPE_S) /* a run this long resets the backoff */
+
+static void handle_upstream(struct vpipe_node *n)
+{
+	unsigned pending = atomic_exchange(&n->upstream_pending, 0);
+	for (unsigned ev = 1; pending && ev < 32; ev++) {
+		if (!(pending & (1u << ev)))
+			continue;
+		pending &= ~(1u << ev);
+		int handled = n->mod->upstream_event && n->state
+				      ? n->mod->upstream_event(n->state, ev)
+				      : 0;
+		if (!handled)
+			vpipe_node_send_upstream(n, ev);
+	}
+}
+
+static void wait_for_input(struct vpipe_node *n)
+{
+	uint32_t seq = atomic_load(&n->wake_seq);
+	atomic_store(&n->sleeping, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!vp_node_inputs_ready(n) && !atomic_load(&n->abort) &&
+	    !atomic_load(&n->upstream_pending))
+		vp_futex_wait(&n->wake_seq, seq);
+	atomic_store(&n->sleeping, 0);
+}
+
+static void account(struct vpipe_node *n, int64_t t0)
+{
+	atomic_fetch_add_explicit(&n->busy_ns, (uint64_t)(vpipe_now() - t0),
+				  memory_order_relaxed);
+}
+
+static int run_source(struct vpipe_node *n)
+{
+	while (!vpipe_node_stopping(n)) {
+		handle_upstream(n);
+		int64_t t0 = vpipe_now();
+		int rc = n->mod->produce(n->state);
+		account(n, t0);
+		if (rc == VPIPE_EOS)
+			return 0;
+		if (rc < 0)
+			return rc;
+		if (vp_node_all_outputs_dead(n)) {
+			vpipe_warn(n, "every consumer of this node is gone: "
+				      "stopping");
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* One pass over the inputs. Returns 1 if anything was taken, 0 if not,
+ * <0 on a module error. */
+static int take_inputs(struct vpipe_node *n, unsigned *open)
+{
+	int got = 0;
+	for (unsigned i = 0; i < n->n_in; i++) {
+		struct vp_link *l = n->in[i];
+		if (l->eos)
+			continue;
+		struct vpipe_frame *f = vp_link_pop(l);
+		if (!f)
+			continue;
+		got = 1;
+		if (f->media == VPIPE_MEDIA_EVENT) {
+			if (f->event == VPIPE_EVENT_EOS) {
+				l->eos = true;
+				(*open)--;
+			} else {
+				vpipe_push_event(n, f->event);
+			}
+			vpipe_frame_unref(f);
+			continue;
+		}
+		atomic_fetch_add_explicit(&n->frames_in, 1,
+					  memory_order_relaxed);
+		int64_t t0 = vpipe_now();
+		int rc = n->mod->process(n->state, l->to_port, f);
+		account(n, t0);
+		vpipe_frame_unref(f);
+		if (rc < 0)
+			return rc;
+	}
+	return got;
+}
+
+static int run_filter(struct vpipe_node *n)
+{
+	unsigned open = 0;
+	for (unsigned i = 0; i < n->n_in; i++)
+		open += !n->in[i]->eos;
+	while (open > 0) {
+		if (atomic_load(&n->abort))
+			return 0;
+		handle_upstream(n);
+		int got = take_inputs(n, &open);
+		if (got < 0)
+			return got;
+		if (n->n_out && vp_node_all_outputs_dead(n)) {
+			vpipe_warn(n, "every consumer of this node is gone: "
+				      "stopping");
+			return 0;
+		}
+		if (!got && open > 0)
+			wait_for_input(n);
+	}
+	return 0;
+}
+
+/* Upstream producers must not block on a node that will not read again. */
+static void detach_inputs(struct vpipe_node *n)
+{
+	for (unsigned i = 0; i < n->n_in; i++) {
+		struct vp_link *l = n->in[i];
+		atomic_store(&l->dead, true);
+		atomic_fetch_add(&l->space_seq, 1);
+		vp_futex_wake_all(&l->space_seq);
+		struct vpipe_frame *f;
+		while ((f = vp_link_pop(l))) {
+			if (f->media != VPIPE_MEDIA_EVENT)
+				atomic_fetch_add(&l->drops, 1);
+			vpipe_frame_unref(f);
+		}
+	}
+}
+
+static void stop_module(struct vpipe_node *n)
+{
+	if (n->mod->stop && n->state)
+		n->mod->stop(n->state);
+	for (unsigned i = 0; i < n->n_workers; i++)
+		pthread_join(n->workers[i], NULL);
+	n->n_workers = 0;
+}
+
+/* Interruptible backoff wait; false if the pipeline is stopping. */
+static bool backoff(struct vpipe_node *n, int64_t delay)
+{
+	vpipe_warn(n, "restarting in %.1f s (restart = on-error)",
+		   (double)delay / 1e9);
+	int64_t until = vpipe_now() + delay;
+	while (!atomic_load(&n->abort) && !atomic_load(&n->stop) &&
+	       vpipe_now() < until)
+		vpipe_node_sleep_until(n, until);
+	return !atomic_load(&n->abort) && !atomic_load(&n->stop);
+}
+
+static int run_node(struct vpipe_node *n)
+{
+	int64_t delay = n->restart_delay;
+	for (;;) {
+		if (!n->created && vp_node_create(n)) {
+			vpipe_error(n, "create failed");
+			detach_inputs(n);
+			vpipe_push_event(n, VPIPE_EVENT_EOS);
+			return VP_NODE_FAILED;
+		}
+		int64_t started = vpipe_now();
+		int rc = n->mod->start ? n->mod->start(n->state) : 0;
+		bool started_ok = rc == 0;
+		if (started_ok)
+			rc = n->n_in == 0 ? run_source(n) : run_filter(n);
+		if (rc >= 0) {
+			if (!atomic_load(&n->abort) && n->mod->flush &&
+			    n->mod->flush(n->state) < 0)
+				atomic_fetch_add(&n->errors, 1);
+			vpipe_push_event(n, VPIPE_EVENT_EOS);
+			stop_module(n);
+			detach_inputs(n);
+			return VP_NODE_FINISHED;
+		}
+		atomic_fetch_add(&n->errors, 1);
+		if (started_ok)
+			stop_module(n);
+		else
+			vpipe_error(n, "start failed");
+		if (n->restart == VP_RESTART_NEVER || atomic_load(&n->abort) ||
+		    atomic_load(&n->stop)) {
+			vpipe_error(n, "node failed (restart = %s): its chain "
+				       "stops, other chains go on",
+				    n->restart == VP_RESTART_NEVER ? "never"
+								   : "on-error");
+			detach_inputs(n);
+			vpipe_push_event(n, VPIPE_EVENT_EOS);
+			return VP_NODE_FAILED;
+		}
+		if (vpipe_now() - started > STABLE_RUN)
+			delay = n->restart_delay;
+		vp_node_destroy(n);
+		if (!backoff(n, delay)) {
+			detach_inputs(n);
+			vpipe_push_event(n, VPIPE_EVENT_EOS);
+			return VP_NODE_FINISHED;
+		}
+		delay = delay * 2 > MAX_BACKOFF ? MAX_BACKOFF : delay * 2;
+		atomic_fetch_add(&n->restarts, 1);
+		n->discont_next = true;
+		vpipe_push_event(n, VPIPE_EVENT_DISCONTINUITY);
+	}
+}
+
+static void *node_main(void *arg)
+{
+	struct vpipe_node *n = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "%.15s", n->name);
+	pthread_setname_np(pthread_self(), name);
+	int state = run_node(n);
+	atomic_store(&n->state_, state);
+	atomic_fetch_sub(&n->pl->running, 1);
+	uint64_t one = 1;
+	ssize_t w = write(n->pl->done_fd, &one, sizeof(one));
+	(void)w;
+	return NULL;
+}
+
+static void begin_stop(struct vp_pipeline *pl)
+{
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		atomic_store(&pl->nodes[i]->stop, 1);
+		vpipe_node_wake(pl->nodes[i]);
+		vp_pool_wake(&pl->nodes[i]->pool);
+	}
+}
+
+static void begin_abort(struct vp_pipeline *pl)
+{
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		struct vpipe_node *n = pl->nodes[i];
+		atomic_store(&n->abort, 1);
+		vpipe_node_wake(n);
+		vp_pool_wake(&n->pool);
+	}
+	for (unsigned i = 0; i < pl->n_links; i++) {
+		atomic_fetch_add(&pl->links[i]->space_seq, 1);
+		vp_futex_wake_all(&pl->links[i]->space_seq);
+	}
+}
+
+static void print_summary(struct vp_pipeline *pl)
+{
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		struct vpipe_node *n = pl->nodes[i];
+		char extra[512] = "";
+		unsigned nc = atomic_load(&n->n_counters);
+		for (unsigned c = 0; c < nc; c++)
+			snprintf(extra + strlen(extra),
+				 sizeof(extra) - strlen(extra),
+				 " %s=%" PRId64, n->counters[c].name,
+				 atomic_load(&n->counters[c].value));
+		vpipe_info(n,
+			   "frames in=%" PRIu64 " out=%" PRIu64
+			   " errors=%" PRIu64 " restarts=%" PRIu64
+			   " busy=%.3fs%s",
+			   atomic_load(&n->frames_in),
+			   atomic_load(&n->frames_out), atomic_load(&n->errors),
+			   atomic_load(&n->restarts),
+			   (double)atomic_load(&n->busy_ns) / 1e9, extra);
+	}
+	for (unsigned i = 0; i < pl->n_links; i++) {
+		struct vp_link *l = pl->links[i];
+		vpipe_info(l->to,
+			   "link %s->%s frames=%" PRIu64 " bytes=%" PRIu64
+			   " drops=%" PRIu64 " max-depth=%zu/%zu",
+			   l->from->name, l->to->name, atomic_load(&l->frames),
+			   atomic_load(&l->bytes), atomic_load(&l->drops),
+			   atomic_load(&l->high_water), l->capacity);
+	}
+}
+
+static int start_threads(struct vp_pipeline *pl)
+{
+	pl->running = pl->n_nodes;
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		struct vpipe_node *n = pl->nodes[i];
+		atomic_store(&n->state_, VP_NODE_RUNNING);
+		int rc = pthread_create(&n->thread, NULL, node_main, n);
+		if (rc) {
+			vpipe_error(n, "cannot start thread: %s", strerror(rc));
+			atomic_fetch_sub(&pl->running, pl->n_nodes - i);
+			begin_abort(pl);
+			return -1;
+		}
+		n->thread_started = true;
+	}
+	return 0;
+}
+
+/* Wait for signals, the duration, the drain deadline and node exits. */
+static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
+{
+	int64_t stop_at = duration_ns > 0 ? vpipe_now() + duration_ns : -1;
+	int64_t abort_at = -1;
+	int signals = 0;
+	while (atomic_load(&pl->running) > 0) {
+		int64_t now = vpipe_now(), next = -1;
+		if (stop_at >= 0)
+			next = stop_at;
+		if (abort_at >= 0 && (next < 0 || abort_at < next))
+			next = abort_at;
+		int timeout = next < 0 ? -1
+				       : (int)((next - now) / 1000000 + 1);
+		if (next >= 0 && next <= now)
+			timeout = 0;
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
+				      {.fd = pl->done_fd, .events = POLLIN}};
+		poll(p, 2, timeout);
+		if (p[1].revents & POLLIN) {
+			uint64_t v;
+			ssize_t r = read(pl->done_fd, &v, sizeof(v));
+			(void)r;
+		}
+		bool stop_now = false;
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				signals++;
+				if (signals == 1) {
+					vpipe_info(NULL,
+						   "%s: stopping, draining queued "
+						   "frames (up to %.0f s; signal "
+						   "again to stop at once)",
+						   strsignal((int)si.ssi_signo),
+						   (double)pl->drain_timeout /
+							   1e9);
+					stop_now = true;
+				} else {
+					vpipe_warn(NULL, "second signal: stopping "
+							 "at once");
+					begin_abort(pl);
+				}
+			}
+		}
+		now = vpipe_now();
+		if (stop_at >= 0 && now >= stop_at) {
+			vpipe_info(NULL, "duration reached: stopping");
+			stop_now = true;
+			stop_at = -1;
+		}
+		if (stop_now && abort_at < 0) {
+			begin_stop(pl);
+			abort_at = now + pl->drain_timeout;
+			stop_at = -1;
+		}
+		if (abort_at >= 0 && now >= abort_at) {
+			vpipe_warn(NULL,
+				   "drain did not finish within drain-timeout "
+				   "(%.1f s): stopping at once, queued frames "
+				   "are dropped",
+				   (double)pl->drain_timeout / 1e9);
+			begin_abort(pl);
+			abort_at = -1;
+		}
+	}
+}
+
+int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns)
+{
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	/* Node threads inherit the blocked mask: only signalfd sees them. */
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	pl->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sfd < 0 || pl->done_fd < 0) {
+		vpipe_error(NULL, "cannot set up signal handling: %s",
+			    strerror(errno));
+		return 1;
+	}
+	vpipe_now(); /* the pipeline clock starts here */
+	if (start_threads(pl) == 0)
+		supervise(pl, sfd, duration_ns);
+	for (unsigned i = 0; i < pl->n_nodes; i++)
+		if (pl->nodes[i]->thread_started)
+			pthread_join(pl->nodes[i]->thread, NULL);
+	close(sfd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	print_summary(pl);
+	int failed = 0;
+	for (unsigned i = 0; i < pl->n_nodes; i++)
+		if (atomic_load(&pl->nodes[i]->state_) == VP_NODE_FAILED) {
+			vpipe_error(pl->nodes[i], "failed");
+			failed++;
+		}
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,323 @@
+/* filesrc: reads a file of raw video frames or an H.264 Annex-B elementary
+ * stream (split into access units), with timestamps at a given frame rate. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <vpipe/vpipe.h>
+
+#include "h264.h"
+
+enum { FMT_I420, FMT_NV12, FMT_YUYV, FMT_H264 };
+static const char *const formats[] = {"i420", "nv12", "yuyv", "h264", NULL};
+
+struct filesrc_config {
+	const char *location;
+	int format;
+	int64_t width, height;
+	double framerate;
+	int64_t num_frames;
+	bool is_live;
+	bool loop;
+};
+
+static const struct vpipe_param params[] = {
+	VPIPE_P_PATH("location", struct filesrc_config, location, NULL,
+		     VPIPE_PARAM_REQUIRED, "file to read"),
+	VPIPE_P_ENUM("format", struct filesrc_config, format, "h264", formats,
+		     "what the file holds: raw frames or an H.264 Annex-B "
+		     "stream"),
+	VPIPE_P_INT("width", struct filesrc_config, width, "0", 0, 7680,
+		    "raw formats: picture width (required for raw)"),
+	VPIPE_P_INT("height", struct filesrc_config, height, "0", 0, 4320,
+		    "raw formats: picture height (required for raw)"),
+	VPIPE_P_DOUBLE("framerate", struct filesrc_config, framerate, "30",
+		       0.1, 240, "frames per second, for timestamps"),
+	VPIPE_P_INT("num-frames", struct filesrc_config, num_frames, "-1", -1,
+		    1e15, "stop after this many frames (-1: the whole file)"),
+	VPIPE_P_BOOL("is-live", struct filesrc_config, is_live, "false",
+		     "pace frames in real time like a camera"),
+	VPIPE_P_BOOL("loop", struct filesrc_config, loop, "false",
+		     "start again at the end of the file (timestamps go on)"),
+	VPIPE_P_END,
+};
+
+#define READ_CHUNK (256 * 1024)
+#define MAX_AU (16 * 1024 * 1024)
+
+struct filesrc {
+	struct vpipe_node *node;
+	const struct filesrc_config *cfg;
+	int fd;
+	struct vpipe_format fmt;
+	size_t frame_size;
+	int64_t frame_ns, start;
+	uint64_t n;
+	struct h264_au_splitter *splitter;
+	uint8_t *chunk;
+	bool eof;
+	bool need_key; /* after bad bytes: drop until the next key frame */
+};
+
+static int filesrc_create(struct vpipe_node *node, const void *config,
+			  void **state)
+{
+	const struct filesrc_config *cfg = config;
+	struct filesrc *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -1;
+	s->node = node;
+	s->cfg = config;
+	s->fd = -1;
+	s->frame_ns = (int64_t)(1e9 / cfg->framerate + 0.5);
+	if (cfg->format == FMT_H264) {
+		vpipe_node_set_output_media(node, 0, VPIPE_MEDIA_H264);
+		vpipe_node_set_pool(node, 0, 256 * 1024);
+	} else {
+		if (cfg->width <= 0 || cfg->height <= 0) {
+			vpipe_error(node, "format %s needs width and height",
+				    formats[cfg->format]);
+			free(s);
+			return -1;
+		}
+		static const uint32_t fourcc[] = {VPIPE_FOURCC_I420,
+						  VPIPE_FOURCC_NV12,
+						  VPIPE_FOURCC_YUYV};
+		s->frame_size = vpipe_format_raw_init(
+			&s->fmt, fourcc[cfg->format], (uint32_t)cfg->width,
+			(uint32_t)cfg->height);
+		vpipe_node_set_output_media(node, 0, VPIPE_MEDIA_RAW_VIDEO);
+		vpipe_node_set_pool(node, 0, s->frame_size);
+	}
+	s->fmt.fps_num = (uint32_t)(cfg->framerate * 1000 + 0.5);
+	s->fmt.fps_den = 1000;
+	*state = s;
+	return 0;
+}
+
+static int filesrc_start(void *state)
+{
+	struct filesrc *s = state;
+	s->fd = open(s->cfg->location, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0) {
+		vpipe_error(s->node, "cannot open %s: %s", s->cfg->location,
+			    strerror(errno));
+		return -1;
+	}
+	if (s->cfg->format == FMT_H264) {
+		s->splitter = h264_au_splitter_new(MAX_AU);
+		s->chunk = malloc(READ_CHUNK);
+		if (!s->splitter || !s->chunk)
+			return -1;
+	}
+	s->start = vpipe_now();
+	s->n = 0;
+	s->eof = false;
+	return 0;
+}
+
+static bool done(struct filesrc *s)
+{
+	return s->cfg->num_frames >= 0 && s->n >= (uint64_t)s->cfg->num_frames;
+}
+
+/* Stamp, pace and push one frame. */
+static int emit(struct filesrc *s, struct vpipe_frame *f)
+{
+	int64_t pts = s->start + (int64_t)s->n * s->frame_ns;
+	if (s->cfg->is_live && vpipe_node_sleep_until(s->node, pts) < 0) {
+		vpipe_frame_unref(f);
+		return 0;
+	}
+	f->pts = f->dts = pts;
+	f->duration = s->frame_ns;
+	f->wallclock = vpipe_clock_to_wall(pts);
+	s->n++;
+	vpipe_push(s->node, 0, f);
+	return 0;
+}
+
+static int rewind_file(struct filesrc *s)
+{
+	if (lseek(s->fd, 0, SEEK_SET) < 0) {
+		vpipe_error(s->node, "cannot rewind %s: %s", s->cfg->location,
+			    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int produce_raw(struct filesrc *s)
+{
+	struct vpipe_frame *f = vpipe_frame_alloc(s->node, s->frame_size);
+	if (!f)
+		return 0;
+	size_t got = 0;
+	while (got < s->frame_size) {
+		ssize_t r = read(s->fd, f->data + got, s->frame_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			vpipe_error(s->node, "read %s: %s", s->cfg->location,
+				    strerror(errno));
+			vpipe_frame_unref(f);
+			return -1;
+		}
+		if (r == 0) {
+			if (got == 0 && s->cfg->loop && s->n > 0 &&
+			    rewind_file(s) == 0)
+				continue;
+			if (got)
+				vpipe_warn(s->node,
+					   "%s ends with a partial frame (%zu of "
+					   "%zu bytes): ignored",
+					   s->cfg->location, got, s->frame_size);
+			vpipe_frame_unref(f);
+			return VPIPE_EOS;
+		}
+		got += (size_t)r;
+	}
+	f->media = VPIPE_MEDIA_RAW_VIDEO;
+	f->flags = VPIPE_FLAG_KEY;
+	f->fmt = s->fmt;
+	return emit(s, f);
+}
+
+static int emit_au(struct filesrc *s, const struct h264_au *au)
+{
+	struct h264_au_info info;
+	char err[256];
+	if (h264_au_info(au->data, au->size, &info, err, sizeof(err)) < 0) {
+		vpipe_warn(s->node, "%s: byte %llu: %s: skipped",
+			   s->cfg->location,
+			   (unsigned long long)au->stream_offset, err);
+		s->need_key = true;
+		return 0;
+	}
+	if (s->need_key && !info.key)
+		return 0;
+	struct vpipe_frame *f = vpipe_frame_alloc(s->node, au->size);
+	if (!f)
+		return 0;
+	if (s->need_key)
+		f->flags |= VPIPE_FLAG_DISCONTINUITY;
+	s->need_key = false;
+	memcpy(f->data, au->data, au->size);
+	f->media = VPIPE_MEDIA_H264;
+	f->flags |= info.key ? VPIPE_FLAG_KEY : 0;
+	f->flags |= info.has_sps && info.has_pps ? VPIPE_FLAG_CODEC_CONFIG : 0;
+	if (info.has_sps) {
+		struct h264_sps sps;
+		const struct h264_nal *nal = &info.nals[info.sps_index];
+		if (h264_parse_sps(au->data + nal->offset, nal->size, &sps, NULL,
+				   0) == 0) {
+			s->fmt.width = sps.width;
+			s->fmt.height = sps.height;
+		}
+	}
+	f->fmt = s->fmt;
+	f->fmt.fourcc = VPIPE_FOURCC_H264;
+	return emit(s, f);
+}
+
+/* Next access unit from the splitter, reading more of the file as needed.
+ * 1: got one; 0: end of file; -1: read error. */
+static int next_au(struct filesrc *s, struct h264_au *au)
+{
+	for (;;) {
+		int r = h264_au_splitter_next(s->splitter, au);
+		if (r > 0)
+			return 1;
+		if (r < 0) {
+			vpipe_warn(s->node, "%s: %s", s->cfg->location,
+				   h264_au_splitter_error(s->splitter));
+			s->need_key = true;
+			continue;
+		}
+		if (s->eof)
+			return 0;
+		ssize_t n = read(s->fd, s->chunk, READ_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			vpipe_error(s->node, "read %s: %s", s->cfg->location,
+				    strerror(errno));
+			return -1;
+		}
+		if (n == 0) {
+			h264_au_splitter_finish(s->splitter);
+			s->eof = true;
+		} else if (h264_au_splitter_push(s->splitter, s->chunk,
+						 (size_t)n)) {
+			vpipe_error(s->node, "out of memory");
+			return -1;
+		}
+	}
+}
+
+static int produce_h264(struct filesrc *s)
+{
+	struct h264_au au;
+	int r = next_au(s, &au);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		if (!s->cfg->loop || s->n == 0)
+			return VPIPE_EOS;
+		h264_au_splitter_free(s->splitter);
+		s->splitter = h264_au_splitter_new(MAX_AU);
+		s->eof = false;
+		return s->splitter && rewind_file(s) == 0 ? 0 : -1;
+	}
+	return emit_au(s, &au);
+}
+
+static int filesrc_produce(void *state)
+{
+	struct filesrc *s = state;
+	if (done(s))
+		return VPIPE_EOS;
+	return s->cfg->format == FMT_H264 ? produce_h264(s) : produce_raw(s);
+}
+
+static void filesrc_stop(void *state)
+{
+	struct filesrc *s = state;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	h264_au_splitter_free(s->splitter);
+	s->splitter = NULL;
+	free(s->chunk);
+	s->chunk = NULL;
+}
+
+static void filesrc_destroy(void *state)
+{
+	filesrc_stop(state);
+	free(state);
+}
+
+static const struct vpipe_port outputs[] = {
+	{.name = "src", .media = VPIPE_MEDIA_RAW_VIDEO | VPIPE_MEDIA_H264},
+	{.name = NULL},
+};
+
+VPIPE_MODULE = {
+	.abi_version = VPIPE_ABI_VERSION,
+	.struct_size = sizeof(struct vpipe_module),
+	.name = "filesrc",
+	.version = "1.0",
+	.summary = "reads raw video frames or an H.264 Annex-B stream from a "
+		   "file",
+	.outputs = outputs,
+	.params = params,
+	.config_size = sizeof(struct filesrc_config),
+	.create = filesrc_create,
+	.start = filesrc_start,
+	.produce = filesrc_produce,
+	.stop = filesrc_stop,
+	.destroy = filesrc_destroy,
+};
