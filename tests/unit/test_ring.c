@@ -350,17 +350,17 @@ static void *steal_consumer(void *arg)
 	uint64_t last = 0;
 	unsigned spins = 0;
 	for (;;) {
+		/* Read before the pop: done, then empty, means empty for good.
+		 */
+		bool finished = atomic_load_explicit(&s->producer_done,
+						     memory_order_acquire);
 		void *p = vp_ring_pop_shared(&s->ring);
 		if (!p) {
 			/* The scheduler re-checks emptiness from the consumer
 			 * while the producer may push and steal. */
 			s->consumer_bad_counts += vp_ring_count(&s->ring) >
 						  vp_ring_capacity(&s->ring);
-			/* Empty after the producer finished means empty for
-			 * good. */
-			if (atomic_load_explicit(&s->producer_done,
-						 memory_order_acquire) &&
-			    !vp_ring_pop_shared(&s->ring))
+			if (finished)
 				break;
 			backoff(&spins);
 			continue;
