@@ -334,6 +334,11 @@ struct vpipe_node *vp_graph_find(struct vp_pipeline *pl, const char *name)
 static void describe_media(uint32_t mask, char *buf, size_t len)
 {
 	buf[0] = 0;
+	if ((mask & ~(uint32_t)VPIPE_MEDIA_EVENT) == (VPIPE_MEDIA_ANY & ~(uint32_t)VPIPE_MEDIA_EVENT)) {
+		snprintf(buf, len, "any media");
+		return;
+	}
+	mask &= ~(uint32_t)VPIPE_MEDIA_EVENT; /* events pass everywhere */
 	for (uint32_t bit = 1; bit <= VPIPE_MEDIA_EVENT; bit <<= 1)
 		if (mask & bit)
 			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
