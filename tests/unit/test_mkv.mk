@@ -1,0 +1,1 @@
+test_mkv_SRCS := modules/mkv/mux.c
