@@ -1,0 +1,1 @@
+v4l2dev_DOUBLE_LIBS := -lx264
