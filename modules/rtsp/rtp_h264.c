@@ -121,7 +121,7 @@ size_t rtcp_build_rr(uint8_t *out, size_t out_size, uint32_t ssrc,
 
 /* ------------------------------------------------------------ depay */
 
-int h264_depay_init(struct h264_depay *d, size_t max_au, h264_au_cb cb,
+int h264_depay_init(struct h264_depay *d, size_t max_au, rtp_h264_au_cb cb,
 		    void *ctx)
 {
 	memset(d, 0, sizeof(*d));
@@ -307,7 +307,7 @@ static void add_fu_a(struct h264_depay *d, const uint8_t *p, size_t n)
 }
 
 /* The SPS that decodes this key frame: in-band, else from the SDP. */
-static void find_sps(const struct h264_depay *d, struct h264_au *au)
+static void find_sps(const struct h264_depay *d, struct rtp_h264_au *au)
 {
 	if (d->sps) {
 		au->sps = d->sps;
@@ -389,7 +389,7 @@ static void finish_au(struct h264_depay *d)
 		d->stats.dropped_aus++;
 		return;
 	}
-	struct h264_au au = {0};
+	struct rtp_h264_au au = {0};
 	if (d->au_has_idr) {
 		if (!(d->au_has_sps && d->au_has_pps) && !insert_param_sets(d)) {
 			/* Undecodable without parameter sets: wait for them. */

@@ -60,7 +60,7 @@ enum h264_au_flags {
 	H264_AU_TS_RESET = 1u << 3, /* timestamps restart (reset, new SSRC) */
 };
 
-struct h264_au {
+struct rtp_h264_au {
 	const uint8_t *data; /* Annex-B, valid during the callback only */
 	size_t size;
 	int64_t timestamp; /* RTP timestamp, unwrapped to 64 bits */
@@ -69,7 +69,7 @@ struct h264_au {
 	size_t sps_len;
 };
 
-typedef void (*h264_au_cb)(void *ctx, const struct h264_au *au);
+typedef void (*rtp_h264_au_cb)(void *ctx, const struct rtp_h264_au *au);
 
 struct h264_depay_stats {
 	uint64_t packets, lost_packets, late_packets, bad_packets;
@@ -77,7 +77,7 @@ struct h264_depay_stats {
 };
 
 struct h264_depay {
-	h264_au_cb cb;
+	rtp_h264_au_cb cb;
 	void *ctx;
 	size_t max_au; /* bytes; larger access units are dropped */
 
@@ -111,7 +111,7 @@ struct h264_depay {
 };
 
 /* max_au: largest access unit in bytes (e.g. 4 MiB). */
-int h264_depay_init(struct h264_depay *d, size_t max_au, h264_au_cb cb,
+int h264_depay_init(struct h264_depay *d, size_t max_au, rtp_h264_au_cb cb,
 		    void *ctx);
 void h264_depay_free(struct h264_depay *d);
 /* Parameter sets from the SDP (Annex-B); used until the stream sends its

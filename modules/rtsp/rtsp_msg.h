@@ -13,7 +13,7 @@
 
 #define RTSP_MAX_HEADERS 32
 #define RTSP_MAX_HEAD_BYTES 16384   /* status line + headers */
-#define RTSP_MAX_BODY_BYTES 1048576 /* Content-Length limit */
+#define RTSP_MAX_BODY_BYTES 65536 /* Content-Length limit (SDP is small) */
 
 struct rtsp_str {
 	const char *p; /* points into the parsed buffer; not NUL-terminated */

@@ -288,7 +288,7 @@ struct got {
 	uint8_t data[16][256];
 };
 
-static void on_au(void *ctx, const struct h264_au *au)
+static void on_au(void *ctx, const struct rtp_h264_au *au)
 {
 	struct got *g = ctx;
 	if (g->n == 16)
