@@ -356,10 +356,11 @@ static struct vp_link *new_link(struct vp_pipeline *pl, struct vpipe_node *from,
 	l->from_port = from_port;
 	l->to = to;
 	l->to_port = to_port;
-	l->capacity = to->queue_size;
 	l->policy = to->queue_policy;
-	if (vp_ring_init(&l->ring, l->capacity))
+	if (vp_ring_init(&l->ring, to->queue_size))
 		abort();
+	/* the ring rounds up to a power of two: report what it holds */
+	l->capacity = vp_ring_capacity(&l->ring);
 	pl->links = realloc(pl->links, (pl->n_links + 1) * sizeof(*pl->links));
 	if (!pl->links)
 		abort();

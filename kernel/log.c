@@ -4,13 +4,14 @@
  * UTC timestamp. */
 #include "internal.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static int log_threshold = VPIPE_LOG_INFO;
-static int log_journal = -1;
+static _Atomic int log_threshold = VPIPE_LOG_INFO;
+static _Atomic int log_journal = -1; /* -1: not looked up yet */
 
 void vp_log_set_level(int level)
 {

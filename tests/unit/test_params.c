@@ -1,0 +1,133 @@
+/* Parameter value parsing: what an INI value may say, and the messages. */
+#include "kernel/params.h"
+#include "tests/unit/check.h"
+
+struct cfg {
+	int64_t i;
+	int64_t d;
+	int64_t sz;
+	bool b;
+	int e;
+	double x;
+	const char *s;
+};
+
+static const char *const colours[] = {"red", "green", NULL};
+
+static const struct vpipe_param table[] = {
+	VPIPE_P_INT("count", struct cfg, i, "3", 0, 10, "a count"),
+	VPIPE_P_DURATION("wait", struct cfg, d, "2s", 0.001, 60, VPIPE_MS,
+			 "a wait"),
+	VPIPE_P_SIZE("store", struct cfg, sz, "64M", 1024, 1e12, "a size"),
+	VPIPE_P_BOOL("on", struct cfg, b, "yes", "a switch"),
+	VPIPE_P_ENUM("colour", struct cfg, e, "green", colours, "a colour"),
+	VPIPE_P_DOUBLE("rate", struct cfg, x, "29.97", 1, 240, "a rate"),
+	VPIPE_P_STRING("name", struct cfg, s, "cam", 0, "a name"),
+	VPIPE_P_END,
+};
+
+static void test_durations(void)
+{
+	int64_t ns;
+	CHECK(vp_parse_duration("500ms", VPIPE_S, &ns) == 0 && ns == 500000000);
+	CHECK(vp_parse_duration("2s", VPIPE_S, &ns) == 0 && ns == 2000000000);
+	CHECK(vp_parse_duration("1.5m", VPIPE_S, &ns) == 0 &&
+	      ns == 90 * VPIPE_S);
+	CHECK(vp_parse_duration("1h", VPIPE_S, &ns) == 0 && ns == 3600 * VPIPE_S);
+	CHECK(vp_parse_duration("250us", VPIPE_S, &ns) == 0 && ns == 250000);
+	CHECK(vp_parse_duration("10", VPIPE_S, &ns) == 0 && ns == 10 * VPIPE_S);
+	CHECK(vp_parse_duration("10", VPIPE_MS, &ns) == 0 && ns == 10 * VPIPE_MS);
+	CHECK(vp_parse_duration("", VPIPE_S, &ns) == -1);
+	CHECK(vp_parse_duration("-1s", VPIPE_S, &ns) == -1);
+	CHECK(vp_parse_duration("5 parsecs", VPIPE_S, &ns) == -1);
+	CHECK(vp_parse_duration("1e30s", VPIPE_S, &ns) == -1);
+	CHECK(vp_parse_duration("nan", VPIPE_S, &ns) == -1);
+}
+
+static void test_sizes(void)
+{
+	int64_t b;
+	CHECK(vp_parse_size("512", &b) == 0 && b == 512);
+	CHECK(vp_parse_size("64k", &b) == 0 && b == 65536);
+	CHECK(vp_parse_size("16M", &b) == 0 && b == 16 << 20);
+	CHECK(vp_parse_size("16MB", &b) == 0 && b == 16 << 20);
+	CHECK(vp_parse_size("2MiB", &b) == 0 && b == 2 << 20);
+	CHECK(vp_parse_size("1G", &b) == 0 && b == 1 << 30);
+	CHECK(vp_parse_size("1.5k", &b) == 0 && b == 1536);
+	CHECK(vp_parse_size("0.3", &b) == -1); /* not whole bytes */
+	CHECK(vp_parse_size("12 apples", &b) == -1);
+	CHECK(vp_parse_size("-4k", &b) == -1);
+}
+
+static void test_table(void)
+{
+	struct cfg c = {0};
+	char err[512];
+	CHECK(vp_params_defaults(table, &c, err, sizeof(err)) == 0);
+	CHECK_EQ_INT(c.i, 3);
+	CHECK_EQ_INT(c.d, 2 * VPIPE_S);
+	CHECK_EQ_INT(c.sz, 64 << 20);
+	CHECK(c.b);
+	CHECK_EQ_INT(c.e, 1);
+	CHECK(c.x > 29.96 && c.x < 29.98);
+	CHECK(c.s && !strcmp(c.s, "cam"));
+
+	const struct vpipe_param *p = vp_param_find(table, "count");
+	CHECK(vp_param_parse(p, "11", &c, err, sizeof(err)) == -1);
+	CHECK_STR_CONTAINS(err, "out of range: count must be 0 to 10");
+	CHECK(vp_param_parse(p, "0x0a", &c, err, sizeof(err)) == 0 && c.i == 10);
+	CHECK(vp_param_parse(p, "3.5", &c, err, sizeof(err)) == -1);
+	CHECK_STR_CONTAINS(err, "an integer");
+
+	p = vp_param_find(table, "wait");
+	CHECK(vp_param_parse(p, "250", &c, err, sizeof(err)) == 0 &&
+	      c.d == 250 * VPIPE_MS);
+	CHECK(vp_param_parse(p, "2m", &c, err, sizeof(err)) == -1);
+	CHECK_STR_CONTAINS(err, "wait must be 1ms to 60s");
+
+	p = vp_param_find(table, "colour");
+	CHECK(vp_param_parse(p, "blue", &c, err, sizeof(err)) == -1);
+	CHECK_STR_CONTAINS(err, "one of: red, green");
+
+	p = vp_param_find(table, "on");
+	CHECK(vp_param_parse(p, "OFF", &c, err, sizeof(err)) == 0 && !c.b);
+	CHECK(vp_param_parse(p, "2", &c, err, sizeof(err)) == -1);
+
+	p = vp_param_find(table, "store");
+	CHECK(vp_param_parse(p, "1", &c, err, sizeof(err)) == -1);
+	CHECK_STR_CONTAINS(err, "store must be 1k to");
+
+	p = vp_param_find(table, "name");
+	CHECK(vp_param_parse(p, "front door", &c, err, sizeof(err)) == 0 &&
+	      !strcmp(c.s, "front door"));
+	char v[64];
+	vp_param_format_value(vp_param_find(table, "wait"), &c, v, sizeof(v));
+	CHECK(!strcmp(v, "250ms"));
+	vp_params_free(table, &c);
+	CHECK(c.s == NULL);
+}
+
+static void test_secret_masked(void)
+{
+	struct s {
+		const char *key;
+	} c = {0};
+	static const struct vpipe_param t[] = {
+		VPIPE_P_SECRET("secret-key", struct s, key, 0, "the key"),
+		VPIPE_P_END,
+	};
+	char err[128], v[64];
+	CHECK(vp_param_parse(&t[0], "wJalrXUtnFEMI", &c, err, sizeof(err)) == 0);
+	vp_param_format_value(&t[0], &c, v, sizeof(v));
+	CHECK(!strcmp(v, "********"));
+	vp_params_free(t, &c);
+}
+
+int main(void)
+{
+	test_durations();
+	test_sizes();
+	test_table();
+	test_secret_masked();
+	return check_done();
+}
