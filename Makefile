@@ -32,7 +32,8 @@ SAN ?=
 OPT ?= -O2
 WARN := -Wall -Wextra -Werror
 CPPFLAGS_ALL := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Ikernel/include -Icommon \
-	-DVPIPE_VERSION='"$(VERSION)"' -DVPIPE_MODULEDIR='"$(MODULEDIR)"'
+	-DVPIPE_VERSION='"$(VERSION)"' -DVPIPE_MODULEDIR='"$(MODULEDIR)"' \
+	-DVPIPE_PREFIX='"$(PREFIX)"'
 ifneq ($(SAN),)
 SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif

@@ -10,9 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef VPIPE_MODULEDIR
 #define VPIPE_MODULEDIR "/usr/local/lib/vpipe/modules"
+#endif
+#ifndef VPIPE_PREFIX
+#define VPIPE_PREFIX "/usr/local"
 #endif
 
 static struct vp_module **cache;
@@ -36,13 +40,39 @@ static void add_dirs(struct vp_module_path *mp, const char *list)
 	free(copy);
 }
 
+/* The install default, found from where the running program is, so an
+ * installation moved to another prefix (or staged with DESTDIR and copied)
+ * still finds its modules: PREFIX/bin/vpipe -> PREFIX/lib/vpipe/modules. */
+static void add_install_dir(struct vp_module_path *mp)
+{
+	const char *rel = VPIPE_MODULEDIR;
+	size_t pl = strlen(VPIPE_PREFIX);
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0 && !strncmp(rel, VPIPE_PREFIX, pl) && rel[pl] == '/') {
+		exe[n] = 0;
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0; /* PREFIX/bin */
+			char dir[4096 + 64];
+			snprintf(dir, sizeof(dir), "%s/..%s", exe, rel + pl);
+			struct stat st;
+			if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+				add_dirs(mp, dir);
+				return;
+			}
+		}
+	}
+	add_dirs(mp, VPIPE_MODULEDIR);
+}
+
 void vp_module_path_init(struct vp_module_path *mp, const char *configured)
 {
 	mp->dirs = NULL;
 	mp->n = 0;
 	add_dirs(mp, configured);
 	add_dirs(mp, getenv("VPIPE_MODULE_PATH"));
-	add_dirs(mp, VPIPE_MODULEDIR);
+	add_install_dir(mp);
 }
 
 void vp_module_path_free(struct vp_module_path *mp)
