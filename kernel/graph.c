@@ -20,7 +20,7 @@ static const char *const node_keys[] = {"module",     "input",
 					"restart",    "restart-delay",
 					"pool-size",  NULL};
 static const char *const pipeline_keys[] = {"module-path", "log-level",
-					    "drain-timeout", "metrics", NULL};
+					    "drain-timeout", NULL};
 
 #define DEFAULT_QUEUE_SIZE 8
 
@@ -152,7 +152,7 @@ static void parse_pipeline_section(struct builder *b)
 			const char *near = nearest(kv->key, pipeline_keys, 16);
 			err_at(b, kv->line,
 			       "unknown key '%s' in [pipeline]%s%s%s (keys: "
-			       "module-path, log-level, drain-timeout, metrics)",
+			       "module-path, log-level, drain-timeout)",
 			       kv->key, near ? "; did you mean '" : "",
 			       near ? near : "", near ? "'?" : "");
 		}
