@@ -494,7 +494,10 @@ static bool starts_fragment(const struct mkv_mux *m, bool key, int64_t t,
 		return false;
 	if (!m->in_fragment || new_header || m->cfg.key_frame_fragmentation)
 		return true;
-	return t - m->fragment_start >= m->cfg.fragment_duration;
+	/* Compared in ticks, as the fragment's length shows in the stream:
+	 * 30 frames of 33333333 ns are 1 s. */
+	return ticks(m, t) - ticks(m, m->fragment_start) >=
+	       ticks(m, m->cfg.fragment_duration);
 }
 
 /* Warn and ask for a key frame once per fragment that outgrows the limit. */

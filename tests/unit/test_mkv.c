@@ -311,8 +311,8 @@ static void test_framing(const struct stream *st)
 
 static void test_relative_and_fragment_duration(const struct stream *st)
 {
-	/* GOP of 10 frames (333 ms); fragments of >= 1 s without
-	 * key-frame-fragmentation: every 4th key frame starts one. */
+	/* GOP of 10 frames (333 ms); fragments of >= 1 s (in 1 ms ticks)
+	 * without key-frame-fragmentation: every 3rd key frame starts one. */
 	struct mkv_config c = defaults();
 	c.absolute_fragment_times = false;
 	c.key_frame_fragmentation = false;
@@ -329,13 +329,13 @@ static void test_relative_and_fragment_duration(const struct stream *st)
 		struct walk w;
 		walk(o.data, o.data_len, &w);
 		if (o.flags & VPIPE_FLAG_FRAGMENT_START) {
-			CHECK_EQ_INT(i % 40, 0);
+			CHECK_EQ_INT(i % 30, 0);
 			CHECK_EQ_INT(w.cluster_tc,
 				     (i * FRAME_NS + 500000) / 1000000);
 			starts++;
 		}
 	}
-	CHECK_EQ_INT(starts, (st->n + 39) / 40);
+	CHECK_EQ_INT(starts, (st->n + 29) / 30);
 	mkv_mux_free(m);
 }
 
