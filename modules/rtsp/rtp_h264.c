@@ -231,10 +231,14 @@ static void nal_done(struct h264_depay *d, size_t off)
 		d->au_has_idr = true;
 		break;
 	case NAL_SPS:
+		if (d->au_has_sps && n == d->sps_len && !memcmp(nal, d->sps, n))
+			d->au_len = off - 4; /* a repeat (payloaders insert) */
 		d->au_has_sps = true;
 		keep_param_set(&d->sps, &d->sps_len, nal, n);
 		break;
 	case NAL_PPS:
+		if (d->au_has_pps && n == d->pps_len && !memcmp(nal, d->pps, n))
+			d->au_len = off - 4;
 		d->au_has_pps = true;
 		keep_param_set(&d->pps, &d->pps_len, nal, n);
 		break;

@@ -312,6 +312,7 @@ static void push(struct h264_depay *d, uint16_t seq, uint32_t ts, int marker,
 static const uint8_t idr_a[] = {0x7c, 0x85, 1, 2, 3};  /* FU-A start, IDR */
 static const uint8_t idr_b[] = {0x7c, 0x45, 4, 5};     /* FU-A end */
 static const uint8_t pslice[] = {0x41, 0x9a, 7};
+static const uint8_t idr_single[] = {0x65, 9};
 
 static void test_depay_basic(void)
 {
@@ -343,9 +344,23 @@ static void test_depay_basic(void)
 	CHECK_EQ_INT(g.flags[1], 0);
 	CHECK_EQ_INT(g.ts[2], 9000);
 	CHECK_EQ_INT(g.size[3], 4 + sizeof(pslice));
+	/* Parameter sets repeated inside one AU (rtph264pay config-interval
+	 * inserts them after the SEI) are kept once. */
+	uint8_t sei[] = {0x06, 0x05, 0x01, 0x00, 0x80};
+	push(&d, 107, 15000, 0, stap, sizeof(stap));
+	push(&d, 108, 15000, 0, sei, sizeof(sei));
+	push(&d, 109, 15000, 0, stap, sizeof(stap));
+	push(&d, 110, 15000, 1, idr_single, sizeof(idr_single));
+	CHECK_EQ_INT(g.n, 5);
+	static const uint8_t want2[] = {0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1e,
+					0, 0, 0, 1, 0x68, 0xce,
+					0, 0, 0, 1, 0x06, 0x05, 0x01, 0x00, 0x80,
+					0, 0, 0, 1, 0x65, 9};
+	CHECK_EQ_INT(g.size[4], sizeof(want2));
+	CHECK(!memcmp(g.data[4], want2, sizeof(want2)));
 	/* A late duplicate changes nothing. */
 	push(&d, 105, 9000, 1, pslice, sizeof(pslice));
-	CHECK_EQ_INT(g.n, 4);
+	CHECK_EQ_INT(g.n, 5);
 	CHECK_EQ_INT(d.stats.late_packets, 1);
 	h264_depay_free(&d);
 }
