@@ -1,5 +1,6 @@
 # vpipe: one entry point.
 #   make            libvpipe, the vpipe command, every module
+#   make deps       install the Debian/npm packages the build and tests need
 #   make test       build with -Werror and run the whole suite
 #   make check      the suite under ASan+UBSan, the concurrent parts under TSan
 #   make bench      benchmarks that print figures
@@ -41,7 +42,7 @@ CFLAGS_ALL := -std=c11 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CFLAGS)
 CXXFLAGS_ALL := -std=c++17 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CXXFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
 
-.PHONY: all test check bench fuzz run install clean format
+.PHONY: all deps test check bench fuzz run install clean format
 all:
 
 # ------------------------------------------------------------------ kernel
@@ -185,6 +186,11 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 0
 fuzz:
 	@tests/fuzz/build.sh $(FUZZ_SECONDS)
+
+# -------------------------------------------------------------------- deps
+# Debian packages and npm packages the build, tests and demo need (sudo).
+deps:
+	tests/deps.sh
 
 # --------------------------------------------------------------------- run
 run: all
