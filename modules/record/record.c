@@ -453,7 +453,7 @@ static void write_frame(struct record *r, const struct vpipe_frame *in,
 	if (r->max_bytes)
 		make_room_within(r, in->size);
 	int64_t dur = in->duration > 0 ? in->duration : 0;
-	int rc = seg_write_frame(&r->w, in->data, in->size, s, dur);
+	int rc = seg_write_frame(&r->w, in->data, in->size, s, in->pts, dur);
 	if (rc == 0 && r->probe_write)
 		rc = seg_flush(&r->w);
 	if (rc) {

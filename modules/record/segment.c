@@ -40,6 +40,8 @@ uint64_t seg_size(const struct seg_writer *w)
 
 int64_t seg_duration_ns(const struct seg_writer *w)
 {
+	if (w->have_pts > 0)
+		return w->end_pts - w->first_pts;
 	if (!w->have_time)
 		return 0;
 	return (int64_t)((w->end_tc - w->first_tc) * w->timecode_scale);
@@ -235,6 +237,7 @@ int seg_open(struct seg_writer *w, const char *path, const uint8_t *hdr,
 	w->cluster_open = 0;
 	w->cue_pending = 0;
 	w->have_time = 0;
+	w->have_pts = 0;
 	w->num_cues = 0;
 	w->num_bounds = 0;
 	w->frames = 0;
@@ -282,6 +285,21 @@ static void note_time(struct seg_writer *w, const struct mkv_frame_scan *s,
 	w->last_tc = (uint64_t)last;
 }
 
+static void note_pts(struct seg_writer *w, int64_t pts_ns, int64_t dur_ns)
+{
+	if (pts_ns == INT64_MIN) {
+		w->have_pts = -1; /* not for this file */
+		return;
+	}
+	if (w->have_pts < 0)
+		return;
+	if (!w->have_pts || pts_ns < w->first_pts)
+		w->first_pts = pts_ns;
+	if (!w->have_pts || pts_ns + dur_ns > w->end_pts)
+		w->end_pts = pts_ns + dur_ns;
+	w->have_pts = 1;
+}
+
 static int note_cue(struct seg_writer *w, const struct mkv_frame_scan *s)
 {
 	w->cue_pending = 0;
@@ -315,8 +333,10 @@ static int begin_cluster(struct seg_writer *w, const uint8_t *data,
 	w->bounds[w->num_bounds++] = (struct seg_boundary){
 		.off = base,
 		.end_tc = w->end_tc,
+		.end_pts = w->end_pts,
 		.num_cues = w->num_cues,
 		.have_time = w->have_time,
+		.have_pts = w->have_pts,
 	};
 	/* the size field becomes 8 bytes wide so it can be patched in place */
 	int rc = append(w, data, s->cluster_size_off);
@@ -331,7 +351,8 @@ static int begin_cluster(struct seg_writer *w, const uint8_t *data,
 }
 
 int seg_write_frame(struct seg_writer *w, const uint8_t *data, size_t len,
-		    const struct mkv_frame_scan *s, int64_t dur_ns)
+		    const struct mkv_frame_scan *s, int64_t pts_ns,
+		    int64_t dur_ns)
 {
 	if (w->fd < 0)
 		return -EBADF;
@@ -351,6 +372,7 @@ int seg_write_frame(struct seg_writer *w, const uint8_t *data, size_t len,
 		if (w->cue_pending && (rc = note_cue(w, s)))
 			return rc;
 		note_time(w, s, dur_ns);
+		note_pts(w, pts_ns, dur_ns);
 	}
 	w->frames++;
 	return 0;
@@ -423,6 +445,9 @@ static int finalise(struct seg_writer *w)
 	}
 	ebml_buf_reset(&b);
 	double duration = (double)(w->end_tc - w->first_tc);
+	if (w->have_pts > 0)
+		duration = (double)(w->end_pts - w->first_pts) /
+			   (double)w->timecode_scale;
 	ebml_put_float(&b, MKV_ID_DURATION, duration);
 	if (!b.failed && w->have_time &&
 	    (rc = patch(w, w->duration_off, b.data, b.len)))
@@ -490,7 +515,9 @@ int seg_abandon(struct seg_writer *w)
 	w->cluster_open = 0;
 	w->num_cues = bd->num_cues;
 	w->end_tc = bd->end_tc;
+	w->end_pts = bd->end_pts;
 	w->have_time = bd->have_time;
+	w->have_pts = bd->have_pts;
 	if (ftruncate(w->fd, (off_t)bd->off) == 0) {
 		w->written = bd->off;
 		close_fd(w, finalise(w));

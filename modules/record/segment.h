@@ -27,8 +27,9 @@ struct seg_cue {
 struct seg_boundary {
 	uint64_t off;
 	uint64_t end_tc;
+	int64_t end_pts;
 	size_t num_cues;
-	int have_time;
+	int have_time, have_pts;
 };
 
 struct seg_writer {
@@ -54,6 +55,10 @@ struct seg_writer {
 
 	int have_time;
 	uint64_t first_tc, end_tc, last_tc; /* ticks */
+	/* The same span from the frames' pts, which are not rounded to
+	 * ticks: Duration comes from these when every frame had one. */
+	int have_pts;
+	int64_t first_pts, end_pts;
 
 	struct seg_cue *cues;
 	size_t num_cues, cap_cues;
@@ -76,10 +81,12 @@ void seg_release(struct seg_writer *w);
 int seg_open(struct seg_writer *w, const char *path, const uint8_t *hdr,
 	     const struct mkv_header *h, int64_t wall_ns, size_t buf_cap);
 
-/* Appends one muxer frame described by `s`; dur_ns is its duration when
- * known (0 otherwise). Returns 0 or -errno (then call seg_abandon). */
+/* Appends one muxer frame described by `s`; pts_ns is its pts
+ * (INT64_MIN, i.e. VPIPE_TIME_NONE, if unknown), dur_ns its duration (0 if
+ * unknown). Returns 0 or -errno (then call seg_abandon). */
 int seg_write_frame(struct seg_writer *w, const uint8_t *data, size_t len,
-		    const struct mkv_frame_scan *s, int64_t dur_ns);
+		    const struct mkv_frame_scan *s, int64_t pts_ns,
+		    int64_t dur_ns);
 
 /* Logical size of the file (written + buffered). */
 uint64_t seg_size(const struct seg_writer *w);
