@@ -1,0 +1,191 @@
+/* vpipe kvs-local: a Kinesis Video Streams compatible endpoint for
+ * development and tests (docs/kvs-local.md). Internal interfaces between
+ * its files; bin/vpipe.c only calls kvs_local_main(). */
+#ifndef VPIPE_BIN_KVS_LOCAL_H
+#define VPIPE_BIN_KVS_LOCAL_H
+
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http_parse.h"
+#include "json.h"
+#include "sigv4.h"
+#include "strbuf.h"
+
+/* argv[0] is "kvs-local". Returns the process exit status. */
+int kvs_local_main(int argc, char **argv);
+
+/* ------------------------------------------------------------ limits */
+#define KL_MAX_FRAGMENT_SIZE (50LL * 1000 * 1000)   /* 4001 */
+#define KL_MAX_FRAGMENT_MS (20 * 1000)             /* 4002 */
+#define KL_MAX_TRACKS 3                            /* 4005 */
+#define KL_MAX_FRAGMENT_TAGS 10                    /* 4009 */
+#define KL_MAX_STREAM_TAGS 50
+#define KL_MAX_JSON_BODY (1024 * 1024)
+#define KL_MAX_HEAD 16384
+#define KL_MAX_GET_MEDIA 3              /* concurrent GetMedia per stream */
+#define KL_MAX_FRAGMENT_LIST 1000
+
+/* ------------------------------------------------------------ config */
+struct kl_config {
+	const char *listen;   /* host:port */
+	const char *data_dir;
+	const char *tls_cert, *tls_key;
+	const char *region;
+	struct sigv4_key key; /* access_key NULL: signatures not checked */
+	int max_skew;         /* seconds */
+	int idle_ms;          /* IDLE ack interval */
+	int64_t max_fragment_size;
+	int64_t max_fragment_ms;
+	/* fault injection */
+	int refuse_ms;           /* refuse connections for this long at start */
+	atomic_int fail_next;    /* answer 500 to the next N requests */
+	int64_t drop_after;      /* drop a PutMedia after this many body bytes */
+	int ack_delay_ms;        /* delay every ACK */
+	uint64_t error_fragment; /* ERROR ack for the Nth fragment (1-based) */
+	int throttle_tps;        /* control-plane calls per second, 0 = off */
+	bool verbose;
+};
+
+/* ------------------------------------------------------------ storage */
+struct kl_tag {
+	char *key, *value;
+};
+
+struct kl_fragment {
+	char number[32];
+	int64_t producer_ms, server_ms, duration_ms;
+	int64_t size;
+	unsigned header_id;
+	char *tags_json; /* {"name":"value",...} of the fragment's SimpleTags */
+};
+
+struct kl_stream {
+	char *name, *arn, *version, *media_type, *kms_key, *device;
+	int64_t creation_ms;
+	int64_t retention_hours;
+	struct kl_tag *tags;
+	size_t n_tags;
+	struct kl_fragment *frags;
+	size_t n_frags, cap_frags;
+	unsigned next_header_id;
+	bool putmedia_active;
+	int getmedia_active;
+	bool deleted;
+	char dir[1024];
+	int refs;
+};
+
+struct kl_store {
+	pthread_mutex_t lock;
+	pthread_cond_t changed; /* a fragment was added (GetMedia waits) */
+	char *dir;
+	const char *region;
+	struct kl_stream **streams;
+	size_t n_streams;
+	uint64_t last_fragment_number;
+};
+
+int kl_store_open(struct kl_store *s, const char *dir, const char *region);
+void kl_store_close(struct kl_store *s);
+/* With s->lock held. */
+struct kl_stream *kl_store_find(struct kl_store *s, const char *name,
+				const char *arn);
+struct kl_stream *kl_store_create(struct kl_store *s, const char *name,
+				  const char *media_type, const char *kms,
+				  const char *device, int64_t retention);
+void kl_store_delete(struct kl_store *s, struct kl_stream *st);
+int kl_store_save_stream(struct kl_store *s, struct kl_stream *st);
+void kl_stream_put(struct kl_store *s, struct kl_stream *st);
+/* Next fragment number (decimal), strictly increasing; lock held. */
+void kl_store_next_number(struct kl_store *s, int64_t now_ms, char out[32]);
+int kl_store_add_fragment(struct kl_store *s, struct kl_stream *st,
+			  const struct kl_fragment *f);
+/* Paths for a stream's header and fragment files. */
+void kl_header_path(const struct kl_stream *st, unsigned id, char *out,
+		    size_t n);
+void kl_fragment_path(const struct kl_stream *st, const char *number,
+		      char *out, size_t n);
+int64_t kl_now_ms(void);
+
+/* ------------------------------------------------------------ connection */
+struct kl_server;
+
+struct kl_conn {
+	int fd;
+	SSL *ssl;
+	struct kl_server *srv;
+	char peer[64];
+	uint8_t buf[65536];
+	size_t len; /* bytes in buf */
+	bool closed;
+};
+
+struct kl_server {
+	struct kl_config cfg;
+	struct kl_store store;
+	SSL_CTX *tls;
+	char endpoint[300]; /* http(s)://host:port */
+	atomic_int stopping;
+	int64_t started_ms;
+	pthread_mutex_t throttle_lock;
+	int64_t throttle_second;
+	int throttle_count;
+	atomic_int n_conns;
+};
+
+/* Read more into c->buf (appending). >0 bytes read, 0 EOF, -1 error,
+ * -2 timeout. */
+int kl_conn_fill(struct kl_conn *c, int timeout_ms);
+/* Drop the first n bytes of c->buf. */
+void kl_conn_consume(struct kl_conn *c, size_t n);
+int kl_conn_write(struct kl_conn *c, const void *p, size_t n);
+int kl_conn_printf(struct kl_conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Responses. */
+int kl_send_json(struct kl_conn *c, int status, const char *json);
+int kl_send_error(struct kl_conn *c, int status, const char *type,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Start a chunked response; then kl_send_chunk() pieces, kl_end_chunks(). */
+int kl_start_chunked(struct kl_conn *c, const char *content_type);
+int kl_send_chunk(struct kl_conn *c, const void *p, size_t n);
+int kl_end_chunks(struct kl_conn *c);
+
+/* A request: head, and for non-streaming requests the whole body. */
+struct kl_request {
+	struct http_head head;
+	char *body;
+	size_t body_len;
+	struct json_value *json;
+	const char *op; /* path without leading '/' */
+};
+
+void kl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Handlers: return 0 to keep the connection, -1 to close it. */
+int kl_control(struct kl_server *srv, struct kl_conn *c, struct kl_request *r);
+int kl_put_media(struct kl_server *srv, struct kl_conn *c,
+		 struct kl_request *r);
+int kl_get_media(struct kl_server *srv, struct kl_conn *c,
+		 struct kl_request *r);
+int kl_list_fragments(struct kl_server *srv, struct kl_conn *c,
+		      struct kl_request *r);
+int kl_get_media_for_fragment_list(struct kl_server *srv, struct kl_conn *c,
+				   struct kl_request *r);
+
+/* JSON helpers shared by the handlers. */
+const char *kl_json_str(const struct kl_request *r, const char *key);
+/* Stream lookup from StreamName/StreamARN in the body; answers the error
+ * itself and returns NULL (lock held on success and failure). */
+struct kl_stream *kl_request_stream(struct kl_server *srv, struct kl_conn *c,
+				    struct kl_request *r, int *rc);
+/* Seconds since the epoch as a JSON number with milliseconds. */
+void kl_put_timestamp(struct strbuf *b, int64_t ms);
+/* Parse a rest-json timestamp (epoch seconds number or ISO 8601 string). */
+int kl_parse_timestamp(const struct json_value *v, int64_t *ms);
+#endif

@@ -1,0 +1,505 @@
+/* kvs-local PutMedia: a long chunked POST whose Matroska body is parsed as
+ * it arrives (common/mkv_stream), cut into fragments (one per Cluster),
+ * stored, and acknowledged on the same connection while the body is still
+ * coming: BUFFERING when a fragment starts, RECEIVED when it is complete,
+ * PERSISTED once stored (streams with retention > 0), IDLE while nothing
+ * arrives, ERROR with the service's ErrorId/ErrorCode on a broken limit. */
+#include "kvs_local.h"
+
+#include "mkv_stream.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KL_MAX_HEADER_BYTES (2 * 1024 * 1024)
+
+struct pm {
+	struct kl_server *srv;
+	struct kl_conn *c;
+	struct kl_stream *st;
+	bool absolute;
+	int64_t start_ms; /* x-amzn-producer-start-timestamp */
+	struct mkv_stream mkv;
+	uint64_t timecode_scale; /* ns */
+	/* the current stream header (EBML .. Tracks) */
+	struct strbuf header;
+	bool header_new;
+	unsigned header_id;
+	/* tags seen since the last fragment: they go with the next one */
+	struct strbuf pending_tags;
+	int n_pending_tags;
+	/* the fragment being received */
+	bool in_frag, have_tc;
+	FILE *file;
+	char tmp_path[1200];
+	struct kl_fragment frag;
+	int64_t tc_ms;
+	int64_t first_block_ms, last_block_ms;
+	int n_blocks;
+	int n_frag_tags;
+	int64_t prev_tc_ms;
+	bool have_prev_tc;
+	uint64_t fragments_seen;
+	/* an error ACK to send, then the connection ends */
+	int error_id;
+	const char *error_code;
+	uint64_t body_bytes;
+};
+
+static int send_ack(struct pm *p, const char *type, bool with_fragment)
+{
+	if (p->srv->cfg.ack_delay_ms > 0)
+		usleep((useconds_t)p->srv->cfg.ack_delay_ms * 1000);
+	struct strbuf b = STRBUF_INIT;
+	sb_printf(&b, "{\"EventType\":\"%s\"", type);
+	if (with_fragment && p->have_tc) {
+		sb_printf(&b, ",\"FragmentTimecode\":%lld", (long long)p->tc_ms);
+		sb_printf(&b, ",\"FragmentNumber\":\"%s\"", p->frag.number);
+	}
+	if (!strcmp(type, "ERROR"))
+		sb_printf(&b, ",\"ErrorId\":%d,\"ErrorCode\":\"%s\"",
+			  p->error_id, p->error_code);
+	sb_puts(&b, "}\n");
+	int rc = b.failed ? -1 : kl_send_chunk(p->c, b.s, b.len);
+	if (p->srv->cfg.verbose || !strcmp(type, "ERROR"))
+		kl_log("%s PutMedia %s ack: %.*s", p->st->name, type,
+		       b.s ? (int)b.len - 1 : 0, b.s ? b.s : "");
+	sb_free(&b);
+	return rc;
+}
+
+static int fail(struct pm *p, int id, const char *code)
+{
+	if (!p->error_id) {
+		p->error_id = id;
+		p->error_code = code;
+	}
+	return -1;
+}
+
+static int save_header(struct pm *p)
+{
+	char path[1200];
+	pthread_mutex_lock(&p->srv->store.lock);
+	p->header_id = p->st->next_header_id++;
+	pthread_mutex_unlock(&p->srv->store.lock);
+	kl_header_path(p->st, p->header_id, path, sizeof path);
+	FILE *f = fopen(path, "wb");
+	int rc = -1;
+	if (f) {
+		rc = fwrite(p->header.s, 1, p->header.len, f) == p->header.len
+			     ? 0
+			     : -1;
+		rc = fclose(f) ? -1 : rc;
+	}
+	if (rc) {
+		kl_log("cannot write %s: %s", path, strerror(errno));
+		return fail(p, 5001, "ARCHIVAL_ERROR");
+	}
+	p->header_new = false;
+	return 0;
+}
+
+static void discard_fragment(struct pm *p)
+{
+	if (p->file) {
+		fclose(p->file);
+		p->file = NULL;
+		unlink(p->tmp_path);
+	}
+	free(p->frag.tags_json);
+	p->frag.tags_json = NULL;
+	p->in_frag = false;
+}
+
+static int cluster_start(struct pm *p)
+{
+	if (!p->header.len)
+		return fail(p, 4006, "INVALID_MKV_DATA");
+	if (p->header_new && save_header(p))
+		return -1;
+	p->fragments_seen++;
+	p->in_frag = true;
+	p->have_tc = false;
+	p->n_blocks = 0;
+	memset(&p->frag, 0, sizeof p->frag);
+	p->frag.header_id = p->header_id;
+	p->frag.server_ms = kl_now_ms();
+	/* the tags received before this cluster are its metadata */
+	sb_putc(&p->pending_tags, '}');
+	p->frag.tags_json = sb_detach(&p->pending_tags);
+	p->n_frag_tags = p->n_pending_tags;
+	p->n_pending_tags = 0;
+	sb_putc(&p->pending_tags, '{');
+	snprintf(p->tmp_path, sizeof p->tmp_path, "%s/f/.incoming-%p",
+		 p->st->dir, (void *)p);
+	p->file = fopen(p->tmp_path, "wb");
+	if (!p->file) {
+		kl_log("cannot write %s: %s", p->tmp_path, strerror(errno));
+		return fail(p, 5001, "ARCHIVAL_ERROR");
+	}
+	return 0;
+}
+
+static int cluster_timecode(struct pm *p, uint64_t tc)
+{
+	p->tc_ms = (int64_t)(tc * p->timecode_scale / 1000000);
+	p->have_tc = true;
+	pthread_mutex_lock(&p->srv->store.lock);
+	kl_store_next_number(&p->srv->store, kl_now_ms(), p->frag.number);
+	pthread_mutex_unlock(&p->srv->store.lock);
+	p->frag.producer_ms = p->absolute ? p->tc_ms : p->start_ms + p->tc_ms;
+	if (p->have_prev_tc && p->tc_ms < p->prev_tc_ms)
+		return fail(p, 4004, "FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS");
+	p->prev_tc_ms = p->tc_ms;
+	p->have_prev_tc = true;
+	if (p->n_frag_tags > KL_MAX_FRAGMENT_TAGS)
+		return fail(p, 4009, "FRAGMENT_METADATA_LIMIT_REACHED");
+	return send_ack(p, "BUFFERING", true);
+}
+
+static int block(struct pm *p, const struct mkv_event *ev)
+{
+	if (!p->in_frag || !p->have_tc)
+		return fail(p, 4006, "INVALID_MKV_DATA");
+	int64_t ms = p->tc_ms + (int64_t)ev->timecode *
+					(int64_t)p->timecode_scale / 1000000;
+	if (p->n_blocks == 0 || ms < p->first_block_ms)
+		p->first_block_ms = ms;
+	if (p->n_blocks == 0 || ms > p->last_block_ms)
+		p->last_block_ms = ms;
+	p->n_blocks++;
+	if (ms - p->tc_ms > p->srv->cfg.max_fragment_ms)
+		return fail(p, 4002, "MAX_FRAGMENT_DURATION_REACHED");
+	return 0;
+}
+
+static int cluster_end(struct pm *p)
+{
+	if (!p->in_frag)
+		return 0;
+	if (!p->have_tc) {
+		discard_fragment(p);
+		return fail(p, 4006, "INVALID_MKV_DATA");
+	}
+	int64_t span = p->last_block_ms - p->first_block_ms;
+	p->frag.duration_ms = p->n_blocks > 1 ? span + span / (p->n_blocks - 1)
+					      : 0;
+	int rc = fclose(p->file);
+	p->file = NULL;
+	if (p->srv->cfg.error_fragment &&
+	    p->fragments_seen == p->srv->cfg.error_fragment) {
+		unlink(p->tmp_path);
+		free(p->frag.tags_json);
+		p->frag.tags_json = NULL;
+		p->in_frag = false;
+		p->error_id = 5000;
+		p->error_code = "INTERNAL_ERROR";
+		send_ack(p, "ERROR", true); /* injected; the stream goes on */
+		p->error_id = 0;
+		return 0;
+	}
+	if (send_ack(p, "RECEIVED", true))
+		return -1;
+	char path[1200];
+	kl_fragment_path(p->st, p->frag.number, path, sizeof path);
+	if (rc || rename(p->tmp_path, path)) {
+		kl_log("cannot store %s: %s", path, strerror(errno));
+		discard_fragment(p);
+		return fail(p, 5001, "ARCHIVAL_ERROR");
+	}
+	pthread_mutex_lock(&p->srv->store.lock);
+	rc = p->st->deleted ? -1 : kl_store_add_fragment(&p->srv->store, p->st,
+							 &p->frag);
+	int64_t retention = p->st->retention_hours;
+	pthread_mutex_unlock(&p->srv->store.lock);
+	free(p->frag.tags_json);
+	p->frag.tags_json = NULL;
+	p->in_frag = false;
+	if (rc)
+		return fail(p, p->st->deleted ? 4507 : 5001,
+			    p->st->deleted ? "STREAM_DELETED"
+					   : "ARCHIVAL_ERROR");
+	if (retention > 0)
+		return send_ack(p, "PERSISTED", true);
+	return 0;
+}
+
+static int on_event(void *opaque, const struct mkv_event *ev)
+{
+	struct pm *p = opaque;
+	switch (ev->type) {
+	case MKV_EV_HEADER:
+		p->header.len = 0;
+		p->header_new = true;
+		p->timecode_scale = 1000000;
+		return 0;
+	case MKV_EV_TIMECODE_SCALE:
+		if (ev->value == 0 || ev->value > 1000000000)
+			return fail(p, 4006, "INVALID_MKV_DATA");
+		p->timecode_scale = ev->value;
+		return 0;
+	case MKV_EV_TRACKS_END:
+		if (ev->value > KL_MAX_TRACKS)
+			return fail(p, 4005, "MORE_THAN_ALLOWED_TRACKS_FOUND");
+		return 0;
+	case MKV_EV_CLUSTER_START:
+		return cluster_start(p);
+	case MKV_EV_CLUSTER_TIMECODE:
+		return cluster_timecode(p, ev->value);
+	case MKV_EV_BLOCK:
+		return block(p, ev);
+	case MKV_EV_CLUSTER_END:
+		return cluster_end(p);
+	case MKV_EV_TAG:
+		if (p->n_pending_tags++)
+			sb_putc(&p->pending_tags, ',');
+		json_put_string(&p->pending_tags, ev->name);
+		sb_putc(&p->pending_tags, ':');
+		json_put_string(&p->pending_tags, ev->string);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int on_bytes(void *opaque, enum mkv_section sec, const uint8_t *b,
+		    size_t n)
+{
+	struct pm *p = opaque;
+	if (sec == MKV_SEC_HEADER) {
+		if (p->header.len + n > KL_MAX_HEADER_BYTES)
+			return fail(p, 4006, "INVALID_MKV_DATA");
+		/* The reader hands over each element head in one piece. A
+		 * Segment head is stored with an unknown size: the stored
+		 * header is replayed before single fragments, where the
+		 * producer's size (its whole upload) would be wrong. */
+		static const uint8_t segment_unknown[] = {
+			0x18, 0x53, 0x80, 0x67, 0x01, 0xFF, 0xFF, 0xFF,
+			0xFF, 0xFF, 0xFF, 0xFF};
+		if (n >= 5 && n <= 12 && b[0] == 0x18 && b[1] == 0x53 &&
+		    b[2] == 0x80 && b[3] == 0x67) {
+			b = segment_unknown;
+			n = sizeof segment_unknown;
+		}
+		sb_append(&p->header, b, n);
+		p->header_new = true;
+		return 0;
+	}
+	if (sec != MKV_SEC_CLUSTER || !p->file)
+		return 0;
+	p->frag.size += (int64_t)n;
+	if (p->frag.size > p->srv->cfg.max_fragment_size)
+		return fail(p, 4001, "MAX_FRAGMENT_SIZE_REACHED");
+	if (fwrite(b, 1, n, p->file) != n) {
+		kl_log("cannot write %s: %s", p->tmp_path, strerror(errno));
+		return fail(p, 5001, "ARCHIVAL_ERROR");
+	}
+	return 0;
+}
+
+/* Feed body bytes to the Matroska reader; -1 once an error is pending. */
+static int feed(struct pm *p, const uint8_t *d, size_t n)
+{
+	p->body_bytes += n;
+	if (mkv_stream_feed(&p->mkv, d, n) == 0)
+		return 0;
+	if (!p->error_id) {
+		kl_log("%s PutMedia: bad MKV data at %s", p->st->name,
+		       p->mkv.error);
+		fail(p, 4006, "INVALID_MKV_DATA");
+	}
+	return -1;
+}
+
+static int parse_start_timestamp(const char *s, int64_t *ms)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end || v < 0)
+		return -1;
+	*ms = (int64_t)(v * 1000.0 + 0.5);
+	return 0;
+}
+
+/* Check headers and claim the stream; 0 = go, else the error was sent. */
+static int begin(struct kl_server *srv, struct kl_conn *c,
+		 struct kl_request *r, struct pm *p, int *rc)
+{
+	const char *name = http_header_get(&r->head, "x-amzn-stream-name");
+	const char *arn = http_header_get(&r->head, "x-amzn-stream-arn");
+	const char *tct = http_header_get(&r->head,
+					  "x-amzn-fragment-timecode-type");
+	const char *start = http_header_get(&r->head,
+					    "x-amzn-producer-start-timestamp");
+	if (!name && !arn) {
+		*rc = kl_send_error(c, 400, "InvalidArgumentException",
+				    "x-amzn-stream-name or x-amzn-stream-arn "
+				    "is required");
+		return -1;
+	}
+	if (!tct || (strcmp(tct, "ABSOLUTE") && strcmp(tct, "RELATIVE"))) {
+		*rc = kl_send_error(c, 400, "InvalidArgumentException",
+				    "x-amzn-fragment-timecode-type must be "
+				    "ABSOLUTE or RELATIVE");
+		return -1;
+	}
+	p->absolute = !strcmp(tct, "ABSOLUTE");
+	p->start_ms = kl_now_ms();
+	if (start && parse_start_timestamp(start, &p->start_ms)) {
+		*rc = kl_send_error(c, 400, "InvalidArgumentException",
+				    "x-amzn-producer-start-timestamp '%s' is "
+				    "not epoch seconds",
+				    start);
+		return -1;
+	}
+	if (!http_is_chunked(&r->head) && http_content_length(&r->head) < 0) {
+		*rc = kl_send_error(c, 411, "InvalidArgumentException",
+				    "PutMedia needs a chunked or "
+				    "Content-Length body");
+		return -1;
+	}
+	pthread_mutex_lock(&srv->store.lock);
+	struct kl_stream *st = kl_store_find(&srv->store, name, arn);
+	if (!st) {
+		pthread_mutex_unlock(&srv->store.lock);
+		*rc = kl_send_error(c, 404, "ResourceNotFoundException",
+				    "The requested stream is not found or not "
+				    "active: %s",
+				    name ? name : arn);
+		return -1;
+	}
+	if (st->putmedia_active) {
+		pthread_mutex_unlock(&srv->store.lock);
+		*rc = kl_send_error(c, 400, "ConnectionLimitExceededException",
+				    "stream %s already has a PutMedia "
+				    "connection",
+				    st->name);
+		return -1;
+	}
+	st->putmedia_active = true;
+	st->refs++;
+	p->st = st;
+	pthread_mutex_unlock(&srv->store.lock);
+	return 0;
+}
+
+/* Read the body until it ends, an error is pending, or the peer leaves.
+ * Returns 1 at a clean end of body, 0 on error pending, -1 if the
+ * connection is gone. */
+static int body_loop(struct pm *p, struct kl_request *r)
+{
+	struct kl_conn *c = p->c;
+	bool chunked = http_is_chunked(&r->head);
+	int64_t left = chunked ? -1 : http_content_length(&r->head);
+	struct http_chunked ch;
+	http_chunked_init(&ch);
+	int64_t last_data = kl_now_ms();
+	for (;;) {
+		while (c->len > 0) {
+			const uint8_t *d = c->buf;
+			size_t dl = c->len, used = c->len;
+			int crc = HTTP_CHUNK_DATA;
+			if (chunked) {
+				crc = http_chunked_feed(&ch, c->buf, c->len,
+							&used, &d, &dl);
+				if (crc == HTTP_CHUNK_ERROR) {
+					kl_log("%s PutMedia: bad chunked "
+					       "encoding after %llu body bytes",
+					       p->st->name,
+					       (unsigned long long)ch.total);
+					kl_conn_consume(c, used);
+					return -1;
+				}
+			} else if ((int64_t)dl > left) {
+				dl = used = (size_t)left;
+			}
+			int64_t drop = p->srv->cfg.drop_after;
+			if (drop > 0 && (int64_t)(p->body_bytes + dl) >= drop) {
+				size_t k = (size_t)(drop - (int64_t)p->body_bytes);
+				feed(p, d, k < dl ? k : dl);
+				kl_log("%s PutMedia: dropping the connection "
+				       "after %lld body bytes (--drop-after)",
+				       p->st->name, (long long)drop);
+				return -1;
+			}
+			int frc = dl ? feed(p, d, dl) : 0;
+			kl_conn_consume(c, used);
+			if (!chunked)
+				left -= (int64_t)dl;
+			if (frc)
+				return 0;
+			if (crc == HTTP_CHUNK_DONE || (!chunked && left == 0))
+				return 1;
+			if (crc == HTTP_CHUNK_MORE)
+				break;
+		}
+		if (!chunked && left == 0)
+			return 1;
+		int wait = p->srv->cfg.idle_ms > 0 ? p->srv->cfg.idle_ms : 1000;
+		int rc = kl_conn_fill(c, wait);
+		if (rc > 0) {
+			last_data = kl_now_ms();
+			continue;
+		}
+		if (rc == -2 && !atomic_load(&p->srv->stopping)) {
+			if (p->srv->cfg.idle_ms > 0 &&
+			    kl_now_ms() - last_data >= p->srv->cfg.idle_ms &&
+			    send_ack(p, "IDLE", false))
+				return -1;
+			continue;
+		}
+		kl_log("%s PutMedia: connection closed after %llu body bytes%s",
+		       p->st->name, (unsigned long long)p->body_bytes,
+		       p->in_frag ? " (in the middle of a fragment)" : "");
+		return -1;
+	}
+}
+
+int kl_put_media(struct kl_server *srv, struct kl_conn *c,
+		 struct kl_request *r)
+{
+	struct pm *p = calloc(1, sizeof *p);
+	if (!p)
+		return kl_send_error(c, 500, "InternalFailure", "out of memory");
+	p->srv = srv;
+	p->c = c;
+	p->timecode_scale = 1000000;
+	sb_putc(&p->pending_tags, '{');
+	int rc = 0;
+	if (begin(srv, c, r, p, &rc)) {
+		sb_free(&p->pending_tags);
+		free(p);
+		return -1; /* the body was not read: close */
+	}
+	kl_log("%s PutMedia from %s (%s timecodes)", p->st->name, c->peer,
+	       p->absolute ? "ABSOLUTE" : "RELATIVE");
+	struct mkv_stream_callbacks cb = {on_event, on_bytes, p};
+	mkv_stream_init(&p->mkv, &cb);
+	int end = kl_start_chunked(c, "application/json") ? -1 : body_loop(p, r);
+	if (end == 1 && mkv_stream_finish(&p->mkv) && !p->error_id) {
+		kl_log("%s PutMedia: body ended inside an element: %s",
+		       p->st->name, p->mkv.error);
+		fail(p, 4006, "INVALID_MKV_DATA");
+	}
+	if (end >= 0 && p->error_id)
+		send_ack(p, "ERROR", true);
+	if (end >= 0)
+		kl_end_chunks(c);
+	discard_fragment(p);
+	kl_log("%s PutMedia ended: %llu bytes, %llu fragments%s",
+	       p->st->name, (unsigned long long)p->body_bytes,
+	       (unsigned long long)p->fragments_seen,
+	       end < 0 ? ", connection lost" : "");
+	pthread_mutex_lock(&srv->store.lock);
+	p->st->putmedia_active = false;
+	kl_stream_put(&srv->store, p->st);
+	pthread_mutex_unlock(&srv->store.lock);
+	sb_free(&p->header);
+	sb_free(&p->pending_tags);
+	free(p);
+	return -1; /* one PutMedia per connection */
+}
