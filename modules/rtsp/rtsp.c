@@ -190,6 +190,7 @@ static void schedule_retry(struct rtsp_client *c)
 {
 	if (c->frame_this_session)
 		c->backoff = c->cfg->reconnect_min; /* it worked until now */
+	c->frame_this_session = false;
 	c->next_attempt = vpipe_now() + c->backoff;
 	vpipe_info(c->node, "%s: reconnecting in %.1f s", c->masked_url,
 		   (double)c->backoff / 1e9);
