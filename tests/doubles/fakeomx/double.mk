@@ -1,0 +1,1 @@
+fakeomx_DOUBLE_LIBS := -lx264 -lpthread
