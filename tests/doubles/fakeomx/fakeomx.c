@@ -8,7 +8,7 @@
  * 201 H.264 out), its stride rules and its habit of sending SPS and PPS
  * once, as separate OMX_BUFFERFLAG_CODECCONFIG buffers. Pictures are
  * encoded with libx264, so the output is real H.264; output buffers are
- * small (16 KiB) so large pictures span several, ENDOFFRAME on the last.
+ * small (4 KiB) so most pictures span several, ENDOFFRAME on the last.
  *
  * Faithful where a client can go wrong: state changes are asynchronous and
  * completed from the component's own thread (Loaded -> Idle only once every
