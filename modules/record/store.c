@@ -135,7 +135,8 @@ int store_scan(struct rec_store *s, const char *skip)
 		rc = add(s, de->d_name, &st);
 	}
 	closedir(d);
-	qsort(s->files, s->n, sizeof(*s->files), by_name);
+	if (s->n > 1)
+		qsort(s->files, s->n, sizeof(*s->files), by_name);
 	return rc;
 }
 
