@@ -173,6 +173,15 @@ static void device_lost(struct v4l2src *s, const char *why)
 	s->attempts = 0;
 }
 
+/* A failed ioctl on a streaming device: ENODEV (unplug), EIO (driver). */
+static void ioctl_lost(struct v4l2src *s, const char *call, int rc)
+{
+	char why[128];
+	snprintf(why, sizeof(why), "%s: %s%s", call, strerror(-rc),
+		 rc == -ENODEV ? " (unplugged?)" : "");
+	device_lost(s, why);
+}
+
 static int reopen_step(struct v4l2src *s)
 {
 	if (vpipe_node_sleep_until(s->node, s->reopen_at) < 0)
@@ -203,8 +212,7 @@ static int requeue_returned(struct v4l2src *s)
 	for (unsigned i = 0; i < n; i++) {
 		int rc = v4l2dev_queue(&s->dev, idx[i]);
 		if (rc) {
-			device_lost(s, rc == -ENODEV ? "device gone (ENODEV)"
-						     : strerror(-rc));
+			ioctl_lost(s, "VIDIOC_QBUF", rc);
 			return -1;
 		}
 	}
@@ -359,9 +367,7 @@ static int dequeue_one(struct v4l2src *s)
 	if (rc == -EAGAIN)
 		return 0;
 	if (rc) {
-		char why[96];
-		snprintf(why, sizeof(why), "VIDIOC_DQBUF: %s", strerror(-rc));
-		device_lost(s, why);
+		ioctl_lost(s, "VIDIOC_DQBUF", rc);
 		return 0;
 	}
 	if (v.index >= s->dev.set->count) {
@@ -395,8 +401,7 @@ static int dequeue_one(struct v4l2src *s)
 	else if ((rc = v4l2dev_queue(&s->dev, v.index)) != 0) {
 		if (f)
 			vpipe_frame_unref(f);
-		device_lost(s, rc == -ENODEV ? "device gone (ENODEV)"
-					     : strerror(-rc));
+		ioctl_lost(s, "VIDIOC_QBUF", rc);
 		return 0;
 	}
 	if (!f)
@@ -448,9 +453,10 @@ static int v4l2src_produce(void *state)
 				v4l2dev_queue(&s->dev, v.index);
 				return 0;
 			}
-			device_lost(s, rc == -ENODEV ? "device gone (ENODEV)"
-				    : rc == -EAGAIN  ? "poll reports an error"
-						     : strerror(-rc));
+			if (rc == -EAGAIN)
+				device_lost(s, "poll reports an error");
+			else
+				ioctl_lost(s, "VIDIOC_DQBUF", rc);
 			return 0;
 		}
 		return dequeue_one(s);
