@@ -233,15 +233,24 @@ int sdp_parse_h264(const char *text, size_t len, struct sdp_h264 *out,
 		if (n && p[n - 1] == '\r')
 			n--;
 		line_no++;
-		if (n >= 2 && p[1] == '=') {
-			const char *v = p + 2;
+		/* A NUL-terminated copy: the number parsers below read C
+		 * strings, and the SDP body is not terminated. */
+		char line[4096];
+		if (n >= sizeof(line))
+			n = sizeof(line) - 1;
+		memcpy(line, p, n);
+		line[n] = 0;
+		if (memchr(line, 0, n))
+			n = strlen(line);
+		if (n >= 2 && line[1] == '=') {
+			const char *v = line + 2;
 			size_t vn = n - 2;
-			if (p[0] == 'm') {
+			if (line[0] == 'm') {
 				end_section(&st, out);
 				st.in_media = 1;
 				if (!st.done && !parse_m_line(&st, v, vn))
 					st.num_pts = 0;
-			} else if (p[0] == 'a' &&
+			} else if (line[0] == 'a' &&
 				   parse_attr(&st, out, v, vn, line_no, err,
 					      err_size) < 0) {
 				return -1;

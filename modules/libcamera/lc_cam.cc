@@ -1,0 +1,423 @@
+// The libcamera C++ API behind lc_cam.h. Kept thin: camera choice,
+// configuration, buffers and requests; frames and timing are in C.
+//
+// libcamera allows one CameraManager per process, so every node shares one,
+// started on first use and stopped with the last camera. Completed requests
+// arrive on libcamera's own thread; they are queued here and an eventfd
+// wakes the node thread, which alone touches the vpipe API.
+#include "lc_cam.h"
+
+#include <libcamera/libcamera.h>
+#include <libcamera/version.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace libcamera;
+
+namespace {
+
+std::mutex manager_lock;
+CameraManager *manager;
+int manager_users;
+
+int manager_get(std::string &why)
+{
+	std::lock_guard<std::mutex> g(manager_lock);
+	if (!manager) {
+		manager = new CameraManager();
+		int r = manager->start();
+		if (r < 0) {
+			delete manager;
+			manager = nullptr;
+			why = std::string("libcamera camera manager failed to start: ") +
+			      strerror(-r);
+			return -1;
+		}
+	}
+	manager_users++;
+	return 0;
+}
+
+void manager_put()
+{
+	std::lock_guard<std::mutex> g(manager_lock);
+	if (--manager_users == 0) {
+		manager->stop();
+		delete manager;
+		manager = nullptr;
+	}
+}
+
+struct Mapping {
+	void *addr = MAP_FAILED;
+	size_t len = 0;
+};
+
+} // namespace
+
+struct lc_slot {
+	struct lc_cam *cam;
+	Request *request;
+	FrameBuffer *buffer;
+	uint8_t *plane[3];
+	uint8_t *contiguous;
+	size_t size;
+};
+
+struct lc_cam {
+	std::atomic<int> refs{1};
+	std::atomic<bool> running{false};
+	bool have_manager = false;
+	std::shared_ptr<Camera> camera;
+	bool acquired = false;
+	std::unique_ptr<CameraConfiguration> config;
+	Stream *stream = nullptr;
+	std::unique_ptr<FrameBufferAllocator> allocator;
+	std::vector<std::unique_ptr<Request>> requests;
+	std::vector<lc_slot> slots;
+	std::vector<Mapping> maps;
+	int efd = -1;
+	std::mutex lock;
+	std::deque<lc_slot *> done;
+
+	void on_complete(Request *r);
+	~lc_cam();
+};
+
+static void put(lc_cam *c)
+{
+	if (c->refs.fetch_sub(1) == 1)
+		delete c;
+}
+
+lc_cam::~lc_cam()
+{
+	if (running)
+		camera->stop();
+	if (camera)
+		camera->requestCompleted.disconnect(this);
+	requests.clear();
+	for (Mapping &m : maps)
+		if (m.addr != MAP_FAILED)
+			munmap(m.addr, m.len);
+	if (allocator && stream)
+		allocator->free(stream);
+	allocator.reset();
+	if (acquired)
+		camera->release();
+	camera.reset();
+	if (efd >= 0)
+		close(efd);
+	if (have_manager)
+		manager_put();
+}
+
+void lc_cam::on_complete(Request *r)
+{
+	if (!running)
+		return; // cancelled at stop: nothing to hand out
+	lc_slot *s = reinterpret_cast<lc_slot *>(r->cookie());
+	{
+		std::lock_guard<std::mutex> g(lock);
+		done.push_back(s);
+	}
+	uint64_t one = 1;
+	ssize_t w = write(efd, &one, sizeof(one));
+	(void)w;
+}
+
+static int fail(char *err, size_t n, const std::string &why)
+{
+	snprintf(err, n, "%s", why.c_str());
+	return -1;
+}
+
+static std::string camera_list()
+{
+	std::string s;
+	for (const auto &cam : manager->cameras())
+		s += (s.empty() ? "" : ", ") + cam->id();
+	return s.empty() ? "none" : s;
+}
+
+static std::shared_ptr<Camera> pick(const lc_cam_config *cfg, std::string &why)
+{
+	std::lock_guard<std::mutex> g(manager_lock);
+	auto cams = manager->cameras();
+	if (cams.empty()) {
+		why = "no camera found by libcamera (is one connected and "
+		      "enabled, and /dev/media* and /dev/video* accessible?)";
+		return nullptr;
+	}
+	if (cfg->id) {
+		auto cam = manager->get(cfg->id);
+		if (!cam)
+			why = std::string("no camera with id '") + cfg->id +
+			      "' (cameras: " + camera_list() + ")";
+		return cam;
+	}
+	if (cfg->index < 0 || (size_t)cfg->index >= cams.size()) {
+		why = "camera-index " + std::to_string(cfg->index) +
+		      " out of range: " + std::to_string(cams.size()) +
+		      " camera(s): " + camera_list();
+		return nullptr;
+	}
+	return cams[cfg->index];
+}
+
+static int map_buffers(lc_cam *c, char *err, size_t n)
+{
+	const auto &buffers = c->allocator->buffers(c->stream);
+	for (const auto &b : buffers) {
+		lc_slot s{};
+		s.cam = c;
+		s.buffer = b.get();
+		const auto &planes = b->planes();
+		if (planes.size() > 3)
+			return fail(err, n, "buffer with more than 3 planes");
+		// One mapping per distinct dmabuf covering all its planes, so a
+		// single-fd buffer with contiguous planes is one block.
+		int fd0 = planes[0].fd.get();
+		size_t end = 0;
+		bool one_fd = true;
+		for (const auto &p : planes) {
+			one_fd = one_fd && p.fd.get() == fd0;
+			end = std::max(end, (size_t)p.offset + p.length);
+		}
+		if (one_fd) {
+			Mapping m;
+			m.len = end;
+			m.addr = mmap(nullptr, end, PROT_READ, MAP_SHARED, fd0, 0);
+			if (m.addr == MAP_FAILED)
+				return fail(err, n, std::string("mmap: ") +
+							    strerror(errno));
+			c->maps.push_back(m);
+			uint8_t *base = static_cast<uint8_t *>(m.addr);
+			bool contiguous = true;
+			size_t expect = planes[0].offset;
+			for (size_t i = 0; i < planes.size(); i++) {
+				s.plane[i] = base + planes[i].offset;
+				contiguous = contiguous && planes[i].offset == expect;
+				expect = planes[i].offset + planes[i].length;
+			}
+			if (contiguous) {
+				s.contiguous = base + planes[0].offset;
+				s.size = expect - planes[0].offset;
+			}
+		} else {
+			for (size_t i = 0; i < planes.size(); i++) {
+				Mapping m;
+				m.len = (size_t)planes[i].offset + planes[i].length;
+				m.addr = mmap(nullptr, m.len, PROT_READ, MAP_SHARED,
+					      planes[i].fd.get(), 0);
+				if (m.addr == MAP_FAILED)
+					return fail(err, n,
+						    std::string("mmap: ") +
+							    strerror(errno));
+				c->maps.push_back(m);
+				s.plane[i] = static_cast<uint8_t *>(m.addr) +
+					     planes[i].offset;
+			}
+		}
+		c->slots.push_back(s);
+	}
+	return 0;
+}
+
+static int configure(lc_cam *c, const lc_cam_config *cfg,
+		     lc_cam_format *fmt, char *err, size_t n)
+{
+	std::vector<StreamRole> roles{StreamRole::VideoRecording};
+	c->config = c->camera->generateConfiguration(roles);
+	if (!c->config || c->config->size() != 1)
+		return fail(err, n, "camera offers no video stream");
+	StreamConfiguration &sc = c->config->at(0);
+	sc.size = Size(cfg->width, cfg->height);
+	sc.pixelFormat = cfg->nv12 ? formats::NV12 : formats::YUV420;
+	sc.bufferCount = cfg->buffers;
+	CameraConfiguration::Status st = c->config->validate();
+	if (st == CameraConfiguration::Invalid)
+		return fail(err, n, "camera refused the configuration " +
+					    sc.toString());
+	if (sc.pixelFormat != (cfg->nv12 ? formats::NV12 : formats::YUV420))
+		return fail(err, n, "camera cannot deliver " +
+					    std::string(cfg->nv12 ? "NV12" : "YUV420") +
+					    " (offers " + sc.toString() + ")");
+	int r = c->camera->configure(c->config.get());
+	if (r < 0)
+		return fail(err, n, std::string("configure ") + sc.toString() +
+					    ": " + strerror(-r));
+	c->stream = sc.stream();
+	fmt->width = sc.size.width;
+	fmt->height = sc.size.height;
+	fmt->stride = sc.stride;
+	fmt->num_planes = cfg->nv12 ? 2 : 3;
+	size_t luma = (size_t)sc.stride * sc.size.height;
+	fmt->plane_offset[0] = 0;
+	fmt->plane_offset[1] = (unsigned)luma;
+	fmt->plane_offset[2] = cfg->nv12 ? 0 : (unsigned)(luma + luma / 4);
+	fmt->frame_size = luma + luma / 2;
+	return 0;
+}
+
+static int start_camera(lc_cam *c, const lc_cam_config *cfg, char *err,
+			size_t n)
+{
+	c->allocator = std::make_unique<FrameBufferAllocator>(c->camera);
+	if (c->allocator->allocate(c->stream) < 0)
+		return fail(err, n, "cannot allocate camera buffers");
+	if (map_buffers(c, err, n) < 0)
+		return -1;
+	for (lc_slot &s : c->slots) {
+		std::unique_ptr<Request> r =
+			c->camera->createRequest(reinterpret_cast<uint64_t>(&s));
+		if (!r || r->addBuffer(c->stream, s.buffer) < 0)
+			return fail(err, n, "cannot create a capture request");
+		s.request = r.get();
+		c->requests.push_back(std::move(r));
+	}
+	c->camera->requestCompleted.connect(c, &lc_cam::on_complete);
+	ControlList controls;
+	if (cfg->frame_duration_ns > 0) {
+		// libcamera wants microseconds.
+		int64_t us = cfg->frame_duration_ns / 1000;
+		int64_t limits[2] = {us, us};
+		controls.set(controls::FrameDurationLimits,
+			     Span<const int64_t, 2>(limits));
+	}
+	int r = c->camera->start(&controls);
+	if (r < 0)
+		return fail(err, n, std::string("camera start: ") + strerror(-r));
+	c->running = true;
+	for (auto &req : c->requests)
+		if (c->camera->queueRequest(req.get()) < 0)
+			return fail(err, n, "cannot queue a capture request");
+	return 0;
+}
+
+extern "C" int lc_cam_open(const lc_cam_config *cfg, lc_cam **out,
+			   lc_cam_format *fmt, char *err, size_t n)
+{
+	*out = nullptr;
+	auto *c = new (std::nothrow) lc_cam();
+	if (!c)
+		return fail(err, n, "out of memory");
+	std::string why;
+	try {
+		if (manager_get(why) < 0) {
+			put(c);
+			return fail(err, n, why);
+		}
+		c->have_manager = true;
+		c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		c->camera = pick(cfg, why);
+		if (!c->camera) {
+			put(c);
+			return fail(err, n, why);
+		}
+		if (c->camera->acquire() < 0) {
+			std::string id = c->camera->id();
+			put(c);
+			return fail(err, n, "camera " + id +
+						    " is in use by another process");
+		}
+		c->acquired = true;
+		if (configure(c, cfg, fmt, err, n) < 0 ||
+		    start_camera(c, cfg, err, n) < 0) {
+			put(c);
+			return -1;
+		}
+	} catch (const std::exception &e) {
+		put(c);
+		return fail(err, n, std::string("libcamera: ") + e.what());
+	}
+	*out = c;
+	return 0;
+}
+
+extern "C" int lc_cam_fd(lc_cam *c)
+{
+	return c->efd;
+}
+
+extern "C" int lc_cam_next(lc_cam *c, lc_frame *f)
+{
+	uint64_t v;
+	ssize_t r = read(c->efd, &v, sizeof(v));
+	(void)r;
+	lc_slot *s;
+	{
+		std::lock_guard<std::mutex> g(c->lock);
+		if (c->done.empty())
+			return 0;
+		s = c->done.front();
+		c->done.pop_front();
+		if (!c->done.empty()) {
+			uint64_t one = 1;
+			ssize_t w = write(c->efd, &one, sizeof(one));
+			(void)w;
+		}
+	}
+	const FrameMetadata &md = s->buffer->metadata();
+	*f = lc_frame{};
+	f->slot = s;
+	f->data = s->contiguous;
+	f->size = s->size;
+	for (int i = 0; i < 3; i++)
+		f->plane[i] = s->plane[i];
+	f->timestamp = md.timestamp;
+	f->sequence = md.sequence;
+	f->ok = s->request->status() == Request::RequestComplete &&
+		md.status == FrameMetadata::FrameSuccess;
+	c->refs++; // held by the frame until lc_cam_release_slot
+	return 1;
+}
+
+extern "C" void lc_cam_release_slot(void *slot)
+{
+	lc_slot *s = static_cast<lc_slot *>(slot);
+	lc_cam *c = s->cam;
+	{
+		// Under the lock so that close cannot stop the camera between
+		// the check and the queueing.
+		std::lock_guard<std::mutex> g(c->lock);
+		if (c->running) {
+			s->request->reuse(Request::ReuseBuffers);
+			c->camera->queueRequest(s->request);
+		}
+	}
+	put(c);
+}
+
+extern "C" void lc_cam_close(lc_cam *c)
+{
+	if (!c)
+		return;
+	bool was_running;
+	{
+		std::lock_guard<std::mutex> g(c->lock);
+		was_running = c->running.exchange(false);
+	}
+	if (was_running) {
+		c->camera->stop();
+		c->camera->requestCompleted.disconnect(c);
+	}
+	put(c);
+}
+
+extern "C" const char *lc_cam_version(void)
+{
+	static const std::string v = CameraManager::version();
+	return v.c_str();
+}

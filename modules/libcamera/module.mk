@@ -1,0 +1,1 @@
+libcamera_PKGS := libcamera

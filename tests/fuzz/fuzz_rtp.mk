@@ -1,0 +1,1 @@
+fuzz_rtp_SRCS := modules/rtsp/rtp_h264.c

@@ -1,0 +1,1 @@
+fuzz_sdp_SRCS := modules/rtsp/sdp.c

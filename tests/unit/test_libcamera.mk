@@ -1,0 +1,1 @@
+test_libcamera_SRCS := modules/libcamera/lc_time.c
