@@ -251,18 +251,22 @@ static int tag_store(struct vpipe_frame *f, const char *s, const char **out)
 	struct vpipe_frame_priv *pr = f->priv;
 	size_t n = strlen(s) + 1;
 	if (pr->taglen + n > pr->tagcap) {
+		/* Remember tags as offsets: the buffer may move. */
+		size_t name_off[VPIPE_MAX_TAGS], value_off[VPIPE_MAX_TAGS];
+		for (unsigned i = 0; i < f->num_tags; i++) {
+			name_off[i] = (size_t)(f->tags[i].name - pr->tagbuf);
+			value_off[i] = (size_t)(f->tags[i].value - pr->tagbuf);
+		}
 		size_t cap = pr->tagcap ? pr->tagcap : 512;
 		while (cap < pr->taglen + n)
 			cap *= 2;
-		char *old = pr->tagbuf;
-		char *nb = realloc(old, cap);
+		char *nb = realloc(pr->tagbuf, cap);
 		if (!nb)
 			return -1;
-		if (nb != old)
-			for (unsigned i = 0; i < f->num_tags; i++) {
-				f->tags[i].name = nb + (f->tags[i].name - old);
-				f->tags[i].value = nb + (f->tags[i].value - old);
-			}
+		for (unsigned i = 0; i < f->num_tags; i++) {
+			f->tags[i].name = nb + name_off[i];
+			f->tags[i].value = nb + value_off[i];
+		}
 		pr->tagbuf = nb;
 		pr->tagcap = cap;
 	}

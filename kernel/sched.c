@@ -76,6 +76,23 @@ static int run_source(struct vpipe_node *n)
 	return 0;
 }
 
+/* EOS closes the link; other events are shown to the module if its port
+ * takes events, then forwarded downstream by the kernel either way. */
+static int handle_event(struct vpipe_node *n, struct vp_link *l,
+			const struct vpipe_frame *f, unsigned *open)
+{
+	if (f->event == VPIPE_EVENT_EOS) {
+		l->eos = true;
+		(*open)--;
+		return 0;
+	}
+	int rc = 0;
+	if (n->mod->inputs[l->to_port].media & VPIPE_MEDIA_EVENT)
+		rc = n->mod->process(n->state, l->to_port, f);
+	vpipe_push_event(n, f->event);
+	return rc;
+}
+
 /* One pass over the inputs. Returns 1 if anything was taken, 0 if not,
  * <0 on a module error. */
 static int take_inputs(struct vpipe_node *n, unsigned *open)
@@ -90,13 +107,10 @@ static int take_inputs(struct vpipe_node *n, unsigned *open)
 			continue;
 		got = 1;
 		if (f->media == VPIPE_MEDIA_EVENT) {
-			if (f->event == VPIPE_EVENT_EOS) {
-				l->eos = true;
-				(*open)--;
-			} else {
-				vpipe_push_event(n, f->event);
-			}
+			int rc = handle_event(n, l, f, open);
 			vpipe_frame_unref(f);
+			if (rc < 0)
+				return rc;
 			continue;
 		}
 		atomic_fetch_add_explicit(&n->frames_in, 1,

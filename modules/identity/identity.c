@@ -8,6 +8,7 @@ struct identity_config {
 	int64_t delay;
 	int64_t fail_after;
 	bool fail_start;
+	int64_t request_keyframe_at;
 };
 
 static const struct vpipe_param params[] = {
@@ -19,6 +20,10 @@ static const struct vpipe_param params[] = {
 			  "from each start (-1: never)"),
 	VPIPE_P_BOOL("fail-start", struct identity_config, fail_start, "false",
 		     "fail in start(), as a device that cannot be opened"),
+	VPIPE_P_INT("request-keyframe-at", struct identity_config,
+		    request_keyframe_at, "-1", -1, 1e15,
+		    "after passing this frame number on, ask upstream for a key "
+		    "frame (-1: never)"),
 	VPIPE_P_END,
 };
 
@@ -67,6 +72,13 @@ static int identity_process(void *state, unsigned port,
 	if (s->cfg->delay > 0)
 		vpipe_node_sleep_until(s->node, vpipe_now() + s->cfg->delay);
 	vpipe_push(s->node, 0, vpipe_frame_ref(in));
+	if (s->count - 1 == s->cfg->request_keyframe_at) {
+		vpipe_info(s->node, "asking upstream for a key frame after "
+				    "frame %lld",
+			   (long long)s->cfg->request_keyframe_at);
+		vpipe_node_send_upstream(s->node,
+					 VPIPE_UPSTREAM_KEYFRAME_REQUEST);
+	}
 	return 0;
 }
 

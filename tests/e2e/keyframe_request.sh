@@ -53,3 +53,37 @@ assert max(gaps) <= 1.6, max(gaps)
 PY
 grep -qi "key-frame\|key frame" "$T/log" || fail "no warning about the long GOP"
 echo "ok: fragments kept within the limit by key-frame requests"
+
+# A forced key frame appears within one frame: a live source, so queues are
+# empty and the request reaches the encoder before the next picture.
+cat >"$T/force.ini" <<INI
+[cam]
+module = testsrc
+width = 160
+height = 120
+framerate = 30
+num-frames = 60
+
+[enc]
+module = x264
+input = cam
+keyint = 60s
+
+[ask]
+module = identity
+input = enc
+request-keyframe-at = 40
+
+[out]
+module = filesink
+input = ask
+location = $T/force.h264
+INI
+"$VPIPE" run "$T/force.ini" 2>"$T/log2" || { cat "$T/log2"; fail "run failed"; }
+ffprobe -v error -show_entries packet=flags -of csv=p=0 "$T/force.h264" | grep -n K | cut -d: -f1 >"$T/keys"
+cat "$T/keys"
+first=$(sed -n 2p "$T/keys")
+# packet numbers are 1-based: frame 40 is line 41; the request follows it
+[ "$(sed -n 1p "$T/keys")" = 1 ] || fail "first frame is not a key frame"
+[ -n "$first" ] && [ "$first" -ge 42 ] && [ "$first" -le 43 ] || fail "forced key frame at packet '$first', want 42 (the frame after the request) or 43"
+echo "ok: key frame forced at packet $first after the request on frame 40"

@@ -143,7 +143,11 @@ struct vpipe_module {
 	 * until it returns VPIPE_EOS, an error, or vpipe_node_stopping(). */
 	int (*produce)(void *state);
 	/* Others: one input frame on input port `port`. The module pushes
-	 * zero or more frames. The kernel unrefs `in` afterwards. */
+	 * zero or more frames. The kernel unrefs `in` afterwards.
+	 * In-band events: EOS is handled by the kernel (flush() is called
+	 * when every input has ended). Other events (DISCONTINUITY) are
+	 * forwarded downstream by the kernel, and also passed to process()
+	 * first if the port's media mask includes VPIPE_MEDIA_EVENT. */
 	int (*process)(void *state, unsigned port, const struct vpipe_frame *in);
 	/* All inputs reached end of stream (or stop was asked): push what is
 	 * still held. Optional. */
