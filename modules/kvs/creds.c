@@ -1,0 +1,682 @@
+/* Credential providers (see creds.h). */
+#include "creds.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "json.h"
+#include "strbuf.h"
+
+#define MAX_CRED_FILE (64 * 1024)
+
+void kvs_creds_clear(struct kvs_creds *c)
+{
+	if (c->session_token) {
+		explicit_bzero(c->session_token, strlen(c->session_token));
+		free(c->session_token);
+	}
+	explicit_bzero(c, sizeof(*c));
+}
+
+static int set_token(struct kvs_creds *c, const char *t, size_t n)
+{
+	free(c->session_token);
+	c->session_token = NULL;
+	if (!t || !n)
+		return 0;
+	c->session_token = strndup(t, n);
+	return c->session_token ? 0 : -1;
+}
+
+int kvs_creds_copy(struct kvs_creds *dst, const struct kvs_creds *src)
+{
+	kvs_creds_clear(dst);
+	memcpy(dst->access_key, src->access_key, sizeof(dst->access_key));
+	memcpy(dst->secret_key, src->secret_key, sizeof(dst->secret_key));
+	dst->expiry = src->expiry;
+	const char *t = src->session_token;
+	return set_token(dst, t, t ? strlen(t) : 0);
+}
+
+static int put_key(char *dst, size_t cap, const char *s, size_t n)
+{
+	if (n == 0 || n >= cap)
+		return -1;
+	memcpy(dst, s, n);
+	dst[n] = 0;
+	return 0;
+}
+
+int kvs_parse_iso8601(const char *s, int64_t *epoch)
+{
+	struct tm tm = {0};
+	int used = 0;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+		   &used) != 6 ||
+	    used != 19)
+		return -1;
+	const char *p = s + used;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			;
+	if (!strcmp(p, "Z") || !strcmp(p, "+00:00") || !*p) {
+		tm.tm_year -= 1900;
+		tm.tm_mon -= 1;
+		if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+		    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+		    tm.tm_sec > 60)
+			return -1;
+		*epoch = (int64_t)timegm(&tm);
+		return 0;
+	}
+	return -1;
+}
+
+/* Split on blanks: up to max words, pointers into the (modified) text. */
+static int words(char *s, char **w, int max)
+{
+	int n = 0;
+	for (char *tok = strtok(s, " \t\r\n"); tok; tok = strtok(NULL, " \t\r\n"))
+		if (n++ < max)
+			w[n - 1] = tok;
+	return n;
+}
+
+int kvs_creds_parse_file(const char *text, struct kvs_creds *c, char *err,
+			 size_t errlen)
+{
+	char *copy = strdup(text);
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	char *w[6];
+	int n = words(copy, w, 6);
+	int rc = -1;
+	kvs_creds_clear(c);
+	if (n < 1 || strcmp(w[0], "CREDENTIALS")) {
+		snprintf(err, errlen,
+			 "does not start with the word CREDENTIALS (format: "
+			 "CREDENTIALS AccessKey [Expiration] SecretKey "
+			 "[SessionToken])");
+	} else if (n == 3) {
+		if (put_key(c->access_key, sizeof(c->access_key), w[1],
+			    strlen(w[1])) ||
+		    put_key(c->secret_key, sizeof(c->secret_key), w[2],
+			    strlen(w[2])))
+			snprintf(err, errlen, "a key is longer than 128 bytes");
+		else
+			rc = 0;
+	} else if (n == 5) {
+		if (kvs_parse_iso8601(w[2], &c->expiry))
+			snprintf(err, errlen,
+				 "word 3 (expiration) is not an ISO 8601 UTC "
+				 "time like 2023-08-10T22:43:00Z");
+		else if (put_key(c->access_key, sizeof(c->access_key), w[1],
+				 strlen(w[1])) ||
+			 put_key(c->secret_key, sizeof(c->secret_key), w[3],
+				 strlen(w[3])))
+			snprintf(err, errlen, "a key is longer than 128 bytes");
+		else if (set_token(c, w[4], strlen(w[4])))
+			snprintf(err, errlen, "out of memory");
+		else
+			rc = 0;
+	} else {
+		snprintf(err, errlen,
+			 "has %d words; want 3 (CREDENTIALS AK SK) or 5 "
+			 "(CREDENTIALS AK EXPIRATION SK TOKEN)",
+			 n);
+	}
+	explicit_bzero(copy, strlen(text));
+	free(copy);
+	if (rc)
+		kvs_creds_clear(c);
+	return rc;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+int kvs_creds_parse_shared(const char *text, const char *profile,
+			   struct kvs_creds *c, char *err, size_t errlen)
+{
+	char *copy = strdup(text);
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	kvs_creds_clear(c);
+	int in = 0, found = 0, rc = 0, lineno = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line && !rc;
+	     line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		char *l = trim(line);
+		if (!*l || *l == '#' || *l == ';')
+			continue;
+		if (*l == '[') {
+			char *end = strchr(l, ']');
+			if (end)
+				*end = 0;
+			char *name = trim(l + 1);
+			if (!strncmp(name, "profile ", 8))
+				name = trim(name + 8);
+			in = !strcmp(name, profile);
+			found |= in;
+			continue;
+		}
+		if (!in)
+			continue;
+		char *eq = strchr(l, '=');
+		if (!eq)
+			continue;
+		*eq = 0;
+		char *k = trim(l), *v = trim(eq + 1);
+		if (!strcmp(k, "aws_access_key_id"))
+			rc = put_key(c->access_key, sizeof(c->access_key), v,
+				     strlen(v));
+		else if (!strcmp(k, "aws_secret_access_key"))
+			rc = put_key(c->secret_key, sizeof(c->secret_key), v,
+				     strlen(v));
+		else if (!strcmp(k, "aws_session_token"))
+			rc = set_token(c, v, strlen(v));
+		if (rc)
+			snprintf(err, errlen, "line %d: bad value for %s",
+				 lineno, k);
+	}
+	explicit_bzero(copy, strlen(text));
+	free(copy);
+	if (!rc && !found) {
+		snprintf(err, errlen, "no [%s] profile", profile);
+		rc = -1;
+	} else if (!rc && (!c->access_key[0] || !c->secret_key[0])) {
+		snprintf(err, errlen,
+			 "profile [%s] lacks aws_access_key_id or "
+			 "aws_secret_access_key",
+			 profile);
+		rc = -1;
+	}
+	if (rc)
+		kvs_creds_clear(c);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ IoT */
+
+static char *dup_range(const char *s, size_t n)
+{
+	return strndup(s, n);
+}
+
+int kvs_iot_parse(const char *spec, const char *stream_name,
+		  struct kvs_iot *iot, char *err, size_t errlen)
+{
+	memset(iot, 0, sizeof(*iot));
+	iot->connect_timeout_ms = 3000;
+	iot->timeout_ms = 5000;
+	const char *prefix = "iot-certificate,";
+	if (strncmp(spec, prefix, strlen(prefix))) {
+		snprintf(err, errlen,
+			 "iot-certificate must start with \"iot-certificate,\" "
+			 "then key=value pairs (endpoint, cert-path, key-path, "
+			 "ca-path, role-aliases, iot-thing-name)");
+		return -1;
+	}
+	const char *p = spec + strlen(prefix);
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		if (!eq) {
+			snprintf(err, errlen,
+				 "iot-certificate: \"%.*s\" is not key=value",
+				 (int)len, p);
+			goto fail;
+		}
+		size_t kl = (size_t)(eq - p);
+		const char *v = eq + 1;
+		size_t vl = len - kl - 1;
+		if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+			v++;
+			vl -= 2;
+		}
+		char **slot = NULL;
+		int64_t *num = NULL;
+		static const char *const names[] = {
+			"endpoint", "cert-path", "key-path", "ca-path",
+			"role-aliases", "iot-thing-name"};
+		char **slots[] = {&iot->endpoint, &iot->cert_path,
+				  &iot->key_path, &iot->ca_path,
+				  &iot->role_alias, &iot->thing_name};
+		for (size_t i = 0; i < 6; i++)
+			if (kl == strlen(names[i]) && !strncmp(p, names[i], kl))
+				slot = slots[i];
+		if (kl == 18 && !strncmp(p, "connection-timeout", kl))
+			num = &iot->connect_timeout_ms;
+		if (kl == 18 && !strncmp(p, "completion-timeout", kl))
+			num = &iot->timeout_ms;
+		if (num) {
+			char tmp[32];
+			snprintf(tmp, sizeof(tmp), "%.*s", (int)vl, v);
+			char *e;
+			long s = strtol(tmp, &e, 10);
+			if (*e || s <= 0 || s > 600) {
+				snprintf(err, errlen,
+					 "iot-certificate: %.*s must be seconds "
+					 "(1-600)",
+					 (int)kl, p);
+				goto fail;
+			}
+			*num = s * 1000;
+		} else if (slot) {
+			free(*slot);
+			*slot = dup_range(v, vl);
+		} else {
+			snprintf(err, errlen,
+				 "iot-certificate: unknown key \"%.*s\" (known: "
+				 "endpoint, cert-path, key-path, ca-path, "
+				 "role-aliases, iot-thing-name, "
+				 "connection-timeout, completion-timeout)",
+				 (int)kl, p);
+			goto fail;
+		}
+		p += len + (end ? 1 : 0);
+	}
+	const char *missing = !iot->endpoint     ? "endpoint"
+			      : !iot->cert_path  ? "cert-path"
+			      : !iot->key_path   ? "key-path"
+			      : !iot->ca_path    ? "ca-path"
+			      : !iot->role_alias ? "role-aliases"
+						 : NULL;
+	if (missing) {
+		snprintf(err, errlen, "iot-certificate: %s is required",
+			 missing);
+		goto fail;
+	}
+	if (!iot->thing_name)
+		iot->thing_name = strdup(stream_name);
+	return 0;
+fail:
+	kvs_iot_free(iot);
+	return -1;
+}
+
+void kvs_iot_free(struct kvs_iot *iot)
+{
+	free(iot->endpoint);
+	free(iot->cert_path);
+	free(iot->key_path);
+	free(iot->ca_path);
+	free(iot->role_alias);
+	free(iot->thing_name);
+	memset(iot, 0, sizeof(*iot));
+}
+
+int kvs_iot_parse_response(const char *body, size_t n, struct kvs_creds *c,
+			   char *err, size_t errlen)
+{
+	kvs_creds_clear(c);
+	if (n == 0) {
+		snprintf(err, errlen,
+			 "STATUS_IOT_INVALID_RESPONSE_LENGTH (0x16000002): "
+			 "empty answer");
+		return -1;
+	}
+	size_t eoff = 0;
+	const char *why = NULL;
+	struct json_value *v = json_parse(body, n, &eoff, &why);
+	if (!v) {
+		snprintf(err, errlen, "answer is not JSON (byte %zu: %s)", eoff,
+			 why ? why : "?");
+		return -1;
+	}
+	int rc = -1;
+	const struct json_value *cr = json_get(v, "credentials");
+	const char *ak = json_string(json_get(cr, "accessKeyId"));
+	const char *sk = json_string(json_get(cr, "secretAccessKey"));
+	const struct json_value *tok = json_get(cr, "sessionToken");
+	const char *exp = json_string(json_get(cr, "expiration"));
+	if (!cr || !ak || !sk) {
+		const char *msg = json_string(json_get(v, "message"));
+		snprintf(err, errlen,
+			 "STATUS_IOT_NULL_AWS_CREDS (0x16000003): no "
+			 "credentials in the answer%s%s",
+			 msg ? ": " : "", msg ? msg : "");
+	} else if (exp && kvs_parse_iso8601(exp, &c->expiry)) {
+		snprintf(err, errlen,
+			 "STATUS_TIMESTAMP_STRING_UNRECOGNIZED_FORMAT "
+			 "(0x16000005): expiration \"%.40s\"",
+			 exp);
+	} else if (put_key(c->access_key, sizeof(c->access_key), ak,
+			   strlen(ak)) ||
+		   put_key(c->secret_key, sizeof(c->secret_key), sk,
+			   strlen(sk))) {
+		snprintf(err, errlen, "a key is empty or too long");
+	} else if (tok && set_token(c, json_string(tok), tok->len)) {
+		snprintf(err, errlen, "out of memory");
+	} else {
+		rc = 0;
+	}
+	json_free(v);
+	if (rc)
+		kvs_creds_clear(c);
+	return rc;
+}
+
+/* ------------------------------------------------------------ providers */
+
+int kvs_cred_provider_init(struct kvs_cred_provider *p,
+			   const struct kvs_cred_params *cp, char *err,
+			   size_t errlen)
+{
+	memset(p, 0, sizeof(*p));
+	p->tls_verify = cp->tls_verify;
+	const char *env_ak = getenv("AWS_ACCESS_KEY_ID");
+	const char *env_sk = getenv("AWS_SECRET_ACCESS_KEY");
+	if (cp->iot_certificate && *cp->iot_certificate) {
+		if (kvs_iot_parse(cp->iot_certificate, cp->stream_name, &p->iot,
+				  err, errlen))
+			return -1;
+		p->source = KVS_CRED_IOT;
+		snprintf(p->describe, sizeof(p->describe),
+			 "IoT credentials provider %.100s, role alias %.60s, "
+			 "thing %.60s",
+			 p->iot.endpoint, p->iot.role_alias, p->iot.thing_name);
+		return 0;
+	}
+	const char *ak = NULL, *sk = NULL, *tok = NULL;
+	if (env_ak && *env_ak && env_sk && *env_sk) {
+		p->source = KVS_CRED_ENV;
+		snprintf(p->describe, sizeof(p->describe),
+			 "environment AWS_ACCESS_KEY_ID");
+		ak = env_ak;
+		sk = env_sk;
+		tok = getenv("AWS_SESSION_TOKEN");
+	} else if (cp->access_key && *cp->access_key && cp->secret_key &&
+		   *cp->secret_key) {
+		p->source = KVS_CRED_PARAMS;
+		snprintf(p->describe, sizeof(p->describe),
+			 "access-key/secret-key parameters");
+		ak = cp->access_key;
+		sk = cp->secret_key;
+		tok = cp->session_token && *cp->session_token
+			      ? cp->session_token
+			      : getenv("AWS_SESSION_TOKEN");
+	}
+	if (ak) {
+		struct kvs_creds *c = &p->static_creds;
+		if (put_key(c->access_key, sizeof(c->access_key), ak,
+			    strlen(ak)) ||
+		    put_key(c->secret_key, sizeof(c->secret_key), sk,
+			    strlen(sk)) ||
+		    set_token(c, tok, tok ? strlen(tok) : 0)) {
+			snprintf(err, errlen,
+				 "%s: a key is longer than 128 bytes",
+				 p->describe);
+			return -1;
+		}
+		return 0;
+	}
+	if ((cp->access_key && *cp->access_key) ||
+	    (cp->secret_key && *cp->secret_key)) {
+		snprintf(err, errlen,
+			 "access-key and secret-key must be given together");
+		return -1;
+	}
+	if (cp->credential_path && *cp->credential_path) {
+		p->source = KVS_CRED_FILE;
+		p->path = strdup(cp->credential_path);
+		snprintf(p->describe, sizeof(p->describe),
+			 "credential-path %.280s", cp->credential_path);
+		return p->path ? 0 : -1;
+	}
+	const char *shared = getenv("AWS_SHARED_CREDENTIALS_FILE");
+	const char *home = getenv("HOME");
+	struct strbuf b = STRBUF_INIT;
+	if (shared && *shared)
+		sb_puts(&b, shared);
+	else if (home && *home)
+		sb_printf(&b, "%s/.aws/credentials", home);
+	struct stat st;
+	if (b.s && stat(b.s, &st) == 0) {
+		const char *prof = cp->profile && *cp->profile ? cp->profile
+				   : getenv("AWS_PROFILE") && *getenv("AWS_PROFILE")
+					   ? getenv("AWS_PROFILE")
+					   : "default";
+		p->source = KVS_CRED_SHARED;
+		p->path = sb_detach(&b);
+		p->profile = strdup(prof);
+		snprintf(p->describe, sizeof(p->describe),
+			 "shared credentials file %.200s, profile %.60s",
+			 p->path, prof);
+		return p->path && p->profile ? 0 : -1;
+	}
+	sb_free(&b);
+	snprintf(err, errlen,
+		 "no AWS credentials: set iot-certificate, AWS_ACCESS_KEY_ID "
+		 "and AWS_SECRET_ACCESS_KEY, access-key and secret-key, "
+		 "credential-path, or a shared credentials file "
+		 "(~/.aws/credentials)");
+	return -1;
+}
+
+void kvs_cred_provider_free(struct kvs_cred_provider *p)
+{
+	kvs_creds_clear(&p->static_creds);
+	kvs_iot_free(&p->iot);
+	free(p->path);
+	free(p->profile);
+	memset(p, 0, sizeof(*p));
+}
+
+static int read_file(const char *path, char **out, struct stat *st, char *err,
+		     size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), st) || st->st_size > MAX_CRED_FILE) {
+		snprintf(err, errlen, "%s: not a credentials file (size)",
+			 path);
+		fclose(f);
+		return -1;
+	}
+	char *buf = calloc(1, (size_t)st->st_size + 1);
+	size_t n = buf ? fread(buf, 1, (size_t)st->st_size, f) : 0;
+	fclose(f);
+	if (!buf) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	buf[n] = 0;
+	*out = buf;
+	return 0;
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+static int fetch_file(struct kvs_cred_provider *p, struct kvs_creds *c,
+		      bool *changed, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(p->path, &st)) {
+		snprintf(err, errlen, "cannot read %s: %s", p->path,
+			 strerror(errno));
+		return -1;
+	}
+	if (p->mtime_ns && st.st_ino == p->ino && mtime_ns(&st) == p->mtime_ns &&
+	    st.st_size == p->size) {
+		*changed = false;
+		return 0;
+	}
+	char *text = NULL;
+	if (read_file(p->path, &text, &st, err, errlen))
+		return -1;
+	char why[256];
+	struct kvs_creds fresh = {0};
+	int rc = p->source == KVS_CRED_FILE
+			 ? kvs_creds_parse_file(text, &fresh, why, sizeof(why))
+			 : kvs_creds_parse_shared(text, p->profile, &fresh, why,
+						  sizeof(why));
+	explicit_bzero(text, strlen(text));
+	free(text);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", p->path, why);
+		kvs_creds_clear(&fresh);
+		return -1;
+	}
+	p->ino = st.st_ino;
+	p->mtime_ns = mtime_ns(&st);
+	p->size = st.st_size;
+	*changed = true;
+	kvs_creds_clear(c);
+	*c = fresh;
+	return 0;
+}
+
+struct iot_abort {
+	int (*fn)(void *);
+	void *ctx;
+};
+
+static int iot_progress(void *p, curl_off_t a, curl_off_t b, curl_off_t c,
+			curl_off_t d)
+{
+	(void)a, (void)b, (void)c, (void)d;
+	struct iot_abort *ab = p;
+	return ab->fn && ab->fn(ab->ctx) ? 1 : 0;
+}
+
+static size_t iot_write(char *data, size_t size, size_t n, void *ctx)
+{
+	struct strbuf *b = ctx;
+	if (b->len + size * n > MAX_CRED_FILE)
+		return 0;
+	sb_append(b, data, size * n);
+	return size * n;
+}
+
+static int fetch_iot(struct kvs_cred_provider *p, struct kvs_creds *c,
+		     int (*abort_fn)(void *), void *abort_ctx, char *err,
+		     size_t errlen)
+{
+	struct kvs_iot *iot = &p->iot;
+	CURL *h = curl_easy_init();
+	if (!h) {
+		snprintf(err, errlen, "STATUS_CURL_INIT_FAILED (0x1500000d)");
+		return -1;
+	}
+	struct strbuf url = STRBUF_INIT, hdr = STRBUF_INIT, body = STRBUF_INIT;
+	char *alias = curl_easy_escape(h, iot->role_alias, 0);
+	sb_printf(&url, "%s%s/role-aliases/%s/credentials",
+		  strstr(iot->endpoint, "://") ? "" : "https://", iot->endpoint,
+		  alias ? alias : "");
+	curl_free(alias);
+	sb_printf(&hdr, "x-amzn-iot-thingname: %s", iot->thing_name);
+	struct curl_slist *hl = curl_slist_append(NULL, hdr.s ? hdr.s : "");
+	char cerr[CURL_ERROR_SIZE] = "";
+	struct iot_abort ab = {abort_fn, abort_ctx};
+	curl_easy_setopt(h, CURLOPT_URL, url.s);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h, CURLOPT_SSLCERT, iot->cert_path);
+	curl_easy_setopt(h, CURLOPT_SSLKEY, iot->key_path);
+	curl_easy_setopt(h, CURLOPT_CAINFO, iot->ca_path);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, p->tls_verify ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, p->tls_verify ? 2L : 0L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)iot->connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+			 (long)(iot->connect_timeout_ms + iot->timeout_ms));
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, iot_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, iot_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &ab);
+	CURLcode cc = curl_easy_perform(h);
+	long status = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	int rc = -1;
+	if (cc != CURLE_OK) {
+		snprintf(err, errlen,
+			 "STATUS_CURL_PERFORM_FAILED (0x16000001) GET %s: %s",
+			 url.s ? url.s : "?", cerr[0] ? cerr : curl_easy_strerror(cc));
+	} else if (status != 200) {
+		snprintf(err, errlen,
+			 "STATUS_IOT_FAILED (0x15000011): GET %s answered HTTP "
+			 "%ld%s%.200s",
+			 url.s ? url.s : "?", status,
+			 status == 403 ? " (certificate, role alias or thing "
+					 "name not accepted): "
+				       : ": ",
+			 body.s ? body.s : "");
+	} else {
+		char why[256];
+		rc = kvs_iot_parse_response(body.s ? body.s : "", body.len, c,
+					    why, sizeof(why));
+		if (rc)
+			snprintf(err, errlen, "IoT credentials from %s: %s",
+				 url.s ? url.s : "?", why);
+	}
+	if (body.s)
+		explicit_bzero(body.s, body.len);
+	sb_free(&body);
+	sb_free(&url);
+	sb_free(&hdr);
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(h);
+	return rc;
+}
+
+int kvs_cred_fetch(struct kvs_cred_provider *p, struct kvs_creds *c,
+		   bool *changed, int (*abort_fn)(void *), void *abort_ctx,
+		   char *err, size_t errlen)
+{
+	*changed = false;
+	switch (p->source) {
+	case KVS_CRED_ENV:
+	case KVS_CRED_PARAMS:
+		if (!c->access_key[0]) {
+			*changed = true;
+			return kvs_creds_copy(c, &p->static_creds);
+		}
+		return 0;
+	case KVS_CRED_FILE:
+	case KVS_CRED_SHARED:
+		return fetch_file(p, c, changed, err, errlen);
+	case KVS_CRED_IOT: {
+		struct kvs_creds fresh = {0};
+		if (fetch_iot(p, &fresh, abort_fn, abort_ctx, err, errlen))
+			return -1;
+		kvs_creds_clear(c);
+		*c = fresh;
+		*changed = true;
+		return 0;
+	}
+	default:
+		snprintf(err, errlen, "no credentials provider");
+		return -1;
+	}
+}

@@ -1,0 +1,98 @@
+/* AWS credentials for the kvs sink, in kvssink's order of providers:
+ *   1. IoT X.509 certificate (iot-certificate): mutual-TLS GET
+ *      https://ENDPOINT/role-aliases/ALIAS/credentials with
+ *      x-amzn-iot-thingname (defaults to the stream name);
+ *   2. AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN;
+ *   3. access-key / secret-key / session-token in the INI section;
+ *   4. credential-path: "CREDENTIALS AK [EXPIRY] SK [TOKEN]";
+ *   5. the AWS shared credentials file (AWS_SHARED_CREDENTIALS_FILE or
+ *      ~/.aws/credentials) with a profile (profile, AWS_PROFILE, default).
+ * Temporary credentials are refreshed before they expire. Nothing here
+ * ever prints a secret key or a session token. */
+#ifndef VPIPE_MODULES_KVS_CREDS_H
+#define VPIPE_MODULES_KVS_CREDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct kvs_creds {
+	char access_key[129];
+	char secret_key[129];
+	char *session_token; /* malloc'ed or NULL */
+	int64_t expiry;      /* epoch seconds, 0: does not expire */
+};
+
+void kvs_creds_clear(struct kvs_creds *c);
+int kvs_creds_copy(struct kvs_creds *dst, const struct kvs_creds *src);
+
+enum kvs_cred_source {
+	KVS_CRED_NONE,
+	KVS_CRED_IOT,
+	KVS_CRED_ENV,
+	KVS_CRED_PARAMS,
+	KVS_CRED_FILE,
+	KVS_CRED_SHARED,
+};
+
+struct kvs_iot {
+	char *endpoint, *cert_path, *key_path, *ca_path, *role_alias;
+	char *thing_name;
+	int64_t connect_timeout_ms, timeout_ms;
+};
+
+/* Parse "iot-certificate,endpoint=...,cert-path=...,key-path=...,
+ * ca-path=...,role-aliases=...[,iot-thing-name=...]". 0, or -1 with err. */
+int kvs_iot_parse(const char *spec, const char *stream_name,
+		  struct kvs_iot *iot, char *err, size_t errlen);
+void kvs_iot_free(struct kvs_iot *iot);
+/* The credentials document the IoT credentials provider answers:
+ * {"credentials":{"accessKeyId":..,"secretAccessKey":..,"sessionToken":..,
+ * "expiration":"YYYY-MM-DDTHH:MM:SSZ"}}. */
+int kvs_iot_parse_response(const char *body, size_t n, struct kvs_creds *c,
+			   char *err, size_t errlen);
+
+/* "CREDENTIALS AK SK" or "CREDENTIALS AK EXPIRY SK TOKEN". */
+int kvs_creds_parse_file(const char *text, struct kvs_creds *c, char *err,
+			 size_t errlen);
+/* An INI-style shared credentials file, section [profile]. */
+int kvs_creds_parse_shared(const char *text, const char *profile,
+			   struct kvs_creds *c, char *err, size_t errlen);
+/* ISO 8601 UTC "2023-08-10T22:43:00Z" (fraction and +00:00 allowed). */
+int kvs_parse_iso8601(const char *s, int64_t *epoch);
+
+/* The provider the node uses, chosen once in create(). */
+struct kvs_cred_provider {
+	enum kvs_cred_source source;
+	char describe[320]; /* "environment", "credential-path /x" ... */
+	struct kvs_creds static_creds; /* ENV, PARAMS */
+	char *path;                    /* FILE, SHARED */
+	char *profile;                 /* SHARED */
+	struct kvs_iot iot;            /* IOT */
+	bool tls_verify;
+	/* Last file state seen, to re-read only when it changes. */
+	ino_t ino;
+	int64_t mtime_ns;
+	off_t size;
+};
+
+struct kvs_cred_params {
+	const char *iot_certificate, *access_key, *secret_key, *session_token;
+	const char *credential_path, *profile, *stream_name;
+	bool tls_verify;
+};
+
+int kvs_cred_provider_init(struct kvs_cred_provider *p,
+			   const struct kvs_cred_params *cp, char *err,
+			   size_t errlen);
+void kvs_cred_provider_free(struct kvs_cred_provider *p);
+
+/* Fetch or re-read credentials into c. For files, `changed` is set when
+ * the file differs from the last read (when nothing changed the call does
+ * no I/O beyond stat). `abort_fn` lets a blocking IoT fetch end on stop.
+ * 0, or -1 with err (never a secret). */
+int kvs_cred_fetch(struct kvs_cred_provider *p, struct kvs_creds *c,
+		   bool *changed, int (*abort_fn)(void *), void *abort_ctx,
+		   char *err, size_t errlen);
+#endif

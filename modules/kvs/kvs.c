@@ -1,0 +1,392 @@
+/* kvs: a sink that streams Matroska from `mkv` to Amazon Kinesis Video
+ * Streams with PutMedia, with kvssink's parameter names and defaults.
+ *
+ * The node thread only copies frames into the content store (store.c) and
+ * never touches the network; a kernel-owned worker (upload.c) runs the
+ * control plane (api.c) and one PutMedia connection at a time. */
+#include "kvs.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mkv_scan.h"
+
+static const char *const streaming_types[] = {"realtime", "near-realtime",
+					      "offline", NULL};
+
+#define C struct kvs_config
+static const struct vpipe_param params[] = {
+	VPIPE_P_STRING("stream-name", C, stream_name, "DEFAULT_STREAM", 0,
+		       "destination stream (created if missing and "
+		       "create-stream is on)"),
+	VPIPE_P_STRING("aws-region", C, aws_region, "us-west-2", 0,
+		       "region; AWS_DEFAULT_REGION / AWS_REGION take "
+		       "precedence"),
+	VPIPE_P_STRING("access-key", C, access_key, NULL, 0,
+		       "AWS access key id (after AWS_ACCESS_KEY_ID)"),
+	VPIPE_P_SECRET("secret-key", C, secret_key, 0,
+		       "AWS secret access key"),
+	VPIPE_P_SECRET("session-token", C, session_token, 0,
+		       "session token of temporary credentials"),
+	VPIPE_P_PATH("credential-path", C, credential_path, NULL, 0,
+		     "file \"CREDENTIALS AK [EXPIRATION] SK [TOKEN]\", re-read "
+		     "when it changes"),
+	VPIPE_P_STRING("profile", C, profile, NULL, 0,
+		       "profile of the shared credentials file (else "
+		       "AWS_PROFILE, default)"),
+	VPIPE_P_STRING("iot-certificate", C, iot_certificate, NULL, 0,
+		       "\"iot-certificate,endpoint=..,cert-path=..,key-path=..,"
+		       "ca-path=..,role-aliases=..[,iot-thing-name=..]\""),
+	VPIPE_P_INT("storage-size", C, storage_size_mib, "128", 1, 10240,
+		    "content store size in MiB"),
+	VPIPE_P_DURATION("buffer-duration", C, buffer_duration, "120", 1,
+			 86400, VPIPE_S,
+			 "keep unacknowledged fragments this long (s)"),
+	VPIPE_P_DURATION("replay-duration", C, replay_duration, "40", 0, 86400,
+			 VPIPE_S,
+			 "on reconnect, send again what is this recent (s)"),
+	VPIPE_P_DURATION("connection-staleness", C, connection_staleness, "60",
+			 0, 3600, VPIPE_S,
+			 "no ACK for this long while sending: reconnect (s; 0 "
+			 "off)"),
+	VPIPE_P_INT("retention-period", C, retention_period, "2", 0, 87600,
+		    "retention in hours when creating the stream (0: none)"),
+	VPIPE_P_STRING("kms-key-id", C, kms_key_id, NULL, 0,
+		       "KMS key for a created stream (default aws/kinesisvideo)"),
+	VPIPE_P_STRING("content-type", C, content_type, "video/h264", 0,
+		       "media type of a created stream"),
+	VPIPE_P_STRING("stream-tags", C, stream_tags, NULL, 0,
+		       "tags of a created stream: \"name=value,...\""),
+	VPIPE_P_BOOL("create-stream", C, create_stream, "true",
+		     "create the stream when it does not exist"),
+	VPIPE_P_STRING("endpoint", C, endpoint, NULL, 0,
+		       "control-plane URL (kvs-local, VPC, dual-stack); "
+		       "default https://kinesisvideo.REGION.amazonaws.com"),
+	VPIPE_P_PATH("ca-path", C, ca_path, NULL, 0,
+		     "PEM CA certificate(s) to trust besides the system's"),
+	VPIPE_P_BOOL("tls-verify", C, tls_verify, "true",
+		     "verify the service's certificate (false: warned at "
+		     "every start)"),
+	VPIPE_P_ENUM("streaming-type", C, streaming_type, "realtime",
+		     streaming_types,
+		     "realtime drops the oldest when full; offline waits"),
+	VPIPE_P_BOOL("fragment-acks", C, fragment_acks, "true",
+		     "ask for fragment ACKs and keep fragments until acked"),
+	VPIPE_P_BOOL("absolute-fragment-times", C, absolute_fragment_times,
+		     "true", "cluster timecodes are absolute (ABSOLUTE)"),
+	VPIPE_P_DURATION("connection-timeout", C, connection_timeout, "5",
+			 0.1, 600, VPIPE_S, "TCP/TLS connect timeout (s)"),
+	VPIPE_P_DURATION("completion-timeout", C, completion_timeout, "10",
+			 0.1, 600, VPIPE_S, "control-plane call timeout (s)"),
+	VPIPE_P_DURATION("stop-stream-timeout", C, stop_stream_timeout, "120",
+			 0, 3600, VPIPE_S,
+			 "at end of stream, wait this long for ACKs (s)"),
+	VPIPE_P_DURATION("max-connection-duration", C, max_connection_duration,
+			 "40m", 1, 2640, VPIPE_S,
+			 "rotate PutMedia before the service's 45-minute limit"),
+	VPIPE_P_STRING("user-agent", C, user_agent, "vpipe-kvs/" VPIPE_VERSION,
+		       0, "User-Agent header"),
+	VPIPE_P_END,
+};
+#undef C
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void kvs_destroy(void *state);
+
+static int kvs_create(struct vpipe_node *node, const void *config,
+		      void **state)
+{
+	const struct kvs_config *cfg = config;
+	if (cfg->streaming_type == KVS_NEAR_REALTIME) {
+		vpipe_error(node, "streaming-type = near-realtime is not "
+				  "supported (as in kvssink): use realtime or "
+				  "offline");
+		return -1;
+	}
+	if (!*cfg->stream_name || strlen(cfg->stream_name) > 256) {
+		vpipe_error(node, "stream-name must be 1-256 characters");
+		return -1;
+	}
+	struct kvs *k = calloc(1, sizeof(*k));
+	if (!k)
+		return -1;
+	k->node = node;
+	k->cfg = cfg;
+	const char *region = getenv("AWS_DEFAULT_REGION");
+	if (!region || !*region)
+		region = getenv("AWS_REGION");
+	if (!region || !*region)
+		region = cfg->aws_region && *cfg->aws_region ? cfg->aws_region
+							     : "us-west-2";
+	snprintf(k->region, sizeof(k->region), "%s", region);
+	struct strbuf b = STRBUF_INIT;
+	if (cfg->endpoint && *cfg->endpoint)
+		sb_printf(&b, "%s%s", strstr(cfg->endpoint, "://") ? "" : "https://",
+			  cfg->endpoint);
+	else
+		sb_printf(&b, "https://kinesisvideo.%s.amazonaws.com",
+			  k->region);
+	k->cp_base = sb_detach(&b);
+	while (k->cp_base && strlen(k->cp_base) &&
+	       k->cp_base[strlen(k->cp_base) - 1] == '/')
+		k->cp_base[strlen(k->cp_base) - 1] = 0;
+	char err[512];
+	struct kvs_cred_params cp = {
+		.iot_certificate = cfg->iot_certificate,
+		.access_key = cfg->access_key,
+		.secret_key = cfg->secret_key,
+		.session_token = cfg->session_token,
+		.credential_path = cfg->credential_path,
+		.profile = cfg->profile,
+		.stream_name = cfg->stream_name,
+		.tls_verify = cfg->tls_verify,
+	};
+	if (!k->cp_base || kvs_cred_provider_init(&k->prov, &cp, err,
+						  sizeof(err))) {
+		vpipe_error(node, "%s", k->cp_base ? err : "out of memory");
+		kvs_destroy(k);
+		return -1;
+	}
+	struct kvs_store_config sc = {
+		.max_bytes = (size_t)cfg->storage_size_mib * 1024 * 1024,
+		.buffer_ns = cfg->buffer_duration,
+		.replay_ns = cfg->replay_duration,
+		.done_on_received = cfg->retention_period == 0,
+		.done_on_sent = !cfg->fragment_acks,
+	};
+	if (kvs_store_init(&k->store, &sc)) {
+		kvs_destroy(k);
+		return -1;
+	}
+	k->store_ready = true;
+	k->timecode_scale_ns = 1000000;
+	*state = k;
+	return 0;
+}
+
+static int kvs_start(void *state)
+{
+	struct kvs *k = state;
+	pthread_once(&curl_once, curl_init);
+	if (!k->multi)
+		k->multi = curl_multi_init();
+	if (!k->multi) {
+		vpipe_error(k->node, "cannot initialise libcurl");
+		return -1;
+	}
+	atomic_store(&k->quit, false);
+	if (!k->cfg->tls_verify)
+		vpipe_warn(k->node,
+			   "tls-verify = false: the service's certificate is "
+			   "NOT verified; anyone on the path can read the "
+			   "stream and the credentials' signatures");
+	k->start_wall_ms = vpipe_wallclock() / VPIPE_MS;
+	vpipe_info(k->node,
+		   "stream \"%s\", region %s, endpoint %s, credentials: %s",
+		   k->cfg->stream_name, k->region, k->cp_base,
+		   k->prov.describe);
+	/* One attempt now, so refusals (keys, region, TLS, missing stream)
+	 * fail the node at once; transient failures go on in the worker. */
+	enum kvs_action a;
+	char msg[800];
+	if (kvs_prepare(k, &a, msg, sizeof(msg))) {
+		if (a == KVS_FATAL) {
+			vpipe_error(k->node, "%s", msg);
+			return -1;
+		}
+		vpipe_warn(k->node, "%s; buffering and retrying", msg);
+	}
+	if (vpipe_node_spawn_worker(k->node, kvs_worker, k))
+		return -1;
+	k->worker_started = true;
+	return 0;
+}
+
+static void wake_worker(struct kvs *k)
+{
+	if (atomic_exchange(&k->paused, false))
+		curl_multi_wakeup(k->multi);
+}
+
+static int put_header(struct kvs *k, const struct vpipe_frame *in)
+{
+	struct mkv_header h;
+	size_t off = 0;
+	const char *why = NULL;
+	if (mkv_header_split(in->data, in->size, &h, &off, &why)) {
+		vpipe_error(k->node,
+			    "frame %llu: stream header unreadable at byte %zu: "
+			    "%s",
+			    (unsigned long long)in->seq, off, why ? why : "?");
+		return -1;
+	}
+	k->timecode_scale_ns = h.timecode_scale ? h.timecode_scale : 1000000;
+	return kvs_store_put_header(&k->store, in->data, in->size);
+}
+
+static int kvs_process(void *state, unsigned port, const struct vpipe_frame *in)
+{
+	struct kvs *k = state;
+	(void)port;
+	if (atomic_load(&k->fatal)) {
+		vpipe_error(k->node, "stopping: %s", k->fatal_msg);
+		return -1;
+	}
+	bool header = (in->flags & VPIPE_FLAG_HEADER) ||
+		      (in->size >= 4 && in->data[0] == 0x1A &&
+		       in->data[1] == 0x45 && in->data[2] == 0xDF &&
+		       in->data[3] == 0xA3);
+	if (header) {
+		if (put_header(k, in))
+			return -1;
+		return 0;
+	}
+	struct mkv_frame_scan sc;
+	size_t off = 0;
+	const char *why = NULL;
+	if (mkv_scan_frame(in->data, in->size, &sc, &off, &why)) {
+		vpipe_warn(k->node,
+			   "frame %llu: Matroska data unreadable at byte %zu "
+			   "(%s): dropped",
+			   (unsigned long long)in->seq, off, why ? why : "?");
+		vpipe_node_count(k->node, "DroppedFrames", 1);
+		return 0;
+	}
+	int64_t tc_ms = 0;
+	if (sc.has_cluster)
+		tc_ms = (int64_t)(sc.cluster_timecode * k->timecode_scale_ns /
+				  1000000);
+	if (k->cfg->streaming_type == KVS_OFFLINE)
+		while (!kvs_store_has_room(&k->store, in->size) &&
+		       !atomic_load(&k->fatal))
+			if (vpipe_node_sleep_until(k->node,
+						   vpipe_now() + 20 * VPIPE_MS))
+				return 0;
+	struct kvs_drops d = {0};
+	int rc = kvs_store_put_frame(&k->store, in->data, in->size,
+				     sc.has_cluster, tc_ms, in->pts,
+				     in->wallclock, vpipe_now(), &d);
+	kvs_report_drops(k, &d);
+	if (rc < 0) {
+		vpipe_error(k->node, "out of memory storing frame %llu",
+			    (unsigned long long)in->seq);
+		return -1;
+	}
+	if (rc > 0) {
+		vpipe_node_count(k->node, "DroppedFrames", 1);
+		if (!k->warned_no_header) {
+			k->warned_no_header = true;
+			vpipe_warn(k->node,
+				   "frame %llu dropped: no stream header yet, "
+				   "or waiting for the next fragment after a "
+				   "drop",
+				   (unsigned long long)in->seq);
+		}
+	}
+	wake_worker(k);
+	return 0;
+}
+
+static void report_unacked(struct kvs *k, bool final)
+{
+	struct kvs_store_stats st;
+	kvs_store_stats(&k->store, &st);
+	if (!st.unacked) {
+		if (final)
+			vpipe_info(k->node, "every fragment acknowledged");
+		return;
+	}
+	vpipe_warn(k->node,
+		   "%u fragment(s) not acknowledged (%u frames, %zu bytes; "
+		   "oldest fragment timecode %lld ms)",
+		   st.unacked, st.unacked_frames, st.unacked_bytes,
+		   (long long)st.oldest_unacked_ms);
+}
+
+static int kvs_flush(void *state)
+{
+	struct kvs *k = state;
+	kvs_store_end(&k->store, vpipe_now());
+	atomic_store(&k->paused, false);
+	curl_multi_wakeup(k->multi);
+	int64_t deadline = vpipe_now() + k->cfg->stop_stream_timeout;
+	for (;;) {
+		struct kvs_store_stats st;
+		kvs_store_stats(&k->store, &st);
+		if (!st.unacked || atomic_load(&k->fatal) ||
+		    vpipe_now() >= deadline)
+			break;
+		if (vpipe_node_sleep_until(k->node,
+					   vpipe_now() + 100 * VPIPE_MS))
+			break;
+	}
+	report_unacked(k, true);
+	if (atomic_load(&k->fatal)) {
+		vpipe_error(k->node, "stopped: %s", k->fatal_msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void kvs_stop(void *state)
+{
+	struct kvs *k = state;
+	atomic_store(&k->quit, true);
+	if (k->multi)
+		curl_multi_wakeup(k->multi);
+	int64_t p50 = kvs_store_latency_pct(&k->store, 50);
+	int64_t p99 = kvs_store_latency_pct(&k->store, 99);
+	if (p50 >= 0)
+		vpipe_info(k->node,
+			   "capture-to-wire latency p50 %.1f ms, p99 %.1f ms; "
+			   "%llu frames, %llu fragments, %llu bytes sent",
+			   (double)p50 / 1e6, (double)p99 / 1e6,
+			   (unsigned long long)k->store.sent_frames,
+			   (unsigned long long)k->store.sent_fragments,
+			   (unsigned long long)k->store.sent_bytes);
+}
+
+static void kvs_destroy(void *state)
+{
+	struct kvs *k = state;
+	if (k->multi)
+		curl_multi_cleanup(k->multi);
+	if (k->store_ready)
+		kvs_store_free(&k->store);
+	kvs_resp_reset(&k->resp);
+	kvs_creds_clear(&k->creds);
+	kvs_cred_provider_free(&k->prov);
+	free(k->cp_base);
+	free(k->data_endpoint);
+	free(k);
+}
+
+static const struct vpipe_port inputs[] = {
+	{.name = "sink", .media = VPIPE_MEDIA_MKV},
+	{.name = NULL},
+};
+
+VPIPE_MODULE = {
+	.abi_version = VPIPE_ABI_VERSION,
+	.struct_size = sizeof(struct vpipe_module),
+	.name = "kvs",
+	.version = "1.0",
+	.summary = "streams Matroska to Kinesis Video Streams (PutMedia with "
+		   "ACKs, buffering and replay)",
+	.inputs = inputs,
+	.params = params,
+	.config_size = sizeof(struct kvs_config),
+	.create = kvs_create,
+	.start = kvs_start,
+	.process = kvs_process,
+	.flush = kvs_flush,
+	.stop = kvs_stop,
+	.destroy = kvs_destroy,
+};

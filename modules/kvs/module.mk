@@ -1,0 +1,1 @@
+kvs_PKGS := libcurl
