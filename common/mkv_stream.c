@@ -248,14 +248,18 @@ static int element_start(struct mkv_stream *m, size_t head_len)
 	if (close_unknown_parents(m, id) || check_placement(m, id, size, head_len))
 		return -1;
 	enum mkv_section sec = section_for(m, id);
-	if (out_bytes(m, sec, m->hdr, head_len))
-		return -1;
 	if (id == MKV_ID_EBML) {
+		/* before its bytes: readers restart their header copy here */
 		m->seen_header = true;
 		m->tracks = 0;
 		if (emit_simple(m, MKV_EV_HEADER, m->elem_offset, 0))
 			return -1;
 	}
+	if (id == MKV_ID_CLUSTER &&
+	    emit_simple(m, MKV_EV_CLUSTER_START, m->elem_offset, 0))
+		return -1;
+	if (out_bytes(m, sec, m->hdr, head_len))
+		return -1;
 	if (is_master(id)) {
 		if (m->depth >= MKV_STREAM_MAX_DEPTH)
 			return fail(m, "elements nested too deeply");
@@ -265,9 +269,6 @@ static int element_start(struct mkv_stream *m, size_t head_len)
 						 ? OPEN_END
 						 : m->pos + size;
 		m->depth++;
-		if (id == MKV_ID_CLUSTER &&
-		    emit_simple(m, MKV_EV_CLUSTER_START, m->elem_offset, 0))
-			return -1;
 		if (id == MKV_ID_TRACK_ENTRY)
 			m->track_number = 0;
 		return close_finished(m);

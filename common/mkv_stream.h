@@ -20,6 +20,7 @@ enum mkv_section {
 };
 
 enum mkv_event_type {
+	/* Start events come before the element's bytes are handed over. */
 	MKV_EV_HEADER,         /* an EBML header starts (a new stream) */
 	MKV_EV_TIMECODE_SCALE, /* value: ns per timecode tick */
 	MKV_EV_TRACK,          /* track: its number (end of a TrackEntry) */

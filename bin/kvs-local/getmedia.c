@@ -67,14 +67,55 @@ static void put_fragment_tags(struct ebml_buf *b, const struct kl_fragment *f)
 	ebml_end_master(b, tags);
 }
 
-/* Send one fragment as a self-contained MKV chunk. */
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	struct strbuf b = STRBUF_INIT;
+	char tmp[8192];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+		sb_append(&b, tmp, n);
+	fclose(f);
+	*len = b.len;
+	return sb_detach(&b);
+}
+
+/* What a response has sent so far: the header in force. */
+struct media_out {
+	char *header;
+	size_t header_len;
+	bool repeat_headers;
+};
+
+/* Send one fragment: its stream header unless the same header bytes are
+ * already in force in this response (one Segment, playable by ffmpeg and
+ * mkvinfo), its Tags, its Cluster. */
 static int send_fragment(struct kl_conn *c, const struct kl_stream *st,
-			 const struct kl_fragment *f)
+			 const struct kl_fragment *f, struct media_out *mo)
 {
 	char path[1200];
+	size_t len = 0;
 	kl_header_path(st, f->header_id, path, sizeof path);
-	if (send_file(c, path))
+	char *h = read_all(path, &len);
+	if (!h) {
+		kl_log("cannot read %s", path);
 		return -1;
+	}
+	bool same = mo->header && len == mo->header_len &&
+		    !memcmp(h, mo->header, len);
+	if (!same || mo->repeat_headers) {
+		if (kl_send_chunk(c, h, len)) {
+			free(h);
+			return -1;
+		}
+		free(mo->header);
+		mo->header = h;
+		mo->header_len = len;
+	} else {
+		free(h);
+	}
 	struct ebml_buf b = {0};
 	put_fragment_tags(&b, f);
 	int rc = b.failed ? -1 : kl_send_chunk(c, b.data, b.len);
@@ -177,6 +218,7 @@ int kl_get_media(struct kl_server *srv, struct kl_conn *c,
 	kl_log("%s GetMedia from fragment index %zd", st->name, next);
 	rc = kl_start_chunked(c, "video/webm");
 	size_t sent = 0;
+	struct media_out mo = {.repeat_headers = srv->cfg.repeat_headers};
 	while (rc == 0) {
 		struct kl_fragment f;
 		bool have = false;
@@ -197,10 +239,11 @@ int kl_get_media(struct kl_server *srv, struct kl_conn *c,
 		pthread_mutex_unlock(&srv->store.lock);
 		if (!have)
 			break;
-		rc = send_fragment(c, st, &f);
+		rc = send_fragment(c, st, &f, &mo);
 		free(f.tags_json);
 		sent++;
 	}
+	free(mo.header);
 	if (rc == 0)
 		kl_end_chunks(c);
 	kl_log("%s GetMedia sent %zu fragments", st->name, sent);
@@ -334,17 +377,19 @@ int kl_get_media_for_fragment_list(struct kl_server *srv, struct kl_conn *c,
 	}
 	st->refs++;
 	pthread_mutex_unlock(&srv->store.lock);
+	struct media_out mo = {.repeat_headers = srv->cfg.repeat_headers};
 	if (!fs)
 		rc = kl_send_error(c, 500, "InternalFailure", "out of memory");
 	else
 		rc = kl_start_chunked(c, "video/webm");
 	for (size_t i = 0; fs && i < list->n; i++) {
 		if (rc == 0)
-			rc = send_fragment(c, st, &fs[i]);
+			rc = send_fragment(c, st, &fs[i], &mo);
 		free(fs[i].tags_json);
 	}
 	if (fs && rc == 0)
 		kl_end_chunks(c);
+	free(mo.header);
 	free(fs);
 	pthread_mutex_lock(&srv->store.lock);
 	kl_stream_put(&srv->store, st);

@@ -49,6 +49,9 @@ struct kl_config {
 	uint64_t error_fragment; /* ERROR ack for the Nth fragment (1-based) */
 	int throttle_tps;        /* control-plane calls per second, 0 = off */
 	bool verbose;
+	/* header before every fragment, as the service does (default: only
+	 * when it changes, so ffmpeg reads the response as one Segment) */
+	bool repeat_headers;
 };
 
 /* ------------------------------------------------------------ storage */

@@ -701,6 +701,8 @@ static void usage(FILE *f)
 		"  --ack-delay MS         delay every ACK\n"
 		"  --error-fragment N     ERROR ack (5000) for the Nth fragment\n"
 		"  --throttle TPS         ClientLimitExceededException over TPS\n"
+		"  --repeat-headers       GetMedia: stream header before every "
+		"fragment\n"
 		"  -v, --verbose          log every request\n");
 }
 
@@ -709,7 +711,7 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg)
 	enum {
 		O_LISTEN = 256, O_DATA, O_CERT, O_KEY, O_AK, O_SK, O_TOKEN,
 		O_REGION, O_SKEW, O_IDLE, O_MAXSIZE, O_MAXDUR, O_REFUSE,
-		O_FAIL, O_DROP, O_DELAY, O_ERRFRAG, O_THROTTLE,
+		O_FAIL, O_DROP, O_DELAY, O_ERRFRAG, O_THROTTLE, O_REPEAT,
 	};
 	static const struct option opts[] = {
 		{"listen", 1, 0, O_LISTEN},
@@ -730,6 +732,7 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg)
 		{"ack-delay", 1, 0, O_DELAY},
 		{"error-fragment", 1, 0, O_ERRFRAG},
 		{"throttle", 1, 0, O_THROTTLE},
+		{"repeat-headers", 0, 0, O_REPEAT},
 		{"verbose", 0, 0, 'v'},
 		{"help", 0, 0, 'h'},
 		{0, 0, 0, 0},
@@ -767,6 +770,9 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg)
 			continue;
 		case 'v':
 			cfg->verbose = true;
+			continue;
+		case O_REPEAT:
+			cfg->repeat_headers = true;
 			continue;
 		case 'h':
 			usage(stdout);
