@@ -76,6 +76,15 @@ for f in "$T"/size/*.mkv; do
 done
 expect_eq "packets in size-rotated segments" "$total" 300
 
+echo "== a new stream header (resolution change) starts a new file"
+ffmpeg -v error -f lavfi -i testsrc=size=640x360:rate=30 -t 2 -c:v libx264 \
+	-preset ultrafast -g 30 -bf 0 -pix_fmt yuv420p "$T/b.h264"
+cat "$T/in.h264" "$T/b.h264" >"$T/ab.h264"
+SRC=$T/ab.h264 run "$T/res" "segment-duration = 0"
+widths=$(for f in "$T"/res/*.mkv; do ffprobe -v error -show_entries stream=width -of csv=p=0 "$f"; done | tr '\n' ' ')
+expect_eq "widths of the files" "$widths" "320 640 "
+expect_grep "new stream header" "$T/res.log"
+
 echo "== retention: max-size with delete-oldest"
 # about 3.7 MB of H.264 so 1 MiB must be enforced
 ffmpeg -v error -f lavfi -i testsrc2=size=640x360:rate=30 -t 10 -c:v libx264 \
