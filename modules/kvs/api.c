@@ -300,7 +300,7 @@ int kvs_refresh_credentials(struct kvs *k, bool force, enum kvs_action *action,
 		snprintf(msg, msglen, "out of memory");
 		return -1;
 	}
-	if (force && file)
+	if ((force || !k->creds_ok) && file)
 		k->prov.mtime_ns = 0; /* read the file even if unchanged */
 	char err[512];
 	if (kvs_cred_fetch(&k->prov, &fresh, &changed, kvs_abort_requested, k,
@@ -341,6 +341,7 @@ int kvs_refresh_credentials(struct kvs *k, bool force, enum kvs_action *action,
 		k->creds_ok = true;
 	} else {
 		kvs_creds_clear(&fresh);
+		k->creds_ok = k->creds.access_key[0] != 0;
 	}
 	if (k->creds.expiry && k->creds.expiry <= now) {
 		*action = KVS_RESTART;

@@ -121,7 +121,7 @@ static enum kvs_action explain_403(const struct kvs_http_error *e, char *out,
 	const char *msg = e->message ? e->message : "";
 	int skewed = e->server_skew > 300 || e->server_skew < -300;
 	if (skewed || has(msg, "Signature expired") ||
-	    has(msg, "not yet current")) {
+	    has(msg, "not yet current") || has(msg, "from the server clock")) {
 		snprintf(out, n,
 			 "HTTP 403: the system clock differs from the "
 			 "service's by %ld s (more than 5 minutes are refused):"
@@ -130,15 +130,17 @@ static enum kvs_action explain_403(const struct kvs_http_error *e, char *out,
 		return KVS_FATAL;
 	}
 	if (is_type(e, "ExpiredTokenException") ||
+	    has(msg, "X-Amz-Security-Token") ||
 	    has(msg, "token included in the request is expired") ||
 	    has(msg, "token has expired")) {
 		snprintf(out, n,
 			 "HTTP 403: the session token of access key %s (%s) "
-			 "has expired; fetching fresh credentials",
-			 ak, src);
+			 "has expired or is not the current one; fetching "
+			 "fresh credentials (service said: %s)",
+			 ak, src, msg);
 		return KVS_RESTART;
 	}
-	if (has(msg, "scoped to a valid region") ||
+	if (has(msg, "scoped to a valid region") || has(msg, "scope region") ||
 	    has(msg, "scoped to correct region") ||
 	    (has(msg, "Credential should be scoped") && has(msg, "region"))) {
 		snprintf(out, n,
@@ -151,7 +153,8 @@ static enum kvs_action explain_403(const struct kvs_http_error *e, char *out,
 	}
 	if (is_type(e, "UnrecognizedClientException") ||
 	    has(msg, "security token included in the request is invalid") ||
-	    has(msg, "does not exist in our records")) {
+	    has(msg, "does not exist in our records") ||
+	    has(msg, "is not configured")) {
 		snprintf(out, n,
 			 "HTTP 403: access key %s (%s) is not known to the "
 			 "service: check the access key (service said: %s)",
@@ -159,7 +162,8 @@ static enum kvs_action explain_403(const struct kvs_http_error *e, char *out,
 		return KVS_FATAL;
 	}
 	if (is_type(e, "InvalidSignatureException") ||
-	    has(msg, "signature we calculated does not match")) {
+	    has(msg, "signature we calculated does not match") ||
+	    has(msg, "signature mismatch")) {
 		snprintf(out, n,
 			 "HTTP 403: the request signature does not match: the "
 			 "secret key for access key %s (%s) is wrong "
