@@ -121,7 +121,8 @@ void ebml_buf_reset(struct ebml_buf *b)
 
 void ebml_buf_free(struct ebml_buf *b)
 {
-	free(b->data);
+	if (!b->grow)
+		free(b->data);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -131,6 +132,12 @@ int ebml_buf_reserve(struct ebml_buf *b, size_t more)
 		return -1;
 	if (b->len + more <= b->cap)
 		return 0;
+	if (b->grow) {
+		if (b->grow(b, b->len + more) == 0 && b->len + more <= b->cap)
+			return 0;
+		b->failed = 1;
+		return -1;
+	}
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < b->len + more)
 		cap *= 2;

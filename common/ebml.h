@@ -82,11 +82,18 @@ size_t ebml_write_size(uint8_t *out, uint64_t size, int width);
 size_t ebml_id_length(uint32_t id);
 size_t ebml_size_length(uint64_t size);
 
-/* A growable output buffer for building elements. */
+/* A growable output buffer for building elements. Zero-initialised it
+ * owns malloc'd memory. With `grow` set it writes into memory the caller
+ * owns (e.g. a frame payload, saving a copy): ebml_buf_reserve calls
+ * grow(b, total bytes needed), which must update data/cap or return -1, and
+ * ebml_buf_free leaves the memory alone. */
 struct ebml_buf {
 	uint8_t *data;
 	size_t len, cap;
-	int failed; /* set when an allocation failed; further writes do nothing */
+	int failed; /* set when an allocation failed; further writes do nothing
+		     */
+	int (*grow)(struct ebml_buf *b, size_t need);
+	void *opaque; /* for grow */
 };
 
 void ebml_buf_reset(struct ebml_buf *b);

@@ -142,6 +142,13 @@ struct h264_au_info {
 int h264_au_info(const uint8_t *au, size_t len, struct h264_au_info *info,
 		 char *err, size_t errlen);
 
+/* The same, looking only at the NAL units up to the first slice (SPS, PPS,
+ * SEI, AUD come before it): key, has_* and slice_type are as above, but
+ * num_slices is 1 and that slice's size runs to the end of the access unit.
+ * It does not read the picture data, so it costs little on large frames. */
+int h264_au_info_head(const uint8_t *au, size_t len, struct h264_au_info *info,
+		      char *err, size_t errlen);
+
 /* The streaming access-unit splitter.
  *
  *   struct h264_au_splitter *s = h264_au_splitter_new(8 << 20);

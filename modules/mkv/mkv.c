@@ -7,6 +7,7 @@
 
 #include <vpipe/vpipe.h>
 
+#include "h264.h"
 #include "mux.h"
 
 static const struct vpipe_param params[] = {
@@ -138,19 +139,29 @@ static int push_header(struct mkv *s, const struct vpipe_frame *in,
 	return vpipe_push(s->node, 0, f);
 }
 
-static int push_data(struct mkv *s, const struct vpipe_frame *in,
-		     const struct mkv_mux_output *o)
+/* The muxer writes straight into the output frame's payload. */
+static int frame_grow(struct ebml_buf *b, size_t need)
 {
-	struct vpipe_frame *f = vpipe_frame_alloc(s->node, o->data_len);
-	if (!f)
+	struct vpipe_frame *f = b->opaque;
+	if (vpipe_frame_reserve(f, need))
 		return -1;
+	b->data = f->data;
+	b->cap = f->capacity;
+	return 0;
+}
+
+/* Room for Tags (10 x 128 + 256 bytes and framing) and a cluster start. */
+#define FRAGMENT_OVERHEAD 8192
+
+static void push_data(struct mkv *s, const struct vpipe_frame *in,
+		      struct vpipe_frame *f, const struct mkv_mux_output *o)
+{
 	vpipe_frame_copy_meta(f, in);
 	vpipe_frame_copy_tags(f, in);
 	f->media = VPIPE_MEDIA_MKV;
 	f->flags = o->flags;
-	memcpy(f->data, o->data, o->data_len);
 	f->size = o->data_len;
-	return vpipe_push(s->node, 0, f);
+	vpipe_push(s->node, 0, f);
 }
 
 static int mkv_process(void *state, unsigned port, const struct vpipe_frame *in)
@@ -172,21 +183,34 @@ static int mkv_process(void *state, unsigned port, const struct vpipe_frame *in)
 	    .num_tags = in->num_tags,
 	    .seq = in->seq,
 	};
+	struct vpipe_frame *f = vpipe_frame_alloc(
+	    s->node, h264_avcc_bound(in->size) + FRAGMENT_OVERHEAD);
+	if (!f)
+		return 0; /* stopping */
+	struct ebml_buf dst = {.data = f->data,
+			       .cap = f->capacity,
+			       .grow = frame_grow,
+			       .opaque = f};
+	mi.out = &dst;
 	struct mkv_mux_output o;
 	if (mkv_mux_frame(s->mux, &mi, &o)) {
+		vpipe_frame_unref(f);
 		vpipe_error(s->node,
-			    "out of memory muxing frame %llu "
-			    "(%zu bytes)",
+			    "out of memory muxing frame %llu (%zu bytes)",
 			    (unsigned long long)in->seq, in->size);
 		return -1;
 	}
 	if (o.request_keyframe)
 		vpipe_node_send_upstream(s->node,
 					 VPIPE_UPSTREAM_KEYFRAME_REQUEST);
-	if (o.header && push_header(s, in, &o))
+	if (o.header && push_header(s, in, &o)) {
+		vpipe_frame_unref(f);
 		return 0; /* stopping */
+	}
 	if (o.data_len)
-		push_data(s, in, &o);
+		push_data(s, in, f, &o);
+	else
+		vpipe_frame_unref(f);
 	report_stats(s);
 	return 0;
 }

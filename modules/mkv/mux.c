@@ -203,7 +203,8 @@ static void take_frame_tags(struct mkv_mux *m, const struct mkv_mux_input *in)
 /* The Tags written before the cluster of fragment number `index`: event
  * tags first, then persistent, then one-shot, at most 10 in all (the event
  * tags count toward the limit). */
-static void write_fragment_tags(struct mkv_mux *m, uint64_t index)
+static void write_fragment_tags(struct mkv_mux *m, struct ebml_buf *dst,
+				uint64_t index)
 {
 	struct mkv_simple_tag t[MKV_MAX_FRAGMENT_TAGS + 3];
 	unsigned n = 0, dropped = 0;
@@ -243,7 +244,7 @@ static void write_fragment_tags(struct mkv_mux *m, uint64_t index)
 		    "fragment %llu: %u tags dropped: at most %d per fragment",
 		    (unsigned long long)index, dropped, MKV_MAX_FRAGMENT_TAGS);
 	}
-	mkv_write_tags(&m->out, t, n);
+	mkv_write_tags(dst, t, n);
 	m->st.tags_written += n;
 	/* One-shot requests and tags are used up (the buffer holds copies). */
 	for (unsigned i = 0; i < m->num_pending; i++)
@@ -534,7 +535,7 @@ int mkv_mux_frame(struct mkv_mux *m, const struct mkv_mux_input *in,
 
 	struct h264_au_info info;
 	char err[200];
-	if (h264_au_info(in->data, in->size, &info, err, sizeof(err))) {
+	if (h264_au_info_head(in->data, in->size, &info, err, sizeof(err))) {
 		say(m, VPIPE_LOG_ERROR,
 		    "frame %llu (%zu bytes): %s: dropped until the next key "
 		    "frame",
@@ -599,9 +600,10 @@ int mkv_mux_frame(struct mkv_mux *m, const struct mkv_mux_input *in,
 		out->header_len = m->header.len;
 	}
 
-	ebml_buf_reset(&m->out);
+	struct ebml_buf *dst = in->out ? in->out : &m->out;
+	ebml_buf_reset(dst);
 	if (fragment) {
-		write_fragment_tags(m, m->st.fragments);
+		write_fragment_tags(m, dst, m->st.fragments);
 		m->st.fragments++;
 		m->in_fragment = true;
 		m->fragment_start = t;
@@ -611,19 +613,19 @@ int mkv_mux_frame(struct mkv_mux *m, const struct mkv_mux_input *in,
 		guard_gop(m, t, in->seq, out);
 	}
 	if (cluster) {
-		mkv_write_cluster_start(&m->out, (uint64_t)(tc < 0 ? 0 : tc));
+		mkv_write_cluster_start(dst, (uint64_t)(tc < 0 ? 0 : tc));
 		m->cluster_tc = tc < 0 ? 0 : tc;
 		m->st.clusters++;
 	}
 	uint8_t bflags = key ? MKV_BLOCK_KEY : 0;
-	if (mkv_write_simple_block_h264(&m->out, TRACK_NUMBER,
+	if (mkv_write_simple_block_h264(dst, TRACK_NUMBER,
 					(int16_t)(tc - m->cluster_tc), bflags,
 					in->data, in->size) ||
-	    m->out.failed || m->header.failed)
+	    dst->failed || m->header.failed)
 		return -1;
 
-	out->data = m->out.data;
-	out->data_len = m->out.len;
+	out->data = dst->data;
+	out->data_len = dst->len;
 	if (key)
 		out->flags |= VPIPE_FLAG_KEY;
 	if (in->flags & VPIPE_FLAG_DISCONTINUITY)

@@ -18,6 +18,8 @@
 
 #include <vpipe/frame.h>
 
+#include "ebml.h"
+
 /* The node's configuration: the kernel fills it from the INI section. */
 struct mkv_config {
 	int64_t fragment_duration;     /* ns: without key-frame-fragmentation */
@@ -62,6 +64,9 @@ struct mkv_mux_input {
 	const struct vpipe_tag *tags;
 	unsigned num_tags;
 	uint64_t seq; /* for messages */
+	/* Where the data goes (e.g. an ebml_buf over a frame payload, to save
+	 * a copy); NULL: a buffer of the muxer's own. */
+	struct ebml_buf *out;
 };
 
 struct mkv_mux_output {

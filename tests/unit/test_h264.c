@@ -45,7 +45,7 @@ static uint8_t *make_stream(const char *name, const char *size, int frames,
 }
 
 struct split_result {
-	unsigned aus, keys, with_sps, errors, max_slices;
+	unsigned aus, keys, with_sps, errors, max_slices, head_mismatch;
 	size_t bytes;
 	bool contiguous; /* the access units tile the input exactly */
 	bool had_aud_first;
@@ -88,6 +88,17 @@ static void split(const uint8_t *s, size_t len, size_t chunk,
 				r->errors++;
 				continue;
 			}
+			struct h264_au_info head;
+			if (h264_au_info_head(au.data, au.size, &head, err,
+					      sizeof(err)) ||
+			    head.key != info.key ||
+			    head.has_sps != info.has_sps ||
+			    head.has_pps != info.has_pps ||
+			    head.sps_index != info.sps_index ||
+			    head.pps_index != info.pps_index ||
+			    head.slice_type != info.slice_type ||
+			    head.num_slices != 1)
+				r->head_mismatch++;
 			r->keys += info.key;
 			r->with_sps += info.has_sps && info.has_pps;
 			if (info.num_slices > r->max_slices)
@@ -143,6 +154,7 @@ static void test_stream(const char *name, const char *size, uint32_t w,
 		CHECK_EQ_INT(r.keys, (frames + gop - 1) / gop);
 		CHECK_EQ_INT(r.with_sps, r.keys);
 		CHECK_EQ_INT(r.errors, 0);
+		CHECK_EQ_INT(r.head_mismatch, 0);
 		CHECK_EQ_INT(r.bytes, len);
 		CHECK(r.contiguous);
 		CHECK_EQ_INT(r.max_slices, want_slices);
@@ -304,6 +316,9 @@ static void test_broken(void)
 	split(g, glen, 13, &r);
 	struct h264_au_info info;
 	h264_au_info(g, glen, &info, NULL, 0);
+	h264_au_info_head(g, glen, &info, NULL, 0);
+	for (size_t cut = 0; cut < 64; cut++)
+		h264_au_info_head(s, cut, &info, NULL, 0);
 	uint8_t *avcc = malloc(h264_avcc_bound(glen));
 	CHECK(h264_annexb_to_avcc(g, glen, avcc) <= h264_avcc_bound(glen));
 	free(avcc);

@@ -245,6 +245,20 @@ static struct mkv_mux_input input(const struct stream *st, unsigned i,
 	return in;
 }
 
+/* Caller-owned output memory, grown on demand (as the module does with
+ * frame payloads). Starts too small on purpose. */
+static int grow_calls;
+static int test_grow(struct ebml_buf *b, size_t need)
+{
+	grow_calls++;
+	uint8_t *d = realloc(b->data, need);
+	if (!d)
+		return -1;
+	b->data = d;
+	b->cap = need;
+	return 0;
+}
+
 static void test_framing(const struct stream *st)
 {
 	struct mkv_config c = defaults();
@@ -256,10 +270,16 @@ static void test_framing(const struct stream *st)
 	unsigned fragments = 0;
 	for (unsigned i = 0; i < st->n; i++) {
 		struct mkv_mux_input in = input(st, i, i * FRAME_NS);
+		struct ebml_buf own = {
+		    .data = malloc(16), .cap = 16, .grow = test_grow};
+		if (i % 2)
+			in.out = &own;
 		struct mkv_mux_output o;
 		CHECK_EQ_INT(mkv_mux_frame(m, &in, &o), 0);
 		CHECK(o.data_len > 0);
 		CHECK(!o.request_keyframe);
+		if (i % 2)
+			CHECK(o.data == own.data);
 		struct walk w;
 		if (i == 0) {
 			CHECK(o.header != NULL);
@@ -300,7 +320,11 @@ static void test_framing(const struct stream *st)
 			int64_t t = (WALL0 + i * FRAME_NS + 500000) / 1000000;
 			CHECK_EQ_INT(w.block_tc, t - (int64_t)prev_tc);
 		}
+		uint8_t *mine = own.data;
+		ebml_buf_free(&own); /* leaves caller memory alone */
+		free(mine);
 	}
+	CHECK(grow_calls >= (int)st->n / 2);
 	struct mkv_mux_stats s;
 	mkv_mux_get_stats(m, &s);
 	CHECK_EQ_INT(s.fragments, fragments);
