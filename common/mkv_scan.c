@@ -4,7 +4,7 @@
 #include <string.h>
 
 #define DEFAULT_TIMECODE_SCALE 1000000u
-#define MKV_ID_CRC32 0xBF
+#define MKV_ID_CRC32	       0xBF
 #define MKV_ID_REFERENCE_BLOCK 0xFB
 
 int mkv_elem_read(const uint8_t *buf, size_t len, size_t off,
@@ -79,7 +79,8 @@ static int parse_info(const uint8_t *buf, size_t start, size_t end,
 					       err_off, err);
 			uint64_t v = ebml_read_uint(buf + off + e.head_len,
 						    (size_t)e.size);
-			/* 0 means the default, as the KVS producer SDK reads it */
+			/* 0 means the default, as the KVS producer SDK reads it
+			 */
 			h->timecode_scale = v ? v : DEFAULT_TIMECODE_SCALE;
 		}
 		off = mkv_elem_end(&e, end);
@@ -203,8 +204,8 @@ static int scan_block_group(const uint8_t *buf, const struct mkv_elem *g,
 			uint8_t flags;
 			if (read_block_head(p, (size_t)e.size, &track, &rel,
 					    &flags))
-				return fail_at(off, "bad Block header",
-					       err_off, err);
+				return fail_at(off, "bad Block header", err_off,
+					       err);
 			have_block = 1;
 		} else if (e.id == MKV_ID_REFERENCE_BLOCK) {
 			referenced = 1;
@@ -261,14 +262,15 @@ int mkv_scan_frame(const uint8_t *buf, size_t len, struct mkv_frame_scan *s,
 			return fail_at(off, "not an EBML element", err_off,
 				       err);
 		if (r == 0)
-			return fail_at(off, "element header cut short",
-				       err_off, err);
+			return fail_at(off, "element header cut short", err_off,
+				       err);
 		if (is_level1(e.id)) {
 			if (s->has_cluster)
-				return fail_at(off,
-					       "level-1 element after a Cluster "
-					       "in one frame",
-					       err_off, err);
+				return fail_at(
+				    off,
+				    "level-1 element after a Cluster "
+				    "in one frame",
+				    err_off, err);
 			if (s->blocks)
 				return fail_at(off,
 					       "level-1 element after blocks "

@@ -15,8 +15,8 @@
 /* One element header. */
 struct mkv_elem {
 	uint32_t id;
-	uint64_t size;   /* payload bytes, or EBML_SIZE_UNKNOWN */
-	size_t offset;   /* of the ID, in the buffer passed in */
+	uint64_t size;	 /* payload bytes, or EBML_SIZE_UNKNOWN */
+	size_t offset;	 /* of the ID, in the buffer passed in */
 	size_t head_len; /* ID + size field */
 	size_t size_len; /* size field alone */
 };
@@ -41,8 +41,8 @@ struct mkv_range {
 /* The parts of a stream header. Ranges index the buffer given to
  * mkv_header_split. */
 struct mkv_header {
-	struct mkv_range ebml;   /* the whole EBML header element */
-	struct mkv_range info;   /* Info payload (its children only) */
+	struct mkv_range ebml;	 /* the whole EBML header element */
+	struct mkv_range info;	 /* Info payload (its children only) */
 	struct mkv_range tracks; /* the whole Tracks element */
 	/* Other level-1 elements (Tags, Chapters, Attachments) in order;
 	 * SeekHead, Cues and Void are dropped since their positions would be
@@ -63,14 +63,14 @@ struct mkv_frame_scan {
 	 * the bytes before it are children of the cluster already open. Equal
 	 * to the frame length when there is none. */
 	size_t level1_off;
-	int has_cluster;         /* a Cluster starts in this frame */
-	size_t cluster_off;      /* its ID */
+	int has_cluster;	 /* a Cluster starts in this frame */
+	size_t cluster_off;	 /* its ID */
 	size_t cluster_size_off; /* its size field */
 	size_t cluster_size_len;
 	int has_timecode;
 	uint64_t cluster_timecode; /* Cluster Timecode, in ticks */
-	unsigned blocks;           /* SimpleBlocks and Blocks seen */
-	int first_key;             /* first block is a key frame */
+	unsigned blocks;	   /* SimpleBlocks and Blocks seen */
+	int first_key;		   /* first block is a key frame */
 	uint64_t first_track;
 	int16_t first_rel; /* block timecodes relative to the cluster */
 	int16_t max_rel;

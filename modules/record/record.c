@@ -24,10 +24,10 @@
 #include "segment.h"
 #include "store.h"
 
-#define WRITE_BUFFER_BYTES (256 * 1024)
-#define RETRY_INTERVAL_NS (1 * VPIPE_S)
+#define WRITE_BUFFER_BYTES    (256 * 1024)
+#define RETRY_INTERVAL_NS     (1 * VPIPE_S)
 #define AGE_CHECK_INTERVAL_NS (60 * VPIPE_S)
-#define MIB (1024 * 1024)
+#define MIB		      (1024 * 1024)
 /* With a size limit, no file may hold more than this share of it, so
  * delete-oldest never has to drop the file being written. */
 #define MAX_SIZE_SEGMENT_SHARE 4
@@ -39,9 +39,9 @@ static const char *const on_full_choices[] = {"delete-oldest", "deny-new",
 struct record_cfg {
 	const char *location;
 	int64_t segment_duration; /* ns, 0: no limit */
-	int64_t segment_size;     /* bytes, 0: no limit */
-	int64_t max_size_mb;      /* MiB, 0: no limit */
-	int64_t max_age;          /* ns, 0: keep */
+	int64_t segment_size;	  /* bytes, 0: no limit */
+	int64_t max_size_mb;	  /* MiB, 0: no limit */
+	int64_t max_age;	  /* ns, 0: keep */
 	int on_full;
 	int64_t sync_interval; /* ns, 0: only at close */
 	const char *file_prefix;
@@ -81,37 +81,35 @@ struct record {
 };
 
 static const struct vpipe_param record_params[] = {
-	VPIPE_P_PATH("location", struct record_cfg, location, NULL,
-		     VPIPE_PARAM_REQUIRED,
-		     "directory for the segment files (created if missing)"),
-	VPIPE_P_DURATION("segment-duration", struct record_cfg,
-			 segment_duration, "60s", 0, 86400, VPIPE_S,
-			 "start a new file at the first fragment this long "
-			 "after the file's start; 0: no limit"),
-	VPIPE_P_SIZE("segment-size", struct record_cfg, segment_size, "0", 0,
-		     1e12,
-		     "start a new file at the fragment that would take it "
-		     "past this size; 0: no limit"),
-	VPIPE_P_INT("max-size", struct record_cfg, max_size_mb, "0", 0,
-		    2000000,
-		    "MiB all of this node's files may use "
-		    "(MaxLocalMediaSizeInMB); 0: no limit"),
-	VPIPE_P_DURATION("max-age", struct record_cfg, max_age, "720h", 0,
-			 315360000, VPIPE_S,
-			 "delete files last written longer ago than this "
-			 "(EdgeRetentionInHours); 0: keep"),
-	VPIPE_P_ENUM("on-full", struct record_cfg, on_full, "delete-oldest",
-		     on_full_choices,
-		     "at max-size: delete the oldest files, or record "
-		     "nothing new until space frees"),
-	VPIPE_P_DURATION("sync-interval", struct record_cfg, sync_interval,
-			 "5s", 0, 3600, VPIPE_S,
-			 "write out and fsync at least this often (media at "
-			 "risk on power loss); 0: only at file close"),
-	VPIPE_P_STRING("file-prefix", struct record_cfg, file_prefix, NULL, 0,
-		       "file names start with this, then the UTC start "
-		       "time; default: the node name and '-'"),
-	VPIPE_P_END,
+    VPIPE_P_PATH("location", struct record_cfg, location, NULL,
+		 VPIPE_PARAM_REQUIRED,
+		 "directory for the segment files (created if missing)"),
+    VPIPE_P_DURATION("segment-duration", struct record_cfg, segment_duration,
+		     "60s", 0, 86400, VPIPE_S,
+		     "start a new file at the first fragment this long "
+		     "after the file's start; 0: no limit"),
+    VPIPE_P_SIZE("segment-size", struct record_cfg, segment_size, "0", 0, 1e12,
+		 "start a new file at the fragment that would take it "
+		 "past this size; 0: no limit"),
+    VPIPE_P_INT("max-size", struct record_cfg, max_size_mb, "0", 0, 2000000,
+		"MiB all of this node's files may use "
+		"(MaxLocalMediaSizeInMB); 0: no limit"),
+    VPIPE_P_DURATION("max-age", struct record_cfg, max_age, "720h", 0,
+		     315360000, VPIPE_S,
+		     "delete files last written longer ago than this "
+		     "(EdgeRetentionInHours); 0: keep"),
+    VPIPE_P_ENUM("on-full", struct record_cfg, on_full, "delete-oldest",
+		 on_full_choices,
+		 "at max-size: delete the oldest files, or record "
+		 "nothing new until space frees"),
+    VPIPE_P_DURATION("sync-interval", struct record_cfg, sync_interval, "5s", 0,
+		     3600, VPIPE_S,
+		     "write out and fsync at least this often (media at "
+		     "risk on power loss); 0: only at file close"),
+    VPIPE_P_STRING("file-prefix", struct record_cfg, file_prefix, NULL, 0,
+		   "file names start with this, then the UTC start "
+		   "time; default: the node name and '-'"),
+    VPIPE_P_END,
 };
 
 static void set_gauges(struct record *r)
@@ -119,7 +117,8 @@ static void set_gauges(struct record *r)
 	vpipe_node_gauge(r->node, "recording",
 			 r->w.fd >= 0 && r->mode == REC_OK);
 	if (r->max_bytes) {
-		uint64_t used = r->store.total + (r->w.fd >= 0 ? seg_size(&r->w) : 0);
+		uint64_t used =
+		    r->store.total + (r->w.fd >= 0 ? seg_size(&r->w) : 0);
 		vpipe_node_gauge(r->node, "space-used-percent",
 				 (int64_t)(used * 100 / r->max_bytes));
 	}
@@ -198,8 +197,10 @@ static void close_segment(struct record *r, const char *why)
 		return;
 	}
 	if (rc) {
-		vpipe_warn(r->node, "%s closed without an index: %s at byte "
-			   "%llu: %s", r->w.path, r->w.err_op,
+		vpipe_warn(r->node,
+			   "%s closed without an index: %s at byte "
+			   "%llu: %s",
+			   r->w.path, r->w.err_op,
 			   (unsigned long long)r->w.err_off, strerror(-rc));
 		vpipe_node_count(r->node, "write-errors", 1);
 	}
@@ -283,15 +284,17 @@ static uint64_t used_bytes(const struct record *r)
 /* At a fragment start: is there room for about one more fragment? */
 static bool make_room(struct record *r, size_t frame_len)
 {
-	uint64_t need = r->last_frag_bytes > frame_len ? r->last_frag_bytes
-						       : frame_len;
+	uint64_t need =
+	    r->last_frag_bytes > frame_len ? r->last_frag_bytes : frame_len;
 	if (r->w.fd < 0)
 		need += r->hdr_len + SEG_SEEKHEAD_ROOM;
 	if (used_bytes(r) + need <= r->max_bytes) {
 		if (r->mode == REC_DENIED) {
-			vpipe_info(r->node, "space under max-size again: "
-				   "recording resumes after %llu dropped frames",
-				   (unsigned long long)r->dropped);
+			vpipe_info(
+			    r->node,
+			    "space under max-size again: "
+			    "recording resumes after %llu dropped frames",
+			    (unsigned long long)r->dropped);
 			r->mode = REC_OK;
 		}
 		return true;
@@ -318,7 +321,8 @@ static bool make_room(struct record *r, size_t frame_len)
 			;
 	}
 	if (used_bytes(r) + need > r->max_bytes && !r->warned_huge_fragment) {
-		vpipe_warn(r->node, "one fragment (%llu bytes) does not fit "
+		vpipe_warn(r->node,
+			   "one fragment (%llu bytes) does not fit "
 			   "in max-size (%llu bytes): recording it anyway",
 			   (unsigned long long)need,
 			   (unsigned long long)r->max_bytes);
@@ -411,9 +415,10 @@ static void at_fragment_start(struct record *r, const struct vpipe_frame *in,
 		if (rc) {
 			vpipe_node_count(r->node, "write-errors", 1);
 			if (r->mode != REC_FAILED)
-				vpipe_error(r->node, "cannot use directory "
-					    "%s: %s", r->cfg.location,
-					    strerror(-rc));
+				vpipe_error(r->node,
+					    "cannot use directory "
+					    "%s: %s",
+					    r->cfg.location, strerror(-rc));
 			enter_failed(r);
 			return;
 		}
@@ -462,9 +467,10 @@ static void write_frame(struct record *r, const struct vpipe_frame *in,
 		return;
 	}
 	if (r->probe_write) {
-		vpipe_info(r->node, "%s is writable again: recording resumes "
-			   "after %llu dropped frames", r->w.path,
-			   (unsigned long long)r->dropped);
+		vpipe_info(r->node,
+			   "%s is writable again: recording resumes "
+			   "after %llu dropped frames",
+			   r->w.path, (unsigned long long)r->dropped);
 		r->probe_write = false;
 		r->mode = REC_OK;
 		set_gauges(r);
@@ -500,7 +506,8 @@ static void on_header(struct record *r, const struct vpipe_frame *in)
 	size_t off = 0;
 	const char *err = NULL;
 	if (mkv_header_split(r->hdr, r->hdr_len, &r->parts, &off, &err)) {
-		vpipe_error(r->node, "stream header (frame %llu, %zu bytes): "
+		vpipe_error(r->node,
+			    "stream header (frame %llu, %zu bytes): "
 			    "%s at byte %zu; media dropped until a valid one",
 			    (unsigned long long)in->seq, in->size, err, off);
 		vpipe_node_count(r->node, "bad-frames", 1);
@@ -520,9 +527,10 @@ static void on_data(struct record *r, const struct vpipe_frame *in)
 		off = s.cluster_off;
 	}
 	if (err) {
-		vpipe_error(r->node, "frame %llu (%zu bytes): %s at byte %zu; "
-			    "dropped", (unsigned long long)in->seq, in->size,
-			    err, off);
+		vpipe_error(r->node,
+			    "frame %llu (%zu bytes): %s at byte %zu; "
+			    "dropped",
+			    (unsigned long long)in->seq, in->size, err, off);
 		vpipe_node_count(r->node, "bad-frames", 1);
 		drop(r);
 		return;
@@ -571,8 +579,10 @@ static int record_create(struct vpipe_node *node, const void *config,
 		prefix = def;
 	}
 	if (strchr(prefix, '/') || strlen(prefix) > NAME_MAX - 40) {
-		vpipe_error(node, "file-prefix '%s': no '/' and at most %d "
-			    "bytes", prefix, NAME_MAX - 40);
+		vpipe_error(node,
+			    "file-prefix '%s': no '/' and at most %d "
+			    "bytes",
+			    prefix, NAME_MAX - 40);
 		return -1;
 	}
 	struct record *r = calloc(1, sizeof(*r));
@@ -602,8 +612,10 @@ static int record_start(void *state)
 	r->frag_bytes = r->last_frag_bytes = 0;
 	int rc = make_dir(r->cfg.location);
 	if (rc) {
-		vpipe_error(r->node, "cannot use directory %s: %s; will retry "
-			    "at each fragment", r->cfg.location, strerror(-rc));
+		vpipe_error(r->node,
+			    "cannot use directory %s: %s; will retry "
+			    "at each fragment",
+			    r->cfg.location, strerror(-rc));
 		vpipe_node_count(r->node, "write-errors", 1);
 		enter_failed(r);
 		r->next_retry = vpipe_now();
@@ -631,6 +643,7 @@ static void record_destroy(void *state)
 	struct record *r = state;
 	if (!r)
 		return;
+	close_segment(r, "destroy"); /* only if stop() was never called */
 	seg_release(&r->w);
 	store_free(&r->store);
 	free(r->hdr);
@@ -638,23 +651,23 @@ static void record_destroy(void *state)
 }
 
 static const struct vpipe_port record_inputs[] = {
-	{.name = "in", .media = VPIPE_MEDIA_MKV},
-	{.name = NULL},
+    {.name = "in", .media = VPIPE_MEDIA_MKV},
+    {.name = NULL},
 };
 
 VPIPE_MODULE = {
-	.abi_version = VPIPE_ABI_VERSION,
-	.struct_size = sizeof(struct vpipe_module),
-	.name = "record",
-	.version = "1.0",
-	.summary = "Matroska stream to seekable segment files with retention",
-	.inputs = record_inputs,
-	.params = record_params,
-	.config_size = sizeof(struct record_cfg),
-	.create = record_create,
-	.start = record_start,
-	.process = record_process,
-	.flush = record_flush,
-	.stop = record_stop,
-	.destroy = record_destroy,
+    .abi_version = VPIPE_ABI_VERSION,
+    .struct_size = sizeof(struct vpipe_module),
+    .name = "record",
+    .version = "1.0",
+    .summary = "Matroska stream to seekable segment files with retention",
+    .inputs = record_inputs,
+    .params = record_params,
+    .config_size = sizeof(struct record_cfg),
+    .create = record_create,
+    .start = record_start,
+    .process = record_process,
+    .flush = record_flush,
+    .stop = record_stop,
+    .destroy = record_destroy,
 };

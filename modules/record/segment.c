@@ -12,9 +12,9 @@
 #include "ebml.h"
 
 /* Matroska dates count ns from 2001-01-01T00:00:00 UTC. */
-#define MKV_EPOCH_UNIX_S 978307200LL
+#define MKV_EPOCH_UNIX_S  978307200LL
 #define DURATION_ELEM_LEN 11 /* ID (2) + size (1) + float64 (8) */
-#define SEEK_ENTRY_LEN 21    /* Seek (3) + SeekID (7) + SeekPosition (11) */
+#define SEEK_ENTRY_LEN	  21 /* Seek (3) + SeekID (7) + SeekPosition (11) */
 
 static const uint8_t unknown_size8[8] = {0x01, 0xff, 0xff, 0xff,
 					 0xff, 0xff, 0xff, 0xff};
@@ -192,7 +192,8 @@ static void put_info(struct seg_writer *w, struct ebml_buf *b,
 	}
 	if (wall_ns > 0) {
 		uint8_t date[8];
-		wr_be64(date, (uint64_t)(wall_ns - MKV_EPOCH_UNIX_S * 1000000000LL));
+		wr_be64(date,
+			(uint64_t)(wall_ns - MKV_EPOCH_UNIX_S * 1000000000LL));
 		ebml_put_binary(b, MKV_ID_DATE_UTC, date, sizeof(date));
 	}
 	w->duration_off = b->len;
@@ -248,8 +249,8 @@ int seg_open(struct seg_writer *w, const char *path, const uint8_t *hdr,
 	struct ebml_buf b = {0};
 	int rc = build_header(w, &b, hdr, h, wall_ns);
 	if (rc == 0) {
-		w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-			     0644);
+		w->fd =
+		    open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (w->fd < 0)
 			rc = fail(w, "create", 0);
 		else
@@ -309,9 +310,9 @@ static int note_cue(struct seg_writer *w, const struct mkv_frame_scan *s)
 		 sizeof(*w->cues)))
 		return -ENOMEM;
 	w->cues[w->num_cues++] = (struct seg_cue){
-		.time = w->cluster_tc,
-		.track = s->first_track,
-		.pos = w->cluster_pos,
+	    .time = w->cluster_tc,
+	    .track = s->first_track,
+	    .pos = w->cluster_pos,
 	};
 	return 0;
 }
@@ -320,7 +321,8 @@ static int begin_cluster(struct seg_writer *w, const uint8_t *data,
 			 const struct mkv_frame_scan *s, uint64_t base)
 {
 	if (w->cluster_open) {
-		/* the open cluster ends where this frame's level-1 data starts */
+		/* the open cluster ends where this frame's level-1 data starts
+		 */
 		uint64_t end = base + s->level1_off;
 		int rc = patch_size8(w, w->cluster_size_off,
 				     end - (w->cluster_size_off + 8));
@@ -331,12 +333,12 @@ static int begin_cluster(struct seg_writer *w, const uint8_t *data,
 		 sizeof(*w->bounds)))
 		return -ENOMEM;
 	w->bounds[w->num_bounds++] = (struct seg_boundary){
-		.off = base,
-		.end_tc = w->end_tc,
-		.end_pts = w->end_pts,
-		.num_cues = w->num_cues,
-		.have_time = w->have_time,
-		.have_pts = w->have_pts,
+	    .off = base,
+	    .end_tc = w->end_tc,
+	    .end_pts = w->end_pts,
+	    .num_cues = w->num_cues,
+	    .have_time = w->have_time,
+	    .have_pts = w->have_pts,
 	};
 	/* the size field becomes 8 bytes wide so it can be patched in place */
 	int rc = append(w, data, s->cluster_size_off);

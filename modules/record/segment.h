@@ -17,9 +17,9 @@
 #define SEG_SEEKHEAD_ROOM 128
 
 struct seg_cue {
-	uint64_t time;  /* cluster timecode, ticks */
+	uint64_t time;	/* cluster timecode, ticks */
 	uint64_t track; /* track of its first (key) block */
-	uint64_t pos;   /* Cluster ID offset from the Segment payload start */
+	uint64_t pos;	/* Cluster ID offset from the Segment payload start */
 };
 
 /* Where a cluster's first frame began, with what was known before it: the
@@ -49,7 +49,7 @@ struct seg_writer {
 
 	int cluster_open;
 	uint64_t cluster_size_off; /* its 8-byte size field */
-	uint64_t cluster_pos;      /* its ID, from seg_data_off */
+	uint64_t cluster_pos;	   /* its ID, from seg_data_off */
 	uint64_t cluster_tc;
 	int cue_pending; /* its first block not seen yet */
 

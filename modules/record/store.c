@@ -28,8 +28,8 @@ int store_format_name(char *out, size_t n, const char *prefix, int64_t wall_ns,
 		 tm.tm_min, tm.tm_sec, ms);
 	int len;
 	if (dup)
-		len = snprintf(out, n, "%s%s_%02u.mkv", prefix, stamp,
-			       dup % 100);
+		len =
+		    snprintf(out, n, "%s%s_%02u.mkv", prefix, stamp, dup % 100);
 	else
 		len = snprintf(out, n, "%s%s.mkv", prefix, stamp);
 	return len < 0 || (size_t)len >= n ? -1 : 0;
@@ -51,8 +51,8 @@ int store_name_matches(const char *name, const char *prefix)
 	const char *p = name + pl;
 	if (strlen(p) < STAMP_LEN + 4)
 		return 0;
-	if (!digits(p, 8) || p[8] != 'T' || !digits(p + 9, 6) ||
-	    p[15] != '.' || !digits(p + 16, 3) || p[19] != 'Z')
+	if (!digits(p, 8) || p[8] != 'T' || !digits(p + 9, 6) || p[15] != '.' ||
+	    !digits(p + 16, 3) || p[19] != 'Z')
 		return 0;
 	p += STAMP_LEN;
 	if (p[0] == '_') {
@@ -106,10 +106,10 @@ static int add(struct rec_store *s, const char *name, const struct stat *st)
 	if (!copy)
 		return -ENOMEM;
 	s->files[s->n++] = (struct store_file){
-		.name = copy,
-		.size = (uint64_t)st->st_size,
-		.mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL +
-			    st->st_mtim.tv_nsec,
+	    .name = copy,
+	    .size = (uint64_t)st->st_size,
+	    .mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL +
+			st->st_mtim.tv_nsec,
 	};
 	s->total += (uint64_t)st->st_size;
 	return 0;

@@ -106,11 +106,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mkdir(dir, 0755);
 	}
 	struct record_cfg cfg = {
-		.location = dir,
-		.segment_duration = 1000000000LL,
-		.segment_size = 4096,
-		.sync_interval = 500000000LL,
-		.file_prefix = "f-",
+	    .location = dir,
+	    .segment_duration = 1000000000LL,
+	    .segment_size = 4096,
+	    .sync_interval = 500000000LL,
+	    .file_prefix = "f-",
 	};
 	static int dummy;
 	void *st = NULL;
@@ -132,14 +132,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += len;
 		now_ns += (int64_t)(flags >> 2) * 10000000LL;
 		struct vpipe_frame f = {
-			.media = VPIPE_MEDIA_MKV,
-			.flags = ((flags & 1) ? VPIPE_FLAG_HEADER : 0) |
-				 ((flags & 2) ? VPIPE_FLAG_FRAGMENT_START : 0),
-			.pts = now_ns,
-			.duration = 33000000,
-			.wallclock = vpipe_wallclock(),
-			.data = copy,
-			.size = len,
+		    .media = VPIPE_MEDIA_MKV,
+		    .flags = ((flags & 1) ? VPIPE_FLAG_HEADER : 0) |
+			     ((flags & 2) ? VPIPE_FLAG_FRAGMENT_START : 0),
+		    .pts = now_ns,
+		    .duration = 33000000,
+		    .wallclock = vpipe_wallclock(),
+		    .data = copy,
+		    .size = len,
 		};
 		vpipe_module.process(st, 0, &f);
 		free(copy);

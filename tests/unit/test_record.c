@@ -99,8 +99,7 @@ bool vpipe_log_enabled(int level)
 	return level <= VPIPE_LOG_WARN;
 }
 
-void vpipe_vlog(struct vpipe_node *node, int level, const char *fmt,
-		va_list ap)
+void vpipe_vlog(struct vpipe_node *node, int level, const char *fmt, va_list ap)
 {
 	(void)node;
 	char line[512];
@@ -141,10 +140,10 @@ static struct vpipe_node *const fake_node = (struct vpipe_node *)&fake_now;
 static struct record_cfg default_cfg(const char *dir)
 {
 	return (struct record_cfg){
-		.location = dir,
-		.segment_duration = 0,
-		.sync_interval = 0,
-		.file_prefix = NULL,
+	    .location = dir,
+	    .segment_duration = 0,
+	    .sync_interval = 0,
+	    .file_prefix = NULL,
 	};
 }
 
@@ -222,12 +221,12 @@ static struct vpipe_frame make_header(struct gen *g)
 	ebml_end_master(b, t);
 	ebml_end_master(b, m);
 	return (struct vpipe_frame){
-		.media = VPIPE_MEDIA_MKV,
-		.flags = VPIPE_FLAG_HEADER | VPIPE_FLAG_CODEC_CONFIG,
-		.data = b->data,
-		.size = b->len,
-		.pts = VPIPE_TIME_NONE,
-		.wallclock = VPIPE_TIME_NONE,
+	    .media = VPIPE_MEDIA_MKV,
+	    .flags = VPIPE_FLAG_HEADER | VPIPE_FLAG_CODEC_CONFIG,
+	    .data = b->data,
+	    .size = b->len,
+	    .pts = VPIPE_TIME_NONE,
+	    .wallclock = VPIPE_TIME_NONE,
 	};
 }
 
@@ -277,15 +276,15 @@ static struct vpipe_frame make_frame(struct gen *g)
 	put_simple_block(b, (int16_t)(t_ms - g->cluster_ms), key, bytes, i);
 	int64_t t_ns = (int64_t)t_ms * 1000000;
 	return (struct vpipe_frame){
-		.media = VPIPE_MEDIA_MKV,
-		.flags = key ? VPIPE_FLAG_KEY | VPIPE_FLAG_FRAGMENT_START : 0,
-		.pts = t_ns,
-		.dts = t_ns,
-		.duration = 1000000000LL / g->fps,
-		.wallclock = g->wall0 + t_ns,
-		.seq = i,
-		.data = b->data,
-		.size = b->len,
+	    .media = VPIPE_MEDIA_MKV,
+	    .flags = key ? VPIPE_FLAG_KEY | VPIPE_FLAG_FRAGMENT_START : 0,
+	    .pts = t_ns,
+	    .dts = t_ns,
+	    .duration = 1000000000LL / g->fps,
+	    .wallclock = g->wall0 + t_ns,
+	    .seq = i,
+	    .data = b->data,
+	    .size = b->len,
 	};
 }
 
@@ -366,7 +365,8 @@ static void read_seekhead(const uint8_t *b, size_t off, size_t end,
 				return;
 			const uint8_t *p = b + c + e.head_len;
 			if (e.id == MKV_ID_SEEK_ID)
-				id = (uint32_t)ebml_read_uint(p, (size_t)e.size);
+				id =
+				    (uint32_t)ebml_read_uint(p, (size_t)e.size);
 			if (e.id == MKV_ID_SEEK_POSITION)
 				pos = ebml_read_uint(p, (size_t)e.size);
 			c += e.head_len + (size_t)e.size;
@@ -430,7 +430,7 @@ static void read_cues(const uint8_t *b, size_t off, size_t end,
 		struct mkv_elem e;
 		if (find_child(b, off + p.head_len, pend, MKV_ID_CUE_TIME, &e))
 			fi->cue_time[fi->num_cues] = ebml_read_uint(
-				b + e.offset + e.head_len, (size_t)e.size);
+			    b + e.offset + e.head_len, (size_t)e.size);
 		struct mkv_elem tp;
 		if (find_child(b, off + p.head_len, pend,
 			       MKV_ID_CUE_TRACK_POSITIONS, &tp) &&
@@ -438,7 +438,7 @@ static void read_cues(const uint8_t *b, size_t off, size_t end,
 			       tp.offset + tp.head_len + (size_t)tp.size,
 			       MKV_ID_CUE_CLUSTER_POSITION, &e))
 			fi->cue_pos[fi->num_cues] = ebml_read_uint(
-				b + e.offset + e.head_len, (size_t)e.size);
+			    b + e.offset + e.head_len, (size_t)e.size);
 		fi->num_cues++;
 		off = pend;
 	}
@@ -539,8 +539,7 @@ static int read_file(const char *path, struct file_info *fi)
 			struct mkv_elem w;
 			if (find_child(b, in, e_end, MKV_ID_PIXEL_WIDTH, &w))
 				fi->width = (unsigned)ebml_read_uint(
-					b + w.offset + w.head_len,
-					(size_t)w.size);
+				    b + w.offset + w.head_len, (size_t)w.size);
 			break;
 		}
 		case MKV_ID_CUES:
@@ -562,9 +561,11 @@ bad:
 /* Everything a finalised file must hold. */
 static void check_finalised(const char *path, const struct file_info *fi)
 {
-	fprintf(stderr, "  %s: %zu bytes, %u clusters, %u blocks, %u cues, "
-		"duration %.0f\n", path, fi->len, fi->num_clusters, fi->blocks,
-		fi->num_cues, fi->duration);
+	fprintf(stderr,
+		"  %s: %zu bytes, %u clusters, %u blocks, %u cues, "
+		"duration %.0f\n",
+		path, fi->len, fi->num_clusters, fi->blocks, fi->num_cues,
+		fi->duration);
 	CHECK(!fi->truncated);
 	CHECK(fi->seg_known);
 	CHECK_EQ_INT(fi->seg_data + fi->seg_size, fi->len);
@@ -728,7 +729,7 @@ static void test_finalise_and_duration_rotation(void)
 			/* DateUTC: ns since 2001-01-01 */
 			CHECK_EQ_INT(fi.date_utc,
 				     (1700000000LL + 2 * i - 978307200LL) *
-					     1000000000LL);
+					 1000000000LL);
 		}
 	}
 	ebml_buf_free(&g.buf);
@@ -823,8 +824,8 @@ static void test_deny_new(void)
 	struct listing l;
 	list_dir(dir, &l);
 	uint64_t bytes = dir_bytes(dir, &l);
-	fprintf(stderr, "  deny-new: %u files, %llu bytes, %lld dropped\n",
-		l.n, (unsigned long long)bytes,
+	fprintf(stderr, "  deny-new: %u files, %llu bytes, %lld dropped\n", l.n,
+		(unsigned long long)bytes,
 		(long long)counter("frames-dropped"));
 	CHECK(bytes <= (1u << 20));
 	CHECK(counter("frames-dropped") > 100);
@@ -859,7 +860,8 @@ static void touch_file(const char *dir, const char *name, int64_t mtime_s)
 	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd >= 0) {
 		CHECK_EQ_INT(write(fd, "x", 1), 1);
-		struct timespec ts[2] = {{.tv_sec = mtime_s}, {.tv_sec = mtime_s}};
+		struct timespec ts[2] = {{.tv_sec = mtime_s},
+					 {.tv_sec = mtime_s}};
 		futimens(fd, ts);
 		close(fd);
 	}
@@ -884,7 +886,8 @@ static void test_max_age(void)
 	CHECK_EQ_INT(l.n, 3);
 	CHECK_EQ_INT(counter("segments-deleted"), 1);
 	if (l.n == 3) {
-		CHECK_STR_CONTAINS(l.names[0], "other-20230101T000000.000Z.mkv");
+		CHECK_STR_CONTAINS(l.names[0],
+				   "other-20230101T000000.000Z.mkv");
 		CHECK_STR_CONTAINS(l.names[1], "rec-20231114T210000.000Z.mkv");
 		CHECK_STR_CONTAINS(l.names[2], "rec-notes.mkv");
 	}
@@ -989,8 +992,8 @@ static void test_power_cut(void)
 	uint8_t *live = load(p, &len);
 	struct file_info fi;
 	CHECK_EQ_INT(read_file(p, &fi), 0);
-	fprintf(stderr, "  live file: %zu bytes, %u clusters, %u blocks\n",
-		len, fi.num_clusters, fi.blocks);
+	fprintf(stderr, "  live file: %zu bytes, %u clusters, %u blocks\n", len,
+		fi.num_clusters, fi.blocks);
 	CHECK(!fi.seg_known);
 	CHECK_EQ_INT(fi.blocks, 41); /* up to the sync at 4.0 s */
 	CHECK_EQ_INT(fi.num_clusters, 5);
@@ -1063,9 +1066,10 @@ static void test_disk_full_and_recovery(void)
 		struct file_info fi;
 		read_nth(dir, &l, 0, &fi);
 		/* kept up to the last cluster on disk; too full for an index */
-		fprintf(stderr, "  after disk full: %zu bytes, %u clusters, "
-			"%u blocks, seg known %d\n", fi.len, fi.num_clusters,
-			fi.blocks, fi.seg_known);
+		fprintf(stderr,
+			"  after disk full: %zu bytes, %u clusters, "
+			"%u blocks, seg known %d\n",
+			fi.len, fi.num_clusters, fi.blocks, fi.seg_known);
 		CHECK_EQ_INT(fi.blocks, 30);
 		CHECK(!fi.truncated);
 		read_nth(dir, &l, 1, &fi);
