@@ -28,6 +28,7 @@ struct bufset *bufset_new(struct vpipe_node *node, unsigned count)
 	s->node = node;
 	s->count = count;
 	s->unmap = default_unmap;
+	s->wake = vpipe_node_wake;
 	for (unsigned i = 0; i < count; i++) {
 		s->bufs[i].set = s;
 		s->bufs[i].index = i;
@@ -61,7 +62,7 @@ void bufset_release(void *opaque)
 	if (s->live) {
 		/* the reference moves to the list; the node thread drops it */
 		s->returned[s->nreturned++] = b->index;
-		vpipe_node_wake(s->node);
+		s->wake(s->node);
 	} else {
 		last = --s->refs == 0;
 	}

@@ -56,7 +56,9 @@ struct bufset {
 	struct bufset_buf bufs[V4L2SRC_MAX_BUFFERS];
 	uint32_t returned[V4L2SRC_MAX_BUFFERS];
 	unsigned nreturned;
-	void (*unmap)(void *mem, size_t len); /* munmap; a hook for tests */
+	/* munmap and vpipe_node_wake; unit tests put counters here */
+	void (*unmap)(void *mem, size_t len);
+	void (*wake)(struct vpipe_node *node);
 };
 
 struct bufset *bufset_new(struct vpipe_node *node, unsigned count);

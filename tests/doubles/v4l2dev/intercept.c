@@ -433,7 +433,9 @@ int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 	  const sigset_t *mask)
 {
 	(void)mask;
-	int ms = ts ? (int)(ts->tv_sec * 1000 + ts->tv_nsec / 1000000) : -1;
+	/* round up: a 0.5 ms wait must not become a busy 0 ms one */
+	int ms = ts ? (int)(ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000)
+		    : -1;
 	return poll_common(fds, n, ms);
 }
 
