@@ -194,7 +194,7 @@ def check_acks(opts, status, acks, body_len):
         bad("fragment timecodes not increasing: %s" % tcs)
     if "expect-fragments" in opts and len(order) != int(opts["expect-fragments"]):
         bad("%d fragments, want %s" % (len(order), opts["expect-fragments"]))
-    early = [a for a in acks if not a["_body_done"] and a["_sent"] < body_len]
+    early = [a for a in acks if not a["_body_done"]]
     if len(order) > 1 and not early:
         bad("no ACK arrived while the body was still being sent")
     if "expect-idle" in opts and not any(a["EventType"] == "IDLE" for a in acks):

@@ -3,7 +3,7 @@
 # a botocore-signed PutMedia client comes back through get-media,
 # list-fragments and get-media-for-fragment-list with every frame.
 source "$VPIPE_TOP/tests/lib.sh"
-source "$VPIPE_TOP/tests/e2e/kvs_local_helpers.sh"
+source "$VPIPE_TOP/tests/e2e/kvs_local_helpers.bash"
 need /usr/bin/aws ffmpeg ffprobe
 start_kvs_local
 
