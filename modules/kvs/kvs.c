@@ -211,7 +211,7 @@ static int kvs_start(void *state)
 
 static void wake_worker(struct kvs *k)
 {
-	if (atomic_exchange(&k->paused, false))
+	if (atomic_exchange(&k->want_wake, false))
 		curl_multi_wakeup(k->multi);
 }
 
@@ -314,7 +314,6 @@ static int kvs_flush(void *state)
 {
 	struct kvs *k = state;
 	kvs_store_end(&k->store, vpipe_now());
-	atomic_store(&k->paused, false);
 	curl_multi_wakeup(k->multi);
 	int64_t deadline = vpipe_now() + k->cfg->stop_stream_timeout;
 	for (;;) {

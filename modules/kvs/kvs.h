@@ -89,7 +89,8 @@ struct kvs {
 
 	/* Current PutMedia connection (worker only). */
 	CURL *easy;
-	atomic_bool paused; /* read callback waits for data: wake on append */
+	bool paused;           /* worker: the read callback paused the upload */
+	atomic_bool want_wake; /* worker waits for data: wake it on append */
 	bool ending; /* end the body at the next fragment boundary */
 	bool body_ended;
 	bool restart_conn;

@@ -92,7 +92,8 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *ctx)
 		k->body_ended = true;
 		return 0; /* the last chunk: the body ends here */
 	default:
-		atomic_store(&k->paused, true);
+		k->paused = true;
+		atomic_store(&k->want_wake, true);
 		/* Data may have arrived between the read and the flag. */
 		if (kvs_store_readable(&k->store))
 			curl_multi_wakeup(k->multi);
@@ -272,8 +273,10 @@ static void check_health(struct kvs *k, int64_t started, int64_t *ending_at)
 					    : "max-connection-duration");
 		k->ending = true;
 		*ending_at = now;
-		atomic_store(&k->paused, false);
-		curl_easy_pause(k->easy, CURLPAUSE_CONT);
+		if (k->paused) {
+			k->paused = false;
+			curl_easy_pause(k->easy, CURLPAUSE_CONT);
+		}
 	}
 	if (k->ending && now - *ending_at > ROTATION_GRACE) {
 		vpipe_warn(k->node, "rotation did not reach a fragment "
@@ -307,7 +310,7 @@ static enum conn_end run_connection(struct kvs *k)
 	k->restart_conn = false;
 	k->creds_changed = false;
 	k->conn_acks = 0;
-	atomic_store(&k->paused, false);
+	k->paused = false;
 	kvs_curl_common(k, h, &k->resp);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -333,8 +336,10 @@ static enum conn_end run_connection(struct kvs *k)
 		}
 		/* Resume a paused upload once there is something to send;
 		 * the read callback pauses it again when there is not. */
-		if (atomic_exchange(&k->paused, false))
+		if (k->paused && (kvs_store_readable(&k->store) || k->ending)) {
+			k->paused = false;
 			curl_easy_pause(h, CURLPAUSE_CONT);
+		}
 		int running = 0;
 		curl_multi_perform(k->multi, &running);
 		CURLMsg *m;
