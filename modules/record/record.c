@@ -88,7 +88,8 @@ static const struct vpipe_param record_params[] = {
 		     "60s", 0, 86400, VPIPE_S,
 		     "start a new file at the first fragment this long "
 		     "after the file's start; 0: no limit"),
-    VPIPE_P_SIZE("segment-size", struct record_cfg, segment_size, "0", 0, 1e12,
+    VPIPE_P_SIZE("segment-size", struct record_cfg, segment_size, "0", 0,
+		 (double)(1LL << 40),
 		 "start a new file at the fragment that would take it "
 		 "past this size; 0: no limit"),
     VPIPE_P_INT("max-size", struct record_cfg, max_size_mb, "0", 0, 2000000,

@@ -132,6 +132,21 @@ frames=$(ffprobe -v error -count_frames -show_entries stream=nb_read_frames -of 
 [ "${frames:-0}" -ge 60 ] || fail "cut file decodes $frames frames, want the 60 of its two complete clusters"
 echo "ok: the cut file decodes $frames frames (two complete clusters hold 60)"
 
+echo "== a stopped pipeline (--duration) leaves a finalised file"
+mkdir -p "$T/stop"
+{
+	printf '[src]\nmodule = filesrc\nlocation = %s\nframerate = 30\nis-live = true\n' "$T/in.h264"
+	printf '[mux]\nmodule = mkv\ninput = src\n'
+	printf '[rec]\nmodule = record\ninput = mux\nlocation = %s/stop\n' "$T"
+} >"$T/stop.ini"
+"$VPIPE" run "$T/stop.ini" --duration 2500ms 2>"$T/stop.log" || { cat "$T/stop.log"; fail "vpipe run --duration failed"; }
+f=$(ls "$T"/stop/*.mkv | head -1)
+mkvinfo -a "$f" >"$T/info" || fail "mkvinfo rejects $f"
+expect_grep "+ Cues" "$T/info"
+n=$(packets "$f")
+[ "$n" -ge 60 ] || fail "stopped recording holds $n packets"
+echo "ok: stopped after 2.5 s: $n packets, finalised"
+
 echo "== power cut: the process killed while recording"
 mkdir -p "$T/kill"
 {
