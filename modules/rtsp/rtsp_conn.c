@@ -193,7 +193,9 @@ static void take_challenge(struct rtsp_client *c, const struct rtsp_msg *m)
 /* A reply that is not the one being waited for: keep-alive replies. */
 static void stray_reply(struct rtsp_client *c, const struct rtsp_msg *m)
 {
-	if (m->status == 454) {
+	if (m->status >= 200 && m->status < 300) {
+		vpipe_node_count(c->node, "keepalive-ok", 1);
+	} else if (m->status == 454) {
 		vpipe_warn(c->node, "%s: server lost our session (454)",
 			   c->masked_url);
 		c->session_lost = true;
@@ -676,6 +678,7 @@ static void send_rtcp_rr(struct rtsp_client *c)
 int rtsp_conn_keepalive(struct rtsp_client *c)
 {
 	int64_t deadline = vpipe_now() + c->cfg->timeout;
+	vpipe_node_count(c->node, "keepalives", 1);
 	send_rtcp_rr(c);
 	/* The reply is read by the pump like any stray reply. */
 	int r = send_request(c, c->use_get_parameter ? "GET_PARAMETER"

@@ -46,4 +46,5 @@ fi
 rc=$?
 [ "$rc" -ne 124 ] || fail "vpipe run hung"
 expect_grep "no camera found by libcamera" "$T/run.out"
+if grep -q "Sanitizer" "$T/run.out"; then cat "$T/run.out"; fail "sanitizer report on the failure path"; fi
 echo PASS

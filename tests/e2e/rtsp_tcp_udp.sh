@@ -2,7 +2,8 @@
 # rtsp against GStreamer's RTSP server, x264 at 320x240: over TCP
 # (interleaved) the received stream is byte-identical to what the server
 # sent; over UDP every received picture decodes and they are a contiguous,
-# in-order run of the sent pictures. SPS/PPS come from the SDP
+# in-order run of the sent pictures, and keep-alives (GET_PARAMETER) are
+# answered within a short session timeout. SPS/PPS come from the SDP
 # (config-interval=0) or in-band (-1).
 source "$VPIPE_TOP/tests/lib.sh"
 source "$VPIPE_TOP/tests/servers/rtsp_helpers.sh"
@@ -10,9 +11,10 @@ rtsp_need
 
 run_case() {
 	local name=$1 transport=$2 ci=$3
+	shift 3
 	local port
 	port=$(free_port)
-	rtsp_start_server "$name" "$port" --frames 60 --sent "$T/$name.sent.h264" --config-interval "$ci"
+	rtsp_start_server "$name" "$port" --frames 60 --sent "$T/$name.sent.h264" --config-interval "$ci" "$@"
 	cat >"$T/$name.ini" <<INI
 [cam]
 module = rtsp
@@ -40,5 +42,10 @@ INI
 run_case tcp_sdp tcp 0
 cmp "$T/tcp_sdp.sent.h264" "$T/tcp_sdp.got.h264" || fail "tcp: received bytes differ from sent"
 echo "ok: tcp stream byte-identical to the server's"
-run_case udp_inband udp -1
+# A 2 s session timeout: keep-alives every second, each answered.
+run_case udp_inband udp -1 --session-timeout 2
+expect_grep "session timeout 2 s" "$T/udp_inband.out"
+ka=$(grep -o 'keepalive-ok=[0-9]*' "$T/udp_inband.out" | cut -d= -f2)
+[ "${ka:-0}" -ge 2 ] || { cat "$T/udp_inband.out"; fail "keep-alives answered: ${ka:-0}, want >= 2 in 4 s"; }
+echo "ok: $ka keep-alives answered"
 echo "PASS"

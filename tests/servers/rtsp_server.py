@@ -34,6 +34,8 @@ def main():
     ap.add_argument("--fps", type=int, default=30)
     ap.add_argument("--size", default="320x240")
     ap.add_argument("--keyint", type=int, default=30)
+    ap.add_argument("--session-timeout", type=int, default=0,
+                    help="seconds announced in Session: (0: server default, 60)")
     a = ap.parse_args()
     Gst.init(None)
     w, h = a.size.split("x")
@@ -70,6 +72,11 @@ def main():
         perms.add_permission_for_role("viewer", "media.factory.access", True)
         perms.add_permission_for_role("viewer", "media.factory.construct", True)
         f.set_permissions(perms)
+    if a.session_timeout > 0:
+        def on_client(_srv, client):
+            client.connect("new-session",
+                           lambda _c, session: session.set_timeout(a.session_timeout))
+        srv.connect("client-connected", on_client)
     srv.get_mount_points().add_factory(a.path, f)
     if srv.attach(None) == 0:
         print("cannot listen on port", a.port, file=sys.stderr)
