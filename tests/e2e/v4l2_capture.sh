@@ -4,9 +4,8 @@
 # device cannot meet fail with what it offers; a missing device is a clear
 # error; `vpipe probe` lists the offers.
 source "$VPIPE_TOP/tests/lib.sh"
-DOUBLE="$VPIPE_TOP/$BUILD/tests/v4l2dev.so"
+source "$VPIPE_TOP/tests/doubles/v4l2dev/preload.sh"
 CHECK="/usr/bin/python3 $VPIPE_TOP/tests/doubles/v4l2dev/check_pattern.py"
-[ -f "$DOUBLE" ] || fail "missing $DOUBLE"
 cat >"$T/dev.conf" <<CONF
 [device]
 path = /dev/video7
@@ -16,7 +15,7 @@ sizes = 160x120 320x240
 rates = 30 15
 CONF
 export VPIPE_V4L2_DOUBLE="$T/dev.conf"
-run() { LD_PRELOAD="$DOUBLE" "$VPIPE" "$@"; }
+run() { LD_PRELOAD="$V4L2DEV_PRELOAD" "$VPIPE" "$@"; }
 graph() { # DEVICE FORMAT W H FPS OUT
 	cat >"$T/g.ini" <<INI
 [cam]

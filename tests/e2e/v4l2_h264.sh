@@ -6,8 +6,7 @@
 # max-fragment-duration) is honoured through V4L2_CID_MPEG_VIDEO_FORCE_KEY_FRAME.
 source "$VPIPE_TOP/tests/lib.sh"
 need ffmpeg ffprobe
-DOUBLE="$VPIPE_TOP/$BUILD/tests/v4l2dev.so"
-[ -f "$DOUBLE" ] || fail "missing $DOUBLE"
+source "$VPIPE_TOP/tests/doubles/v4l2dev/preload.sh"
 # SPS/PPS only at the start of the file: key frame 2 and later lack them.
 ffmpeg -v error -f lavfi -i testsrc=size=320x240:rate=30 -frames:v 90 \
 	-c:v libx264 -g 30 -bf 0 -tune zerolatency -f h264 "$T/gop30.h264"
@@ -44,7 +43,7 @@ module = filesink
 input = cam
 location = $T/out.h264
 INI
-LD_PRELOAD="$DOUBLE" "$VPIPE" run "$T/g.ini" --duration 2s 2>"$T/log" || { cat "$T/log"; fail "run failed"; }
+LD_PRELOAD="$V4L2DEV_PRELOAD" "$VPIPE" run "$T/g.ini" --duration 2s 2>"$T/log" || { cat "$T/log"; fail "run failed"; }
 frames=$(sed -n 's/.*cam: frames in=0 out=\([0-9]*\).*/\1/p' "$T/log")
 n=$(ffprobe -v error -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$T/out.h264")
 expect_eq "decoded pictures = access units pushed" "$n" "$frames"
@@ -84,7 +83,7 @@ module = filesink
 input = mux
 location = $T/k.mkv
 INI
-LD_PRELOAD="$DOUBLE" "$VPIPE" run "$T/k.ini" --duration 2s 2>"$T/klog" || { cat "$T/klog"; fail "run failed"; }
+LD_PRELOAD="$V4L2DEV_PRELOAD" "$VPIPE" run "$T/k.ini" --duration 2s 2>"$T/klog" || { cat "$T/klog"; fail "run failed"; }
 expect_grep "asked upstream for a key frame" "$T/klog"
 expect_grep "keyframe-requests=1" "$T/klog"
 ffprobe -v error -show_entries packet=pts_time,flags -of csv=p=0 "$T/k.mkv" >"$T/pk"

@@ -6,9 +6,8 @@
 # access unit decodes.
 source "$VPIPE_TOP/tests/lib.sh"
 need ffmpeg ffprobe
-DOUBLE="$VPIPE_TOP/$BUILD/tests/v4l2dev.so"
+source "$VPIPE_TOP/tests/doubles/v4l2dev/preload.sh"
 CHECK="/usr/bin/python3 $VPIPE_TOP/tests/doubles/v4l2dev/check_pattern.py"
-[ -f "$DOUBLE" ] || fail "missing $DOUBLE"
 ffmpeg -v error -f lavfi -i testsrc=size=160x120:rate=30 -frames:v 60 \
 	-c:v libx264 -g 15 -bf 0 -tune zerolatency -f h264 "$T/clip.h264"
 cat >"$T/dev.conf" <<CONF
@@ -47,7 +46,7 @@ module = filesink
 input = cam
 location = $T/out.$fmt
 INI
-	LD_PRELOAD="$DOUBLE" "$VPIPE" run "$T/g$dev.ini" --duration 2500ms 2>"$T/log$dev" ||
+	LD_PRELOAD="$V4L2DEV_PRELOAD" "$VPIPE" run "$T/g$dev.ini" --duration 2500ms 2>"$T/log$dev" ||
 		{ cat "$T/log$dev"; fail "run failed"; }
 	expect_grep "/dev/video$dev: VIDIOC_DQBUF: No such device (unplugged?); reopening" "$T/log$dev"
 	expect_grep "still unavailable after 1 attempts; next in 200 ms" "$T/log$dev"

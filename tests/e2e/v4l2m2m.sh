@@ -6,8 +6,7 @@
 # IDR right away; a missing encoder is a clear error.
 source "$VPIPE_TOP/tests/lib.sh"
 need ffmpeg ffprobe
-DOUBLE="$VPIPE_TOP/$BUILD/tests/v4l2dev.so"
-[ -f "$DOUBLE" ] || fail "missing $DOUBLE"
+source "$VPIPE_TOP/tests/doubles/v4l2dev/preload.sh"
 cat >"$T/dev.conf" <<CONF
 [device]
 path = /dev/video11
@@ -20,7 +19,7 @@ sizes = 160x120
 rates = 30
 CONF
 export VPIPE_V4L2_DOUBLE="$T/dev.conf"
-run() { LD_PRELOAD="$DOUBLE" "$VPIPE" "$@"; }
+run() { LD_PRELOAD="$V4L2DEV_PRELOAD" "$VPIPE" "$@"; }
 psnr() { # RAW PIXFMT SIZE H264 -> average PSNR (dB)
 	ffmpeg -v info -f rawvideo -pix_fmt "$2" -s "$3" -i "$1" -i "$4" \
 		-lavfi "[0:v]settb=1/30,setpts=N[a];[1:v]settb=1/30,setpts=N[b];[b][a]psnr" -f null - 2>&1 |
