@@ -25,7 +25,8 @@
 
 using namespace libcamera;
 
-namespace {
+namespace
+{
 
 std::mutex manager_lock;
 CameraManager *manager;
@@ -40,8 +41,10 @@ int manager_get(std::string &why)
 		if (r < 0) {
 			delete manager;
 			manager = nullptr;
-			why = std::string("libcamera camera manager failed to start: ") +
-			      strerror(-r);
+			why =
+			    std::string(
+				"libcamera camera manager failed to start: ") +
+			    strerror(-r);
 			return -1;
 		}
 	}
@@ -198,17 +201,20 @@ static int map_buffers(lc_cam *c, char *err, size_t n)
 		if (one_fd) {
 			Mapping m;
 			m.len = end;
-			m.addr = mmap(nullptr, end, PROT_READ, MAP_SHARED, fd0, 0);
+			m.addr =
+			    mmap(nullptr, end, PROT_READ, MAP_SHARED, fd0, 0);
 			if (m.addr == MAP_FAILED)
-				return fail(err, n, std::string("mmap: ") +
-							    strerror(errno));
+				return fail(err, n,
+					    std::string("mmap: ") +
+						strerror(errno));
 			c->maps.push_back(m);
 			uint8_t *base = static_cast<uint8_t *>(m.addr);
 			bool contiguous = true;
 			size_t expect = planes[0].offset;
 			for (size_t i = 0; i < planes.size(); i++) {
 				s.plane[i] = base + planes[i].offset;
-				contiguous = contiguous && planes[i].offset == expect;
+				contiguous =
+				    contiguous && planes[i].offset == expect;
 				expect = planes[i].offset + planes[i].length;
 			}
 			if (contiguous) {
@@ -218,13 +224,15 @@ static int map_buffers(lc_cam *c, char *err, size_t n)
 		} else {
 			for (size_t i = 0; i < planes.size(); i++) {
 				Mapping m;
-				m.len = (size_t)planes[i].offset + planes[i].length;
-				m.addr = mmap(nullptr, m.len, PROT_READ, MAP_SHARED,
-					      planes[i].fd.get(), 0);
+				m.len =
+				    (size_t)planes[i].offset + planes[i].length;
+				m.addr =
+				    mmap(nullptr, m.len, PROT_READ, MAP_SHARED,
+					 planes[i].fd.get(), 0);
 				if (m.addr == MAP_FAILED)
 					return fail(err, n,
 						    std::string("mmap: ") +
-							    strerror(errno));
+							strerror(errno));
 				c->maps.push_back(m);
 				s.plane[i] = static_cast<uint8_t *>(m.addr) +
 					     planes[i].offset;
@@ -235,8 +243,8 @@ static int map_buffers(lc_cam *c, char *err, size_t n)
 	return 0;
 }
 
-static int configure(lc_cam *c, const lc_cam_config *cfg,
-		     lc_cam_format *fmt, char *err, size_t n)
+static int configure(lc_cam *c, const lc_cam_config *cfg, lc_cam_format *fmt,
+		     char *err, size_t n)
 {
 	std::vector<StreamRole> roles{StreamRole::VideoRecording};
 	c->config = c->camera->generateConfiguration(roles);
@@ -248,16 +256,19 @@ static int configure(lc_cam *c, const lc_cam_config *cfg,
 	sc.bufferCount = cfg->buffers;
 	CameraConfiguration::Status st = c->config->validate();
 	if (st == CameraConfiguration::Invalid)
-		return fail(err, n, "camera refused the configuration " +
-					    sc.toString());
+		return fail(err, n,
+			    "camera refused the configuration " +
+				sc.toString());
 	if (sc.pixelFormat != (cfg->nv12 ? formats::NV12 : formats::YUV420))
-		return fail(err, n, "camera cannot deliver " +
-					    std::string(cfg->nv12 ? "NV12" : "YUV420") +
-					    " (offers " + sc.toString() + ")");
+		return fail(err, n,
+			    "camera cannot deliver " +
+				std::string(cfg->nv12 ? "NV12" : "YUV420") +
+				" (offers " + sc.toString() + ")");
 	int r = c->camera->configure(c->config.get());
 	if (r < 0)
-		return fail(err, n, std::string("configure ") + sc.toString() +
-					    ": " + strerror(-r));
+		return fail(err, n,
+			    std::string("configure ") + sc.toString() + ": " +
+				strerror(-r));
 	c->stream = sc.stream();
 	fmt->width = sc.size.width;
 	fmt->height = sc.size.height;
@@ -281,7 +292,7 @@ static int start_camera(lc_cam *c, const lc_cam_config *cfg, char *err,
 		return -1;
 	for (lc_slot &s : c->slots) {
 		std::unique_ptr<Request> r =
-			c->camera->createRequest(reinterpret_cast<uint64_t>(&s));
+		    c->camera->createRequest(reinterpret_cast<uint64_t>(&s));
 		if (!r || r->addBuffer(c->stream, s.buffer) < 0)
 			return fail(err, n, "cannot create a capture request");
 		s.request = r.get();
@@ -298,7 +309,8 @@ static int start_camera(lc_cam *c, const lc_cam_config *cfg, char *err,
 	}
 	int r = c->camera->start(&controls);
 	if (r < 0)
-		return fail(err, n, std::string("camera start: ") + strerror(-r));
+		return fail(err, n,
+			    std::string("camera start: ") + strerror(-r));
 	c->running = true;
 	for (auto &req : c->requests)
 		if (c->camera->queueRequest(req.get()) < 0)
@@ -329,8 +341,9 @@ extern "C" int lc_cam_open(const lc_cam_config *cfg, lc_cam **out,
 		if (c->camera->acquire() < 0) {
 			std::string id = c->camera->id();
 			put(c);
-			return fail(err, n, "camera " + id +
-						    " is in use by another process");
+			return fail(err, n,
+				    "camera " + id +
+					" is in use by another process");
 		}
 		c->acquired = true;
 		if (configure(c, cfg, fmt, err, n) < 0 ||

@@ -14,10 +14,10 @@ extern "C" {
 struct lc_cam;
 
 struct lc_cam_config {
-	int index;         /* used when id is NULL */
-	const char *id;    /* libcamera camera id, or NULL */
+	int index;	/* used when id is NULL */
+	const char *id; /* libcamera camera id, or NULL */
 	unsigned width, height;
-	int nv12;          /* 1: NV12, 0: YUV420 (I420) */
+	int nv12;		   /* 1: NV12, 0: YUV420 (I420) */
 	int64_t frame_duration_ns; /* 0: the camera's default */
 	unsigned buffers;
 };
@@ -30,13 +30,13 @@ struct lc_cam_format {
 };
 
 struct lc_frame {
-	void *slot;          /* hand back with lc_cam_release_slot */
-	uint8_t *data;       /* all planes, contiguous; NULL if not mapped so */
-	uint8_t *plane[3];   /* each plane's mapping */
+	void *slot;	   /* hand back with lc_cam_release_slot */
+	uint8_t *data;	   /* all planes, contiguous; NULL if not mapped so */
+	uint8_t *plane[3]; /* each plane's mapping */
 	size_t size;
-	uint64_t timestamp;  /* ns, CLOCK_MONOTONIC; 0 if unknown */
+	uint64_t timestamp; /* ns, CLOCK_MONOTONIC; 0 if unknown */
 	unsigned sequence;
-	int ok;              /* 0: the camera reported an error/cancel */
+	int ok; /* 0: the camera reported an error/cancel */
 };
 
 /* Open, configure and start. Returns 0, or -1 with the reason in err

@@ -25,25 +25,24 @@ struct lcam_config {
 static const char *const formats[] = {"nv12", "i420", NULL};
 
 static const struct vpipe_param params[] = {
-	VPIPE_P_INT("camera-index", struct lcam_config, index, "0", 0, 63,
-		    "which camera, in libcamera's order (ignored when "
-		    "camera-id is set)"),
-	VPIPE_P_STRING("camera-id", struct lcam_config, id, NULL, 0,
-		       "libcamera camera id, e.g. "
-		       "/base/soc/i2c0mux/i2c@1/imx708@1a"),
-	VPIPE_P_INT("width", struct lcam_config, width, "640", 32, 8192,
-		    "picture width in pixels (even)"),
-	VPIPE_P_INT("height", struct lcam_config, height, "480", 32, 8192,
-		    "picture height in pixels (even)"),
-	VPIPE_P_ENUM("format", struct lcam_config, format, "nv12", formats,
-		     "pixel format: nv12, or i420 (libcamera YUV420)"),
-	VPIPE_P_DOUBLE("framerate", struct lcam_config, framerate, "30", 0,
-		       240,
-		       "frames per second, through FrameDurationLimits (0: "
-		       "the camera's default)"),
-	VPIPE_P_INT("buffers", struct lcam_config, buffers, "6", 2, 32,
-		    "camera buffers; frames held downstream keep theirs"),
-	VPIPE_P_END,
+    VPIPE_P_INT("camera-index", struct lcam_config, index, "0", 0, 63,
+		"which camera, in libcamera's order (ignored when "
+		"camera-id is set)"),
+    VPIPE_P_STRING("camera-id", struct lcam_config, id, NULL, 0,
+		   "libcamera camera id, e.g. "
+		   "/base/soc/i2c0mux/i2c@1/imx708@1a"),
+    VPIPE_P_INT("width", struct lcam_config, width, "640", 32, 8192,
+		"picture width in pixels (even)"),
+    VPIPE_P_INT("height", struct lcam_config, height, "480", 32, 8192,
+		"picture height in pixels (even)"),
+    VPIPE_P_ENUM("format", struct lcam_config, format, "nv12", formats,
+		 "pixel format: nv12, or i420 (libcamera YUV420)"),
+    VPIPE_P_DOUBLE("framerate", struct lcam_config, framerate, "30", 0, 240,
+		   "frames per second, through FrameDurationLimits (0: "
+		   "the camera's default)"),
+    VPIPE_P_INT("buffers", struct lcam_config, buffers, "6", 2, 32,
+		"camera buffers; frames held downstream keep theirs"),
+    VPIPE_P_END,
 };
 
 struct lcam {
@@ -63,14 +62,15 @@ static int lcam_create(struct vpipe_node *node, const void *config,
 {
 	const struct lcam_config *cfg = config;
 	if (cfg->width % 2 || cfg->height % 2) {
-		vpipe_error(node, "width and height must be even for 4:2:0 "
-			    "(got %lldx%lld)", (long long)cfg->width,
-			    (long long)cfg->height);
+		vpipe_error(node,
+			    "width and height must be even for 4:2:0 "
+			    "(got %lldx%lld)",
+			    (long long)cfg->width, (long long)cfg->height);
 		return -1;
 	}
 	if (cfg->framerate > 0 && cfg->framerate < 0.1) {
 		vpipe_error(node, "framerate must be 0 (camera default) or at "
-			    "least 0.1");
+				  "least 0.1");
 		return -1;
 	}
 	struct lcam *s = calloc(1, sizeof(*s));
@@ -98,13 +98,13 @@ static int lcam_start(void *state)
 {
 	struct lcam *s = state;
 	struct lc_cam_config cc = {
-		.index = (int)s->cfg->index,
-		.id = s->cfg->id,
-		.width = (unsigned)s->cfg->width,
-		.height = (unsigned)s->cfg->height,
-		.nv12 = s->cfg->format == 0,
-		.frame_duration_ns = s->frame_ns,
-		.buffers = (unsigned)s->cfg->buffers,
+	    .index = (int)s->cfg->index,
+	    .id = s->cfg->id,
+	    .width = (unsigned)s->cfg->width,
+	    .height = (unsigned)s->cfg->height,
+	    .nv12 = s->cfg->format == 0,
+	    .frame_duration_ns = s->frame_ns,
+	    .buffers = (unsigned)s->cfg->buffers,
 	};
 	struct lc_cam_format f;
 	char err[256];
@@ -173,8 +173,9 @@ static void push_frame(struct lcam *s, const struct lc_frame *lf)
 	f->duration = s->frame_ns;
 	f->wallclock = vpipe_clock_to_wall(pts);
 	if (s->have_sequence && lf->sequence != s->last_sequence + 1)
-		vpipe_node_count(s->node, "sensor-skipped",
-				 (int64_t)(lf->sequence - s->last_sequence - 1));
+		vpipe_node_count(
+		    s->node, "sensor-skipped",
+		    (int64_t)(lf->sequence - s->last_sequence - 1));
 	s->have_sequence = true;
 	s->last_sequence = lf->sequence;
 	vpipe_node_count(s->node, "frames", 1);
@@ -217,23 +218,23 @@ static void lcam_destroy(void *state)
 }
 
 static const struct vpipe_port outputs[] = {
-	{.name = "src", .media = VPIPE_MEDIA_RAW_VIDEO},
-	{.name = NULL},
+    {.name = "src", .media = VPIPE_MEDIA_RAW_VIDEO},
+    {.name = NULL},
 };
 
 VPIPE_MODULE = {
-	.abi_version = VPIPE_ABI_VERSION,
-	.struct_size = sizeof(struct vpipe_module),
-	.name = "libcamera",
-	.version = "1.0",
-	.summary = "raw video (NV12/I420) from a libcamera camera (Raspberry "
-		   "Pi camera modules 2 and 3)",
-	.outputs = outputs,
-	.params = params,
-	.config_size = sizeof(struct lcam_config),
-	.create = lcam_create,
-	.start = lcam_start,
-	.produce = lcam_produce,
-	.stop = lcam_stop,
-	.destroy = lcam_destroy,
+    .abi_version = VPIPE_ABI_VERSION,
+    .struct_size = sizeof(struct vpipe_module),
+    .name = "libcamera",
+    .version = "1.0",
+    .summary = "raw video (NV12/I420) from a libcamera camera (Raspberry "
+	       "Pi camera modules 2 and 3)",
+    .outputs = outputs,
+    .params = params,
+    .config_size = sizeof(struct lcam_config),
+    .create = lcam_create,
+    .start = lcam_start,
+    .produce = lcam_produce,
+    .stop = lcam_stop,
+    .destroy = lcam_destroy,
 };

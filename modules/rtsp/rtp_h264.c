@@ -87,7 +87,8 @@ int64_t ntp_to_unix_ns(uint64_t ntp)
 	/* 70 years (17 leap days) between 1900 and 1970. */
 	const int64_t epoch_offset = 2208988800LL;
 	int64_t secs = (int64_t)(ntp >> 32) - epoch_offset;
-	int64_t frac_ns = (int64_t)(((ntp & 0xffffffffu) * 1000000000ULL) >> 32);
+	int64_t frac_ns =
+	    (int64_t)(((ntp & 0xffffffffu) * 1000000000ULL) >> 32);
 	return secs * 1000000000LL + frac_ns;
 }
 
@@ -352,8 +353,7 @@ static bool insert_param_sets(struct h264_depay *d)
 	if (d->au_has_aud) {
 		/* AUD NAL: start code, header byte, primary_pic_type byte. */
 		at = 4;
-		while (at + 4 <= d->au_len &&
-		       memcmp(d->au + at, start_code, 4))
+		while (at + 4 <= d->au_len && memcmp(d->au + at, start_code, 4))
 			at++;
 		if (at + 4 > d->au_len)
 			at = 0;
@@ -395,7 +395,8 @@ static void finish_au(struct h264_depay *d)
 	}
 	struct rtp_h264_au au = {0};
 	if (d->au_has_idr) {
-		if (!(d->au_has_sps && d->au_has_pps) && !insert_param_sets(d)) {
+		if (!(d->au_has_sps && d->au_has_pps) &&
+		    !insert_param_sets(d)) {
 			/* Undecodable without parameter sets: wait for them. */
 			d->stats.dropped_aus++;
 			d->wait_key = true;

@@ -54,8 +54,8 @@ size_t rtcp_build_rr(uint8_t *out, size_t out_size, uint32_t ssrc,
 		     const char *cname);
 
 enum h264_au_flags {
-	H264_AU_KEY = 1u << 0,           /* holds an IDR slice */
-	H264_AU_CONFIG = 1u << 1,        /* holds SPS and PPS */
+	H264_AU_KEY = 1u << 0,		 /* holds an IDR slice */
+	H264_AU_CONFIG = 1u << 1,	 /* holds SPS and PPS */
 	H264_AU_DISCONTINUITY = 1u << 2, /* something was lost before it */
 	H264_AU_TS_RESET = 1u << 3, /* timestamps restart (reset, new SSRC) */
 };
@@ -87,8 +87,8 @@ struct h264_depay {
 	bool au_has_aud;
 	uint32_t au_ts;
 	int64_t au_ext_ts;
-	bool fu_open;    /* inside an FU-A run */
-	size_t fu_start; /* offset of the NAL the FU-A run rebuilds */
+	bool fu_open;	    /* inside an FU-A run */
+	size_t fu_start;    /* offset of the NAL the FU-A run rebuilds */
 	bool gap_hits_next; /* a gap right after a complete AU */
 
 	bool have_seq;
@@ -98,7 +98,7 @@ struct h264_depay {
 	uint32_t last_ts;
 	int64_t ext_ts;
 
-	bool wait_key;     /* drop until an IDR */
+	bool wait_key;	   /* drop until an IDR */
 	bool discont_next; /* flag the next emitted AU */
 	bool ts_reset_next;
 

@@ -18,42 +18,40 @@
 static const char *const transports[] = {"tcp", "udp", NULL};
 
 static const struct vpipe_param params[] = {
-	/* Masked: the URL may hold a password; the module logs it masked. */
-	VPIPE_P_STRING("url", struct rtsp_config, url, NULL,
-		       VPIPE_PARAM_REQUIRED | VPIPE_PARAM_MASKED,
-		       "rtsp://[user[:password]@]host[:port]/path of the "
-		       "camera stream"),
-	VPIPE_P_STRING("user", struct rtsp_config, user, NULL, 0,
-		       "user name (overrides one in the url)"),
-	VPIPE_P_SECRET("password", struct rtsp_config, password, 0,
-		       "password (overrides one in the url); use "
-		       "${VAR} to keep it out of the file"),
-	VPIPE_P_ENUM("transport", struct rtsp_config, transport, "tcp",
-		     transports,
-		     "tcp: RTP interleaved on the RTSP connection; udp: RTP "
-		     "and RTCP on a UDP port pair"),
-	VPIPE_P_INT("client-port", struct rtsp_config, client_port, "0", 0,
-		    65534,
-		    "udp: even local RTP port (RTCP on the next); 0: any free "
-		    "pair"),
-	VPIPE_P_DURATION("timeout", struct rtsp_config, timeout, "10s", 0.1,
-			 3600, VPIPE_S,
-			 "limit for connecting, each reply, and silence of the "
-			 "media before reconnecting"),
-	VPIPE_P_DURATION("keepalive", struct rtsp_config, keepalive, "0", 0,
-			 3600, VPIPE_S,
-			 "keep-alive period; 0: half the session timeout the "
-			 "server announces"),
-	VPIPE_P_DURATION("reconnect-delay", struct rtsp_config, reconnect_min,
-			 "1s", 0.01, 3600, VPIPE_S,
-			 "first wait before reconnecting; doubles per failure"),
-	VPIPE_P_DURATION("reconnect-max", struct rtsp_config, reconnect_max,
-			 "30s", 0.01, 86400, VPIPE_S,
-			 "longest wait between reconnect attempts"),
-	VPIPE_P_SIZE("max-frame-size", struct rtsp_config, max_frame_size,
-		     "8M", 65536, 1 << 30,
-		     "largest access unit accepted; larger ones are dropped"),
-	VPIPE_P_END,
+    /* Masked: the URL may hold a password; the module logs it masked. */
+    VPIPE_P_STRING("url", struct rtsp_config, url, NULL,
+		   VPIPE_PARAM_REQUIRED | VPIPE_PARAM_MASKED,
+		   "rtsp://[user[:password]@]host[:port]/path of the "
+		   "camera stream"),
+    VPIPE_P_STRING("user", struct rtsp_config, user, NULL, 0,
+		   "user name (overrides one in the url)"),
+    VPIPE_P_SECRET("password", struct rtsp_config, password, 0,
+		   "password (overrides one in the url); use "
+		   "${VAR} to keep it out of the file"),
+    VPIPE_P_ENUM("transport", struct rtsp_config, transport, "tcp", transports,
+		 "tcp: RTP interleaved on the RTSP connection; udp: RTP "
+		 "and RTCP on a UDP port pair"),
+    VPIPE_P_INT("client-port", struct rtsp_config, client_port, "0", 0, 65534,
+		"udp: even local RTP port (RTCP on the next); 0: any free "
+		"pair"),
+    VPIPE_P_DURATION("timeout", struct rtsp_config, timeout, "10s", 0.1, 3600,
+		     VPIPE_S,
+		     "limit for connecting, each reply, and silence of the "
+		     "media before reconnecting"),
+    VPIPE_P_DURATION("keepalive", struct rtsp_config, keepalive, "0", 0, 3600,
+		     VPIPE_S,
+		     "keep-alive period; 0: half the session timeout the "
+		     "server announces"),
+    VPIPE_P_DURATION("reconnect-delay", struct rtsp_config, reconnect_min, "1s",
+		     0.01, 3600, VPIPE_S,
+		     "first wait before reconnecting; doubles per failure"),
+    VPIPE_P_DURATION("reconnect-max", struct rtsp_config, reconnect_max, "30s",
+		     0.01, 86400, VPIPE_S,
+		     "longest wait between reconnect attempts"),
+    VPIPE_P_SIZE("max-frame-size", struct rtsp_config, max_frame_size, "8M",
+		 65536, 1 << 30,
+		 "largest access unit accepted; larger ones are dropped"),
+    VPIPE_P_END,
 };
 
 /* RTP ticks to ns without overflow for any 64-bit tick count. */
@@ -63,8 +61,7 @@ static int64_t ticks_to_ns(int64_t ticks, int rate)
 	return s * 1000000000LL + rem * 1000000000LL / rate;
 }
 
-static void update_format(struct rtsp_client *c, const uint8_t *sps,
-			  size_t n)
+static void update_format(struct rtsp_client *c, const uint8_t *sps, size_t n)
 {
 	if (!sps || n > sizeof(c->sps_seen) ||
 	    (n == c->sps_seen_len && !memcmp(sps, c->sps_seen, n)))
@@ -74,8 +71,8 @@ static void update_format(struct rtsp_client *c, const uint8_t *sps,
 	struct h264_sps info;
 	char err[128];
 	if (h264_parse_sps(sps, n, &info, err, sizeof(err)) < 0) {
-		vpipe_warn(c->node, "%s: SPS not understood: %s",
-			   c->masked_url, err);
+		vpipe_warn(c->node, "%s: SPS not understood: %s", c->masked_url,
+			   err);
 		return;
 	}
 	c->fmt.width = info.width;
@@ -87,8 +84,9 @@ static void update_format(struct rtsp_client *c, const uint8_t *sps,
 		c->fmt.fps_num = (uint32_t)(c->sdp.framerate * 1000 + 0.5);
 		c->fmt.fps_den = 1000;
 	}
-	vpipe_info(c->node, "%s: H.264 profile %u level %u, %ux%u", c->masked_url,
-		   info.profile_idc, info.level_idc, info.width, info.height);
+	vpipe_info(c->node, "%s: H.264 profile %u level %u, %ux%u",
+		   c->masked_url, info.profile_idc, info.level_idc, info.width,
+		   info.height);
 }
 
 /* Pipeline time of an access unit: RTP time anchored on the arrival of
@@ -108,8 +106,8 @@ static int64_t au_pts(struct rtsp_client *c, const struct rtp_h264_au *au)
 	return c->anchor_ns + ticks_to_ns(au->timestamp - c->anchor_rtp, rate);
 }
 
-static int64_t au_wallclock(struct rtsp_client *c,
-			    const struct rtp_h264_au *au, int64_t pts)
+static int64_t au_wallclock(struct rtsp_client *c, const struct rtp_h264_au *au,
+			    int64_t pts)
 {
 	if (c->have_sr && c->sr_ssrc == c->depay.ssrc) {
 		int rate = c->sdp.clock_rate > 0 ? c->sdp.clock_rate : 90000;
@@ -148,9 +146,10 @@ static void on_au(void *ctx, const struct rtp_h264_au *au)
 	f->fmt.fourcc = VPIPE_FOURCC_H264;
 	f->pts = f->dts = pts;
 	f->duration = c->last_pts && pts > c->last_pts ? pts - c->last_pts : 0;
-	if (c->fmt.fps_num && (f->duration == 0 || (au->flags & H264_AU_TS_RESET)))
-		f->duration = (int64_t)c->fmt.fps_den * 1000000000LL /
-			      c->fmt.fps_num;
+	if (c->fmt.fps_num &&
+	    (f->duration == 0 || (au->flags & H264_AU_TS_RESET)))
+		f->duration =
+		    (int64_t)c->fmt.fps_den * 1000000000LL / c->fmt.fps_num;
 	f->wallclock = au_wallclock(c, au, pts);
 	c->last_pts = pts;
 	c->frame_this_session = true;
@@ -223,15 +222,17 @@ static int connect_and_play(struct rtsp_client *c)
 		return 0;
 	}
 	if (c->sessions++)
-		h264_depay_reset(&c->depay); /* resume at a key frame, flagged */
+		h264_depay_reset(
+		    &c->depay); /* resume at a key frame, flagged */
 	c->frame_this_session = false;
 	int64_t now = vpipe_now();
 	c->last_data = now;
 	c->next_keepalive = now + keepalive_period(c);
-	vpipe_info(c->node,
-		   "%s: playing over %s, H.264 payload %d, session timeout %d s",
-		   c->masked_url, transports[c->cfg->transport],
-		   c->sdp.payload_type, c->session_timeout);
+	vpipe_info(
+	    c->node,
+	    "%s: playing over %s, H.264 payload %d, session timeout %d s",
+	    c->masked_url, transports[c->cfg->transport], c->sdp.payload_type,
+	    c->session_timeout);
 	return 0;
 }
 
@@ -248,14 +249,14 @@ static int rtsp_produce(void *state)
 	}
 	int64_t silent_until = c->last_data + c->cfg->timeout;
 	if (now >= silent_until) {
-		vpipe_warn(c->node, "%s: no media for %.1f s",
-			   c->masked_url, (double)(now - c->last_data) / 1e9);
+		vpipe_warn(c->node, "%s: no media for %.1f s", c->masked_url,
+			   (double)(now - c->last_data) / 1e9);
 		rtsp_conn_close(c, true);
 		schedule_retry(c);
 		return 0;
 	}
-	int64_t deadline = c->next_keepalive < silent_until ? c->next_keepalive
-							    : silent_until;
+	int64_t deadline =
+	    c->next_keepalive < silent_until ? c->next_keepalive : silent_until;
 	int r = rtsp_conn_pump(c, deadline);
 	if (r == -1) {
 		rtsp_conn_close(c, true);
@@ -282,26 +283,27 @@ static int rtsp_create(struct vpipe_node *node, const void *config,
 		return -1;
 	}
 	if (cfg->transport == RTSP_UDP && cfg->client_port % 2) {
-		vpipe_error(node, "client-port = %lld: must be even (RTP), "
-			    "RTCP takes the next", (long long)cfg->client_port);
+		vpipe_error(node,
+			    "client-port = %lld: must be even (RTP), "
+			    "RTCP takes the next",
+			    (long long)cfg->client_port);
 		return -1;
 	}
 	if (cfg->reconnect_max < cfg->reconnect_min) {
 		vpipe_error(node, "reconnect-max must not be below "
-			    "reconnect-delay");
+				  "reconnect-delay");
 		return -1;
 	}
 	c->user = cfg->user ? cfg->user : c->url.has_user ? c->url.user : NULL;
 	c->pass = cfg->password ? cfg->password : c->url.pass;
 	if (cfg->password && !c->user) {
 		vpipe_error(node, "password is set but no user (param user or "
-			    "in the url)");
+				  "in the url)");
 		return -1;
 	}
 	c->rx = malloc(RTSP_RX_SIZE);
-	if (!c->rx ||
-	    h264_depay_init(&c->depay, (size_t)cfg->max_frame_size, on_au,
-			    c) < 0)
+	if (!c->rx || h264_depay_init(&c->depay, (size_t)cfg->max_frame_size,
+				      on_au, c) < 0)
 		return -1;
 	if (getrandom(&c->our_ssrc, sizeof(c->our_ssrc), GRND_NONBLOCK) !=
 	    sizeof(c->our_ssrc))
@@ -338,23 +340,23 @@ static void rtsp_destroy(void *state)
 }
 
 static const struct vpipe_port outputs[] = {
-	{.name = "src", .media = VPIPE_MEDIA_H264},
-	{.name = NULL},
+    {.name = "src", .media = VPIPE_MEDIA_H264},
+    {.name = NULL},
 };
 
 VPIPE_MODULE = {
-	.abi_version = VPIPE_ABI_VERSION,
-	.struct_size = sizeof(struct vpipe_module),
-	.name = "rtsp",
-	.version = "1.0",
-	.summary = "H.264 from an RTSP camera (TCP or UDP, Basic/Digest "
-		   "auth, reconnects)",
-	.outputs = outputs,
-	.params = params,
-	.config_size = sizeof(struct rtsp_config),
-	.create = rtsp_create,
-	.start = rtsp_start,
-	.produce = rtsp_produce,
-	.stop = rtsp_stop,
-	.destroy = rtsp_destroy,
+    .abi_version = VPIPE_ABI_VERSION,
+    .struct_size = sizeof(struct vpipe_module),
+    .name = "rtsp",
+    .version = "1.0",
+    .summary = "H.264 from an RTSP camera (TCP or UDP, Basic/Digest "
+	       "auth, reconnects)",
+    .outputs = outputs,
+    .params = params,
+    .config_size = sizeof(struct rtsp_config),
+    .create = rtsp_create,
+    .start = rtsp_start,
+    .produce = rtsp_produce,
+    .stop = rtsp_stop,
+    .destroy = rtsp_destroy,
 };

@@ -71,7 +71,8 @@ int rtsp_url_parse(const char *url, struct rtsp_url *u, char *err,
 	const char *hp = auth;
 	if (at) {
 		const char *colon = memchr(auth, ':', (size_t)(at - auth));
-		size_t ul = colon ? (size_t)(colon - auth) : (size_t)(at - auth);
+		size_t ul =
+		    colon ? (size_t)(colon - auth) : (size_t)(at - auth);
 		if (pct_decode(auth, ul, u->user, sizeof(u->user)) < 0 ||
 		    (colon && pct_decode(colon + 1, (size_t)(at - colon - 1),
 					 u->pass, sizeof(u->pass)) < 0)) {
@@ -88,7 +89,8 @@ int rtsp_url_parse(const char *url, struct rtsp_url *u, char *err,
 	if (*hp == '[') {
 		const char *rb = memchr(hp, ']', (size_t)(end - hp));
 		if (!rb) {
-			snprintf(err, err_size, "URL: unterminated [IPv6] host");
+			snprintf(err, err_size,
+				 "URL: unterminated [IPv6] host");
 			return -1;
 		}
 		hl = (size_t)(rb - hp - 1);
@@ -153,7 +155,7 @@ int base64_encode(const unsigned char *in, size_t len, char *out,
 		  size_t out_size)
 {
 	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t need = 4 * ((len + 2) / 3) + 1;
 	if (need > out_size)
 		return -1;
@@ -244,7 +246,8 @@ int rtsp_auth_challenge(struct rtsp_auth *a, const char *value)
 		else if (!strcasecmp(key, "opaque"))
 			snprintf(d.opaque, sizeof(d.opaque), "%s", val);
 		else if (!strcasecmp(key, "algorithm"))
-			snprintf(d.algorithm, sizeof(d.algorithm), "%.31s", val);
+			snprintf(d.algorithm, sizeof(d.algorithm), "%.31s",
+				 val);
 		else if (!strcasecmp(key, "stale"))
 			d.stale = !strcasecmp(val, "true");
 		else if (!strcasecmp(key, "qop")) {
@@ -258,17 +261,17 @@ int rtsp_auth_challenge(struct rtsp_auth *a, const char *value)
 	int rank = algorithm_rank(d.algorithm);
 	if (!rank || !d.nonce[0])
 		return -1;
-	if (a->scheme != RTSP_AUTH_DIGEST || rank >= algorithm_rank(a->algorithm))
+	if (a->scheme != RTSP_AUTH_DIGEST ||
+	    rank >= algorithm_rank(a->algorithm))
 		*a = d;
 	return 0;
 }
 
 /* Hex digest of the concatenation of the given strings joined by ':'. */
-static int hash_hex(const char *alg, char *out, size_t out_size, int count,
-		    ...)
+static int hash_hex(const char *alg, char *out, size_t out_size, int count, ...)
 {
 	const EVP_MD *md =
-		strncasecmp(alg, "SHA-256", 7) == 0 ? EVP_sha256() : EVP_md5();
+	    strncasecmp(alg, "SHA-256", 7) == 0 ? EVP_sha256() : EVP_md5();
 	unsigned char dig[EVP_MAX_MD_SIZE];
 	unsigned dl = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -316,10 +319,10 @@ static int digest_header(struct rtsp_auth *a, const char *user,
 	}
 	if (hash_hex(alg, ha2, sizeof(ha2), 2, method, uri) < 0)
 		return -1;
-	int r = a->qop_auth ? hash_hex(alg, resp, sizeof(resp), 6, ha1,
-				       a->nonce, nc, a->cnonce, "auth", ha2)
-			    : hash_hex(alg, resp, sizeof(resp), 3, ha1,
-				       a->nonce, ha2);
+	int r = a->qop_auth
+		    ? hash_hex(alg, resp, sizeof(resp), 6, ha1, a->nonce, nc,
+			       a->cnonce, "auth", ha2)
+		    : hash_hex(alg, resp, sizeof(resp), 3, ha1, a->nonce, ha2);
 	if (r < 0)
 		return -1;
 	int n = snprintf(out, out_size,
@@ -363,7 +366,7 @@ int rtsp_auth_header(struct rtsp_auth *a, const char *user, const char *pass,
 		return r < 0 ? -1 : 0;
 	}
 	if (a->scheme == RTSP_AUTH_DIGEST)
-		return digest_header(a, user, pass, method, uri, cnonce,
-				     out, out_size);
+		return digest_header(a, user, pass, method, uri, cnonce, out,
+				     out_size);
 	return -1;
 }

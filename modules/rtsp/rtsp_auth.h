@@ -11,12 +11,12 @@
 
 #include <stddef.h>
 
-#define RTSP_URL_MAX 1024
+#define RTSP_URL_MAX  1024
 #define RTSP_CRED_MAX 256
 
 struct rtsp_url {
 	char host[256]; /* without [] for IPv6 literals */
-	int port;       /* 554 when absent */
+	int port;	/* 554 when absent */
 	char user[RTSP_CRED_MAX];
 	char pass[RTSP_CRED_MAX];
 	int has_user;
@@ -42,9 +42,9 @@ struct rtsp_auth {
 	char nonce[256];
 	char opaque[256];
 	char algorithm[32]; /* "MD5" when absent */
-	int qop_auth;       /* server offered qop=auth */
+	int qop_auth;	    /* server offered qop=auth */
 	int stale;
-	unsigned nc;        /* nonce count, per nonce */
+	unsigned nc; /* nonce count, per nonce */
 	char cnonce[65];
 };
 

@@ -24,7 +24,7 @@ struct rtsp_config {
 	int64_t timeout;   /* ns: connect, reply, and no-data limit */
 	int64_t keepalive; /* ns; 0: half the session timeout */
 	int64_t reconnect_min, reconnect_max; /* ns */
-	int64_t max_frame_size; /* bytes */
+	int64_t max_frame_size;		      /* bytes */
 };
 
 /* Receive buffer: the largest item is an interleaved packet (4 + 65535)
@@ -39,15 +39,16 @@ struct rtsp_client {
 	const char *user, *pass; /* NULL: no credentials */
 
 	/* connection */
-	int fd;       /* TCP control connection, -1 when closed */
-	int rtp_fd;   /* UDP transport */
+	int fd;	    /* TCP control connection, -1 when closed */
+	int rtp_fd; /* UDP transport */
 	int rtcp_fd;
-	int ep;       /* epoll set over the above, waited on as one fd */
+	int ep; /* epoll set over the above, waited on as one fd */
 	uint8_t server_addr[128]; /* struct sockaddr of the server, for RTCP */
 	unsigned server_addr_len;
 	uint8_t *rx;
 	size_t rx_len;
-	uint64_t rx_consumed; /* bytes parsed so far this session, for offsets */
+	uint64_t
+	    rx_consumed; /* bytes parsed so far this session, for offsets */
 	int cseq;
 	struct rtsp_auth auth;
 	bool auth_failed;
@@ -93,7 +94,7 @@ struct rtsp_client {
 };
 
 /* rtsp_conn.c */
-int rtsp_conn_open(struct rtsp_client *c);  /* connect + handshake */
+int rtsp_conn_open(struct rtsp_client *c); /* connect + handshake */
 void rtsp_conn_close(struct rtsp_client *c, bool teardown);
 /* Wait for and handle input until `deadline` (pipeline ns). Returns 0,
  * -1 on a connection error (logged), -2 when stopping. */

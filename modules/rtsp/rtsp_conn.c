@@ -20,7 +20,7 @@
 #include "rtsp_client.h"
 
 #define USER_AGENT "vpipe-rtsp/1.0"
-#define STOPPING -2
+#define STOPPING   -2
 
 static int64_t remaining(int64_t deadline)
 {
@@ -61,9 +61,9 @@ static int tcp_connect(struct rtsp_client *c)
 	int64_t deadline = vpipe_now() + c->cfg->timeout;
 	int err = 0;
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family,
-				ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				0);
+		int fd =
+		    socket(ai->ai_family,
+			   ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			err = errno;
 			continue;
@@ -146,7 +146,8 @@ static int read_some(struct rtsp_client *c)
 		c->rx_len += (size_t)n;
 		return (int)n;
 	}
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+	if (n < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return 0;
 	if (n == 0)
 		vpipe_warn(c->node, "%s: server closed the connection",
@@ -162,10 +163,10 @@ static void answer_server_request(struct rtsp_client *c,
 {
 	/* Servers may ping with OPTIONS/GET_PARAMETER/SET_PARAMETER; other
 	 * requests (ANNOUNCE, REDIRECT) are not supported. */
-	bool ok = (m->method.n == 7 && !memcmp(m->method.p, "OPTIONS", 7)) ||
-		  (m->method.n == 13 &&
-		   (!memcmp(m->method.p, "GET_PARAMETER", 13) ||
-		    !memcmp(m->method.p, "SET_PARAMETER", 13)));
+	bool ok =
+	    (m->method.n == 7 && !memcmp(m->method.p, "OPTIONS", 7)) ||
+	    (m->method.n == 13 && (!memcmp(m->method.p, "GET_PARAMETER", 13) ||
+				   !memcmp(m->method.p, "SET_PARAMETER", 13)));
 	char buf[128];
 	int n = snprintf(buf, sizeof(buf), "RTSP/1.0 %s\r\nCSeq: %d\r\n\r\n",
 			 ok ? "200 OK" : "501 Not Implemented",
@@ -326,7 +327,8 @@ static int wait_reply(struct rtsp_client *c, int cseq, const char *method,
 		if (c->got_reply)
 			return 0;
 		char what[64];
-		snprintf(what, sizeof(what), "waiting for the %s reply", method);
+		snprintf(what, sizeof(what), "waiting for the %s reply",
+			 method);
 		int r = wait_io(c, c->fd, POLLIN, deadline, what);
 		if (r < 0)
 			return r;
@@ -355,9 +357,10 @@ static int request(struct rtsp_client *c, const char *method, const char *url,
 		struct rtsp_auth old = c->auth;
 		c->auth = fresh;
 		take_challenge(c, &c->reply);
-		const char *scheme = c->auth.scheme == RTSP_AUTH_DIGEST ? "Digest"
-				     : c->auth.scheme == RTSP_AUTH_BASIC ? "Basic"
-									  : "unknown";
+		const char *scheme =
+		    c->auth.scheme == RTSP_AUTH_DIGEST	? "Digest"
+		    : c->auth.scheme == RTSP_AUTH_BASIC ? "Basic"
+							: "unknown";
 		if (!c->user) {
 			vpipe_error(c->node,
 				    "%s: %s needs authentication (%s): set "
@@ -367,16 +370,18 @@ static int request(struct rtsp_client *c, const char *method, const char *url,
 			return -1;
 		}
 		if (c->auth.scheme == RTSP_AUTH_NONE) {
-			vpipe_error(c->node,
-				    "%s: %s: server offers no authentication "
-				    "scheme we support (Basic, Digest MD5/SHA-256)",
-				    c->masked_url, method);
+			vpipe_error(
+			    c->node,
+			    "%s: %s: server offers no authentication "
+			    "scheme we support (Basic, Digest MD5/SHA-256)",
+			    c->masked_url, method);
 			c->auth = old;
 			return -1;
 		}
 		/* Retry once with fresh credentials; again only if the server
 		 * said our nonce was merely stale. */
-		if (attempt >= 2 || (had_auth && attempt >= 1 && !c->auth.stale)) {
+		if (attempt >= 2 ||
+		    (had_auth && attempt >= 1 && !c->auth.stale)) {
 			vpipe_error(c->node,
 				    "%s: %s: the server refused user '%s' "
 				    "(%s): check the password",
@@ -476,8 +481,8 @@ static int describe(struct rtsp_client *c)
 	}
 	if (rtsp_msg_header_copy(&c->reply, "Content-Base", c->content_base,
 				 sizeof(c->content_base)) < 0 &&
-	    rtsp_msg_header_copy(&c->reply, "Content-Location",
-				 c->content_base, sizeof(c->content_base)) < 0)
+	    rtsp_msg_header_copy(&c->reply, "Content-Location", c->content_base,
+				 sizeof(c->content_base)) < 0)
 		snprintf(c->content_base, sizeof(c->content_base), "%s",
 			 c->url.request);
 	char err[160];
@@ -486,8 +491,8 @@ static int describe(struct rtsp_client *c)
 		vpipe_error(c->node, "%s: %s", c->masked_url, err);
 		return -1;
 	}
-	if (h264_depay_set_sprop(&c->depay, c->sdp.params,
-				 c->sdp.params_len) < 0)
+	if (h264_depay_set_sprop(&c->depay, c->sdp.params, c->sdp.params_len) <
+	    0)
 		return -1;
 	if (sdp_resolve_control(c->content_base, c->sdp.control, c->media_url,
 				sizeof(c->media_url)) < 0 ||
@@ -581,9 +586,8 @@ int rtsp_conn_open(struct rtsp_client *c)
 	if (st < 0)
 		return st;
 	if (st != 200) {
-		vpipe_error(c->node, "%s: PLAY answered %d %.*s",
-			    c->masked_url, st, (int)c->reply.reason.n,
-			    c->reply.reason.p);
+		vpipe_error(c->node, "%s: PLAY answered %d %.*s", c->masked_url,
+			    st, (int)c->reply.reason.n, c->reply.reason.p);
 		return -1;
 	}
 	c->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -681,11 +685,10 @@ int rtsp_conn_keepalive(struct rtsp_client *c)
 	vpipe_node_count(c->node, "keepalives", 1);
 	send_rtcp_rr(c);
 	/* The reply is read by the pump like any stray reply. */
-	int r = send_request(c, c->use_get_parameter ? "GET_PARAMETER"
-						     : "OPTIONS",
-			     c->use_get_parameter ? c->play_url
-						  : c->url.request,
-			     NULL, deadline);
+	int r =
+	    send_request(c, c->use_get_parameter ? "GET_PARAMETER" : "OPTIONS",
+			 c->use_get_parameter ? c->play_url : c->url.request,
+			 NULL, deadline);
 	return r < 0 ? r : 0;
 }
 

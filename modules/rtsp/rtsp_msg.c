@@ -14,7 +14,8 @@ static int str_ieq(struct rtsp_str s, const char *lit)
 	if (s.n != n)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (tolower((unsigned char)s.p[i]) != tolower((unsigned char)lit[i]))
+		if (tolower((unsigned char)s.p[i]) !=
+		    tolower((unsigned char)lit[i]))
 			return 0;
 	return 1;
 }
@@ -129,9 +130,8 @@ static int parse_header_line(const char *p, size_t n, size_t off,
 
 static int parse_message(const uint8_t *buf, size_t len, struct rtsp_item *it)
 {
-	size_t head = head_length(buf, len < RTSP_MAX_HEAD_BYTES
-					       ? len
-					       : RTSP_MAX_HEAD_BYTES);
+	size_t head = head_length(
+	    buf, len < RTSP_MAX_HEAD_BYTES ? len : RTSP_MAX_HEAD_BYTES);
 	if (!head) {
 		if (len >= RTSP_MAX_HEAD_BYTES)
 			return set_error(it, 0, "header block too large");
@@ -155,8 +155,8 @@ static int parse_message(const uint8_t *buf, size_t len, struct rtsp_item *it)
 		if (memchr(text + pos, 0, n))
 			return set_error(it, pos, "NUL byte in header");
 		int r = line_no == 0
-				? parse_first_line(text + pos, n, it)
-				: parse_header_line(text + pos, n, pos, it);
+			    ? parse_first_line(text + pos, n, it)
+			    : parse_header_line(text + pos, n, pos, it);
 		if (r < 0) {
 			it->err_offset += line_no ? 0 : pos;
 			return r;
@@ -226,7 +226,8 @@ size_t rtsp_resync(const uint8_t *buf, size_t len)
 	for (size_t i = 1; i < len; i++) {
 		if (buf[i] == '$')
 			return i;
-		if (buf[i] == 'R' && (len - i < 5 || memcmp(buf + i, "RTSP/", 5) == 0))
+		if (buf[i] == 'R' &&
+		    (len - i < 5 || memcmp(buf + i, "RTSP/", 5) == 0))
 			return i;
 	}
 	return len;
@@ -241,8 +242,8 @@ const struct rtsp_str *rtsp_msg_header(const struct rtsp_msg *m,
 	return NULL;
 }
 
-int rtsp_msg_header_copy(const struct rtsp_msg *m, const char *name,
-			 char *dst, size_t dst_size)
+int rtsp_msg_header_copy(const struct rtsp_msg *m, const char *name, char *dst,
+			 size_t dst_size)
 {
 	const struct rtsp_str *v = rtsp_msg_header(m, name);
 	if (!v)

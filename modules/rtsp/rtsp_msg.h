@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RTSP_MAX_HEADERS 32
-#define RTSP_MAX_HEAD_BYTES 16384   /* status line + headers */
+#define RTSP_MAX_HEADERS    32
+#define RTSP_MAX_HEAD_BYTES 16384 /* status line + headers */
 #define RTSP_MAX_BODY_BYTES 65536 /* Content-Length limit (SDP is small) */
 
 struct rtsp_str {
@@ -26,11 +26,11 @@ struct rtsp_header {
 
 struct rtsp_msg {
 	int is_response;
-	int status;             /* responses: 100..999 */
+	int status;		/* responses: 100..999 */
 	struct rtsp_str reason; /* responses */
 	struct rtsp_str method; /* requests from the server */
-	struct rtsp_str uri;    /* requests */
-	int cseq;               /* -1 when absent */
+	struct rtsp_str uri;	/* requests */
+	int cseq;		/* -1 when absent */
 	unsigned num_headers;
 	struct rtsp_header headers[RTSP_MAX_HEADERS];
 	const uint8_t *body;
@@ -39,9 +39,9 @@ struct rtsp_msg {
 
 enum rtsp_item_kind {
 	RTSP_ITEM_NEED_MORE = 0,   /* incomplete: read more bytes */
-	RTSP_ITEM_MESSAGE = 1,     /* msg filled */
+	RTSP_ITEM_MESSAGE = 1,	   /* msg filled */
 	RTSP_ITEM_INTERLEAVED = 2, /* channel/payload filled */
-	RTSP_ITEM_ERROR = -1,      /* malformed at *err_offset; caller resyncs */
+	RTSP_ITEM_ERROR = -1, /* malformed at *err_offset; caller resyncs */
 };
 
 struct rtsp_item {
@@ -68,8 +68,8 @@ const struct rtsp_str *rtsp_msg_header(const struct rtsp_msg *m,
 
 /* Copy a header value into dst as a C string (truncated to fit). Returns
  * the value length, or -1 if the header is absent. */
-int rtsp_msg_header_copy(const struct rtsp_msg *m, const char *name,
-			 char *dst, size_t dst_size);
+int rtsp_msg_header_copy(const struct rtsp_msg *m, const char *name, char *dst,
+			 size_t dst_size);
 
 /* Session header: "id[;timeout=N]" -> id copied into dst (without
  * parameters), *timeout_s = N or 60 (RFC 2326 §12.37 default). */

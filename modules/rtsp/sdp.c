@@ -53,8 +53,8 @@ static void copy_str(char *dst, size_t size, const char *src, size_t n)
 }
 
 /* Value of key=... inside an fmtp parameter list "k1=v1; k2=v2". */
-static int fmtp_get(const char *p, size_t n, const char *key,
-		    const char **val, size_t *val_len)
+static int fmtp_get(const char *p, size_t n, const char *key, const char **val,
+		    size_t *val_len)
 {
 	size_t kl = strlen(key);
 	const char *end = p + n;
@@ -100,10 +100,10 @@ static int add_sprop(struct sdp_h264 *s, const char *v, size_t n)
 }
 
 struct sdp_state {
-	int in_media;    /* inside any m= section */
-	int video_h264;  /* current m= section is our chosen one */
-	int done;        /* chosen section ended */
-	int pts[32];     /* payload types listed on the current m= line */
+	int in_media;	/* inside any m= section */
+	int video_h264; /* current m= section is our chosen one */
+	int done;	/* chosen section ended */
+	int pts[32];	/* payload types listed on the current m= line */
 	int num_pts;
 	char section_control[SDP_MAX_CONTROL]; /* a=control of this m= */
 };
@@ -153,9 +153,8 @@ static int listed(const struct sdp_state *st, int pt)
 	return 0;
 }
 
-static int parse_attr(struct sdp_state *st, struct sdp_h264 *out,
-		      const char *v, size_t n, int line_no, char *err,
-		      size_t err_size)
+static int parse_attr(struct sdp_state *st, struct sdp_h264 *out, const char *v,
+		      size_t n, int line_no, char *err, size_t err_size)
 {
 	if (n >= 8 && !strncmp(v, "control:", 8)) {
 		if (!st->in_media)
@@ -183,8 +182,8 @@ static int parse_attr(struct sdp_state *st, struct sdp_h264 *out,
 		    out->payload_type < 0) {
 			out->payload_type = (int)pt;
 			long rate = strtol(enc + 5, NULL, 10);
-			out->clock_rate = rate > 0 && rate < 10000000 ? (int)rate
-								      : 90000;
+			out->clock_rate =
+			    rate > 0 && rate < 10000000 ? (int)rate : 90000;
 			st->video_h264 = 1;
 		}
 		return 0;
@@ -206,7 +205,8 @@ static int parse_attr(struct sdp_state *st, struct sdp_h264 *out,
 		if (fmtp_get(params, pn, "sprop-parameter-sets", &val, &vl) &&
 		    add_sprop(out, val, vl) < 0) {
 			snprintf(err, err_size,
-				 "SDP line %d: bad sprop-parameter-sets", line_no);
+				 "SDP line %d: bad sprop-parameter-sets",
+				 line_no);
 			return -1;
 		}
 		return 0;
@@ -260,9 +260,10 @@ int sdp_parse_h264(const char *text, size_t len, struct sdp_h264 *out,
 	}
 	end_section(&st, out);
 	if (out->payload_type < 0) {
-		snprintf(err, err_size,
-			 "SDP has no video media with an H264 rtpmap (%d lines)",
-			 line_no);
+		snprintf(
+		    err, err_size,
+		    "SDP has no video media with an H264 rtpmap (%d lines)",
+		    line_no);
 		return -1;
 	}
 	if (out->packetization_mode == 2) {

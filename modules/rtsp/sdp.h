@@ -8,14 +8,15 @@
 #include <stdint.h>
 
 #define SDP_MAX_CONTROL 512
-#define SDP_MAX_PARAMS 1024
+#define SDP_MAX_PARAMS	1024
 
 struct sdp_h264 {
-	int payload_type;       /* 96..127 usually */
-	int clock_rate;         /* 90000 for H.264 */
-	int packetization_mode; /* 0 single NAL, 1 non-interleaved, 2 interleaved */
+	int payload_type;	/* 96..127 usually */
+	int clock_rate;		/* 90000 for H.264 */
+	int packetization_mode; /* 0 single NAL, 1 non-interleaved, 2
+				   interleaved */
 	char session_control[SDP_MAX_CONTROL]; /* a=control before any m= */
-	char control[SDP_MAX_CONTROL];         /* a=control of the video media */
+	char control[SDP_MAX_CONTROL]; /* a=control of the video media */
 	char profile_level_id[8];
 	/* sprop-parameter-sets decoded to Annex-B: each NAL with a 4-byte
 	 * start code, in the order the SDP lists them (SPS first usually). */

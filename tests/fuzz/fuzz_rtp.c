@@ -30,8 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct h264_depay d;
 	if (h264_depay_init(&d, 4096, check_au, NULL) < 0)
 		return 0;
-	static const uint8_t sprop[] = {0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1e,
-					0, 0, 0, 1, 0x68, 0xce};
+	static const uint8_t sprop[] = {0,    0, 0, 1, 0x67, 0x42, 0xc0,
+					0x1e, 0, 0, 0, 1,    0x68, 0xce};
 	if (size && (data[0] & 1))
 		h264_depay_set_sprop(&d, sprop, sizeof(sprop));
 	size_t off = size ? 1 : 0;

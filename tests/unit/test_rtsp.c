@@ -28,9 +28,8 @@ static void test_response_framing(void)
 	CHECK_EQ_INT(it.msg.body_len, 5);
 	CHECK(!memcmp(it.msg.body, "hello", 5));
 	char v[64];
-	CHECK_EQ_INT(rtsp_msg_header_copy(&it.msg, "content-type", v,
-					  sizeof(v)),
-		     15);
+	CHECK_EQ_INT(
+	    rtsp_msg_header_copy(&it.msg, "content-type", v, sizeof(v)), 15);
 	CHECK(!strcmp(v, "application/sdp"));
 	CHECK_EQ_INT(rtsp_msg_header_copy(&it.msg, "Session", v, sizeof(v)),
 		     -1);
@@ -45,7 +44,8 @@ static void test_response_framing(void)
 	CHECK(!strcmp(v, "Basic\n  realm=\"x\""));
 
 	/* A request from the server. */
-	const char *req = "GET_PARAMETER rtsp://h/s RTSP/1.0\r\nCSeq: 9\r\n\r\n";
+	const char *req =
+	    "GET_PARAMETER rtsp://h/s RTSP/1.0\r\nCSeq: 9\r\n\r\n";
 	CHECK_EQ_INT(rtsp_next(U8(req), strlen(req), &it), RTSP_ITEM_MESSAGE);
 	CHECK(!it.msg.is_response);
 	CHECK_EQ_INT(it.msg.method.n, 13);
@@ -81,54 +81,61 @@ static void test_headers(void)
 {
 	char id[64];
 	int to;
-	CHECK_EQ_INT(rtsp_parse_session("a1B2c3;timeout=30", id, sizeof(id), &to), 0);
+	CHECK_EQ_INT(
+	    rtsp_parse_session("a1B2c3;timeout=30", id, sizeof(id), &to), 0);
 	CHECK(!strcmp(id, "a1B2c3"));
 	CHECK_EQ_INT(to, 30);
 	CHECK_EQ_INT(rtsp_parse_session("xyz", id, sizeof(id), &to), 0);
 	CHECK_EQ_INT(to, 60);
 
 	struct rtsp_transport_reply t;
-	rtsp_parse_transport("RTP/AVP/TCP;unicast;interleaved=0-1;ssrc=1A2B3C4D;mode=\"PLAY\"", &t);
+	rtsp_parse_transport(
+	    "RTP/AVP/TCP;unicast;interleaved=0-1;ssrc=1A2B3C4D;mode=\"PLAY\"",
+	    &t);
 	CHECK_EQ_INT(t.interleaved[0], 0);
 	CHECK_EQ_INT(t.interleaved[1], 1);
 	CHECK(t.has_ssrc);
 	CHECK_EQ_INT(t.ssrc, 0x1A2B3C4D);
-	rtsp_parse_transport("RTP/AVP;unicast;client_port=5000-5001;server_port=6970-6971", &t);
+	rtsp_parse_transport(
+	    "RTP/AVP;unicast;client_port=5000-5001;server_port=6970-6971", &t);
 	CHECK_EQ_INT(t.server_port[0], 6970);
 	CHECK_EQ_INT(t.server_port[1], 6971);
 	CHECK_EQ_INT(t.client_port[0], 5000);
 	CHECK_EQ_INT(t.interleaved[0], -1);
 
-	CHECK(rtsp_public_has("OPTIONS, DESCRIBE, GET_PARAMETER, PLAY", "GET_PARAMETER"));
-	CHECK(!rtsp_public_has("OPTIONS, DESCRIBE, SET_PARAMETER", "GET_PARAMETER"));
+	CHECK(rtsp_public_has("OPTIONS, DESCRIBE, GET_PARAMETER, PLAY",
+			      "GET_PARAMETER"));
+	CHECK(!rtsp_public_has("OPTIONS, DESCRIBE, SET_PARAMETER",
+			       "GET_PARAMETER"));
 }
 
 static const char gst_sdp[] =
-	"v=0\r\n"
-	"o=- 1188340656180883 1 IN IP4 127.0.0.1\r\n"
-	"s=Session streamed with GStreamer\r\n"
-	"t=0 0\r\n"
-	"a=tool:GStreamer\r\n"
-	"a=type:broadcast\r\n"
-	"a=control:*\r\n"
-	"a=range:npt=now-\r\n"
-	"m=audio 0 RTP/AVP 0\r\n"
-	"a=control:stream=0\r\n"
-	"m=video 0 RTP/AVP 96\r\n"
-	"c=IN IP4 0.0.0.0\r\n"
-	"a=rtpmap:96 H264/90000\r\n"
-	"a=framerate:30\r\n"
-	"a=fmtp:96 packetization-mode=1;profile-level-id=42c01e;"
-	"sprop-parameter-sets=Z0LAHtkBQfsBEAAAAwAQAAADA8DxYuSA,aMuMsg==\r\n"
-	"a=control:stream=1\r\n"
-	"m=application 0 RTP/AVP 107\r\n"
-	"a=control:stream=2\r\n";
+    "v=0\r\n"
+    "o=- 1188340656180883 1 IN IP4 127.0.0.1\r\n"
+    "s=Session streamed with GStreamer\r\n"
+    "t=0 0\r\n"
+    "a=tool:GStreamer\r\n"
+    "a=type:broadcast\r\n"
+    "a=control:*\r\n"
+    "a=range:npt=now-\r\n"
+    "m=audio 0 RTP/AVP 0\r\n"
+    "a=control:stream=0\r\n"
+    "m=video 0 RTP/AVP 96\r\n"
+    "c=IN IP4 0.0.0.0\r\n"
+    "a=rtpmap:96 H264/90000\r\n"
+    "a=framerate:30\r\n"
+    "a=fmtp:96 packetization-mode=1;profile-level-id=42c01e;"
+    "sprop-parameter-sets=Z0LAHtkBQfsBEAAAAwAQAAADA8DxYuSA,aMuMsg==\r\n"
+    "a=control:stream=1\r\n"
+    "m=application 0 RTP/AVP 107\r\n"
+    "a=control:stream=2\r\n";
 
 static void test_sdp(void)
 {
 	struct sdp_h264 s;
 	char err[128];
-	CHECK_EQ_INT(sdp_parse_h264(gst_sdp, strlen(gst_sdp), &s, err, sizeof(err)), 0);
+	CHECK_EQ_INT(
+	    sdp_parse_h264(gst_sdp, strlen(gst_sdp), &s, err, sizeof(err)), 0);
 	CHECK_EQ_INT(s.payload_type, 96);
 	CHECK_EQ_INT(s.clock_rate, 90000);
 	CHECK_EQ_INT(s.packetization_mode, 1);
@@ -141,16 +148,20 @@ static void test_sdp(void)
 	CHECK_EQ_INT(s.params[4], 0x67);
 	CHECK_EQ_INT(s.params[32], 0x68);
 
-	const char *noh264 = "v=0\nm=video 0 RTP/AVP 26\na=rtpmap:26 JPEG/90000\n";
-	CHECK_EQ_INT(sdp_parse_h264(noh264, strlen(noh264), &s, err, sizeof(err)), -1);
+	const char *noh264 =
+	    "v=0\nm=video 0 RTP/AVP 26\na=rtpmap:26 JPEG/90000\n";
+	CHECK_EQ_INT(
+	    sdp_parse_h264(noh264, strlen(noh264), &s, err, sizeof(err)), -1);
 	CHECK_STR_CONTAINS(err, "H264");
 	const char *mode2 = "m=video 0 RTP/AVP 97\na=rtpmap:97 H264/90000\n"
 			    "a=fmtp:97 packetization-mode=2\n";
-	CHECK_EQ_INT(sdp_parse_h264(mode2, strlen(mode2), &s, err, sizeof(err)), -1);
+	CHECK_EQ_INT(sdp_parse_h264(mode2, strlen(mode2), &s, err, sizeof(err)),
+		     -1);
 	CHECK_STR_CONTAINS(err, "packetization-mode=2");
 	const char *badb64 = "m=video 0 RTP/AVP 96\na=rtpmap:96 H264/90000\n"
 			     "a=fmtp:96 sprop-parameter-sets=Z0L!AHt\n";
-	CHECK_EQ_INT(sdp_parse_h264(badb64, strlen(badb64), &s, err, sizeof(err)), -1);
+	CHECK_EQ_INT(
+	    sdp_parse_h264(badb64, strlen(badb64), &s, err, sizeof(err)), -1);
 	CHECK_STR_CONTAINS(err, "line 3");
 
 	char url[256];
@@ -169,13 +180,17 @@ static void test_url(void)
 {
 	struct rtsp_url u;
 	char err[128], m[256];
-	CHECK_EQ_INT(rtsp_url_parse("rtsp://admin:p%40ss:w@cam.local:8554/live/main?x=1", &u, err, sizeof(err)), 0);
+	CHECK_EQ_INT(
+	    rtsp_url_parse("rtsp://admin:p%40ss:w@cam.local:8554/live/main?x=1",
+			   &u, err, sizeof(err)),
+	    0);
 	CHECK(!strcmp(u.user, "admin"));
 	CHECK(!strcmp(u.pass, "p@ss:w"));
 	CHECK(!strcmp(u.host, "cam.local"));
 	CHECK_EQ_INT(u.port, 8554);
 	CHECK(!strcmp(u.request, "rtsp://cam.local:8554/live/main?x=1"));
-	rtsp_url_masked("rtsp://admin:p%40ss:w@cam.local:8554/live", m, sizeof(m));
+	rtsp_url_masked("rtsp://admin:p%40ss:w@cam.local:8554/live", m,
+			sizeof(m));
 	CHECK(!strcmp(m, "rtsp://admin:***@cam.local:8554/live"));
 	rtsp_url_masked("rtsp://cam/live", m, sizeof(m));
 	CHECK(!strcmp(m, "rtsp://cam/live"));
@@ -184,9 +199,11 @@ static void test_url(void)
 	CHECK_EQ_INT(u.port, 554);
 	CHECK(!u.has_user);
 	CHECK_EQ_INT(rtsp_url_parse("http://x/", &u, err, sizeof(err)), -1);
-	CHECK_EQ_INT(rtsp_url_parse("rtsp://x:99999/", &u, err, sizeof(err)), -1);
+	CHECK_EQ_INT(rtsp_url_parse("rtsp://x:99999/", &u, err, sizeof(err)),
+		     -1);
 	CHECK_STR_CONTAINS(err, "port");
-	CHECK_EQ_INT(rtsp_url_parse("rtsp://u:%4@x/", &u, err, sizeof(err)), -1);
+	CHECK_EQ_INT(rtsp_url_parse("rtsp://u:%4@x/", &u, err, sizeof(err)),
+		     -1);
 	CHECK_EQ_INT(rtsp_url_parse("rtsp:///x", &u, err, sizeof(err)), -1);
 }
 
@@ -195,55 +212,110 @@ static void test_auth(void)
 	struct rtsp_auth a = {0};
 	char out[512];
 	CHECK_EQ_INT(rtsp_auth_challenge(&a, "Basic realm=\"cam\""), 0);
-	CHECK_EQ_INT(rtsp_auth_header(&a, "Aladdin", "open sesame", "DESCRIBE", "rtsp://x/", NULL, out, sizeof(out)), 0);
+	CHECK_EQ_INT(rtsp_auth_header(&a, "Aladdin", "open sesame", "DESCRIBE",
+				      "rtsp://x/", NULL, out, sizeof(out)),
+		     0);
 	CHECK(!strcmp(out, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="));
 
 	/* RFC 2617 §3.5 example (GET /dir/index.html). */
 	memset(&a, 0, sizeof(a));
-	CHECK_EQ_INT(rtsp_auth_challenge(&a, "Digest realm=\"testrealm@host.com\", qop=\"auth,auth-int\", nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", opaque=\"5ccc069c403ebaf9f0171e9517f40e41\""), 0);
+	CHECK_EQ_INT(
+	    rtsp_auth_challenge(
+		&a,
+		"Digest realm=\"testrealm@host.com\", qop=\"auth,auth-int\", "
+		"nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", "
+		"opaque=\"5ccc069c403ebaf9f0171e9517f40e41\""),
+	    0);
 	CHECK_EQ_INT(a.scheme, RTSP_AUTH_DIGEST);
-	CHECK_EQ_INT(rtsp_auth_header(&a, "Mufasa", "Circle Of Life", "GET", "/dir/index.html", "0a4f113b", out, sizeof(out)), 0);
-	CHECK_STR_CONTAINS(out, "response=\"6629fae49393a05397450978507c4ef1\"");
+	CHECK_EQ_INT(rtsp_auth_header(&a, "Mufasa", "Circle Of Life", "GET",
+				      "/dir/index.html", "0a4f113b", out,
+				      sizeof(out)),
+		     0);
+	CHECK_STR_CONTAINS(out,
+			   "response=\"6629fae49393a05397450978507c4ef1\"");
 	CHECK_STR_CONTAINS(out, "nc=00000001");
 	CHECK_STR_CONTAINS(out, "opaque=\"5ccc069c403ebaf9f0171e9517f40e41\"");
 
 	/* RFC 7616 §3.9.1: the server offers SHA-256 and MD5; SHA-256 wins
 	 * whatever the order. */
 	memset(&a, 0, sizeof(a));
-	const char *sha = "Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", algorithm=SHA-256, nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"";
-	const char *md5 = "Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", algorithm=MD5, nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"";
+	const char *sha =
+	    "Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", "
+	    "algorithm=SHA-256, "
+	    "nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", "
+	    "opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"";
+	const char *md5 =
+	    "Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", "
+	    "algorithm=MD5, "
+	    "nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", "
+	    "opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"";
 	CHECK_EQ_INT(rtsp_auth_challenge(&a, sha), 0);
 	CHECK_EQ_INT(rtsp_auth_challenge(&a, md5), 0);
 	CHECK_EQ_INT(rtsp_auth_challenge(&a, "Basic realm=\"x\""), 0);
 	CHECK(!strcmp(a.algorithm, "SHA-256"));
-	rtsp_auth_header(&a, "Mufasa", "Circle of Life", "GET", "/dir/index.html", "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", out, sizeof(out));
-	CHECK_STR_CONTAINS(out, "response=\"753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1\"");
+	rtsp_auth_header(
+	    &a, "Mufasa", "Circle of Life", "GET", "/dir/index.html",
+	    "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", out, sizeof(out));
+	CHECK_STR_CONTAINS(out, "response="
+				"\"753927fa0e85d155564e2e272a28d1802ca10daf4496"
+				"794697cf8db5856cb6c1\"");
 	CHECK_STR_CONTAINS(out, "algorithm=SHA-256");
 	memset(&a, 0, sizeof(a));
 	rtsp_auth_challenge(&a, md5);
-	rtsp_auth_header(&a, "Mufasa", "Circle of Life", "GET", "/dir/index.html", "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", out, sizeof(out));
-	CHECK_STR_CONTAINS(out, "response=\"8ca523f5e9506fed4657c9700eebdbec\"");
+	rtsp_auth_header(
+	    &a, "Mufasa", "Circle of Life", "GET", "/dir/index.html",
+	    "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", out, sizeof(out));
+	CHECK_STR_CONTAINS(out,
+			   "response=\"8ca523f5e9506fed4657c9700eebdbec\"");
 
 	/* No qop (what many cameras and GStreamer send): H(HA1:nonce:HA2). */
 	memset(&a, 0, sizeof(a));
 	rtsp_auth_challenge(&a, "Digest realm=\"r\", nonce=\"n\"");
-	rtsp_auth_header(&a, "u", "p", "DESCRIBE", "rtsp://h/s", "c", out, sizeof(out));
-	CHECK_STR_CONTAINS(out, "Digest username=\"u\", realm=\"r\", nonce=\"n\", uri=\"rtsp://h/s\", response=\"");
+	rtsp_auth_header(&a, "u", "p", "DESCRIBE", "rtsp://h/s", "c", out,
+			 sizeof(out));
+	CHECK_STR_CONTAINS(out, "Digest username=\"u\", realm=\"r\", "
+				"nonce=\"n\", uri=\"rtsp://h/s\", response=\"");
 	CHECK(!strstr(out, "qop"));
 
 	memset(&a, 0, sizeof(a));
-	CHECK_EQ_INT(rtsp_auth_challenge(&a, "Digest realm=\"r\", nonce=\"n\", algorithm=SHA-512-256"), -1);
+	CHECK_EQ_INT(
+	    rtsp_auth_challenge(
+		&a, "Digest realm=\"r\", nonce=\"n\", algorithm=SHA-512-256"),
+	    -1);
 	CHECK_EQ_INT(rtsp_auth_challenge(&a, "Negotiate abc"), -1);
 	CHECK_EQ_INT(a.scheme, RTSP_AUTH_NONE);
 }
 
 static void test_rtp_parse(void)
 {
-	uint8_t p[] = {0xb1, 0xe0, 0x12, 0x34, 0, 0, 0x10, 0, 0xde, 0xad, 0xbe, 0xef,
-		       /* 1 CSRC */ 1, 2, 3, 4,
-		       /* extension: profile, 1 word */ 0xbe, 0xde, 0, 1, 9, 9, 9, 9,
-		       /* payload */ 0x41, 0x9a,
-		       /* padding 2 */ 0, 2};
+	uint8_t p[] = {0xb1,
+		       0xe0,
+		       0x12,
+		       0x34,
+		       0,
+		       0,
+		       0x10,
+		       0,
+		       0xde,
+		       0xad,
+		       0xbe,
+		       0xef,
+		       /* 1 CSRC */ 1,
+		       2,
+		       3,
+		       4,
+		       /* extension: profile, 1 word */ 0xbe,
+		       0xde,
+		       0,
+		       1,
+		       9,
+		       9,
+		       9,
+		       9,
+		       /* payload */ 0x41,
+		       0x9a,
+		       /* padding 2 */ 0,
+		       2};
 	struct rtp_packet r;
 	CHECK_EQ_INT(rtp_parse(p, sizeof(p), &r), 0);
 	CHECK(r.marker);
@@ -267,9 +339,34 @@ static void test_rtcp(void)
 	CHECK_EQ_INT(n % 4, 0);
 	struct rtcp_sr sr;
 	CHECK_EQ_INT(rtcp_find_sr(rr, n, &sr), 0); /* well formed, no SR */
-	uint8_t c[64] = {0x80, 200, 0, 6, 0xaa, 0xbb, 0xcc, 0xdd,
-			 /* NTP 2208988800 + 1.5 s */ 0x83, 0xaa, 0x7e, 0x81, 0x80, 0, 0, 0,
-			 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2};
+	uint8_t c[64] = {0x80,
+			 200,
+			 0,
+			 6,
+			 0xaa,
+			 0xbb,
+			 0xcc,
+			 0xdd,
+			 /* NTP 2208988800 + 1.5 s */ 0x83,
+			 0xaa,
+			 0x7e,
+			 0x81,
+			 0x80,
+			 0,
+			 0,
+			 0,
+			 0,
+			 1,
+			 0,
+			 0,
+			 0,
+			 0,
+			 0,
+			 1,
+			 0,
+			 0,
+			 0,
+			 2};
 	memcpy(c + 28, rr, n);
 	CHECK_EQ_INT(rtcp_find_sr(c, 28 + n, &sr), 1);
 	CHECK_EQ_INT(sr.ssrc, 0xaabbccdd);
@@ -303,14 +400,19 @@ static void on_au(void *ctx, const struct rtp_h264_au *au)
 static void push(struct h264_depay *d, uint16_t seq, uint32_t ts, int marker,
 		 const uint8_t *pl, size_t n)
 {
-	struct rtp_packet p = {.version = 2, .payload_type = 96,
-			       .marker = marker, .seq = seq, .timestamp = ts,
-			       .ssrc = 7, .payload = pl, .payload_len = n};
+	struct rtp_packet p = {.version = 2,
+			       .payload_type = 96,
+			       .marker = marker,
+			       .seq = seq,
+			       .timestamp = ts,
+			       .ssrc = 7,
+			       .payload = pl,
+			       .payload_len = n};
 	h264_depay_push(d, &p);
 }
 
-static const uint8_t idr_a[] = {0x7c, 0x85, 1, 2, 3};  /* FU-A start, IDR */
-static const uint8_t idr_b[] = {0x7c, 0x45, 4, 5};     /* FU-A end */
+static const uint8_t idr_a[] = {0x7c, 0x85, 1, 2, 3}; /* FU-A start, IDR */
+static const uint8_t idr_b[] = {0x7c, 0x45, 4, 5};    /* FU-A end */
 static const uint8_t pslice[] = {0x41, 0x9a, 7};
 static const uint8_t idr_single[] = {0x65, 9};
 
@@ -330,9 +432,9 @@ static void test_depay_basic(void)
 	CHECK_EQ_INT(g.n, 1);
 	CHECK_EQ_INT(g.flags[0], H264_AU_KEY | H264_AU_CONFIG);
 	CHECK_EQ_INT(g.ts[0], 3000);
-	static const uint8_t want[] = {0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1e,
-				       0, 0, 0, 1, 0x68, 0xce,
-				       0, 0, 0, 1, 0x65, 1, 2, 3, 4, 5};
+	static const uint8_t want[] = {0, 0, 0,	   1, 0x67, 0x42, 0xc0, 0x1e,
+				       0, 0, 0,	   1, 0x68, 0xce, 0,	0,
+				       0, 1, 0x65, 1, 2,    3,	  4,	5};
 	CHECK_EQ_INT(g.size[0], sizeof(want));
 	CHECK(!memcmp(g.data[0], want, sizeof(want)));
 	/* P frame; then the next one without a marker ends on ts change. */
@@ -352,10 +454,9 @@ static void test_depay_basic(void)
 	push(&d, 109, 15000, 0, stap, sizeof(stap));
 	push(&d, 110, 15000, 1, idr_single, sizeof(idr_single));
 	CHECK_EQ_INT(g.n, 5);
-	static const uint8_t want2[] = {0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1e,
-					0, 0, 0, 1, 0x68, 0xce,
-					0, 0, 0, 1, 0x06, 0x05, 0x01, 0x00, 0x80,
-					0, 0, 0, 1, 0x65, 9};
+	static const uint8_t want2[] = {
+	    0, 0, 0, 1,	   0x67, 0x42, 0xc0, 0x1e, 0, 0, 0, 1, 0x68, 0xce, 0,
+	    0, 0, 1, 0x06, 0x05, 0x01, 0x00, 0x80, 0, 0, 0, 1, 0x65, 9};
 	CHECK_EQ_INT(g.size[4], sizeof(want2));
 	CHECK(!memcmp(g.data[4], want2, sizeof(want2)));
 	/* A late duplicate changes nothing. */
@@ -370,7 +471,8 @@ static void test_depay_gap_and_sprop(void)
 	struct h264_depay d;
 	struct got g = {0};
 	h264_depay_init(&d, 1 << 20, on_au, &g);
-	uint8_t sprop[] = {0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1e, 0, 0, 0, 1, 0x68, 0xce};
+	uint8_t sprop[] = {0,	 0, 0, 1, 0x67, 0x42, 0xc0,
+			   0x1e, 0, 0, 0, 1,	0x68, 0xce};
 	h264_depay_set_sprop(&d, sprop, sizeof(sprop));
 	/* AUD + IDR without in-band SPS/PPS: inserted after the AUD. Timestamp
 	 * near the 32-bit wrap. */
@@ -380,10 +482,10 @@ static void test_depay_gap_and_sprop(void)
 	push(&d, 0, 0xfffff000u, 1, idr_b, sizeof(idr_b));
 	CHECK_EQ_INT(g.n, 1);
 	CHECK_EQ_INT(g.flags[0], H264_AU_KEY | H264_AU_CONFIG);
-	static const uint8_t want[] = {0, 0, 0, 1, 0x09, 0xf0,
-				       0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1e,
-				       0, 0, 0, 1, 0x68, 0xce,
-				       0, 0, 0, 1, 0x65, 1, 2, 3, 4, 5};
+	static const uint8_t want[] = {0,    0, 0,    1,    0x09, 0xf0, 0, 0,
+				       0,    1, 0x67, 0x42, 0xc0, 0x1e, 0, 0,
+				       0,    1, 0x68, 0xce, 0,	  0,	0, 1,
+				       0x65, 1, 2,    3,    4,	  5};
 	CHECK_EQ_INT(g.size[0], sizeof(want));
 	CHECK(!memcmp(g.data[0], want, sizeof(want)));
 	/* Wraps: 0xfffff000 + 0x2000 -> continues upwards. */
@@ -397,15 +499,20 @@ static void test_depay_gap_and_sprop(void)
 	push(&d, 5, 0xa000u, 0, idr_a, sizeof(idr_a));
 	push(&d, 6, 0xa000u, 1, idr_b, sizeof(idr_b));
 	CHECK_EQ_INT(g.n, 3);
-	CHECK_EQ_INT(g.flags[2], H264_AU_KEY | H264_AU_CONFIG | H264_AU_DISCONTINUITY);
+	CHECK_EQ_INT(g.flags[2],
+		     H264_AU_KEY | H264_AU_CONFIG | H264_AU_DISCONTINUITY);
 	/* Loss inside an IDR's FU-A run: that IDR is dropped too. */
 	push(&d, 7, 0xd000u, 0, idr_a, sizeof(idr_a));
 	push(&d, 9, 0xd000u, 1, idr_b, sizeof(idr_b));
 	CHECK_EQ_INT(g.n, 3);
 	/* A new SSRC (server restarted): timestamps reset. */
-	struct rtp_packet p = {.version = 2, .marker = 0, .seq = 500,
-			       .timestamp = 77, .ssrc = 8,
-			       .payload = idr_a, .payload_len = sizeof(idr_a)};
+	struct rtp_packet p = {.version = 2,
+			       .marker = 0,
+			       .seq = 500,
+			       .timestamp = 77,
+			       .ssrc = 8,
+			       .payload = idr_a,
+			       .payload_len = sizeof(idr_a)};
 	h264_depay_push(&d, &p);
 	p.seq = 501;
 	p.marker = 1;
@@ -414,7 +521,7 @@ static void test_depay_gap_and_sprop(void)
 	h264_depay_push(&d, &p);
 	CHECK_EQ_INT(g.n, 4);
 	CHECK_EQ_INT(g.flags[3], H264_AU_KEY | H264_AU_CONFIG |
-				 H264_AU_DISCONTINUITY | H264_AU_TS_RESET);
+				     H264_AU_DISCONTINUITY | H264_AU_TS_RESET);
 	CHECK_EQ_INT(g.ts[3], 77);
 	/* reset(): the next AU must be an IDR, flagged. */
 	h264_depay_reset(&d);
