@@ -97,6 +97,12 @@ static void empty_dir(void)
 	closedir(d);
 }
 
+static void remove_dir(void)
+{
+	empty_dir();
+	rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!dir[0]) {
@@ -104,6 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
 			 (int)getpid());
 		mkdir(dir, 0755);
+		atexit(remove_dir);
 	}
 	struct record_cfg cfg = {
 	    .location = dir,
