@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The V4L2 device double is faithful enough for real clients: v4l2-ctl and
 # ffmpeg enumerate, configure and stream through it, frames match the
-# pattern byte for byte, H.264 decodes, and the scripted unplug is seen as
-# ENODEV and the path comes back.
+# pattern byte for byte, camera H.264 decodes, the scripted unplug is seen
+# as ENODEV, and v4l2-ctl encodes through the M2M encoder (EOS event, output
+# decodable).
 source "$VPIPE_TOP/tests/lib.sh"
 need v4l2-ctl ffmpeg ffprobe
 source "$VPIPE_TOP/tests/doubles/v4l2dev/preload.sh"
@@ -25,6 +26,10 @@ formats = YUYV
 sizes = 160x120
 unplug-after = 10
 unplug-for-ms = 800
+
+[device]
+path = /dev/video11
+type = encoder
 CONF
 export VPIPE_V4L2_DOUBLE="$T/dev.conf"
 # third-party tools: their own leaks are not ours
@@ -58,3 +63,14 @@ expect_eq "decodable H.264 frames from the camera" "$n" 25
 # Reappearance is exercised in one process by tests/e2e/v4l2_unplug.sh.
 dbl v4l2-ctl -d /dev/video8 --stream-mmap --stream-count=40 >"$T/unplug.txt" 2>&1 || true
 expect_grep "VIDIOC_DQBUF: failed: No such device" "$T/unplug.txt"
+
+# The M2M encoder: v4l2-ctl feeds its own test pattern on OUTPUT, drains
+# with ENC_CMD_STOP (EOS event) and writes CAPTURE; ffprobe decodes it.
+dbl v4l2-ctl -d /dev/video11 --all >"$T/enc.txt"
+expect_grep "Video Memory-to-Memory Multiplanar" "$T/enc.txt"
+expect_grep "h264_i_frame_period" "$T/enc.txt"
+dbl v4l2-ctl -d /dev/video11 --set-fmt-video-out=width=160,height=120,pixelformat=YU12 \
+	--stream-out-mmap --stream-mmap --stream-count=30 --stream-to="$T/enc.h264" >"$T/encrun.txt" 2>&1
+expect_grep "EOS EVENT" "$T/encrun.txt"
+n=$(ffprobe -v error -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$T/enc.h264")
+expect_eq "pictures v4l2-ctl encoded through the M2M double" "$n" 30

@@ -901,6 +901,7 @@ static int streamon(struct dd_file *f, const uint32_t *type)
 		c->draining = c->drained = false;
 	c->frames_due = 0;
 	thread_start(c);
+	pthread_cond_broadcast(&c->cond); /* the encoder may be able to run */
 	dd_signal_update(f);
 	return 0;
 }
