@@ -30,8 +30,8 @@ const char *v4l2u_fourcc_str(uint32_t fourcc, char buf[8])
 	return buf;
 }
 
-int v4l2u_caps(int fd, uint32_t *caps, char *card, size_t cardlen,
-	       char *driver, size_t driverlen)
+int v4l2u_caps(int fd, uint32_t *caps, char *card, size_t cardlen, char *driver,
+	       size_t driverlen)
 {
 	struct v4l2_capability cap;
 	memset(&cap, 0, sizeof(cap));
@@ -39,7 +39,7 @@ int v4l2u_caps(int fd, uint32_t *caps, char *card, size_t cardlen,
 	if (rc)
 		return rc;
 	*caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS) ? cap.device_caps
-							   : cap.capabilities;
+							  : cap.capabilities;
 	if (card && cardlen)
 		snprintf(card, cardlen, "%.32s", (const char *)cap.card);
 	if (driver && driverlen)
@@ -50,7 +50,7 @@ int v4l2u_caps(int fd, uint32_t *caps, char *card, size_t cardlen,
 int v4l2u_has_format(int fd, uint32_t buftype, uint32_t fourcc)
 {
 	for (uint32_t i = 0; i < 256; i++) {
-		struct v4l2_fmtdesc d = { .index = i, .type = buftype };
+		struct v4l2_fmtdesc d = {.index = i, .type = buftype};
 		int rc = v4l2u_ioctl(fd, VIDIOC_ENUM_FMT, &d);
 		if (rc == -EINVAL)
 			return 0;
@@ -70,8 +70,8 @@ static bool in_steps(uint32_t v, uint32_t min, uint32_t max, uint32_t step)
 int v4l2u_size_offered(int fd, uint32_t fourcc, uint32_t w, uint32_t h)
 {
 	for (uint32_t i = 0; i < 1024; i++) {
-		struct v4l2_frmsizeenum s = { .index = i,
-					      .pixel_format = fourcc };
+		struct v4l2_frmsizeenum s = {.index = i,
+					     .pixel_format = fourcc};
 		int rc = v4l2u_ioctl(fd, VIDIOC_ENUM_FRAMESIZES, &s);
 		if (rc)
 			return i == 0 ? -ENOTTY : 0;
@@ -82,8 +82,8 @@ int v4l2u_size_offered(int fd, uint32_t fourcc, uint32_t w, uint32_t h)
 		}
 		return in_steps(w, s.stepwise.min_width, s.stepwise.max_width,
 				s.stepwise.step_width) &&
-		       in_steps(h, s.stepwise.min_height,
-				s.stepwise.max_height, s.stepwise.step_height);
+		       in_steps(h, s.stepwise.min_height, s.stepwise.max_height,
+				s.stepwise.step_height);
 	}
 	return 0;
 }
@@ -102,10 +102,10 @@ int v4l2u_rate_offered(int fd, uint32_t fourcc, uint32_t w, uint32_t h,
 		       double fps)
 {
 	for (uint32_t i = 0; i < 1024; i++) {
-		struct v4l2_frmivalenum v = { .index = i,
-					      .pixel_format = fourcc,
-					      .width = w,
-					      .height = h };
+		struct v4l2_frmivalenum v = {.index = i,
+					     .pixel_format = fourcc,
+					     .width = w,
+					     .height = h};
 		int rc = v4l2u_ioctl(fd, VIDIOC_ENUM_FRAMEINTERVALS, &v);
 		if (rc)
 			return i == 0 ? -ENOTTY : 0;
@@ -123,7 +123,7 @@ int v4l2u_rate_offered(int fd, uint32_t fourcc, uint32_t w, uint32_t h,
 }
 
 static void append(char *out, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void append(char *out, size_t len, const char *fmt, ...)
 {
 	size_t used = strlen(out);
@@ -139,7 +139,7 @@ void v4l2u_list_formats(int fd, uint32_t buftype, char *out, size_t len)
 {
 	out[0] = 0;
 	for (uint32_t i = 0; i < 64; i++) {
-		struct v4l2_fmtdesc d = { .index = i, .type = buftype };
+		struct v4l2_fmtdesc d = {.index = i, .type = buftype};
 		if (v4l2u_ioctl(fd, VIDIOC_ENUM_FMT, &d))
 			break;
 		char fc[8];
@@ -155,8 +155,8 @@ void v4l2u_list_sizes(int fd, uint32_t fourcc, char *out, size_t len)
 {
 	out[0] = 0;
 	for (uint32_t i = 0; i < 64; i++) {
-		struct v4l2_frmsizeenum s = { .index = i,
-					      .pixel_format = fourcc };
+		struct v4l2_frmsizeenum s = {.index = i,
+					     .pixel_format = fourcc};
 		if (v4l2u_ioctl(fd, VIDIOC_ENUM_FRAMESIZES, &s))
 			break;
 		if (s.type == V4L2_FRMSIZE_TYPE_DISCRETE) {
@@ -171,8 +171,9 @@ void v4l2u_list_sizes(int fd, uint32_t fourcc, char *out, size_t len)
 		break;
 	}
 	if (!out[0])
-		snprintf(out, len, "no size list (the driver does not "
-				   "enumerate sizes)");
+		snprintf(out, len,
+			 "no size list (the driver does not "
+			 "enumerate sizes)");
 }
 
 void v4l2u_list_rates(int fd, uint32_t fourcc, uint32_t w, uint32_t h,
@@ -180,10 +181,10 @@ void v4l2u_list_rates(int fd, uint32_t fourcc, uint32_t w, uint32_t h,
 {
 	out[0] = 0;
 	for (uint32_t i = 0; i < 64; i++) {
-		struct v4l2_frmivalenum v = { .index = i,
-					      .pixel_format = fourcc,
-					      .width = w,
-					      .height = h };
+		struct v4l2_frmivalenum v = {.index = i,
+					     .pixel_format = fourcc,
+					     .width = w,
+					     .height = h};
 		if (v4l2u_ioctl(fd, VIDIOC_ENUM_FRAMEINTERVALS, &v))
 			break;
 		if (v.type == V4L2_FRMIVAL_TYPE_DISCRETE) {
@@ -196,15 +197,16 @@ void v4l2u_list_rates(int fd, uint32_t fourcc, uint32_t w, uint32_t h,
 		break;
 	}
 	if (!out[0])
-		snprintf(out, len, "no rate list (the driver does not "
-				   "enumerate frame intervals)");
+		snprintf(out, len,
+			 "no rate list (the driver does not "
+			 "enumerate frame intervals)");
 	else
 		append(out, len, " fps");
 }
 
 bool v4l2u_ctrl_exists(int fd, uint32_t id)
 {
-	struct v4l2_queryctrl q = { .id = id };
+	struct v4l2_queryctrl q = {.id = id};
 	return v4l2u_ioctl(fd, VIDIOC_QUERYCTRL, &q) == 0 &&
 	       !(q.flags & V4L2_CTRL_FLAG_DISABLED);
 }
@@ -212,7 +214,7 @@ bool v4l2u_ctrl_exists(int fd, uint32_t id)
 int v4l2u_ctrl_set(int fd, uint32_t id, int32_t value, int32_t *min,
 		   int32_t *max)
 {
-	struct v4l2_queryctrl q = { .id = id };
+	struct v4l2_queryctrl q = {.id = id};
 	if (v4l2u_ioctl(fd, VIDIOC_QUERYCTRL, &q) ||
 	    (q.flags & V4L2_CTRL_FLAG_DISABLED))
 		return -EINVAL;
@@ -223,13 +225,12 @@ int v4l2u_ctrl_set(int fd, uint32_t id, int32_t value, int32_t *min,
 	if (q.type != V4L2_CTRL_TYPE_BUTTON &&
 	    (value < q.minimum || value > q.maximum))
 		return -ERANGE;
-	struct v4l2_ext_control c = { .id = id, .value = value };
-	struct v4l2_ext_controls cs = { .which = V4L2_CTRL_ID2WHICH(id),
-					.count = 1,
-					.controls = &c };
+	struct v4l2_ext_control c = {.id = id, .value = value};
+	struct v4l2_ext_controls cs = {
+	    .which = V4L2_CTRL_ID2WHICH(id), .count = 1, .controls = &c};
 	int rc = v4l2u_ioctl(fd, VIDIOC_S_EXT_CTRLS, &cs);
 	if (rc == -ENOTTY) { /* old drivers: the single-control ioctl */
-		struct v4l2_control sc = { .id = id, .value = value };
+		struct v4l2_control sc = {.id = id, .value = value};
 		rc = v4l2u_ioctl(fd, VIDIOC_S_CTRL, &sc);
 	}
 	return rc;

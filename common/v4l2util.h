@@ -20,8 +20,8 @@ int v4l2u_ioctl(int fd, unsigned long req, void *arg);
 const char *v4l2u_fourcc_str(uint32_t fourcc, char buf[8]);
 
 /* The effective capabilities (device_caps when the driver gives them). */
-int v4l2u_caps(int fd, uint32_t *caps, char *card, size_t cardlen,
-	       char *driver, size_t driverlen);
+int v4l2u_caps(int fd, uint32_t *caps, char *card, size_t cardlen, char *driver,
+	       size_t driverlen);
 
 /* 1 when ENUM_FMT on `buftype` lists fourcc, 0 when not, -errno. */
 int v4l2u_has_format(int fd, uint32_t buftype, uint32_t fourcc);

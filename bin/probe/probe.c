@@ -20,27 +20,33 @@ static const struct {
 	uint32_t bit;
 	const char *name;
 } cap_names[] = {
-	{ V4L2_CAP_VIDEO_CAPTURE, "video-capture" },
-	{ V4L2_CAP_VIDEO_CAPTURE_MPLANE, "video-capture-mplane" },
-	{ V4L2_CAP_VIDEO_OUTPUT, "video-output" },
-	{ V4L2_CAP_VIDEO_OUTPUT_MPLANE, "video-output-mplane" },
-	{ V4L2_CAP_VIDEO_M2M, "video-m2m" },
-	{ V4L2_CAP_VIDEO_M2M_MPLANE, "video-m2m-mplane" },
-	{ V4L2_CAP_META_CAPTURE, "metadata-capture" },
-	{ V4L2_CAP_READWRITE, "read-write" },
-	{ V4L2_CAP_STREAMING, "streaming" },
-	{ V4L2_CAP_EXT_PIX_FORMAT, "ext-pix-format" },
+    {V4L2_CAP_VIDEO_CAPTURE, "video-capture"},
+    {V4L2_CAP_VIDEO_CAPTURE_MPLANE, "video-capture-mplane"},
+    {V4L2_CAP_VIDEO_OUTPUT, "video-output"},
+    {V4L2_CAP_VIDEO_OUTPUT_MPLANE, "video-output-mplane"},
+    {V4L2_CAP_VIDEO_M2M, "video-m2m"},
+    {V4L2_CAP_VIDEO_M2M_MPLANE, "video-m2m-mplane"},
+    {V4L2_CAP_META_CAPTURE, "metadata-capture"},
+    {V4L2_CAP_READWRITE, "read-write"},
+    {V4L2_CAP_STREAMING, "streaming"},
+    {V4L2_CAP_EXT_PIX_FORMAT, "ext-pix-format"},
 };
 
 static const char *vpipe_format_name(uint32_t fourcc)
 {
 	switch (fourcc) {
-	case V4L2_PIX_FMT_YUYV: return "yuyv";
-	case V4L2_PIX_FMT_NV12: return "nv12";
-	case V4L2_PIX_FMT_YUV420: return "i420";
-	case V4L2_PIX_FMT_MJPEG: return "mjpeg";
-	case V4L2_PIX_FMT_H264: return "h264";
-	default: return NULL;
+	case V4L2_PIX_FMT_YUYV:
+		return "yuyv";
+	case V4L2_PIX_FMT_NV12:
+		return "nv12";
+	case V4L2_PIX_FMT_YUV420:
+		return "i420";
+	case V4L2_PIX_FMT_MJPEG:
+		return "mjpeg";
+	case V4L2_PIX_FMT_H264:
+		return "h264";
+	default:
+		return NULL;
 	}
 }
 
@@ -50,7 +56,8 @@ static void print_stable_names(const char *path)
 	char target[PATH_MAX];
 	if (!realpath(path, target))
 		return;
-	static const char *const dirs[] = { "/dev/v4l/by-id", "/dev/v4l/by-path" };
+	static const char *const dirs[] = {"/dev/v4l/by-id",
+					   "/dev/v4l/by-path"};
 	for (unsigned i = 0; i < 2; i++) {
 		DIR *d = opendir(dirs[i]);
 		if (!d)
@@ -60,7 +67,8 @@ static void print_stable_names(const char *path)
 			if (e->d_name[0] == '.')
 				continue;
 			char link[PATH_MAX], real[PATH_MAX];
-			snprintf(link, sizeof(link), "%s/%s", dirs[i], e->d_name);
+			snprintf(link, sizeof(link), "%s/%s", dirs[i],
+				 e->d_name);
 			if (realpath(link, real) && !strcmp(real, target) &&
 			    strcmp(link, path))
 				printf("  stable name: %s\n", link);
@@ -72,7 +80,8 @@ static void print_stable_names(const char *path)
 static void print_sizes(int fd, uint32_t fourcc)
 {
 	for (uint32_t i = 0; i < 64; i++) {
-		struct v4l2_frmsizeenum s = { .index = i, .pixel_format = fourcc };
+		struct v4l2_frmsizeenum s = {.index = i,
+					     .pixel_format = fourcc};
 		if (v4l2u_ioctl(fd, VIDIOC_ENUM_FRAMESIZES, &s))
 			return;
 		if (s.type != V4L2_FRMSIZE_TYPE_DISCRETE) {
@@ -83,8 +92,8 @@ static void print_sizes(int fd, uint32_t fourcc)
 			return;
 		}
 		char rates[256];
-		v4l2u_list_rates(fd, fourcc, s.discrete.width, s.discrete.height,
-				 rates, sizeof(rates));
+		v4l2u_list_rates(fd, fourcc, s.discrete.width,
+				 s.discrete.height, rates, sizeof(rates));
 		printf("      %ux%u: %s\n", s.discrete.width, s.discrete.height,
 		       rates);
 	}
@@ -101,35 +110,37 @@ static void print_formats(int fd, uint32_t type, const char *title,
 {
 	printf("  formats (%s):\n", title);
 	for (uint32_t i = 0; i < 64; i++) {
-		struct v4l2_fmtdesc d = { .index = i, .type = type };
+		struct v4l2_fmtdesc d = {.index = i, .type = type};
 		if (v4l2u_ioctl(fd, VIDIOC_ENUM_FMT, &d))
 			break;
 		char fc[8];
 		const char *vn = vpipe_format_name(d.pixelformat);
-		printf("    %-4s  %.32s%s  [%s%s]\n",
-		       v4l2u_fourcc_str(d.pixelformat, fc),
-		       (const char *)d.description,
-		       (d.flags & V4L2_FMT_FLAG_COMPRESSED) ? ", compressed" : "",
-		       vn ? "format = " : "not supported by vpipe",
-		       vn ? vn : "");
+		printf(
+		    "    %-4s  %.32s%s  [%s%s]\n",
+		    v4l2u_fourcc_str(d.pixelformat, fc),
+		    (const char *)d.description,
+		    (d.flags & V4L2_FMT_FLAG_COMPRESSED) ? ", compressed" : "",
+		    vn ? "format = " : "not supported by vpipe", vn ? vn : "");
 		print_sizes(fd, d.pixelformat);
 		if (first && vn && !first->fourcc) {
-			struct v4l2_frmsizeenum s = { .index = 0,
-						      .pixel_format = d.pixelformat };
+			struct v4l2_frmsizeenum s = {
+			    .index = 0, .pixel_format = d.pixelformat};
 			if (v4l2u_ioctl(fd, VIDIOC_ENUM_FRAMESIZES, &s) == 0 &&
 			    s.type == V4L2_FRMSIZE_TYPE_DISCRETE) {
 				first->fourcc = d.pixelformat;
 				first->w = s.discrete.width;
 				first->h = s.discrete.height;
 				struct v4l2_frmivalenum v = {
-					.pixel_format = d.pixelformat,
-					.width = first->w, .height = first->h
-				};
-				if (v4l2u_ioctl(fd, VIDIOC_ENUM_FRAMEINTERVALS, &v) == 0 &&
+				    .pixel_format = d.pixelformat,
+				    .width = first->w,
+				    .height = first->h};
+				if (v4l2u_ioctl(fd, VIDIOC_ENUM_FRAMEINTERVALS,
+						&v) == 0 &&
 				    v.type == V4L2_FRMIVAL_TYPE_DISCRETE &&
 				    v.discrete.numerator)
-					first->fps = (double)v.discrete.denominator /
-						     v.discrete.numerator;
+					first->fps =
+					    (double)v.discrete.denominator /
+					    v.discrete.numerator;
 			}
 		}
 	}
@@ -154,7 +165,7 @@ static void print_menu(int fd, const struct v4l2_queryctrl *q, int32_t cur)
 {
 	printf(":");
 	for (int32_t i = q->minimum; i <= q->maximum; i++) {
-		struct v4l2_querymenu m = { .id = q->id, .index = (uint32_t)i };
+		struct v4l2_querymenu m = {.id = q->id, .index = (uint32_t)i};
 		if (v4l2u_ioctl(fd, VIDIOC_QUERYMENU, &m))
 			continue;
 		printf(" %d=%.32s%s", i, (const char *)m.name,
@@ -167,7 +178,7 @@ static void print_controls(int fd)
 	printf("  controls:\n");
 	uint32_t id = V4L2_CTRL_FLAG_NEXT_CTRL;
 	for (unsigned n = 0; n < 1024; n++) {
-		struct v4l2_queryctrl q = { .id = id };
+		struct v4l2_queryctrl q = {.id = id};
 		if (v4l2u_ioctl(fd, VIDIOC_QUERYCTRL, &q))
 			break;
 		id = q.id | V4L2_CTRL_FLAG_NEXT_CTRL;
@@ -179,10 +190,10 @@ static void print_controls(int fd)
 		}
 		char name[40];
 		ctrl_name((const char *)q.name, name, sizeof(name));
-		struct v4l2_control c = { .id = q.id };
+		struct v4l2_control c = {.id = q.id};
 		bool readable = !(q.flags & V4L2_CTRL_FLAG_WRITE_ONLY) &&
 				v4l2u_ioctl(fd, VIDIOC_G_CTRL, &c) == 0;
-		const char *type = q.type == V4L2_CTRL_TYPE_INTEGER ? "int"
+		const char *type = q.type == V4L2_CTRL_TYPE_INTEGER   ? "int"
 				   : q.type == V4L2_CTRL_TYPE_BOOLEAN ? "bool"
 				   : q.type == V4L2_CTRL_TYPE_MENU    ? "menu"
 				   : q.type == V4L2_CTRL_TYPE_BUTTON  ? "button"
@@ -199,7 +210,8 @@ static void print_controls(int fd)
 		if (readable)
 			printf(" now %d", c.value);
 		if (q.type == V4L2_CTRL_TYPE_MENU)
-			print_menu(fd, &q, readable ? c.value : q.default_value);
+			print_menu(fd, &q,
+				   readable ? c.value : q.default_value);
 		printf("\n");
 	}
 }
@@ -230,23 +242,25 @@ static int probe_one(const char *path)
 		return 1;
 	}
 	uint32_t caps = (cap.capabilities & V4L2_CAP_DEVICE_CAPS)
-				? cap.device_caps
-				: cap.capabilities;
+			    ? cap.device_caps
+			    : cap.capabilities;
 	printf("%s: %.32s (driver %.16s, bus %.32s, version %u.%u.%u)\n", path,
 	       (const char *)cap.card, (const char *)cap.driver,
 	       (const char *)cap.bus_info, cap.version >> 16,
 	       (cap.version >> 8) & 0xff, cap.version & 0xff);
 	print_caps(caps);
 	print_stable_names(path);
-	struct first_offer first = { 0 };
+	struct first_offer first = {0};
 	bool m2m = caps & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE);
 	if (m2m) {
 		bool mp = caps & V4L2_CAP_VIDEO_M2M_MPLANE;
-		print_formats(fd, mp ? V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE
-				     : V4L2_BUF_TYPE_VIDEO_OUTPUT,
+		print_formats(fd,
+			      mp ? V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE
+				 : V4L2_BUF_TYPE_VIDEO_OUTPUT,
 			      "output: what it takes", NULL);
-		print_formats(fd, mp ? V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE
-				     : V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		print_formats(fd,
+			      mp ? V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE
+				 : V4L2_BUF_TYPE_VIDEO_CAPTURE,
 			      "capture: what it makes", NULL);
 	} else if (caps & V4L2_CAP_VIDEO_CAPTURE) {
 		print_formats(fd, V4L2_BUF_TYPE_VIDEO_CAPTURE, "video capture",
@@ -270,7 +284,8 @@ static int probe_one(const char *path)
 
 int probe_main(int argc, char **argv)
 {
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+	if (argc > 1 &&
+	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		printf("usage: vpipe probe [DEVICE...]\n"
 		       "  lists what each V4L2 device offers: capabilities, "
 		       "formats, sizes,\n  frame rates, controls (no DEVICE: "

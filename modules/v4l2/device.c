@@ -12,15 +12,14 @@
 #include "v4l2src.h"
 #include "v4l2util.h"
 
-const char *const v4l2src_formats[] = { "yuyv", "nv12", "i420", "yuv420",
-					"mjpeg", "h264", NULL };
+const char *const v4l2src_formats[] = {"yuyv",	"nv12", "i420", "yuv420",
+				       "mjpeg", "h264", NULL};
 
 uint32_t v4l2src_fourcc(int format_index)
 {
-	static const uint32_t codes[] = { V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_NV12,
-					  V4L2_PIX_FMT_YUV420,
-					  V4L2_PIX_FMT_YUV420,
-					  V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_H264 };
+	static const uint32_t codes[] = {
+	    V4L2_PIX_FMT_YUYV,	 V4L2_PIX_FMT_NV12,  V4L2_PIX_FMT_YUV420,
+	    V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_H264};
 	return codes[format_index];
 }
 
@@ -75,29 +74,33 @@ static int check_caps(struct v4l2dev *d, struct vpipe_node *node,
 	int rc = v4l2u_caps(d->fd, &caps, d->card, sizeof(d->card), d->driver,
 			    sizeof(d->driver));
 	if (rc) {
-		vpipe_error(node, "%s is not a V4L2 device (VIDIOC_QUERYCAP: %s)",
+		vpipe_error(node,
+			    "%s is not a V4L2 device (VIDIOC_QUERYCAP: %s)",
 			    path, strerror(-rc));
 		return -1;
 	}
 	if (caps & (V4L2_CAP_VIDEO_M2M | V4L2_CAP_VIDEO_M2M_MPLANE)) {
-		vpipe_error(node, "%s (%s, driver %s) is a memory-to-memory "
-				  "codec, not a camera: use module v4l2m2m",
+		vpipe_error(node,
+			    "%s (%s, driver %s) is a memory-to-memory "
+			    "codec, not a camera: use module v4l2m2m",
 			    path, d->card, d->driver);
 		return -1;
 	}
 	if (!(caps & V4L2_CAP_VIDEO_CAPTURE)) {
-		vpipe_error(node, "%s (%s, driver %s) has no single-planar "
-				  "video capture%s",
+		vpipe_error(node,
+			    "%s (%s, driver %s) has no single-planar "
+			    "video capture%s",
 			    path, d->card, d->driver,
 			    (caps & V4L2_CAP_VIDEO_CAPTURE_MPLANE)
-				    ? " (it is multi-planar only, which this "
-				      "module does not drive)"
-				    : "");
+				? " (it is multi-planar only, which this "
+				  "module does not drive)"
+				: "");
 		return -1;
 	}
 	if (!(caps & V4L2_CAP_STREAMING)) {
-		vpipe_error(node, "%s (%s) cannot stream (no V4L2_CAP_STREAMING;"
-				  " read() I/O is not supported)",
+		vpipe_error(node,
+			    "%s (%s) cannot stream (no V4L2_CAP_STREAMING;"
+			    " read() I/O is not supported)",
 			    path, d->card);
 		return -1;
 	}
@@ -116,23 +119,26 @@ static int check_offers(struct v4l2dev *d, struct vpipe_node *node,
 	if (rc <= 0) {
 		v4l2u_list_formats(d->fd, V4L2_BUF_TYPE_VIDEO_CAPTURE, list,
 				   sizeof(list));
-		vpipe_error(node, "%s (%s) does not offer format %s (%s); it "
-				  "offers: %s",
+		vpipe_error(node,
+			    "%s (%s) does not offer format %s (%s); it "
+			    "offers: %s",
 			    path, d->card, fname, v4l2u_fourcc_str(fourcc, fc),
 			    list);
 		return -1;
 	}
 	if (v4l2u_size_offered(d->fd, fourcc, w, h) == 0) {
 		v4l2u_list_sizes(d->fd, fourcc, list, sizeof(list));
-		vpipe_error(node, "%s (%s) does not offer %ux%u in %s; it "
-				  "offers: %s",
+		vpipe_error(node,
+			    "%s (%s) does not offer %ux%u in %s; it "
+			    "offers: %s",
 			    path, d->card, w, h, fname, list);
 		return -1;
 	}
 	if (v4l2u_rate_offered(d->fd, fourcc, w, h, cfg->framerate) == 0) {
 		v4l2u_list_rates(d->fd, fourcc, w, h, list, sizeof(list));
-		vpipe_error(node, "%s (%s) does not offer %g fps at %ux%u %s; "
-				  "it offers: %s",
+		vpipe_error(node,
+			    "%s (%s) does not offer %g fps at %ux%u %s; "
+			    "it offers: %s",
 			    path, d->card, cfg->framerate, w, h, fname, list);
 		return -1;
 	}
@@ -142,7 +148,7 @@ static int check_offers(struct v4l2dev *d, struct vpipe_node *node,
 static int set_format(struct v4l2dev *d, struct vpipe_node *node,
 		      const struct v4l2src_config *cfg, uint32_t fourcc)
 {
-	struct v4l2_format f = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	struct v4l2_format f = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
 	f.fmt.pix.width = (uint32_t)cfg->width;
 	f.fmt.pix.height = (uint32_t)cfg->height;
 	f.fmt.pix.pixelformat = fourcc;
@@ -157,8 +163,9 @@ static int set_format(struct v4l2dev *d, struct vpipe_node *node,
 	if (f.fmt.pix.pixelformat != fourcc ||
 	    f.fmt.pix.width != (uint32_t)cfg->width ||
 	    f.fmt.pix.height != (uint32_t)cfg->height) {
-		vpipe_error(node, "%s (%s) turned the request %s %lldx%lld into "
-				  "%s %ux%u",
+		vpipe_error(node,
+			    "%s (%s) turned the request %s %lldx%lld into "
+			    "%s %ux%u",
 			    cfg->device, d->card, v4l2u_fourcc_str(fourcc, a),
 			    (long long)cfg->width, (long long)cfg->height,
 			    v4l2u_fourcc_str(f.fmt.pix.pixelformat, b),
@@ -176,24 +183,26 @@ static int set_format(struct v4l2dev *d, struct vpipe_node *node,
 static void set_rate(struct v4l2dev *d, struct vpipe_node *node,
 		     const struct v4l2src_config *cfg)
 {
-	struct v4l2_streamparm p = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE };
+	struct v4l2_streamparm p = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
 	/* fps as a fraction with millihertz precision: 29.97 -> 1000/29970 */
 	p.parm.capture.timeperframe.numerator = 1000;
 	p.parm.capture.timeperframe.denominator =
-		(uint32_t)(cfg->framerate * 1000 + 0.5);
+	    (uint32_t)(cfg->framerate * 1000 + 0.5);
 	d->fps_num = p.parm.capture.timeperframe.denominator;
 	d->fps_den = 1000;
 	int rc = v4l2u_ioctl(d->fd, VIDIOC_S_PARM, &p);
 	if (rc || !(p.parm.capture.capability & V4L2_CAP_TIMEPERFRAME)) {
-		vpipe_warn(node, "%s: cannot set the frame rate (%s); the "
-				 "device runs at its own rate",
+		vpipe_warn(node,
+			   "%s: cannot set the frame rate (%s); the "
+			   "device runs at its own rate",
 			   cfg->device, rc ? strerror(-rc) : "no timeperframe");
 		return;
 	}
 	struct v4l2_fract *t = &p.parm.capture.timeperframe;
 	if (t->numerator && t->denominator) {
 		double got = (double)t->denominator / t->numerator;
-		if (got < cfg->framerate * 0.995 || got > cfg->framerate * 1.005)
+		if (got < cfg->framerate * 0.995 ||
+		    got > cfg->framerate * 1.005)
 			vpipe_warn(node, "%s: asked %g fps, the device set %g",
 				   cfg->device, cfg->framerate, got);
 		d->fps_num = t->denominator;
@@ -208,12 +217,14 @@ static void set_ctrl(struct v4l2dev *d, struct vpipe_node *node,
 	int32_t min = 0, max = 0;
 	int rc = v4l2u_ctrl_set(d->fd, id, value, &min, &max);
 	if (rc == -EINVAL)
-		vpipe_warn(node, "%s (%s) has no %s control; %s is left to the "
-				 "device",
+		vpipe_warn(node,
+			   "%s (%s) has no %s control; %s is left to the "
+			   "device",
 			   path, d->card, what, what);
 	else if (rc == -ERANGE)
-		vpipe_warn(node, "%s: %s %d is outside the device's range "
-				 "%d..%d; left to the device",
+		vpipe_warn(node,
+			   "%s: %s %d is outside the device's range "
+			   "%d..%d; left to the device",
 			   path, what, value, min, max);
 	else if (rc)
 		vpipe_warn(node, "%s: setting %s to %d: %s", path, what, value,
@@ -226,11 +237,10 @@ static void h264_controls(struct v4l2dev *d, struct vpipe_node *node,
 			  const struct v4l2src_config *cfg)
 {
 	static const int32_t profiles[] = {
-		-1, V4L2_MPEG_VIDEO_H264_PROFILE_BASELINE,
-		V4L2_MPEG_VIDEO_H264_PROFILE_CONSTRAINED_BASELINE,
-		V4L2_MPEG_VIDEO_H264_PROFILE_MAIN,
-		V4L2_MPEG_VIDEO_H264_PROFILE_HIGH
-	};
+	    -1, V4L2_MPEG_VIDEO_H264_PROFILE_BASELINE,
+	    V4L2_MPEG_VIDEO_H264_PROFILE_CONSTRAINED_BASELINE,
+	    V4L2_MPEG_VIDEO_H264_PROFILE_MAIN,
+	    V4L2_MPEG_VIDEO_H264_PROFILE_HIGH};
 	const char *path = cfg->device;
 	set_ctrl(d, node, path, V4L2_CID_MPEG_VIDEO_REPEAT_SEQ_HEADER,
 		 cfg->inline_headers, "repeat-sequence-header");
@@ -244,23 +254,23 @@ static void h264_controls(struct v4l2dev *d, struct vpipe_node *node,
 		set_ctrl(d, node, path, V4L2_CID_MPEG_VIDEO_H264_PROFILE,
 			 profiles[cfg->profile], "H.264 profile");
 	d->has_force_key =
-		v4l2u_ctrl_exists(d->fd, V4L2_CID_MPEG_VIDEO_FORCE_KEY_FRAME);
+	    v4l2u_ctrl_exists(d->fd, V4L2_CID_MPEG_VIDEO_FORCE_KEY_FRAME);
 }
 
 int v4l2dev_queue(struct v4l2dev *d, uint32_t index)
 {
-	struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-				 .memory = V4L2_MEMORY_MMAP,
-				 .index = index };
+	struct v4l2_buffer b = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+				.memory = V4L2_MEMORY_MMAP,
+				.index = index};
 	return v4l2u_ioctl(d->fd, VIDIOC_QBUF, &b);
 }
 
 static int map_buffers(struct v4l2dev *d, struct vpipe_node *node,
 		       const struct v4l2src_config *cfg)
 {
-	struct v4l2_requestbuffers r = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-					 .memory = V4L2_MEMORY_MMAP,
-					 .count = (uint32_t)cfg->buffers };
+	struct v4l2_requestbuffers r = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+					.memory = V4L2_MEMORY_MMAP,
+					.count = (uint32_t)cfg->buffers};
 	int rc = v4l2u_ioctl(d->fd, VIDIOC_REQBUFS, &r);
 	if (rc || r.count < 2 || r.count > V4L2SRC_MAX_BUFFERS) {
 		vpipe_error(node, "%s: VIDIOC_REQBUFS(%lld MMAP buffers): %s",
@@ -272,17 +282,16 @@ static int map_buffers(struct v4l2dev *d, struct vpipe_node *node,
 	if (!d->set)
 		return -1;
 	for (uint32_t i = 0; i < r.count; i++) {
-		struct v4l2_buffer b = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-					 .memory = V4L2_MEMORY_MMAP,
-					 .index = i };
+		struct v4l2_buffer b = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+					.memory = V4L2_MEMORY_MMAP,
+					.index = i};
 		rc = v4l2u_ioctl(d->fd, VIDIOC_QUERYBUF, &b);
 		void *mem = rc ? MAP_FAILED
 			       : mmap(NULL, b.length, PROT_READ, MAP_SHARED,
 				      d->fd, b.m.offset);
 		if (mem == MAP_FAILED) {
 			vpipe_error(node, "%s: mapping buffer %u: %s",
-				    cfg->device, i,
-				    strerror(rc ? -rc : errno));
+				    cfg->device, i, strerror(rc ? -rc : errno));
 			return -1;
 		}
 		d->set->bufs[i].mem = mem;
@@ -308,10 +317,10 @@ int v4l2dev_open(struct v4l2dev *d, struct vpipe_node *node,
 		int e = errno;
 		vpipe_log(node, quiet ? VPIPE_LOG_DEBUG : VPIPE_LOG_ERROR,
 			  "cannot open %s: %s%s", cfg->device, strerror(e),
-			  e == ENOENT ? " (is the camera connected? see ls "
-					"/dev/v4l/by-id/ and vpipe probe)"
-				      : e == EBUSY ? " (another program uses it)"
-						   : "");
+			  e == ENOENT  ? " (is the camera connected? see ls "
+					 "/dev/v4l/by-id/ and vpipe probe)"
+			  : e == EBUSY ? " (another program uses it)"
+				       : "");
 		return -1;
 	}
 	uint32_t fourcc = v4l2src_fourcc(cfg->format);

@@ -13,42 +13,38 @@
 #include "v4l2src.h"
 #include "v4l2util.h"
 
-static const char *const profiles[] = { "device", "baseline",
-					"constrained-baseline", "main",
-					"high", NULL };
+static const char *const profiles[] = {
+    "device", "baseline", "constrained-baseline", "main", "high", NULL};
 
 #define CFG struct v4l2src_config
 static const struct vpipe_param params[] = {
-	VPIPE_P_PATH("device", CFG, device, "/dev/video0", 0,
-		     "device node or stable name (/dev/v4l/by-id/...)"),
-	VPIPE_P_ENUM("format", CFG, format, "yuyv", v4l2src_formats,
-		     "pixel format to capture (yuv420 = i420)"),
-	VPIPE_P_INT("width", CFG, width, "640", 16, 8192, "picture width"),
-	VPIPE_P_INT("height", CFG, height, "480", 16, 8192, "picture height"),
-	VPIPE_P_DOUBLE("framerate", CFG, framerate, "30", 0.1, 1000,
-		       "frames per second"),
-	VPIPE_P_INT("buffers", CFG, buffers, "4", 2, V4L2SRC_MAX_BUFFERS,
-		    "MMAP buffers (frames downstream hold them)"),
-	VPIPE_P_INT("bitrate", CFG, bitrate, "0", 0, 100000,
-		    "h264: kbit/s through V4L2_CID_MPEG_VIDEO_BITRATE "
-		    "(0: the device's)"),
-	VPIPE_P_INT("keyint", CFG, keyint, "0", 0, 100000,
-		    "h264: frames between key frames (I-frame period; 0: the "
-		    "device's)"),
-	VPIPE_P_BOOL("inline-headers", CFG, inline_headers, "true",
-		     "h264: SPS/PPS before every key frame (repeat sequence "
-		     "header)"),
-	VPIPE_P_ENUM("profile", CFG, profile, "device", profiles,
-		     "h264: profile"),
-	VPIPE_P_DURATION("frame-timeout", CFG, frame_timeout, "2s", 0.01,
-			 3600, VPIPE_S,
-			 "no frame for this long: the device is reopened"),
-	VPIPE_P_DURATION("reopen-delay", CFG, reopen_delay, "100ms", 0.001,
-			 3600, VPIPE_S, "first wait before reopening"),
-	VPIPE_P_DURATION("reopen-delay-max", CFG, reopen_delay_max, "5s",
-			 0.001, 3600, VPIPE_S,
-			 "the wait doubles up to this"),
-	VPIPE_P_END,
+    VPIPE_P_PATH("device", CFG, device, "/dev/video0", 0,
+		 "device node or stable name (/dev/v4l/by-id/...)"),
+    VPIPE_P_ENUM("format", CFG, format, "yuyv", v4l2src_formats,
+		 "pixel format to capture (yuv420 = i420)"),
+    VPIPE_P_INT("width", CFG, width, "640", 16, 8192, "picture width"),
+    VPIPE_P_INT("height", CFG, height, "480", 16, 8192, "picture height"),
+    VPIPE_P_DOUBLE("framerate", CFG, framerate, "30", 0.1, 1000,
+		   "frames per second"),
+    VPIPE_P_INT("buffers", CFG, buffers, "4", 2, V4L2SRC_MAX_BUFFERS,
+		"MMAP buffers (frames downstream hold them)"),
+    VPIPE_P_INT("bitrate", CFG, bitrate, "0", 0, 100000,
+		"h264: kbit/s through V4L2_CID_MPEG_VIDEO_BITRATE "
+		"(0: the device's)"),
+    VPIPE_P_INT("keyint", CFG, keyint, "0", 0, 100000,
+		"h264: frames between key frames (I-frame period; 0: the "
+		"device's)"),
+    VPIPE_P_BOOL("inline-headers", CFG, inline_headers, "true",
+		 "h264: SPS/PPS before every key frame (repeat sequence "
+		 "header)"),
+    VPIPE_P_ENUM("profile", CFG, profile, "device", profiles, "h264: profile"),
+    VPIPE_P_DURATION("frame-timeout", CFG, frame_timeout, "2s", 0.01, 3600,
+		     VPIPE_S, "no frame for this long: the device is reopened"),
+    VPIPE_P_DURATION("reopen-delay", CFG, reopen_delay, "100ms", 0.001, 3600,
+		     VPIPE_S, "first wait before reopening"),
+    VPIPE_P_DURATION("reopen-delay-max", CFG, reopen_delay_max, "5s", 0.001,
+		     3600, VPIPE_S, "the wait doubles up to this"),
+    VPIPE_P_END,
 };
 #undef CFG
 
@@ -97,17 +93,20 @@ static int v4l2src_create(struct vpipe_node *node, const void *config,
 {
 	const struct v4l2src_config *cfg = config;
 	if (cfg->reopen_delay_max < cfg->reopen_delay) {
-		vpipe_error(node, "reopen-delay-max (%lld ms) is below "
-				  "reopen-delay (%lld ms)",
+		vpipe_error(node,
+			    "reopen-delay-max (%lld ms) is below "
+			    "reopen-delay (%lld ms)",
 			    (long long)(cfg->reopen_delay_max / 1000000),
 			    (long long)(cfg->reopen_delay / 1000000));
 		return -1;
 	}
 	uint32_t fourcc = v4l2src_fourcc(cfg->format);
 	if (fourcc != V4L2_PIX_FMT_YUYV && fourcc != V4L2_PIX_FMT_MJPEG &&
-	    fourcc != V4L2_PIX_FMT_H264 && (cfg->width % 2 || cfg->height % 2)) {
-		vpipe_error(node, "4:2:0 formats need an even size, not "
-				  "%lldx%lld",
+	    fourcc != V4L2_PIX_FMT_H264 &&
+	    (cfg->width % 2 || cfg->height % 2)) {
+		vpipe_error(node,
+			    "4:2:0 formats need an even size, not "
+			    "%lldx%lld",
 			    (long long)cfg->width, (long long)cfg->height);
 		return -1;
 	}
@@ -127,8 +126,8 @@ static int v4l2src_create(struct vpipe_node *node, const void *config,
 	 * H.264 key frames that need the SPS/PPS put in front. */
 	vpipe_node_set_pool(node, (unsigned)cfg->buffers + 4,
 			    s->media == VPIPE_MEDIA_H264
-				    ? (size_t)(cfg->width * cfg->height / 2)
-				    : 0);
+				? (size_t)(cfg->width * cfg->height / 2)
+				: 0);
 	*state = s;
 	return 0;
 }
@@ -152,7 +151,8 @@ static int v4l2src_start(void *state)
 	if (v4l2dev_open(&s->dev, s->node, s->cfg, false) < 0)
 		return -1;
 	char fc[8];
-	vpipe_info(s->node, "%s (%s, driver %s): %s %ux%u at %g fps, %u buffers",
+	vpipe_info(s->node,
+		   "%s (%s, driver %s): %s %ux%u at %g fps, %u buffers",
 		   s->cfg->device, s->dev.card, s->dev.driver,
 		   v4l2u_fourcc_str(s->fourcc, fc), s->dev.width, s->dev.height,
 		   s->dev.fps_num ? (double)s->dev.fps_num / s->dev.fps_den : 0,
@@ -192,14 +192,15 @@ static int reopen_step(struct v4l2src *s)
 		if (s->backoff > s->cfg->reopen_delay_max)
 			s->backoff = s->cfg->reopen_delay_max;
 		s->reopen_at = vpipe_now() + s->backoff;
-		vpipe_warn(s->node, "%s still unavailable after %u attempts; "
-				    "next in %lld ms",
+		vpipe_warn(s->node,
+			   "%s still unavailable after %u attempts; "
+			   "next in %lld ms",
 			   s->cfg->device, s->attempts,
 			   (long long)(s->backoff / 1000000));
 		return 0;
 	}
-	vpipe_info(s->node, "%s is back after %u attempts (%s)",
-		   s->cfg->device, s->attempts, s->dev.card);
+	vpipe_info(s->node, "%s is back after %u attempts (%s)", s->cfg->device,
+		   s->attempts, s->dev.card);
 	vpipe_node_count(s->node, "reopens", 1);
 	opened(s);
 	return 0;
@@ -230,7 +231,7 @@ static void keep_headers(struct v4l2src *s, const uint8_t *au,
 			continue;
 		if (len + 4 + n->size > sizeof(s->hdr))
 			return;
-		static const uint8_t sc[4] = { 0, 0, 0, 1 };
+		static const uint8_t sc[4] = {0, 0, 0, 1};
 		memcpy(s->hdr + len, sc, 4);
 		memcpy(s->hdr + len + 4, au + n->offset, n->size);
 		len += 4 + n->size;
@@ -312,13 +313,14 @@ static struct vpipe_frame *raw_frame(struct v4l2src *s, struct bufset_buf *b,
 					 s->dev.height, s->dev.bytesperline);
 	*wrapped = false;
 	if (used < need) {
-		vpipe_warn(s->node, "%s: short frame (%u of %zu bytes), dropped",
+		vpipe_warn(s->node,
+			   "%s: short frame (%u of %zu bytes), dropped",
 			   s->cfg->device, used, need);
 		vpipe_node_count(s->node, "bad-frames", 1);
 		return NULL;
 	}
 	struct vpipe_frame *f =
-		vpipe_frame_wrap(s->node, b->mem, need, bufset_release, b);
+	    vpipe_frame_wrap(s->node, b->mem, need, bufset_release, b);
 	if (!f)
 		return NULL;
 	*wrapped = true;
@@ -338,9 +340,10 @@ static void track_sequence(struct v4l2src *s, uint32_t seq)
 			s->need_key = true; /* references are missing */
 			s->discont = true;
 			if (s->dev.has_force_key)
-				v4l2u_ctrl_set(s->dev.fd,
-					       V4L2_CID_MPEG_VIDEO_FORCE_KEY_FRAME,
-					       1, NULL, NULL);
+				v4l2u_ctrl_set(
+				    s->dev.fd,
+				    V4L2_CID_MPEG_VIDEO_FORCE_KEY_FRAME, 1,
+				    NULL, NULL);
 		}
 	}
 	s->have_seq = true;
@@ -361,8 +364,8 @@ static int64_t buffer_pts(struct v4l2src *s, const struct v4l2_buffer *v)
 
 static int dequeue_one(struct v4l2src *s)
 {
-	struct v4l2_buffer v = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-				 .memory = V4L2_MEMORY_MMAP };
+	struct v4l2_buffer v = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+				.memory = V4L2_MEMORY_MMAP};
 	int rc = v4l2u_ioctl(s->dev.fd, VIDIOC_DQBUF, &v);
 	if (rc == -EAGAIN)
 		return 0;
@@ -378,8 +381,8 @@ static int dequeue_one(struct v4l2src *s)
 	s->last_frame = vpipe_now();
 	track_sequence(s, v.sequence);
 	struct bufset_buf *b = &s->dev.set->bufs[v.index];
-	uint32_t used = v.bytesused < b->length ? v.bytesused
-						: (uint32_t)b->length;
+	uint32_t used =
+	    v.bytesused < b->length ? v.bytesused : (uint32_t)b->length;
 	struct vpipe_frame *f = NULL;
 	bool wrapped = false;
 	if (v.flags & V4L2_BUF_FLAG_ERROR) {
@@ -444,10 +447,9 @@ static int v4l2src_produce(void *state)
 		return 0;
 	if (r & (POLLIN | POLLERR | POLLHUP)) {
 		if ((r & POLLERR) && !(r & POLLIN)) {
-			struct v4l2_buffer v = {
-				.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
-				.memory = V4L2_MEMORY_MMAP
-			};
+			struct v4l2_buffer v = {.type =
+						    V4L2_BUF_TYPE_VIDEO_CAPTURE,
+						.memory = V4L2_MEMORY_MMAP};
 			int rc = v4l2u_ioctl(s->dev.fd, VIDIOC_DQBUF, &v);
 			if (rc == 0) { /* a frame after all: hand it back */
 				v4l2dev_queue(&s->dev, v.index);
@@ -471,8 +473,9 @@ static int v4l2src_upstream_event(void *state, unsigned event)
 		return 0;
 	if (s->media == VPIPE_MEDIA_H264 && s->dev.fd >= 0) {
 		if (!s->dev.has_force_key) {
-			vpipe_debug(s->node, "%s has no force-key-frame "
-					     "control",
+			vpipe_debug(s->node,
+				    "%s has no force-key-frame "
+				    "control",
 				    s->cfg->device);
 			return 1;
 		}
@@ -501,25 +504,25 @@ static void v4l2src_destroy(void *state)
 }
 
 static const struct vpipe_port outputs[] = {
-	{ .name = "src",
-	  .media = VPIPE_MEDIA_RAW_VIDEO | VPIPE_MEDIA_H264 | VPIPE_MEDIA_JPEG },
-	{ .name = NULL },
+    {.name = "src",
+     .media = VPIPE_MEDIA_RAW_VIDEO | VPIPE_MEDIA_H264 | VPIPE_MEDIA_JPEG},
+    {.name = NULL},
 };
 
 VPIPE_MODULE = {
-	.abi_version = VPIPE_ABI_VERSION,
-	.struct_size = sizeof(struct vpipe_module),
-	.name = "v4l2",
-	.version = "1.0",
-	.summary = "V4L2 camera capture (YUYV, NV12, I420, MJPEG, H.264), "
-		   "zero copy, reopens after unplug",
-	.outputs = outputs,
-	.params = params,
-	.config_size = sizeof(struct v4l2src_config),
-	.create = v4l2src_create,
-	.start = v4l2src_start,
-	.produce = v4l2src_produce,
-	.upstream_event = v4l2src_upstream_event,
-	.stop = v4l2src_stop,
-	.destroy = v4l2src_destroy,
+    .abi_version = VPIPE_ABI_VERSION,
+    .struct_size = sizeof(struct vpipe_module),
+    .name = "v4l2",
+    .version = "1.0",
+    .summary = "V4L2 camera capture (YUYV, NV12, I420, MJPEG, H.264), "
+	       "zero copy, reopens after unplug",
+    .outputs = outputs,
+    .params = params,
+    .config_size = sizeof(struct v4l2src_config),
+    .create = v4l2src_create,
+    .start = v4l2src_start,
+    .produce = v4l2src_produce,
+    .upstream_event = v4l2src_upstream_event,
+    .stop = v4l2src_stop,
+    .destroy = v4l2src_destroy,
 };

@@ -20,7 +20,7 @@ struct v4l2src_config {
 	double framerate;
 	int64_t buffers;
 	int64_t bitrate; /* kbit/s, 0: the device's */
-	int64_t keyint;  /* frames, 0: the device's */
+	int64_t keyint;	 /* frames, 0: the device's */
 	bool inline_headers;
 	int profile;
 	int64_t frame_timeout;	  /* ns */

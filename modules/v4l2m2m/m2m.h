@@ -43,10 +43,10 @@ struct m2m_dev {
 	char card[40], driver[24];
 	bool streaming;
 	struct m2m_input in;
-	uint32_t dev_fourcc;      /* OUTPUT pixel format */
-	uint32_t bytesperline;    /* OUTPUT */
-	uint32_t plane_height;    /* rows before the chroma (padded) */
-	uint32_t sizeimage;       /* OUTPUT */
+	uint32_t dev_fourcc;   /* OUTPUT pixel format */
+	uint32_t bytesperline; /* OUTPUT */
+	uint32_t plane_height; /* rows before the chroma (padded) */
+	uint32_t sizeimage;    /* OUTPUT */
 	struct m2m_plane_buf out[M2M_MAX_BUFFERS], cap[M2M_MAX_BUFFERS];
 	unsigned nout, ncap;
 	bool out_free[M2M_MAX_BUFFERS];
@@ -69,7 +69,7 @@ int m2m_fill(struct m2m_dev *d, unsigned i, const struct vpipe_format *fmt,
 	     const uint8_t *data);
 
 /* The device's OUTPUT layout for fourcc from bytesperline and sizeimage. */
-void m2m_layout(uint32_t fourcc, uint32_t width, uint32_t height,
-		uint32_t bpl, uint32_t sizeimage, struct vpipe_format *fmt);
+void m2m_layout(uint32_t fourcc, uint32_t width, uint32_t height, uint32_t bpl,
+		uint32_t sizeimage, struct vpipe_format *fmt);
 
 #endif

@@ -35,14 +35,17 @@ int m2m_open(struct m2m_dev *d, struct vpipe_node *node,
 	int rc = v4l2u_caps(d->fd, &caps, d->card, sizeof(d->card), d->driver,
 			    sizeof(d->driver));
 	if (rc) {
-		vpipe_error(node, "%s is not a V4L2 device (VIDIOC_QUERYCAP: %s)",
+		vpipe_error(node,
+			    "%s is not a V4L2 device (VIDIOC_QUERYCAP: %s)",
 			    cfg->device, strerror(-rc));
 		goto fail;
 	}
-	if (!(caps & V4L2_CAP_VIDEO_M2M_MPLANE) || !(caps & V4L2_CAP_STREAMING)) {
-		vpipe_error(node, "%s (%s, driver %s) is not a multi-planar "
-				  "memory-to-memory streaming device (caps "
-				  "0x%08x)%s",
+	if (!(caps & V4L2_CAP_VIDEO_M2M_MPLANE) ||
+	    !(caps & V4L2_CAP_STREAMING)) {
+		vpipe_error(node,
+			    "%s (%s, driver %s) is not a multi-planar "
+			    "memory-to-memory streaming device (caps "
+			    "0x%08x)%s",
 			    cfg->device, d->card, d->driver, caps,
 			    (caps & V4L2_CAP_VIDEO_CAPTURE) ? ": a camera? use "
 							      "module v4l2"
@@ -56,11 +59,10 @@ int m2m_open(struct m2m_dev *d, struct vpipe_node *node,
 			    cfg->device, d->card, list);
 		goto fail;
 	}
-	struct v4l2_encoder_cmd cmd = { .cmd = V4L2_ENC_CMD_STOP };
-	d->has_enc_cmd =
-		v4l2u_ioctl(d->fd, VIDIOC_TRY_ENCODER_CMD, &cmd) == 0;
+	struct v4l2_encoder_cmd cmd = {.cmd = V4L2_ENC_CMD_STOP};
+	d->has_enc_cmd = v4l2u_ioctl(d->fd, VIDIOC_TRY_ENCODER_CMD, &cmd) == 0;
 	d->has_force_key =
-		v4l2u_ctrl_exists(d->fd, V4L2_CID_MPEG_VIDEO_FORCE_KEY_FRAME);
+	    v4l2u_ctrl_exists(d->fd, V4L2_CID_MPEG_VIDEO_FORCE_KEY_FRAME);
 	return 0;
 fail:
 	close(d->fd);
@@ -68,8 +70,8 @@ fail:
 	return -1;
 }
 
-void m2m_layout(uint32_t fourcc, uint32_t width, uint32_t height,
-		uint32_t bpl, uint32_t sizeimage, struct vpipe_format *fmt)
+void m2m_layout(uint32_t fourcc, uint32_t width, uint32_t height, uint32_t bpl,
+		uint32_t sizeimage, struct vpipe_format *fmt)
 {
 	/* Drivers pad the luma plane (bcm2835-codec: to 16 rows); the
 	 * padded height shows in sizeimage = bpl * rows * 3/2. */
@@ -108,16 +110,18 @@ static int pick_format(struct m2m_dev *d, struct vpipe_node *node,
 	}
 	char list[512], fc[8];
 	v4l2u_list_formats(d->fd, OUT_TYPE, list, sizeof(list));
-	vpipe_error(node, "%s (%s) takes neither %s nor YU12 (I420); it takes: "
-			  "%s",
-		    cfg->device, d->card, v4l2u_fourcc_str(in_fourcc, fc), list);
+	vpipe_error(node,
+		    "%s (%s) takes neither %s nor YU12 (I420); it takes: "
+		    "%s",
+		    cfg->device, d->card, v4l2u_fourcc_str(in_fourcc, fc),
+		    list);
 	return -1;
 }
 
 static int set_formats(struct m2m_dev *d, struct vpipe_node *node,
 		       const struct m2m_config *cfg, const struct m2m_input *in)
 {
-	struct v4l2_format f = { .type = OUT_TYPE };
+	struct v4l2_format f = {.type = OUT_TYPE};
 	f.fmt.pix_mp.width = in->width;
 	f.fmt.pix_mp.height = in->height;
 	f.fmt.pix_mp.pixelformat = d->dev_fourcc;
@@ -130,8 +134,9 @@ static int set_formats(struct m2m_dev *d, struct vpipe_node *node,
 	    f.fmt.pix_mp.num_planes != 1) {
 		char sizes[256];
 		v4l2u_list_sizes(d->fd, d->dev_fourcc, sizes, sizeof(sizes));
-		vpipe_error(node, "%s (%s) cannot take %ux%u pictures (%s%s; "
-				  "it offers %s)",
+		vpipe_error(node,
+			    "%s (%s) cannot take %ux%u pictures (%s%s; "
+			    "it offers %s)",
 			    cfg->device, d->card, in->width, in->height,
 			    rc ? "VIDIOC_S_FMT: " : "adjusted to ",
 			    rc ? strerror(-rc) : "another size or layout",
@@ -143,9 +148,10 @@ static int set_formats(struct m2m_dev *d, struct vpipe_node *node,
 	struct vpipe_format lay;
 	m2m_layout(d->dev_fourcc, in->width, in->height, d->bytesperline,
 		   d->sizeimage, &lay);
-	d->plane_height = lay.offset[1] / (d->bytesperline ? d->bytesperline : 1);
+	d->plane_height =
+	    lay.offset[1] / (d->bytesperline ? d->bytesperline : 1);
 
-	struct v4l2_format c = { .type = CAP_TYPE };
+	struct v4l2_format c = {.type = CAP_TYPE};
 	c.fmt.pix_mp.width = in->width;
 	c.fmt.pix_mp.height = in->height;
 	c.fmt.pix_mp.pixelformat = V4L2_PIX_FMT_H264;
@@ -158,7 +164,7 @@ static int set_formats(struct m2m_dev *d, struct vpipe_node *node,
 		return -1;
 	}
 	if (in->fps_num && in->fps_den) {
-		struct v4l2_streamparm p = { .type = OUT_TYPE };
+		struct v4l2_streamparm p = {.type = OUT_TYPE};
 		p.parm.output.timeperframe.numerator = in->fps_den;
 		p.parm.output.timeperframe.denominator = in->fps_num;
 		rc = v4l2u_ioctl(d->fd, VIDIOC_S_PARM, &p);
@@ -176,12 +182,14 @@ static void set_ctrl(struct m2m_dev *d, struct vpipe_node *node,
 	int32_t min = 0, max = 0;
 	int rc = v4l2u_ctrl_set(d->fd, id, v, &min, &max);
 	if (rc == -EINVAL)
-		vpipe_warn(node, "%s (%s) has no %s control; left to the "
-				 "device",
+		vpipe_warn(node,
+			   "%s (%s) has no %s control; left to the "
+			   "device",
 			   cfg->device, d->card, what);
 	else if (rc == -ERANGE)
-		vpipe_warn(node, "%s: %s %d is outside the device's range "
-				 "%d..%d; left to the device",
+		vpipe_warn(node,
+			   "%s: %s %d is outside the device's range "
+			   "%d..%d; left to the device",
 			   cfg->device, what, v, min, max);
 	else if (rc)
 		vpipe_warn(node, "%s: setting %s to %d: %s", cfg->device, what,
@@ -193,16 +201,16 @@ static void set_controls(struct m2m_dev *d, struct vpipe_node *node,
 			 const struct m2m_input *in)
 {
 	static const int32_t profiles[] = {
-		V4L2_MPEG_VIDEO_H264_PROFILE_BASELINE,
-		V4L2_MPEG_VIDEO_H264_PROFILE_CONSTRAINED_BASELINE,
-		V4L2_MPEG_VIDEO_H264_PROFILE_MAIN,
-		V4L2_MPEG_VIDEO_H264_PROFILE_HIGH
-	};
-	static const int32_t levels[] = {
-		-1, V4L2_MPEG_VIDEO_H264_LEVEL_3_0, V4L2_MPEG_VIDEO_H264_LEVEL_3_1,
-		V4L2_MPEG_VIDEO_H264_LEVEL_4_0, V4L2_MPEG_VIDEO_H264_LEVEL_4_1,
-		V4L2_MPEG_VIDEO_H264_LEVEL_4_2
-	};
+	    V4L2_MPEG_VIDEO_H264_PROFILE_BASELINE,
+	    V4L2_MPEG_VIDEO_H264_PROFILE_CONSTRAINED_BASELINE,
+	    V4L2_MPEG_VIDEO_H264_PROFILE_MAIN,
+	    V4L2_MPEG_VIDEO_H264_PROFILE_HIGH};
+	static const int32_t levels[] = {-1,
+					 V4L2_MPEG_VIDEO_H264_LEVEL_3_0,
+					 V4L2_MPEG_VIDEO_H264_LEVEL_3_1,
+					 V4L2_MPEG_VIDEO_H264_LEVEL_4_0,
+					 V4L2_MPEG_VIDEO_H264_LEVEL_4_1,
+					 V4L2_MPEG_VIDEO_H264_LEVEL_4_2};
 	set_ctrl(d, node, cfg, V4L2_CID_MPEG_VIDEO_BITRATE_MODE,
 		 cfg->rate_control ? V4L2_MPEG_VIDEO_BITRATE_MODE_CBR
 				   : V4L2_MPEG_VIDEO_BITRATE_MODE_VBR,
@@ -226,13 +234,12 @@ static void set_controls(struct m2m_dev *d, struct vpipe_node *node,
 }
 
 static int map_queue(struct m2m_dev *d, struct vpipe_node *node,
-		     const struct m2m_config *cfg, uint32_t type,
-		     unsigned want, struct m2m_plane_buf *bufs, unsigned *n)
+		     const struct m2m_config *cfg, uint32_t type, unsigned want,
+		     struct m2m_plane_buf *bufs, unsigned *n)
 {
 	const char *qname = type == OUT_TYPE ? "OUTPUT" : "CAPTURE";
-	struct v4l2_requestbuffers r = { .type = type,
-					 .memory = V4L2_MEMORY_MMAP,
-					 .count = want };
+	struct v4l2_requestbuffers r = {
+	    .type = type, .memory = V4L2_MEMORY_MMAP, .count = want};
 	int rc = v4l2u_ioctl(d->fd, VIDIOC_REQBUFS, &r);
 	if (rc || r.count < 1 || r.count > M2M_MAX_BUFFERS) {
 		vpipe_error(node, "%s: VIDIOC_REQBUFS %s (%u MMAP): %s",
@@ -242,17 +249,17 @@ static int map_queue(struct m2m_dev *d, struct vpipe_node *node,
 	}
 	for (unsigned i = 0; i < r.count; i++) {
 		struct v4l2_plane pl[VIDEO_MAX_PLANES];
-		struct v4l2_buffer b = { .type = type,
-					 .memory = V4L2_MEMORY_MMAP,
-					 .index = i,
-					 .length = VIDEO_MAX_PLANES,
-					 .m.planes = pl };
+		struct v4l2_buffer b = {.type = type,
+					.memory = V4L2_MEMORY_MMAP,
+					.index = i,
+					.length = VIDEO_MAX_PLANES,
+					.m.planes = pl};
 		memset(pl, 0, sizeof(pl));
 		rc = v4l2u_ioctl(d->fd, VIDIOC_QUERYBUF, &b);
-		void *mem = rc ? MAP_FAILED
-			       : mmap(NULL, pl[0].length,
-				      PROT_READ | PROT_WRITE, MAP_SHARED,
-				      d->fd, pl[0].m.mem_offset);
+		void *mem =
+		    rc ? MAP_FAILED
+		       : mmap(NULL, pl[0].length, PROT_READ | PROT_WRITE,
+			      MAP_SHARED, d->fd, pl[0].m.mem_offset);
 		if (mem == MAP_FAILED) {
 			vpipe_error(node, "%s: mapping %s buffer %u: %s",
 				    cfg->device, qname, i,
@@ -270,16 +277,16 @@ static int queue_capture_all(struct m2m_dev *d, struct vpipe_node *node,
 			     const char *path)
 {
 	for (unsigned i = 0; i < d->ncap; i++) {
-		struct v4l2_plane pl = { .length = (uint32_t)d->cap[i].length };
-		struct v4l2_buffer b = { .type = CAP_TYPE,
-					 .memory = V4L2_MEMORY_MMAP,
-					 .index = i,
-					 .length = 1,
-					 .m.planes = &pl };
+		struct v4l2_plane pl = {.length = (uint32_t)d->cap[i].length};
+		struct v4l2_buffer b = {.type = CAP_TYPE,
+					.memory = V4L2_MEMORY_MMAP,
+					.index = i,
+					.length = 1,
+					.m.planes = &pl};
 		int rc = v4l2u_ioctl(d->fd, VIDIOC_QBUF, &b);
 		if (rc) {
-			vpipe_error(node, "%s: VIDIOC_QBUF CAPTURE %u: %s", path,
-				    i, strerror(-rc));
+			vpipe_error(node, "%s: VIDIOC_QBUF CAPTURE %u: %s",
+				    path, i, strerror(-rc));
 			return -1;
 		}
 	}
@@ -301,7 +308,7 @@ int m2m_configure(struct m2m_dev *d, struct vpipe_node *node,
 		goto fail;
 	for (unsigned i = 0; i < d->nout; i++)
 		d->out_free[i] = true;
-	struct v4l2_event_subscription sub = { .type = V4L2_EVENT_EOS };
+	struct v4l2_event_subscription sub = {.type = V4L2_EVENT_EOS};
 	v4l2u_ioctl(d->fd, VIDIOC_SUBSCRIBE_EVENT, &sub);
 	sub.type = V4L2_EVENT_SOURCE_CHANGE;
 	v4l2u_ioctl(d->fd, VIDIOC_SUBSCRIBE_EVENT, &sub);
@@ -340,12 +347,12 @@ void m2m_unconfigure(struct m2m_dev *d)
 	v4l2u_ioctl(d->fd, VIDIOC_STREAMOFF, &c);
 	unmap_all(d->out, &d->nout);
 	unmap_all(d->cap, &d->ncap);
-	struct v4l2_requestbuffers r = { .type = OUT_TYPE,
-					 .memory = V4L2_MEMORY_MMAP };
+	struct v4l2_requestbuffers r = {.type = OUT_TYPE,
+					.memory = V4L2_MEMORY_MMAP};
 	v4l2u_ioctl(d->fd, VIDIOC_REQBUFS, &r);
 	r.type = CAP_TYPE;
 	v4l2u_ioctl(d->fd, VIDIOC_REQBUFS, &r);
-	struct v4l2_event_subscription sub = { .type = V4L2_EVENT_ALL };
+	struct v4l2_event_subscription sub = {.type = V4L2_EVENT_ALL};
 	v4l2u_ioctl(d->fd, VIDIOC_UNSUBSCRIBE_EVENT, &sub);
 	d->streaming = false;
 	memset(&d->in, 0, sizeof(d->in));
@@ -375,8 +382,8 @@ int m2m_fill(struct m2m_dev *d, unsigned i, const struct vpipe_format *fmt,
 		   d->sizeimage, &dst);
 	uint8_t *mem = d->out[i].mem;
 	if ((size_t)dst.offset[dst.num_planes - 1] +
-		    (size_t)dst.stride[dst.num_planes - 1] *
-			    ((d->in.height + 1) / 2) >
+		(size_t)dst.stride[dst.num_planes - 1] *
+		    ((d->in.height + 1) / 2) >
 	    d->out[i].length)
 		return -1;
 	if (d->dev_fourcc == V4L2_PIX_FMT_NV12) { /* NV12 in, NV12 out */
@@ -388,8 +395,8 @@ int m2m_fill(struct m2m_dev *d, unsigned i, const struct vpipe_format *fmt,
 		return 0;
 	}
 	struct yuv_i420 out = {
-		.plane = { mem, mem + dst.offset[1], mem + dst.offset[2] },
-		.stride = { dst.stride[0], dst.stride[1], dst.stride[2] },
+	    .plane = {mem, mem + dst.offset[1], mem + dst.offset[2]},
+	    .stride = {dst.stride[0], dst.stride[1], dst.stride[2]},
 	};
 	return yuv_to_i420(fmt, data, &out);
 }

@@ -15,46 +15,46 @@
 #include "v4l2util.h"
 #include "yuv.h"
 
-static const char *const rc_names[] = { "vbr", "cbr", NULL };
-static const char *const profile_names[] = { "baseline", "constrained-baseline",
-					     "main", "high", NULL };
-static const char *const level_names[] = { "auto", "3", "3.1", "4",
-					   "4.1", "4.2", NULL };
+static const char *const rc_names[] = {"vbr", "cbr", NULL};
+static const char *const profile_names[] = {"baseline", "constrained-baseline",
+					    "main", "high", NULL};
+static const char *const level_names[] = {"auto", "3",	 "3.1", "4",
+					  "4.1",  "4.2", NULL};
 
 #define CFG struct m2m_config
 static const struct vpipe_param params[] = {
-	VPIPE_P_PATH("device", CFG, device, "/dev/video11", 0,
-		     "the encoder's device node (Raspberry Pi 4: /dev/video11)"),
-	VPIPE_P_INT("bitrate", CFG, bitrate, "1000", 25, 25000,
-		    "target bitrate in kbit/s (V4L2_CID_MPEG_VIDEO_BITRATE)"),
-	VPIPE_P_ENUM("rate-control", CFG, rate_control, "vbr", rc_names,
-		     "bitrate mode: vbr or cbr"),
-	VPIPE_P_STRING("keyint", CFG, keyint, "2s", 0,
-		       "key-frame interval: frames (60) or a duration (2s) at "
-		       "the input's frame rate (H264 I-frame period)"),
-	VPIPE_P_ENUM("profile", CFG, profile, "main", profile_names,
-		     "H.264 profile"),
-	VPIPE_P_ENUM("level", CFG, level, "auto", level_names,
-		     "H.264 level (auto: the device's)"),
-	VPIPE_P_BOOL("inline-headers", CFG, inline_headers, "true",
-		     "SPS/PPS before every key frame (repeat sequence header)"),
-	VPIPE_P_INT("output-buffers", CFG, output_buffers, "4", 1,
-		    M2M_MAX_BUFFERS, "raw picture buffers (OUTPUT queue)"),
-	VPIPE_P_INT("capture-buffers", CFG, capture_buffers, "4", 1,
-		    M2M_MAX_BUFFERS, "H.264 buffers (CAPTURE queue)"),
-	VPIPE_P_SIZE("capture-size", CFG, capture_size, "0", 0, 64 << 20,
-		     "bytes per H.264 buffer (0: the driver's choice)"),
-	VPIPE_P_DURATION("timeout", CFG, timeout, "2s", 0.01, 600, VPIPE_S,
-			 "no progress from the encoder for this long is an "
-			 "error"),
-	VPIPE_P_END,
+    VPIPE_P_PATH("device", CFG, device, "/dev/video11", 0,
+		 "the encoder's device node (Raspberry Pi 4: /dev/video11)"),
+    VPIPE_P_INT("bitrate", CFG, bitrate, "1000", 25, 25000,
+		"target bitrate in kbit/s (V4L2_CID_MPEG_VIDEO_BITRATE)"),
+    VPIPE_P_ENUM("rate-control", CFG, rate_control, "vbr", rc_names,
+		 "bitrate mode: vbr or cbr"),
+    VPIPE_P_STRING("keyint", CFG, keyint, "2s", 0,
+		   "key-frame interval: frames (60) or a duration (2s) at "
+		   "the input's frame rate (H264 I-frame period)"),
+    VPIPE_P_ENUM("profile", CFG, profile, "main", profile_names,
+		 "H.264 profile"),
+    VPIPE_P_ENUM("level", CFG, level, "auto", level_names,
+		 "H.264 level (auto: the device's)"),
+    VPIPE_P_BOOL("inline-headers", CFG, inline_headers, "true",
+		 "SPS/PPS before every key frame (repeat sequence header)"),
+    VPIPE_P_INT("output-buffers", CFG, output_buffers, "4", 1, M2M_MAX_BUFFERS,
+		"raw picture buffers (OUTPUT queue)"),
+    VPIPE_P_INT("capture-buffers", CFG, capture_buffers, "4", 1,
+		M2M_MAX_BUFFERS, "H.264 buffers (CAPTURE queue)"),
+    VPIPE_P_SIZE("capture-size", CFG, capture_size, "0", 0, 64 << 20,
+		 "bytes per H.264 buffer (0: the driver's choice)"),
+    VPIPE_P_DURATION("timeout", CFG, timeout, "2s", 0.01, 600, VPIPE_S,
+		     "no progress from the encoder for this long is an "
+		     "error"),
+    VPIPE_P_END,
 };
 #undef CFG
 
 #define MAX_INFLIGHT (2 * M2M_MAX_BUFFERS)
 
 struct inflight {
-	int64_t key_us; /* the timestamp handed to the driver */
+	int64_t key_us;		  /* the timestamp handed to the driver */
 	struct vpipe_frame *meta; /* the input frame: pts, tags, flags */
 };
 
@@ -73,8 +73,7 @@ struct m2m {
 #define OUT_TYPE V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE
 #define CAP_TYPE V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE
 
-static int m2m_create(struct vpipe_node *node, const void *config,
-		      void **state)
+static int m2m_create(struct vpipe_node *node, const void *config, void **state)
 {
 	const struct m2m_config *cfg = config;
 	struct keyint k;
@@ -131,7 +130,7 @@ static void keep_headers(struct m2m *s, const uint8_t *p, size_t len)
 			continue;
 		if (out + 4 + n.size > sizeof(s->hdr))
 			return;
-		static const uint8_t sc[4] = { 0, 0, 0, 1 };
+		static const uint8_t sc[4] = {0, 0, 0, 1};
 		memcpy(s->hdr + out, sc, 4);
 		memcpy(s->hdr + out + 4, p + n.offset, n.size);
 		out += 4 + n.size;
@@ -197,8 +196,8 @@ static void emit(struct m2m *s, const uint8_t *p, size_t len, int64_t key_us,
 	f->media = VPIPE_MEDIA_H264;
 	f->flags = (key ? VPIPE_FLAG_KEY : 0) |
 		   ((prepend || (info.has_sps && info.has_pps))
-			    ? VPIPE_FLAG_CODEC_CONFIG
-			    : 0);
+			? VPIPE_FLAG_CODEC_CONFIG
+			: 0);
 	if (s->discont_next)
 		f->flags |= VPIPE_FLAG_DISCONTINUITY;
 	s->discont_next = false;
@@ -219,12 +218,12 @@ out:
 
 static int requeue_capture(struct m2m *s, uint32_t index)
 {
-	struct v4l2_plane pl = { .length = (uint32_t)s->d.cap[index].length };
-	struct v4l2_buffer b = { .type = CAP_TYPE,
-				 .memory = V4L2_MEMORY_MMAP,
-				 .index = index,
-				 .length = 1,
-				 .m.planes = &pl };
+	struct v4l2_plane pl = {.length = (uint32_t)s->d.cap[index].length};
+	struct v4l2_buffer b = {.type = CAP_TYPE,
+				.memory = V4L2_MEMORY_MMAP,
+				.index = index,
+				.length = 1,
+				.m.planes = &pl};
 	return v4l2u_ioctl(s->d.fd, VIDIOC_QBUF, &b);
 }
 
@@ -235,10 +234,10 @@ static int collect(struct m2m *s)
 	int progress = 0;
 	for (;;) {
 		struct v4l2_plane pl;
-		struct v4l2_buffer b = { .type = CAP_TYPE,
-					 .memory = V4L2_MEMORY_MMAP,
-					 .length = 1,
-					 .m.planes = &pl };
+		struct v4l2_buffer b = {.type = CAP_TYPE,
+					.memory = V4L2_MEMORY_MMAP,
+					.length = 1,
+					.m.planes = &pl};
 		memset(&pl, 0, sizeof(pl));
 		int rc = v4l2u_ioctl(s->d.fd, VIDIOC_DQBUF, &b);
 		if (rc == -EAGAIN)
@@ -255,12 +254,12 @@ static int collect(struct m2m *s)
 		}
 		progress = 1;
 		size_t used = pl.bytesused < s->d.cap[b.index].length
-				      ? pl.bytesused
-				      : s->d.cap[b.index].length;
+				  ? pl.bytesused
+				  : s->d.cap[b.index].length;
 		const uint8_t *p = s->d.cap[b.index].mem + pl.data_offset;
 		used = used > pl.data_offset ? used - pl.data_offset : 0;
-		int64_t key_us = (int64_t)b.timestamp.tv_sec * 1000000 +
-				 b.timestamp.tv_usec;
+		int64_t key_us =
+		    (int64_t)b.timestamp.tv_sec * 1000000 + b.timestamp.tv_usec;
 		if (b.flags & V4L2_BUF_FLAG_ERROR)
 			vpipe_node_count(s->node, "bad-frames", 1);
 		else if (used && only_headers(p, used))
@@ -278,11 +277,12 @@ static int collect(struct m2m *s)
 	}
 	for (;;) {
 		struct v4l2_plane pl;
-		struct v4l2_buffer b = { .type = OUT_TYPE,
-					 .memory = V4L2_MEMORY_MMAP,
-					 .length = 1,
-					 .m.planes = &pl };
-		if (v4l2u_ioctl(s->d.fd, VIDIOC_DQBUF, &b) || b.index >= s->d.nout)
+		struct v4l2_buffer b = {.type = OUT_TYPE,
+					.memory = V4L2_MEMORY_MMAP,
+					.length = 1,
+					.m.planes = &pl};
+		if (v4l2u_ioctl(s->d.fd, VIDIOC_DQBUF, &b) ||
+		    b.index >= s->d.nout)
 			break;
 		s->d.out_free[b.index] = true;
 		progress = 1;
@@ -295,8 +295,9 @@ static int collect(struct m2m *s)
 		if (e.type == V4L2_EVENT_EOS)
 			s->eos_seen = true;
 		else if (e.type == V4L2_EVENT_SOURCE_CHANGE)
-			vpipe_info(s->node, "%s: source change event (changes "
-					    "0x%x)",
+			vpipe_info(s->node,
+				   "%s: source change event (changes "
+				   "0x%x)",
 				   s->cfg->device, e.u.src_change.changes);
 	}
 	return progress;
@@ -328,15 +329,16 @@ static int drain(struct m2m *s)
 	if (!s->d.streaming)
 		return 0;
 	int64_t deadline = vpipe_now() + s->cfg->timeout;
-	struct v4l2_encoder_cmd cmd = { .cmd = V4L2_ENC_CMD_STOP };
+	struct v4l2_encoder_cmd cmd = {.cmd = V4L2_ENC_CMD_STOP};
 	bool stopped = s->d.has_enc_cmd &&
 		       v4l2u_ioctl(s->d.fd, VIDIOC_ENCODER_CMD, &cmd) == 0;
 	s->eos_seen = false;
 	while (stopped ? !s->eos_seen : s->ninflight > 0) {
 		int64_t left = deadline - vpipe_now();
 		if (left <= 0) {
-			vpipe_warn(s->node, "%s: encoder did not drain in %lld "
-					    "ms; %u frames lost",
+			vpipe_warn(s->node,
+				   "%s: encoder did not drain in %lld "
+				   "ms; %u frames lost",
 				   s->cfg->device,
 				   (long long)(s->cfg->timeout / 1000000),
 				   s->ninflight);
@@ -353,8 +355,9 @@ static int drain(struct m2m *s)
 static int reconfigure(struct m2m *s, const struct m2m_input *in)
 {
 	if (s->d.streaming) {
-		vpipe_info(s->node, "%s: input changed to %ux%u: "
-				    "reconfiguring the encoder",
+		vpipe_info(s->node,
+			   "%s: input changed to %ux%u: "
+			   "reconfiguring the encoder",
 			   s->cfg->device, in->width, in->height);
 		drain(s);
 		s->discont_next = true;
@@ -362,12 +365,13 @@ static int reconfigure(struct m2m *s, const struct m2m_input *in)
 	if (m2m_configure(&s->d, s->node, s->cfg, in) < 0)
 		return -1;
 	char a[8], b[8];
-	vpipe_info(s->node, "%s: %s %ux%u (as %s) -> H.264, %lld kbit/s %s, "
-			    "key frame every %d frames",
+	vpipe_info(s->node,
+		   "%s: %s %ux%u (as %s) -> H.264, %lld kbit/s %s, "
+		   "key frame every %d frames",
 		   s->cfg->device, v4l2u_fourcc_str(in->fourcc, a), in->width,
 		   in->height, v4l2u_fourcc_str(s->d.dev_fourcc, b),
-		   (long long)s->cfg->bitrate,
-		   rc_names[s->cfg->rate_control], s->d.keyint_frames);
+		   (long long)s->cfg->bitrate, rc_names[s->cfg->rate_control],
+		   s->d.keyint_frames);
 	s->hdr_len = 0;
 	s->eos_seen = false;
 	if (s->key_pending)
@@ -384,8 +388,9 @@ static int free_output(struct m2m *s)
 				return (int)i;
 		int64_t left = deadline - vpipe_now();
 		if (left <= 0) {
-			vpipe_error(s->node, "%s: no OUTPUT buffer came back "
-					     "in %lld ms: the encoder is stuck",
+			vpipe_error(s->node,
+				    "%s: no OUTPUT buffer came back "
+				    "in %lld ms: the encoder is stuck",
 				    s->cfg->device,
 				    (long long)(s->cfg->timeout / 1000000));
 			return -1;
@@ -400,8 +405,9 @@ static int queue_picture(struct m2m *s, unsigned i,
 			 const struct vpipe_format *fmt)
 {
 	if (m2m_fill(&s->d, i, fmt, in->data) < 0) {
-		vpipe_error(s->node, "%s: frame %llu does not fit OUTPUT buffer "
-				     "%u (%zu bytes)",
+		vpipe_error(s->node,
+			    "%s: frame %llu does not fit OUTPUT buffer "
+			    "%u (%zu bytes)",
 			    s->cfg->device, (unsigned long long)in->seq, i,
 			    s->d.out[i].length);
 		return -1;
@@ -411,14 +417,14 @@ static int queue_picture(struct m2m *s, unsigned i,
 	if (key <= s->last_key)
 		key = s->last_key + 1;
 	s->last_key = key;
-	struct v4l2_plane pl = { .bytesused = s->d.sizeimage,
-				 .length = (uint32_t)s->d.out[i].length };
-	struct v4l2_buffer b = { .type = OUT_TYPE,
-				 .memory = V4L2_MEMORY_MMAP,
-				 .index = i,
-				 .length = 1,
-				 .m.planes = &pl,
-				 .field = V4L2_FIELD_NONE };
+	struct v4l2_plane pl = {.bytesused = s->d.sizeimage,
+				.length = (uint32_t)s->d.out[i].length};
+	struct v4l2_buffer b = {.type = OUT_TYPE,
+				.memory = V4L2_MEMORY_MMAP,
+				.index = i,
+				.length = 1,
+				.m.planes = &pl,
+				.field = V4L2_FIELD_NONE};
 	b.timestamp.tv_sec = key / 1000000;
 	b.timestamp.tv_usec = key % 1000000;
 	int rc = v4l2u_ioctl(s->d.fd, VIDIOC_QBUF, &b);
@@ -429,8 +435,7 @@ static int queue_picture(struct m2m *s, unsigned i,
 	}
 	s->d.out_free[i] = false;
 	s->fl[s->ninflight].key_us = key;
-	s->fl[s->ninflight].meta =
-		vpipe_frame_ref((struct vpipe_frame *)in);
+	s->fl[s->ninflight].meta = vpipe_frame_ref((struct vpipe_frame *)in);
 	s->ninflight++;
 	return 0;
 }
@@ -445,12 +450,13 @@ static int m2m_process(void *state, unsigned port, const struct vpipe_frame *in)
 	char err[160];
 	if (yuv_complete_layout(&fmt) < 0 ||
 	    yuv_check_layout(&fmt, in->size, err, sizeof(err)) < 0) {
-		vpipe_error(s->node, "frame %llu: %s", (unsigned long long)in->seq,
+		vpipe_error(s->node, "frame %llu: %s",
+			    (unsigned long long)in->seq,
 			    fmt.num_planes ? err : "not I420, NV12 or YUYV");
 		return -1;
 	}
-	struct m2m_input want = { fmt.fourcc, fmt.width, fmt.height,
-				  fmt.fps_num, fmt.fps_den };
+	struct m2m_input want = {fmt.fourcc, fmt.width, fmt.height, fmt.fps_num,
+				 fmt.fps_den};
 	if (!s->d.streaming || want.fourcc != s->d.in.fourcc ||
 	    want.width != s->d.in.width || want.height != s->d.in.height) {
 		if (reconfigure(s, &want) < 0)
@@ -467,9 +473,10 @@ static int m2m_process(void *state, unsigned port, const struct vpipe_frame *in)
 		return -1;
 	/* Hand the access unit on now if the encoder is quick (hardware
 	 * encoders are): wait at most a frame interval, never block. */
-	int64_t frame_ns = fmt.fps_num ? (int64_t)1e9 * fmt.fps_den / fmt.fps_num
-				       : 33333333;
-	int64_t deadline = vpipe_now() + (frame_ns < 50000000 ? frame_ns : 50000000);
+	int64_t frame_ns =
+	    fmt.fps_num ? (int64_t)1e9 * fmt.fps_den / fmt.fps_num : 33333333;
+	int64_t deadline =
+	    vpipe_now() + (frame_ns < 50000000 ? frame_ns : 50000000);
 	while (s->ninflight > 0) {
 		int64_t left = deadline - vpipe_now();
 		if (left <= 0 || wait_device(s, POLLIN, left) <= 0)
@@ -507,30 +514,30 @@ static void m2m_destroy(void *state)
 }
 
 static const struct vpipe_port inputs[] = {
-	{ .name = "sink", .media = VPIPE_MEDIA_RAW_VIDEO },
-	{ .name = NULL },
+    {.name = "sink", .media = VPIPE_MEDIA_RAW_VIDEO},
+    {.name = NULL},
 };
 static const struct vpipe_port outputs[] = {
-	{ .name = "src", .media = VPIPE_MEDIA_H264 },
-	{ .name = NULL },
+    {.name = "src", .media = VPIPE_MEDIA_H264},
+    {.name = NULL},
 };
 
 VPIPE_MODULE = {
-	.abi_version = VPIPE_ABI_VERSION,
-	.struct_size = sizeof(struct vpipe_module),
-	.name = "v4l2m2m",
-	.version = "1.0",
-	.summary = "H.264 through a V4L2 memory-to-memory hardware encoder "
-		   "(Raspberry Pi /dev/video11)",
-	.inputs = inputs,
-	.outputs = outputs,
-	.params = params,
-	.config_size = sizeof(struct m2m_config),
-	.create = m2m_create,
-	.start = m2m_start,
-	.process = m2m_process,
-	.flush = m2m_flush,
-	.upstream_event = m2m_upstream_event,
-	.stop = m2m_stop,
-	.destroy = m2m_destroy,
+    .abi_version = VPIPE_ABI_VERSION,
+    .struct_size = sizeof(struct vpipe_module),
+    .name = "v4l2m2m",
+    .version = "1.0",
+    .summary = "H.264 through a V4L2 memory-to-memory hardware encoder "
+	       "(Raspberry Pi /dev/video11)",
+    .inputs = inputs,
+    .outputs = outputs,
+    .params = params,
+    .config_size = sizeof(struct m2m_config),
+    .create = m2m_create,
+    .start = m2m_start,
+    .process = m2m_process,
+    .flush = m2m_flush,
+    .upstream_event = m2m_upstream_event,
+    .stop = m2m_stop,
+    .destroy = m2m_destroy,
 };

@@ -65,7 +65,7 @@ static void test_end_with_frames_downstream(void)
 	bufset_lend(s, 0);
 	bufset_lend(s, 2);
 	bufset_release(&s->bufs[0]); /* returned, not yet taken */
-	bufset_end(s);               /* buffer 2 is still downstream */
+	bufset_end(s);		     /* buffer 2 is still downstream */
 	CHECK_EQ_INT(atomic_load(&unmapped), 0);
 	bufset_release(&s->bufs[2]); /* the last one unmaps */
 	CHECK_EQ_INT(atomic_load(&unmapped), 3);
@@ -92,7 +92,7 @@ static void test_threads(void)
 		struct bufset *s = new_set(8);
 		for (unsigned i = 0; i < 8; i++)
 			bufset_lend(s, i);
-		struct releaser a = { s, 0, 4 }, b = { s, 4, 8 };
+		struct releaser a = {s, 0, 4}, b = {s, 4, 8};
 		pthread_t ta, tb;
 		pthread_create(&ta, NULL, release_some, &a);
 		pthread_create(&tb, NULL, release_some, &b);

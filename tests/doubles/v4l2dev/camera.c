@@ -16,7 +16,9 @@ size_t dd_pattern_fill(uint8_t *dst, size_t cap, const struct v4l2_format *fmt,
 {
 	const struct v4l2_pix_format *p = &fmt->fmt.pix;
 	uint32_t w = p->width, h = p->height;
-	struct { uint32_t rows, bytes; } planes[3];
+	struct {
+		uint32_t rows, bytes;
+	} planes[3];
 	unsigned np;
 	switch (p->pixelformat) {
 	case V4L2_PIX_FMT_YUYV:
@@ -156,7 +158,7 @@ void *dd_camera_thread(void *arg)
 		int64_t period = (int64_t)1000000000 * c->interval.numerator /
 				 c->interval.denominator;
 		int64_t due = t0 + (int64_t)(k + 1) * period;
-		struct timespec ts = { due / 1000000000, due % 1000000000 };
+		struct timespec ts = {due / 1000000000, due % 1000000000};
 		pthread_cond_timedwait(&c->cond, &dd_lock, &ts);
 		if (c->thread_stop || d->generation != generation)
 			break;

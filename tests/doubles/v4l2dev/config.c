@@ -30,7 +30,7 @@ struct dd_device *dd_device_by_path(const char *path)
 
 static uint32_t fourcc_of(const char *s)
 {
-	char c[4] = { ' ', ' ', ' ', ' ' };
+	char c[4] = {' ', ' ', ' ', ' '};
 	for (unsigned i = 0; i < 4 && s[i]; i++)
 		c[i] = s[i];
 	return v4l2_fourcc(c[0], c[1], c[2], c[3]);

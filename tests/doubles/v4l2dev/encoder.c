@@ -9,8 +9,8 @@
 #include <sys/mman.h>
 #include <x264.h>
 
-static const int level_idc[] = { 10, 9, 11, 12, 13, 20, 21,
-				 22, 30, 31, 32, 40, 41, 42 };
+static const int level_idc[] = {10, 9,	11, 12, 13, 20, 21,
+				22, 30, 31, 32, 40, 41, 42};
 
 static void rate_control(struct dd_ctx *c, x264_param_t *p)
 {
@@ -32,25 +32,26 @@ static int encoder_open(struct dd_ctx *c)
 		return -1;
 	p.i_width = (int)f->width;
 	p.i_height = (int)f->height;
-	p.i_csp = f->pixelformat == V4L2_PIX_FMT_NV12 ? X264_CSP_NV12
-						      : X264_CSP_I420;
+	p.i_csp =
+	    f->pixelformat == V4L2_PIX_FMT_NV12 ? X264_CSP_NV12 : X264_CSP_I420;
 	p.i_fps_num = c->interval.denominator;
 	p.i_fps_den = c->interval.numerator;
 	p.i_threads = 1;
 	p.b_annexb = 1;
 	p.i_log_level = X264_LOG_ERROR;
 	p.b_repeat_headers =
-		dd_ctrl_value(c, V4L2_CID_MPEG_VIDEO_REPEAT_SEQ_HEADER);
+	    dd_ctrl_value(c, V4L2_CID_MPEG_VIDEO_REPEAT_SEQ_HEADER);
 	int period = dd_ctrl_value(c, V4L2_CID_MPEG_VIDEO_H264_I_PERIOD);
 	p.i_keyint_max = period > 0 ? period : X264_KEYINT_MAX_INFINITE;
 	p.i_keyint_min = period > 0 ? period : X264_KEYINT_MIN_AUTO;
 	p.b_open_gop = 0;
 	p.i_level_idc =
-		level_idc[dd_ctrl_value(c, V4L2_CID_MPEG_VIDEO_H264_LEVEL)];
+	    level_idc[dd_ctrl_value(c, V4L2_CID_MPEG_VIDEO_H264_LEVEL)];
 	rate_control(c, &p);
 	int prof = dd_ctrl_value(c, V4L2_CID_MPEG_VIDEO_H264_PROFILE);
-	const char *profile = prof <= 1 ? "baseline" : prof == 2 ? "main"
-								 : "high";
+	const char *profile = prof <= 1	  ? "baseline"
+			      : prof == 2 ? "main"
+					  : "high";
 	if (x264_param_apply_profile(&p, profile) < 0)
 		return -1;
 	c->x264 = x264_encoder_open(&p);
@@ -112,7 +113,8 @@ static uint8_t *buffer_data(struct dd_queue *q, struct dd_buf *b, bool *mapped)
 	*mapped = false;
 	if (q->memory == V4L2_MEMORY_MMAP)
 		return b->mem;
-	void *p = dd_real_mmap(NULL, b->length, PROT_READ, MAP_SHARED, b->dmabuf_fd, 0);
+	void *p = dd_real_mmap(NULL, b->length, PROT_READ, MAP_SHARED,
+			       b->dmabuf_fd, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	*mapped = true;
@@ -136,8 +138,8 @@ static void encode_one(struct dd_ctx *c)
 	}
 	x264_picture_t pic, out;
 	x264_picture_init(&pic);
-	pic.img.i_csp = f->pixelformat == V4L2_PIX_FMT_NV12 ? X264_CSP_NV12
-							    : X264_CSP_I420;
+	pic.img.i_csp =
+	    f->pixelformat == V4L2_PIX_FMT_NV12 ? X264_CSP_NV12 : X264_CSP_I420;
 	pic.img.plane[0] = data;
 	pic.img.i_stride[0] = bpl;
 	if (pic.img.i_csp == X264_CSP_NV12) {
@@ -203,11 +205,12 @@ void *dd_encoder_thread(void *arg)
 				fprintf(stderr, "v4l2dev: x264 open failed\n");
 				break;
 			}
-			last_bps = dd_ctrl_value(c, V4L2_CID_MPEG_VIDEO_BITRATE);
+			last_bps =
+			    dd_ctrl_value(c, V4L2_CID_MPEG_VIDEO_BITRATE);
 		}
 		bitrate_update(c, &last_bps);
-		bool repeat = dd_ctrl_value(
-			c, V4L2_CID_MPEG_VIDEO_REPEAT_SEQ_HEADER);
+		bool repeat =
+		    dd_ctrl_value(c, V4L2_CID_MPEG_VIDEO_REPEAT_SEQ_HEADER);
 		if (!repeat && !c->header_sent) {
 			x264_nal_t *nal;
 			int nnal;

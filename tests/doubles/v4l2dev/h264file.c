@@ -45,8 +45,8 @@ int dd_h264_load(struct dd_device *dev, const char *path)
 		unsigned type = p[hdr] & 0x1f;
 		bool vcl = type >= 1 && type <= 5;
 		bool first_mb0 = vcl && hdr + 1 < n && (p[hdr + 1] & 0x80);
-		bool begins = !au || (have_vcl && ((type >= 6 && type <= 9) ||
-						   first_mb0));
+		bool begins = !au || (have_vcl &&
+				      ((type >= 6 && type <= 9) || first_mb0));
 		if (begins) {
 			if (dev->naus == DD_MAX_AUS)
 				break;

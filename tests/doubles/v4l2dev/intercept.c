@@ -24,7 +24,7 @@ _Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64");
 #include <time.h>
 #include <unistd.h>
 
-#define DD_MAX_FDS 4096
+#define DD_MAX_FDS  4096
 #define DD_MAX_MAPS 256
 
 static struct dd_file *files[DD_MAX_FDS];
@@ -79,7 +79,8 @@ static int open_uevent(const char *path)
 {
 	unsigned major, minor;
 	char tail[32];
-	if (sscanf(path, "/sys/dev/char/%u:%u/%31s", &major, &minor, tail) != 3 ||
+	if (sscanf(path, "/sys/dev/char/%u:%u/%31s", &major, &minor, tail) !=
+		3 ||
 	    major != DD_MAJOR || strcmp(tail, "uevent") != 0)
 		return -2;
 	for (unsigned i = 0; i < dd_ndevices; i++) {
@@ -108,7 +109,7 @@ static int device_open(struct dd_device *dev, int flags)
 	}
 	dev->gone_until = 0;
 	int efd = eventfd(0, ((flags & O_NONBLOCK) ? EFD_NONBLOCK : 0) |
-				     ((flags & O_CLOEXEC) ? EFD_CLOEXEC : 0));
+				 ((flags & O_CLOEXEC) ? EFD_CLOEXEC : 0));
 	struct dd_file *f = calloc(1, sizeof(*f));
 	if (efd < 0 || efd >= DD_MAX_FDS || !f) {
 		pthread_mutex_unlock(&dd_lock);
@@ -133,7 +134,8 @@ static int device_open(struct dd_device *dev, int flags)
 	__atomic_store_n(&files[efd], f, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&dd_lock);
 	if (dd_trace)
-		fprintf(stderr, "v4l2dev: open %s -> fd %d\n", dev->paths[0], efd);
+		fprintf(stderr, "v4l2dev: open %s -> fd %d\n", dev->paths[0],
+			efd);
 	return efd;
 }
 
@@ -281,7 +283,8 @@ static void *map_common(void *addr, size_t len, int prot, int flags, int fd,
 	if (!f)
 		return real_mmap(addr, len, prot, flags, fd, off);
 	pthread_mutex_lock(&dd_lock);
-	struct dd_buf *b = dd_file_dead(f) ? NULL : dd_buf_by_offset(f, (uint64_t)off);
+	struct dd_buf *b =
+	    dd_file_dead(f) ? NULL : dd_buf_by_offset(f, (uint64_t)off);
 	if (!b || len > b->length || b->memfd < 0 || !(flags & MAP_SHARED)) {
 		pthread_mutex_unlock(&dd_lock);
 		errno = dd_file_dead(f) ? ENODEV : EINVAL;
@@ -356,7 +359,8 @@ void dd_forget_maps(struct dd_buf *b)
 
 static int64_t poll_deadline(int timeout_ms)
 {
-	return timeout_ms < 0 ? -1 : dd_mono_ns() + (int64_t)timeout_ms * 1000000;
+	return timeout_ms < 0 ? -1
+			      : dd_mono_ns() + (int64_t)timeout_ms * 1000000;
 }
 
 /* poll() with exact driver semantics for our fds. The eventfd only says
@@ -382,7 +386,8 @@ static int poll_common(struct pollfd *fds, nfds_t n, int timeout_ms)
 		int wait_ms = timeout_ms;
 		if (deadline >= 0) {
 			int64_t left = deadline - dd_mono_ns();
-			wait_ms = left > 0 ? (int)((left + 999999) / 1000000) : 0;
+			wait_ms =
+			    left > 0 ? (int)((left + 999999) / 1000000) : 0;
 		}
 		if (napping && (wait_ms < 0 || wait_ms > 2))
 			wait_ms = 2;
@@ -397,8 +402,8 @@ static int poll_common(struct pollfd *fds, nfds_t n, int timeout_ms)
 				short m = dd_poll_mask(f);
 				pthread_mutex_unlock(&dd_lock);
 				fds[i].revents =
-					m & (fds[i].events | POLLERR | POLLHUP |
-					     POLLNVAL | POLLPRI);
+				    m & (fds[i].events | POLLERR | POLLHUP |
+					 POLLNVAL | POLLPRI);
 				if (!(fds[i].events & POLLPRI))
 					fds[i].revents &= ~POLLPRI;
 			} else {
@@ -434,8 +439,9 @@ int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 {
 	(void)mask;
 	/* round up: a 0.5 ms wait must not become a busy 0 ms one */
-	int ms = ts ? (int)(ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000)
-		    : -1;
+	int ms =
+	    ts ? (int)(ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000)
+	       : -1;
 	return poll_common(fds, n, ms);
 }
 
@@ -444,9 +450,9 @@ int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 	resolve();
 	bool ours = false;
 	for (int fd = 0; fd < nfds && fd < DD_MAX_FDS; fd++)
-		if (file_of(fd) && ((rd && FD_ISSET(fd, rd)) ||
-				    (wr && FD_ISSET(fd, wr)) ||
-				    (ex && FD_ISSET(fd, ex))))
+		if (file_of(fd) &&
+		    ((rd && FD_ISSET(fd, rd)) || (wr && FD_ISSET(fd, wr)) ||
+		     (ex && FD_ISSET(fd, ex))))
 			ours = true;
 	if (!ours)
 		return real_select(nfds, rd, wr, ex, tv);
@@ -461,7 +467,7 @@ int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 		if (ex && FD_ISSET(fd, ex))
 			ev |= POLLPRI;
 		if (ev)
-			pfd[n++] = (struct pollfd){ .fd = fd, .events = ev };
+			pfd[n++] = (struct pollfd){.fd = fd, .events = ev};
 	}
 	int ms = tv ? (int)(tv->tv_sec * 1000 + tv->tv_usec / 1000) : -1;
 	int r = poll_common(pfd, n, ms);

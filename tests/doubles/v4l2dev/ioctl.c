@@ -15,29 +15,34 @@
 
 void dd_forget_maps(struct dd_buf *b);
 
-static const char *const bitrate_modes[] = { "Variable Bitrate",
-					     "Constant Bitrate", NULL };
-static const char *const h264_levels[] = { "1",   "1b",  "1.1", "1.2", "1.3",
-					   "2",   "2.1", "2.2", "3",   "3.1",
-					   "3.2", "4",   "4.1", "4.2", NULL };
+static const char *const bitrate_modes[] = {"Variable Bitrate",
+					    "Constant Bitrate", NULL};
+static const char *const h264_levels[] = {"1",	 "1b",	"1.1", "1.2", "1.3",
+					  "2",	 "2.1", "2.2", "3",   "3.1",
+					  "3.2", "4",	"4.1", "4.2", NULL};
 /* Extended (3) is not offered: QUERYMENU answers EINVAL for it. */
 static const char *const h264_profiles[] = {
-	"Baseline", "Constrained Baseline", "Main", NULL, "High", NULL
-};
+    "Baseline", "Constrained Baseline", "Main", NULL, "High", NULL};
 
 static void add_ctrl(struct dd_ctx *c, uint32_t id, uint32_t type,
 		     const char *name, int32_t min, int32_t max, int32_t step,
 		     int32_t def, const char *const *menu)
 {
 	struct dd_ctrl *k = &c->ctrls[c->nctrls++];
-	*k = (struct dd_ctrl){ .id = id, .type = type, .name = name,
-			       .min = min, .max = max, .step = step,
-			       .def = def, .val = def, .menu = menu };
+	*k = (struct dd_ctrl){.id = id,
+			      .type = type,
+			      .name = name,
+			      .min = min,
+			      .max = max,
+			      .step = step,
+			      .def = def,
+			      .val = def,
+			      .menu = menu};
 	if (type == V4L2_CTRL_TYPE_CTRL_CLASS)
 		k->flags = V4L2_CTRL_FLAG_READ_ONLY | V4L2_CTRL_FLAG_WRITE_ONLY;
 	if (type == V4L2_CTRL_TYPE_BUTTON)
-		k->flags = V4L2_CTRL_FLAG_WRITE_ONLY |
-			   V4L2_CTRL_FLAG_EXECUTE_ON_WRITE;
+		k->flags =
+		    V4L2_CTRL_FLAG_WRITE_ONLY | V4L2_CTRL_FLAG_EXECUTE_ON_WRITE;
 }
 
 static bool offers_h264(const struct dd_device *d)
@@ -142,7 +147,8 @@ void dd_ctx_init(struct dd_ctx *c, struct dd_device *dev)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	c->interval = (struct v4l2_fract){ 1, dev->rates[0] ? dev->rates[0] : 30 };
+	c->interval =
+	    (struct v4l2_fract){1, dev->rates[0] ? dev->rates[0] : 30};
 	if (dev->kind == DD_CAMERA) {
 		c->cap.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
 		c->cap.fmt.type = c->cap.type;
@@ -238,7 +244,7 @@ static uint64_t offset_of(const struct dd_queue *q, uint32_t index)
 
 struct dd_buf *dd_buf_by_offset(struct dd_file *f, uint64_t off)
 {
-	struct dd_queue *qs[2] = { &f->ctx->cap, &f->ctx->out };
+	struct dd_queue *qs[2] = {&f->ctx->cap, &f->ctx->out};
 	for (unsigned i = 0; i < 2; i++) {
 		struct dd_queue *q = qs[i];
 		if (!q->type || q->owner != f || q->memory != V4L2_MEMORY_MMAP)
@@ -303,8 +309,8 @@ static void thread_start(struct dd_ctx *c)
 	if (c->thread_running)
 		return;
 	c->thread_stop = false;
-	void *(*fn)(void *) = c->dev->kind == DD_CAMERA ? dd_camera_thread
-							: dd_encoder_thread;
+	void *(*fn)(void *) =
+	    c->dev->kind == DD_CAMERA ? dd_camera_thread : dd_encoder_thread;
 	if (pthread_create(&c->thread, NULL, fn, c) == 0)
 		c->thread_running = true;
 }
@@ -321,9 +327,9 @@ void dd_ctx_reset_queues(struct dd_ctx *c)
 void dd_ctx_release(struct dd_ctx *c, struct dd_file *f)
 {
 	if (dd_file_dead(f) && f->dev->kind == DD_CAMERA)
-		return; /* the context already belongs to the replugged device */
-	if (c->cap.owner != f && c->out.owner != f &&
-	    f->dev->kind == DD_CAMERA)
+		return; /* the context already belongs to the replugged device
+			 */
+	if (c->cap.owner != f && c->out.owner != f && f->dev->kind == DD_CAMERA)
 		return;
 	thread_stop(c);
 	queue_stop(&c->cap);
@@ -472,8 +478,8 @@ static int enum_framesizes(struct dd_file *f, struct v4l2_frmsizeenum *s)
 		if (s->index)
 			return -EINVAL;
 		s->type = V4L2_FRMSIZE_TYPE_STEPWISE;
-		s->stepwise = (struct v4l2_frmsize_stepwise){ 32, 1920, 2,
-							      32, 1088, 2 };
+		s->stepwise =
+		    (struct v4l2_frmsize_stepwise){32, 1920, 2, 32, 1088, 2};
 		return 0;
 	}
 	if (s->index >= d->nsizes)
@@ -527,7 +533,7 @@ static int parm(struct dd_file *f, struct v4l2_streamparm *p, bool set)
 				if (fabs_diff(d->rates[i], want) <
 				    fabs_diff(best, want))
 					best = d->rates[i];
-			c->interval = (struct v4l2_fract){ 1, best };
+			c->interval = (struct v4l2_fract){1, best};
 		} else {
 			c->interval = *tpf;
 		}
@@ -564,7 +570,7 @@ static struct dd_ctrl *ctrl_find(struct dd_ctx *c, uint32_t id, bool next)
 static struct dd_ctrl *ctrl_query(struct dd_ctx *c, uint32_t id)
 {
 	const uint32_t nextf =
-		V4L2_CTRL_FLAG_NEXT_CTRL | V4L2_CTRL_FLAG_NEXT_COMPOUND;
+	    V4L2_CTRL_FLAG_NEXT_CTRL | V4L2_CTRL_FLAG_NEXT_COMPOUND;
 	return ctrl_find(c, id & ~nextf, (id & nextf) != 0);
 }
 
@@ -607,8 +613,9 @@ static int query_ext_ctrl(struct dd_file *f, struct v4l2_query_ext_ctrl *q)
 static int querymenu(struct dd_file *f, struct v4l2_querymenu *m)
 {
 	struct dd_ctrl *k = ctrl_find(f->ctx, m->id, false);
-	if (!k || k->type != V4L2_CTRL_TYPE_MENU || (int32_t)m->index < k->min ||
-	    (int32_t)m->index > k->max || !k->menu[m->index])
+	if (!k || k->type != V4L2_CTRL_TYPE_MENU ||
+	    (int32_t)m->index < k->min || (int32_t)m->index > k->max ||
+	    !k->menu[m->index])
 		return -EINVAL;
 	snprintf((char *)m->name, sizeof(m->name), "%s", k->menu[m->index]);
 	m->reserved = 0;
@@ -673,11 +680,13 @@ static int ext_ctrls(struct dd_file *f, struct v4l2_ext_controls *e,
 	for (uint32_t i = 0; i < e->count; i++) {
 		struct v4l2_ext_control *x = &e->controls[i];
 		int32_t v = x->value;
-		int rc = req == VIDIOC_G_EXT_CTRLS ? ctrl_get(f->ctx, x->id, &v)
-						    : ctrl_check(f->ctx, x->id, &v);
+		int rc = req == VIDIOC_G_EXT_CTRLS
+			     ? ctrl_get(f->ctx, x->id, &v)
+			     : ctrl_check(f->ctx, x->id, &v);
 		if (rc) {
 			e->error_idx = req == VIDIOC_G_EXT_CTRLS ? i : e->count;
-			if (req == VIDIOC_S_EXT_CTRLS || req == VIDIOC_TRY_EXT_CTRLS)
+			if (req == VIDIOC_S_EXT_CTRLS ||
+			    req == VIDIOC_TRY_EXT_CTRLS)
 				e->error_idx = i;
 			return rc;
 		}
@@ -711,8 +720,8 @@ static int reqbufs(struct dd_file *f, struct v4l2_requestbuffers *r)
 	memset(r->reserved, 0, sizeof(r->reserved));
 	if (r->count == 0)
 		return 0;
-	unsigned n = r->count < 2 ? 2 : r->count > DD_MAX_BUFFERS
-						 ? DD_MAX_BUFFERS
+	unsigned n = r->count < 2		 ? 2
+		     : r->count > DD_MAX_BUFFERS ? DD_MAX_BUFFERS
 						 : r->count;
 	size_t len = align_up(sizeimage_of(q), 4096);
 	for (unsigned i = 0; i < n; i++) {
@@ -727,8 +736,8 @@ static int reqbufs(struct dd_file *f, struct v4l2_requestbuffers *r)
 		b->memfd = memfd_create("v4l2dev-buffer", MFD_CLOEXEC);
 		if (b->memfd < 0 || ftruncate(b->memfd, (off_t)len) < 0)
 			return -ENOMEM;
-		b->mem = dd_real_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
-			      b->memfd, 0);
+		b->mem = dd_real_mmap(NULL, len, PROT_READ | PROT_WRITE,
+				      MAP_SHARED, b->memfd, 0);
 		if (b->mem == MAP_FAILED) {
 			b->mem = NULL;
 			return -ENOMEM;
@@ -754,11 +763,10 @@ static void fill_buffer(struct dd_queue *q, struct dd_buf *b,
 	v->field = V4L2_FIELD_NONE;
 	v->timestamp = b->timestamp;
 	v->sequence = b->sequence;
-	v->flags = b->flags |
-		   (q->owner && q->owner->dev->kind == DD_ENCODER
-			    ? V4L2_BUF_FLAG_TIMESTAMP_COPY
-			    : V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC |
-				      V4L2_BUF_FLAG_TSTAMP_SRC_EOF);
+	v->flags = b->flags | (q->owner && q->owner->dev->kind == DD_ENCODER
+				   ? V4L2_BUF_FLAG_TIMESTAMP_COPY
+				   : V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC |
+					 V4L2_BUF_FLAG_TSTAMP_SRC_EOF);
 	if (b->mapped)
 		v->flags |= V4L2_BUF_FLAG_MAPPED;
 	if (b->state == DD_QUEUED)
@@ -774,7 +782,7 @@ static void fill_buffer(struct dd_queue *q, struct dd_buf *b,
 			planes[0].length = (uint32_t)b->length;
 			if (q->memory == V4L2_MEMORY_MMAP)
 				planes[0].m.mem_offset =
-					(uint32_t)offset_of(q, b->index);
+				    (uint32_t)offset_of(q, b->index);
 			else
 				planes[0].m.fd = b->dmabuf_fd;
 		}
@@ -915,8 +923,8 @@ static int streamoff(struct dd_file *f, const uint32_t *type)
 		return -EBUSY;
 	struct dd_ctx *c = f->ctx;
 	queue_stop(q);
-	bool other_streaming = c->out.type && (q == &c->cap ? c->out.streaming
-							    : c->cap.streaming);
+	bool other_streaming =
+	    c->out.type && (q == &c->cap ? c->out.streaming : c->cap.streaming);
 	if (!other_streaming)
 		thread_stop(c);
 	pthread_cond_broadcast(&c->cond);
@@ -1002,12 +1010,12 @@ static int querycap(struct dd_file *f, struct v4l2_capability *cap)
 	snprintf((char *)cap->card, sizeof(cap->card), "%s", d->card);
 	snprintf((char *)cap->bus_info, sizeof(cap->bus_info), "%s", d->bus);
 	cap->version = (6 << 16) | (1 << 8);
-	cap->device_caps = V4L2_CAP_STREAMING |
-			   (d->kind == DD_CAMERA ? V4L2_CAP_VIDEO_CAPTURE |
-							   V4L2_CAP_READWRITE |
-							   V4L2_CAP_EXT_PIX_FORMAT
-						 : V4L2_CAP_VIDEO_M2M_MPLANE |
-							   V4L2_CAP_EXT_PIX_FORMAT);
+	cap->device_caps =
+	    V4L2_CAP_STREAMING |
+	    (d->kind == DD_CAMERA
+		 ? V4L2_CAP_VIDEO_CAPTURE | V4L2_CAP_READWRITE |
+		       V4L2_CAP_EXT_PIX_FORMAT
+		 : V4L2_CAP_VIDEO_M2M_MPLANE | V4L2_CAP_EXT_PIX_FORMAT);
 	cap->capabilities = cap->device_caps | V4L2_CAP_DEVICE_CAPS;
 	return 0;
 }
@@ -1043,8 +1051,12 @@ int dd_ioctl(struct dd_file *f, unsigned long req, void *arg)
 		goto out;
 	}
 	switch (req) {
-	case VIDIOC_QUERYCAP: rc = querycap(f, arg); break;
-	case VIDIOC_ENUM_FMT: rc = enum_fmt(f, arg); break;
+	case VIDIOC_QUERYCAP:
+		rc = querycap(f, arg);
+		break;
+	case VIDIOC_ENUM_FMT:
+		rc = enum_fmt(f, arg);
+		break;
 	case VIDIOC_G_FMT: {
 		struct v4l2_format *fmt = arg;
 		struct dd_queue *q = queue_of(f, fmt->type);
@@ -1053,22 +1065,54 @@ int dd_ioctl(struct dd_file *f, unsigned long req, void *arg)
 			*fmt = q->fmt;
 		break;
 	}
-	case VIDIOC_TRY_FMT: rc = try_fmt(f, arg); break;
-	case VIDIOC_S_FMT: rc = s_fmt(f, arg); break;
-	case VIDIOC_ENUM_FRAMESIZES: rc = enum_framesizes(f, arg); break;
-	case VIDIOC_ENUM_FRAMEINTERVALS: rc = enum_frameintervals(f, arg); break;
-	case VIDIOC_G_PARM: rc = parm(f, arg, false); break;
-	case VIDIOC_S_PARM: rc = parm(f, arg, true); break;
-	case VIDIOC_REQBUFS: rc = reqbufs(f, arg); break;
-	case VIDIOC_QUERYBUF: rc = querybuf(f, arg); break;
-	case VIDIOC_QBUF: rc = qbuf(f, arg); break;
-	case VIDIOC_DQBUF: rc = dqbuf(f, arg); break;
-	case VIDIOC_STREAMON: rc = streamon(f, arg); break;
-	case VIDIOC_STREAMOFF: rc = streamoff(f, arg); break;
-	case VIDIOC_EXPBUF: rc = expbuf(f, arg); break;
-	case VIDIOC_QUERYCTRL: rc = queryctrl(f, arg); break;
-	case VIDIOC_QUERY_EXT_CTRL: rc = query_ext_ctrl(f, arg); break;
-	case VIDIOC_QUERYMENU: rc = querymenu(f, arg); break;
+	case VIDIOC_TRY_FMT:
+		rc = try_fmt(f, arg);
+		break;
+	case VIDIOC_S_FMT:
+		rc = s_fmt(f, arg);
+		break;
+	case VIDIOC_ENUM_FRAMESIZES:
+		rc = enum_framesizes(f, arg);
+		break;
+	case VIDIOC_ENUM_FRAMEINTERVALS:
+		rc = enum_frameintervals(f, arg);
+		break;
+	case VIDIOC_G_PARM:
+		rc = parm(f, arg, false);
+		break;
+	case VIDIOC_S_PARM:
+		rc = parm(f, arg, true);
+		break;
+	case VIDIOC_REQBUFS:
+		rc = reqbufs(f, arg);
+		break;
+	case VIDIOC_QUERYBUF:
+		rc = querybuf(f, arg);
+		break;
+	case VIDIOC_QBUF:
+		rc = qbuf(f, arg);
+		break;
+	case VIDIOC_DQBUF:
+		rc = dqbuf(f, arg);
+		break;
+	case VIDIOC_STREAMON:
+		rc = streamon(f, arg);
+		break;
+	case VIDIOC_STREAMOFF:
+		rc = streamoff(f, arg);
+		break;
+	case VIDIOC_EXPBUF:
+		rc = expbuf(f, arg);
+		break;
+	case VIDIOC_QUERYCTRL:
+		rc = queryctrl(f, arg);
+		break;
+	case VIDIOC_QUERY_EXT_CTRL:
+		rc = query_ext_ctrl(f, arg);
+		break;
+	case VIDIOC_QUERYMENU:
+		rc = querymenu(f, arg);
+		break;
 	case VIDIOC_G_CTRL: {
 		struct v4l2_control *c = arg;
 		rc = ctrl_get(f->ctx, c->id, &c->value);
@@ -1083,23 +1127,44 @@ int dd_ioctl(struct dd_file *f, unsigned long req, void *arg)
 	}
 	case VIDIOC_G_EXT_CTRLS:
 	case VIDIOC_S_EXT_CTRLS:
-	case VIDIOC_TRY_EXT_CTRLS: rc = ext_ctrls(f, arg, req); break;
-	case VIDIOC_SUBSCRIBE_EVENT: rc = subscribe(f, arg, true); break;
-	case VIDIOC_UNSUBSCRIBE_EVENT: rc = subscribe(f, arg, false); break;
-	case VIDIOC_DQEVENT: rc = dqevent(f, arg); break;
-	case VIDIOC_ENCODER_CMD: rc = encoder_cmd(f, arg, true); break;
-	case VIDIOC_TRY_ENCODER_CMD: rc = encoder_cmd(f, arg, false); break;
+	case VIDIOC_TRY_EXT_CTRLS:
+		rc = ext_ctrls(f, arg, req);
+		break;
+	case VIDIOC_SUBSCRIBE_EVENT:
+		rc = subscribe(f, arg, true);
+		break;
+	case VIDIOC_UNSUBSCRIBE_EVENT:
+		rc = subscribe(f, arg, false);
+		break;
+	case VIDIOC_DQEVENT:
+		rc = dqevent(f, arg);
+		break;
+	case VIDIOC_ENCODER_CMD:
+		rc = encoder_cmd(f, arg, true);
+		break;
+	case VIDIOC_TRY_ENCODER_CMD:
+		rc = encoder_cmd(f, arg, false);
+		break;
 	case VIDIOC_G_INPUT:
 	case VIDIOC_S_INPUT:
-	case VIDIOC_ENUMINPUT: rc = input(f, req, arg); break;
-	case VIDIOC_G_PRIORITY: *(uint32_t *)arg = f->prio; rc = 0; break;
+	case VIDIOC_ENUMINPUT:
+		rc = input(f, req, arg);
+		break;
+	case VIDIOC_G_PRIORITY:
+		*(uint32_t *)arg = f->prio;
+		rc = 0;
+		break;
 	case VIDIOC_S_PRIORITY:
 		rc = *(uint32_t *)arg <= V4L2_PRIORITY_RECORD ? 0 : -EINVAL;
 		if (!rc)
 			f->prio = *(uint32_t *)arg;
 		break;
-	case VIDIOC_LOG_STATUS: rc = 0; break;
-	default: rc = -ENOTTY; break;
+	case VIDIOC_LOG_STATUS:
+		rc = 0;
+		break;
+	default:
+		rc = -ENOTTY;
+		break;
 	}
 out:
 	pthread_mutex_unlock(&dd_lock);
@@ -1114,7 +1179,8 @@ ssize_t dd_read(struct dd_file *f, void *buf, size_t n)
 	ssize_t rc;
 	if (dd_file_dead(f)) {
 		rc = -ENODEV;
-	} else if (f->dev->kind != DD_CAMERA || is_compressed(c->cap.fmt.fmt.pix.pixelformat)) {
+	} else if (f->dev->kind != DD_CAMERA ||
+		   is_compressed(c->cap.fmt.fmt.pix.pixelformat)) {
 		rc = -EINVAL;
 	} else if (c->cap.count) {
 		rc = -EBUSY;
@@ -1125,8 +1191,10 @@ ssize_t dd_read(struct dd_file *f, void *buf, size_t n)
 		int64_t now = dd_mono_ns();
 		if (next > now) {
 			pthread_mutex_unlock(&dd_lock);
-			struct timespec ts = { next / 1000000000, next % 1000000000 };
-			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+			struct timespec ts = {next / 1000000000,
+					      next % 1000000000};
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+					NULL);
 			pthread_mutex_lock(&dd_lock);
 		}
 		next = (next > now ? next : now) + period;

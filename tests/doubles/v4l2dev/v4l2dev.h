@@ -29,14 +29,14 @@
 #include <linux/videodev2.h>
 
 #define DD_MAX_DEVICES 8
-#define DD_MAX_PATHS 4
+#define DD_MAX_PATHS   4
 #define DD_MAX_FORMATS 8
-#define DD_MAX_SIZES 8
-#define DD_MAX_RATES 8
+#define DD_MAX_SIZES   8
+#define DD_MAX_RATES   8
 #define DD_MAX_BUFFERS 32
-#define DD_MAX_CTRLS 24
-#define DD_MAX_AUS 4096
-#define DD_MAJOR 81
+#define DD_MAX_CTRLS   24
+#define DD_MAX_AUS     4096
+#define DD_MAJOR       81
 
 enum dd_kind { DD_CAMERA, DD_ENCODER };
 enum dd_buf_state { DD_DEQUEUED, DD_QUEUED, DD_DONE };
@@ -53,12 +53,12 @@ struct dd_ctrl {
 struct dd_buf {
 	uint32_t index;
 	enum dd_buf_state state;
-	int memfd;          /* MMAP backing; also what EXPBUF duplicates */
-	uint8_t *mem;       /* the double's own mapping of memfd */
+	int memfd;    /* MMAP backing; also what EXPBUF duplicates */
+	uint8_t *mem; /* the double's own mapping of memfd */
 	size_t length;
-	int dmabuf_fd;      /* DMABUF memory: the fd queued by the app */
+	int dmabuf_fd;	    /* DMABUF memory: the fd queued by the app */
 	uint32_t bytesused; /* OUTPUT: from the app; CAPTURE: filled */
-	uint32_t flags;     /* KEYFRAME/PFRAME/ERROR/LAST as filled */
+	uint32_t flags;	    /* KEYFRAME/PFRAME/ERROR/LAST as filled */
 	uint32_t sequence;
 	struct timeval timestamp;
 	unsigned mapped; /* number of live mmaps */
@@ -85,7 +85,8 @@ struct dd_device;
 /* The streaming state: one per camera, one per open file of an encoder. */
 struct dd_ctx {
 	struct dd_device *dev;
-	struct dd_queue cap; /* camera: VIDEO_CAPTURE; encoder: CAPTURE_MPLANE */
+	struct dd_queue
+	    cap; /* camera: VIDEO_CAPTURE; encoder: CAPTURE_MPLANE */
 	struct dd_queue out; /* encoder only: OUTPUT_MPLANE */
 	struct v4l2_fract interval;
 	struct dd_ctrl ctrls[DD_MAX_CTRLS];
@@ -95,10 +96,10 @@ struct dd_ctx {
 	pthread_cond_t cond; /* with dd_lock: work for the thread / waiters */
 	/* camera */
 	uint64_t frames_due; /* frames the sensor produced since STREAMON */
-	size_t au_next;      /* next access unit of the H.264 file */
+	size_t au_next;	     /* next access unit of the H.264 file */
 	bool force_key;
 	/* encoder */
-	void *x264;       /* x264_t * */
+	void *x264;	  /* x264_t * */
 	bool header_sent; /* repeat-seq-header off: headers went out once */
 	bool draining, drained;
 	int64_t pts_next;
@@ -119,7 +120,9 @@ struct dd_device {
 	char driver[16], card[32], bus[32];
 	uint32_t formats[DD_MAX_FORMATS];
 	unsigned nformats;
-	struct { uint32_t w, h; } sizes[DD_MAX_SIZES];
+	struct {
+		uint32_t w, h;
+	} sizes[DD_MAX_SIZES];
 	unsigned nsizes;
 	uint32_t rates[DD_MAX_RATES];
 	unsigned nrates;
@@ -134,11 +137,11 @@ struct dd_device {
 	int64_t unplug_for_ns;
 	unsigned unplug_times;
 	/* state */
-	unsigned generation;  /* bumped on every unplug */
-	int64_t gone_until;   /* CLOCK_MONOTONIC ns; open fails before it */
-	uint64_t delivered;   /* frames delivered since the last (re)plug */
+	unsigned generation;	/* bumped on every unplug */
+	int64_t gone_until;	/* CLOCK_MONOTONIC ns; open fails before it */
+	uint64_t delivered;	/* frames delivered since the last (re)plug */
 	uint64_t frame_counter; /* pattern counter: every frame ever made */
-	struct dd_ctx ctx;    /* camera's one streaming context */
+	struct dd_ctx ctx;	/* camera's one streaming context */
 	unsigned opens;
 };
 
@@ -146,8 +149,8 @@ struct dd_file {
 	int fd; /* the eventfd the application holds */
 	struct dd_device *dev;
 	unsigned generation;
-	struct dd_ctx *ctx; /* camera: &dev->ctx; encoder: own */
-	bool signalled;     /* eventfd counter is non-zero */
+	struct dd_ctx *ctx;  /* camera: &dev->ctx; encoder: own */
+	bool signalled;	     /* eventfd counter is non-zero */
 	uint32_t subscribed; /* bit per event type */
 	struct v4l2_event events[16];
 	unsigned nevents;
