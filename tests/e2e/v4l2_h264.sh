@@ -91,3 +91,13 @@ second=$(grep -n K "$T/pk" | sed -n 2p | cut -d: -f1)
 [ -n "$second" ] || { cat "$T/pk"; fail "no second key frame"; }
 [ "$second" -le 35 ] || fail "second key frame at packet $second, want it right after 1 s (about 31)"
 echo "ok: forced key frame at packet $second"
+# Buffer timestamps (CLOCK_MONOTONIC) mapped onto the pipeline clock: the
+# pictures are one frame interval apart, as the camera paced them.
+/usr/bin/python3 - "$T/pk" <<'PY' || fail "timestamps do not follow the camera's 30 fps"
+import sys
+t = [float(l.split(",")[0]) for l in open(sys.argv[1]) if l.strip()]
+d = [b - a for a, b in zip(t, t[1:])]
+avg = sum(d) / len(d)
+print(f"ok: {len(t)} timestamps, mean step {avg * 1000:.2f} ms, min {min(d) * 1000:.1f}, max {max(d) * 1000:.1f}")
+sys.exit(0 if abs(avg - 1 / 30) < 0.1 / 30 and min(d) > 0 else 1)
+PY
