@@ -136,6 +136,12 @@ second=$(grep -n K "$T/pk" | sed -n 2p | cut -d: -f1)
 [ "$second" -le 45 ] || fail "forced key frame at packet $second, want soon after 31"
 echo "ok: forced key frame at packet $second (request at about 31)"
 
+run probe /dev/video11 >"$T/probe"
+expect_grep "capabilities: video-m2m-mplane streaming" "$T/probe"
+expect_grep "H264  H.264, compressed  \[format = h264\]" "$T/probe"
+expect_grep "32x32 to 1920x1088 in steps of 2x2" "$T/probe"
+expect_grep "use with: module = v4l2m2m, device = /dev/video11" "$T/probe"
+
 # No encoder: a clear error at start.
 sed -i 's|/dev/video11|/dev/video12|' "$T/k.ini"
 run run "$T/k.ini" 2>"$T/log" && fail "ran without an encoder"
