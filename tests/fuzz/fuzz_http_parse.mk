@@ -1,0 +1,1 @@
+fuzz_http_parse_SRCS := common/http_parse.c

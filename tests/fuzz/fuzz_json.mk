@@ -1,0 +1,1 @@
+fuzz_json_SRCS := common/json.c common/strbuf.c

@@ -1,0 +1,1 @@
+fuzz_mkv_stream_SRCS := common/mkv_stream.c common/ebml.c
