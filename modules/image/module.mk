@@ -1,0 +1,1 @@
+image_PKGS := libturbojpeg libpng libavcodec libswscale libavutil
