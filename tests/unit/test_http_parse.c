@@ -90,7 +90,8 @@ static int decode(const char *in, size_t step, char *out, size_t *out_len)
 			int rc = http_chunked_feed(&c, p, len, &used, &d, &dl);
 			if (rc == HTTP_CHUNK_ERROR)
 				return -1;
-			memcpy(out + *out_len, d, dl);
+			if (dl)
+				memcpy(out + *out_len, d, dl);
 			*out_len += dl;
 			p += used;
 			len -= used;
