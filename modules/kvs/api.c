@@ -467,14 +467,16 @@ int kvs_prepare(struct kvs *k, enum kvs_action *action, char *msg,
 	if (kvs_refresh_credentials(k, false, action, msg, msglen))
 		return -1;
 	if (!k->stream_ready) {
-		char status[32];
-		if (describe(k, &r, status, sizeof(status), err,
+		char status[32] = "";
+		/* A retry after throttling resumes where it stopped. */
+		if (k->stream_missing ||
+		    describe(k, &r, status, sizeof(status), err,
 			     sizeof(err))) {
-			bool missing =
-				r.cc == CURLE_OK &&
-				(r.status == 404 ||
-				 !strcmp(r.error_type,
-					 "ResourceNotFoundException"));
+			bool missing = k->stream_missing ||
+				       (r.cc == CURLE_OK &&
+					(r.status == 404 ||
+					 !strcmp(r.error_type,
+						 "ResourceNotFoundException")));
 			if (missing && !k->cfg->create_stream) {
 				*action = KVS_FATAL;
 				snprintf(msg, msglen,
@@ -496,12 +498,14 @@ int kvs_prepare(struct kvs *k, enum kvs_action *action, char *msg,
 				   "(retention %lld h)",
 				   k->cfg->stream_name,
 				   (long long)k->cfg->retention_period);
+			k->stream_missing = true;
 			if (create(k, &r, err, sizeof(err)) &&
 			    strcmp(r.error_type, "ResourceInUseException")) {
 				rc = fail(k, &r, "CreateStream", action, msg,
 					  msglen);
 				goto out;
 			}
+			k->stream_missing = false;
 			strcpy(status, "CREATING");
 		}
 		/* A new stream is CREATING for a moment. */

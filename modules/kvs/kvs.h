@@ -83,6 +83,7 @@ struct kvs {
 	bool creds_changed; /* newer than those the connection was signed with */
 	int64_t creds_checked;
 	bool stream_ready;
+	bool stream_missing; /* DescribeStream said so: create next */
 	char *data_endpoint;
 	int64_t endpoint_at;
 	unsigned failures; /* consecutive, for the backoff */
