@@ -42,7 +42,7 @@ CFLAGS_ALL := -std=c11 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CFLAGS)
 CXXFLAGS_ALL := -std=c++17 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CXXFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
 
-.PHONY: all deps test check bench fuzz run install clean format
+.PHONY: all deps test check bench fuzz run install install-files clean format
 all:
 
 # ------------------------------------------------------------------ kernel
@@ -159,7 +159,7 @@ test: $(TEST_DEPS)
 	@BUILD=$(BUILD) tests/run.sh
 
 # Concurrent parts run again under ThreadSanitizer.
-TSAN_TESTS ?= test_ring test_pool test_sched
+TSAN_TESTS ?= test_ring test_pool test_sched test_v4l2
 check:
 	$(MAKE) BUILD=build-asan SAN=address,undefined OPT=-O1 $(TEST_DEPS)
 	BUILD=build-asan VPIPE_SANITIZER=asan ASAN_OPTIONS=detect_leaks=1 tests/run.sh
@@ -198,6 +198,10 @@ run: all
 
 # ----------------------------------------------------------------- install
 install: all
+	$(MAKE) --no-print-directory install-files
+
+# The copy alone, for tests that install what `make test` already built.
+install-files:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
 		$(DESTDIR)$(MODULEDIR) $(DESTDIR)$(INCLUDEDIR)/vpipe
 	install -m 0755 $(VPIPE) $(DESTDIR)$(PREFIX)/bin/vpipe

@@ -142,6 +142,7 @@ struct vpipe_node {
 	_Atomic unsigned upstream_pending; /* bit per upstream event */
 	_Atomic int state_;
 	bool discont_next; /* mark the next pushed frame after a restart */
+	int64_t timer_interval, next_timer; /* node thread only */
 
 	/* counters */
 	_Atomic uint64_t frames_in, frames_out, errors, restarts;

@@ -54,6 +54,12 @@ void vpipe_node_set_pool(struct vpipe_node *node, unsigned count,
 	node->pool.limit = count;
 }
 
+void vpipe_node_set_timer(struct vpipe_node *node, int64_t interval_ns)
+{
+	node->timer_interval = interval_ns > 0 ? interval_ns : 0;
+	node->next_timer = vpipe_now() + node->timer_interval;
+}
+
 bool vpipe_node_stopping(struct vpipe_node *node)
 {
 	if (atomic_load_explicit(&node->abort, memory_order_relaxed))

@@ -395,10 +395,35 @@ const struct vpipe_param *vp_param_find(const struct vpipe_param *table,
 	return NULL;
 }
 
+/* A masked URL shows all but its password: rtsp://user:***@host/path.
+ * Returns false when the value is not a URL. */
+static bool mask_url_password(const char *v, char *buf, size_t len)
+{
+	const char *scheme = strstr(v, "://");
+	if (!scheme)
+		return false;
+	const char *auth = scheme + 3;
+	const char *at = strchr(auth, '@');
+	const char *slash = strchr(auth, '/');
+	if (!at || (slash && slash < at)) {
+		snprintf(buf, len, "%s", v); /* no credentials in it */
+		return true;
+	}
+	const char *colon = memchr(auth, ':', (size_t)(at - auth));
+	if (!colon)
+		snprintf(buf, len, "%s", v); /* a user name only: no secret */
+	else
+		snprintf(buf, len, "%.*s:***%s", (int)(colon - v), v, at);
+	return true;
+}
+
 void vp_param_format_value(const struct vpipe_param *p, const void *config,
 			   char *buf, size_t len)
 {
 	const void *f = (const char *)config + p->offset;
+	if (p->type != VPIPE_PARAM_SECRET && (p->flags & VPIPE_PARAM_MASKED) &&
+	    *(char *const *)f && mask_url_password(*(char *const *)f, buf, len))
+		return;
 	if (p->type == VPIPE_PARAM_SECRET || (p->flags & VPIPE_PARAM_MASKED)) {
 		snprintf(buf, len, "%s",
 			 *(char *const *)f ? "********" : "(unset)");

@@ -24,6 +24,12 @@
 #define MAX_BACKOFF (60 * VPIPE_S)
 #define STABLE_RUN (30 * VPIPE_S) /* a run this long resets the backoff */
 
+static void account(struct vpipe_node *n, int64_t t0)
+{
+	atomic_fetch_add_explicit(&n->busy_ns, (uint64_t)(vpipe_now() - t0),
+				  memory_order_relaxed);
+}
+
 static void handle_upstream(struct vpipe_node *n)
 {
 	unsigned pending = atomic_exchange(&n->upstream_pending, 0);
@@ -39,21 +45,36 @@ static void handle_upstream(struct vpipe_node *n)
 	}
 }
 
+/* Run the module's timer when due. Returns its result (0 when not due). */
+static int run_timer(struct vpipe_node *n)
+{
+	if (!n->timer_interval || !n->mod->timer || !n->state)
+		return 0;
+	int64_t now = vpipe_now();
+	if (now < n->next_timer)
+		return 0;
+	n->next_timer = now + n->timer_interval;
+	int64_t t0 = now;
+	int rc = n->mod->timer(n->state);
+	account(n, t0);
+	return rc;
+}
+
 static void wait_for_input(struct vpipe_node *n)
 {
+	int64_t timeout = -1;
+	if (n->timer_interval && n->mod->timer) {
+		timeout = n->next_timer - vpipe_now();
+		if (timeout <= 0)
+			return;
+	}
 	uint32_t seq = atomic_load(&n->wake_seq);
 	atomic_store(&n->sleeping, 1);
 	atomic_thread_fence(memory_order_seq_cst);
 	if (!vp_node_inputs_ready(n) && !atomic_load(&n->abort) &&
 	    !atomic_load(&n->upstream_pending))
-		vp_futex_wait(&n->wake_seq, seq);
+		vp_futex_wait_for(&n->wake_seq, seq, timeout);
 	atomic_store(&n->sleeping, 0);
-}
-
-static void account(struct vpipe_node *n, int64_t t0)
-{
-	atomic_fetch_add_explicit(&n->busy_ns, (uint64_t)(vpipe_now() - t0),
-				  memory_order_relaxed);
 }
 
 static int run_source(struct vpipe_node *n)
@@ -65,7 +86,7 @@ static int run_source(struct vpipe_node *n)
 		account(n, t0);
 		if (rc == VPIPE_EOS)
 			return 0;
-		if (rc < 0)
+		if (rc < 0 || (rc = run_timer(n)) < 0)
 			return rc;
 		if (vp_node_all_outputs_dead(n)) {
 			vpipe_warn(n, "every consumer of this node is gone: "
@@ -137,6 +158,9 @@ static int run_filter(struct vpipe_node *n)
 		int got = take_inputs(n, &open);
 		if (got < 0)
 			return got;
+		int rc = run_timer(n);
+		if (rc < 0)
+			return rc;
 		if (n->n_out && vp_node_all_outputs_dead(n)) {
 			vpipe_warn(n, "every consumer of this node is gone: "
 				      "stopping");

@@ -16,7 +16,7 @@ static const struct vpipe_param params[] = {
 struct null_sink {
 	struct vpipe_node *node;
 	const struct null_config *cfg;
-	uint64_t frames, bytes, keys;
+	uint64_t frames, bytes, keys, discont;
 };
 
 static int null_create(struct vpipe_node *node, const void *config,
@@ -38,6 +38,7 @@ static int null_process(void *state, unsigned port, const struct vpipe_frame *f)
 	s->frames++;
 	s->bytes += f->size;
 	s->keys += (f->flags & VPIPE_FLAG_KEY) != 0;
+	s->discont += (f->flags & VPIPE_FLAG_DISCONTINUITY) != 0;
 	return 0;
 }
 
@@ -46,11 +47,15 @@ static void null_stop(void *state)
 	struct null_sink *s = state;
 	vpipe_node_gauge(s->node, "frames", (int64_t)s->frames);
 	vpipe_node_gauge(s->node, "bytes", (int64_t)s->bytes);
+	vpipe_node_gauge(s->node, "discontinuities", (int64_t)s->discont);
 	if (!s->cfg->silent)
-		vpipe_info(s->node, "%llu frames, %llu bytes, %llu key frames",
+		vpipe_info(s->node,
+			   "%llu frames, %llu bytes, %llu key frames, %llu "
+			   "discontinuities",
 			   (unsigned long long)s->frames,
 			   (unsigned long long)s->bytes,
-			   (unsigned long long)s->keys);
+			   (unsigned long long)s->keys,
+			   (unsigned long long)s->discont);
 }
 
 static void null_destroy(void *state)

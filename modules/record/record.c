@@ -625,6 +625,24 @@ static int record_start(void *state)
 	rescan(r);
 	expire_old(r);
 	set_gauges(r);
+	int64_t tick = r->cfg.sync_interval > 0 ? r->cfg.sync_interval
+						 : AGE_CHECK_INTERVAL_NS;
+	vpipe_node_set_timer(r->node, tick < AGE_CHECK_INTERVAL_NS
+					      ? tick
+					      : AGE_CHECK_INTERVAL_NS);
+	return 0;
+}
+
+/* The kernel calls this every sync-interval (at most every minute), also
+ * while the stream stalls: what was written reaches the card within
+ * sync-interval, and old files expire on time, whether or not frames come. */
+static int record_timer(void *state)
+{
+	struct record *r = state;
+	if (r->w.fd >= 0)
+		maybe_sync(r);
+	if (vpipe_now() - r->last_age_check >= AGE_CHECK_INTERVAL_NS)
+		expire_old(r);
 	return 0;
 }
 
@@ -669,6 +687,7 @@ VPIPE_MODULE = {
     .start = record_start,
     .process = record_process,
     .flush = record_flush,
+    .timer = record_timer,
     .stop = record_stop,
     .destroy = record_destroy,
 };

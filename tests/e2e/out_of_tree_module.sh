@@ -4,12 +4,12 @@
 # built for another ABI, and module names that are paths, are refused.
 source "$VPIPE_TOP/tests/lib.sh"
 cd "$VPIPE_TOP"
-make -s BUILD="$BUILD" install PREFIX="$T/prefix" >"$T/install.log" 2>&1 || { cat "$T/install.log"; fail "make install"; }
+make -s BUILD="$BUILD" install-files PREFIX="$T/prefix" >"$T/install.log" 2>&1 || { cat "$T/install.log"; fail "make install"; }
 for f in bin/vpipe lib/libvpipe.so.1 include/vpipe/module.h include/vpipe/frame.h \
 	lib/pkgconfig/vpipe.pc lib/vpipe/modules/testsrc.so; do
 	[ -e "$T/prefix/$f" ] || fail "make install did not install $f"
 done
-make -s BUILD="$BUILD" install PREFIX=/usr DESTDIR="$T/stage" >"$T/stage.log" 2>&1 || { cat "$T/stage.log"; fail "make install DESTDIR"; }
+make -s BUILD="$BUILD" install-files PREFIX=/usr DESTDIR="$T/stage" >"$T/stage.log" 2>&1 || { cat "$T/stage.log"; fail "make install DESTDIR"; }
 [ -e "$T/stage/usr/include/vpipe/module.h" ] || fail "DESTDIR not honoured"
 grep -q "^prefix=/usr$" "$T/stage/usr/lib/pkgconfig/vpipe.pc" || fail "vpipe.pc prefix with DESTDIR"
 echo "ok: install with PREFIX and with DESTDIR"

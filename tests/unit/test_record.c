@@ -88,6 +88,14 @@ void vpipe_node_gauge(struct vpipe_node *node, const char *name, int64_t v)
 	*counter_slot(name) = v;
 }
 
+static int64_t timer_interval;
+
+void vpipe_node_set_timer(struct vpipe_node *node, int64_t interval_ns)
+{
+	(void)node;
+	timer_interval = interval_ns;
+}
+
 const char *vpipe_node_name(const struct vpipe_node *node)
 {
 	(void)node;
@@ -1020,6 +1028,37 @@ static void test_power_cut(void)
 	ebml_buf_free(&g.buf);
 }
 
+/* A stream that stalls: the kernel's timer still syncs what was written,
+ * so a power cut loses at most sync-interval, frames or no frames. */
+static void test_stall_sync(void)
+{
+	char dir[300];
+	make_test_dir(dir, sizeof(dir), "stall");
+	reset_counters();
+	struct record_cfg cfg = default_cfg(dir);
+	cfg.sync_interval = 1 * VPIPE_S;
+	void *st = rec_open(&cfg);
+	CHECK_EQ_INT(timer_interval, 1 * VPIPE_S);
+	struct gen g;
+	gen_init(&g, 10, 10, 500);
+	feed_header(st, &g);
+	feed(st, &g, 45); /* synced at 4.0 s: 41 blocks on disk */
+	struct listing l;
+	list_dir(dir, &l);
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", dir, l.names[0]);
+	struct file_info fi;
+	CHECK_EQ_INT(read_file(p, &fi), 0);
+	CHECK_EQ_INT(fi.blocks, 41);
+	fake_now += 2 * VPIPE_S; /* no frames for 2 s */
+	CHECK_EQ_INT(vpipe_module.timer(st), 0);
+	CHECK_EQ_INT(read_file(p, &fi), 0);
+	CHECK(!fi.seg_known); /* still being written, */
+	CHECK_EQ_INT(fi.blocks, 45); /* but everything is on disk */
+	rec_close(st);
+	ebml_buf_free(&g.buf);
+}
+
 static void set_file_limit(rlim_t bytes)
 {
 	struct rlimit rl;
@@ -1134,6 +1173,7 @@ int main(void)
 	test_header_change();
 	test_bad_frames();
 	test_power_cut();
+	test_stall_sync();
 	test_disk_full_and_recovery();
 	test_unusable_directory();
 	if (!keep)

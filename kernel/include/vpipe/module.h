@@ -159,8 +159,13 @@ struct vpipe_module {
 	/* Release what start() acquired. */
 	void (*stop)(void *state);
 	void (*destroy)(void *state);
+	/* Called in the node's own thread every interval set with
+	 * vpipe_node_set_timer(), also while no frames arrive (to sync files,
+	 * expire old data, send keep-alives). For sources, between produce()
+	 * calls. Optional; a negative return is an error like any other. */
+	int (*timer)(void *state);
 
-	const void *reserved[8];
+	const void *reserved[7];
 };
 
 /* A module defines its descriptor with:
@@ -192,6 +197,10 @@ void vpipe_node_set_output_media(struct vpipe_node *node, unsigned port,
  * The kernel adds the result to the graph's memory ceiling. Call in create(). */
 void vpipe_node_set_pool(struct vpipe_node *node, unsigned count,
 			 size_t frame_bytes);
+
+/* Ask for the timer() callback every interval_ns (0: off). Call in create()
+ * or start(). */
+void vpipe_node_set_timer(struct vpipe_node *node, int64_t interval_ns);
 
 /* Pipeline clock: monotonic ns since the pipeline started. */
 int64_t vpipe_now(void);
