@@ -8,7 +8,7 @@ PKGS=(
 	libinih-dev libssl-dev libcurl4-openssl-dev libck-dev
 	# media libraries and tools
 	libx264-dev x264 ffmpeg libavcodec-dev libavutil-dev libswscale-dev
-	libturbojpeg0-dev libomxil-bellagio-dev libcamera-dev v4l-utils
+	libturbojpeg0-dev libpng-dev libomxil-bellagio-dev libcamera-dev v4l-utils
 	mkvtoolnix gstreamer1.0-tools gstreamer1.0-plugins-base
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
 	gstreamer1.0-plugins-base-apps gstreamer1.0-libav

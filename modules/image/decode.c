@@ -7,6 +7,7 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavutil/error.h>
+#include <libavutil/log.h>
 
 #include "h264.h"
 
@@ -30,6 +31,9 @@ struct key_decoder *key_decoder_new(char *err, size_t errlen)
 		snprintf(err, errlen, "libavcodec has no H.264 decoder");
 		return NULL;
 	}
+	/* The decoder's own messages would go to stderr unprefixed; its
+	 * failures come back as return codes and are logged by the node. */
+	av_log_set_level(AV_LOG_FATAL);
 	struct key_decoder *d = calloc(1, sizeof(*d));
 	if (!d)
 		goto oom;
