@@ -49,8 +49,11 @@ static void pool_return(struct vp_pool *p, struct vpipe_frame_priv *pr)
 	do {
 		pr->next = head;
 	} while (!atomic_compare_exchange_weak(&p->returned, &head, pr));
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load(&p->owner_waiting))
+	/* The flag is read with a read-modify-write, and set with one: the
+	 * two are ordered, so either we see the owner waiting or the owner
+	 * sees our frame (a store-load handshake without fences, which
+	 * ThreadSanitizer understands). */
+	if (atomic_fetch_add(&p->owner_waiting, 0))
 		vp_pool_wake(p);
 }
 
@@ -105,8 +108,7 @@ static struct vpipe_frame_priv *pool_get(struct vp_pool *p, bool wait)
 		if (!wait)
 			return NULL;
 		uint32_t seq = atomic_load(&p->return_seq);
-		atomic_store(&p->owner_waiting, 1);
-		atomic_thread_fence(memory_order_seq_cst);
+		atomic_exchange(&p->owner_waiting, 1);
 		if (atomic_load(&p->returned) == NULL &&
 		    !atomic_load(&p->node->abort) &&
 		    !(p->node->n_in == 0 && atomic_load(&p->node->stop)))

@@ -85,16 +85,16 @@ void vpipe_node_wake(struct vpipe_node *node)
 /* Producer side, after a push: wake the consumer only if it sleeps. */
 void vp_node_wake_consumer(struct vpipe_node *n)
 {
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&n->sleeping, memory_order_relaxed))
+	/* Read-modify-write against the consumer's exchange in its wait:
+	 * either we see it sleeping or it sees what we pushed. */
+	if (atomic_fetch_add(&n->sleeping, 0))
 		vpipe_node_wake(n);
 }
 
 /* Consumer side, after a pop: let a blocked producer go on. */
 void vp_link_release_slot(struct vp_link *l)
 {
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&l->producer_waiting, memory_order_relaxed)) {
+	if (atomic_fetch_add(&l->producer_waiting, 0)) {
 		atomic_fetch_add(&l->space_seq, 1);
 		vp_futex_wake_all(&l->space_seq);
 	}
@@ -148,8 +148,7 @@ static bool wait_for_space(struct vpipe_node *node, struct vp_link *l,
 		if (atomic_load(&l->dead) || atomic_load(&node->abort))
 			return false;
 		uint32_t seq = atomic_load(&l->space_seq);
-		atomic_store(&l->producer_waiting, 1);
-		atomic_thread_fence(memory_order_seq_cst);
+		atomic_exchange(&l->producer_waiting, 1);
 		if (vp_ring_full(&l->ring) && !atomic_load(&l->dead) &&
 		    !atomic_load(&node->abort))
 			vp_futex_wait(&l->space_seq, seq);
@@ -255,8 +254,7 @@ static int wait_on_wake_fd(struct vpipe_node *node, int fd, short events,
 {
 	struct pollfd p[2] = {{.fd = node->wake_fd, .events = POLLIN},
 			      {.fd = fd, .events = events}};
-	atomic_store(&node->sleeping, 2);
-	atomic_thread_fence(memory_order_seq_cst);
+	atomic_exchange(&node->sleeping, 2);
 	int rc = 0;
 	if (!vpipe_node_stopping(node)) {
 		struct timespec ts, *tp = NULL;

@@ -15,7 +15,13 @@ int vp_parse_int(const char *s, int64_t *v)
 		return -1;
 	char *end;
 	errno = 0;
-	long long x = strtoll(s, &end, 0);
+	/* Base 10, so "0640" is 640 as a user means it; "0x" for hex. */
+	int base = (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ||
+				   ((s[0] == '-' || s[0] == '+') && s[1] == '0' &&
+				    (s[2] == 'x' || s[2] == 'X'))
+			   ? 16
+			   : 10;
+	long long x = strtoll(s, &end, base);
 	if (errno || *end || end == s)
 		return -1;
 	*v = x;

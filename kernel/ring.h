@@ -79,9 +79,14 @@ static inline void *vp_ring_pop_shared(struct vp_ring *r)
 {
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
 	for (;;) {
-		uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
-		if (h == t)
-			return NULL;
+		/* Read tail only when the cached copy runs out. A steal may
+		 * have moved head past that copy, hence the signed compare. */
+		if ((int64_t)(r->tail_cache - h) <= 0) {
+			r->tail_cache = atomic_load_explicit(
+				&r->tail, memory_order_acquire);
+			if (h == r->tail_cache)
+				return NULL;
+		}
 		void *p = atomic_load_explicit(&r->slots[h & r->mask],
 					       memory_order_relaxed);
 		if (atomic_compare_exchange_weak_explicit(

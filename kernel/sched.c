@@ -69,8 +69,7 @@ static void wait_for_input(struct vpipe_node *n)
 			return;
 	}
 	uint32_t seq = atomic_load(&n->wake_seq);
-	atomic_store(&n->sleeping, 1);
-	atomic_thread_fence(memory_order_seq_cst);
+	atomic_exchange(&n->sleeping, 1); /* see vp_node_wake_consumer */
 	if (!vp_node_inputs_ready(n) && !atomic_load(&n->abort) &&
 	    !atomic_load(&n->upstream_pending))
 		vp_futex_wait_for(&n->wake_seq, seq, timeout);

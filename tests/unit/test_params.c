@@ -76,6 +76,7 @@ static void test_table(void)
 	CHECK(vp_param_parse(p, "11", &c, err, sizeof(err)) == -1);
 	CHECK_STR_CONTAINS(err, "out of range: count must be 0 to 10");
 	CHECK(vp_param_parse(p, "0x0a", &c, err, sizeof(err)) == 0 && c.i == 10);
+	CHECK(vp_param_parse(p, "010", &c, err, sizeof(err)) == 0 && c.i == 10);
 	CHECK(vp_param_parse(p, "3.5", &c, err, sizeof(err)) == -1);
 	CHECK_STR_CONTAINS(err, "an integer");
 
@@ -121,6 +122,25 @@ static void test_secret_masked(void)
 	vp_param_format_value(&t[0], &c, v, sizeof(v));
 	CHECK(!strcmp(v, "********"));
 	vp_params_free(t, &c);
+
+	/* A masked URL hides only its password. */
+	static const struct vpipe_param u[] = {
+		VPIPE_P_(("url"), VPIPE_PARAM_STRING, VPIPE_PARAM_MASKED,
+			 struct s, key, NULL, 1, 0, NULL, 0, "a url"),
+		VPIPE_P_END,
+	};
+	CHECK(vp_param_parse(&u[0], "rtsp://cam:pa55@10.0.0.7:554/live", &c,
+			     err, sizeof(err)) == 0);
+	vp_param_format_value(&u[0], &c, v, sizeof(v));
+	CHECK(!strcmp(v, "rtsp://cam:***@10.0.0.7:554/live"));
+	CHECK(vp_param_parse(&u[0], "rtsp://10.0.0.7/live", &c, err,
+			     sizeof(err)) == 0);
+	vp_param_format_value(&u[0], &c, v, sizeof(v));
+	CHECK(!strcmp(v, "rtsp://10.0.0.7/live"));
+	CHECK(vp_param_parse(&u[0], "not a url", &c, err, sizeof(err)) == 0);
+	vp_param_format_value(&u[0], &c, v, sizeof(v));
+	CHECK(!strcmp(v, "********"));
+	vp_params_free(u, &c);
 }
 
 int main(void)
