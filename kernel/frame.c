@@ -92,6 +92,8 @@ static void frame_reset(struct vpipe_frame *f)
 	pr->release = NULL;
 	pr->opaque = NULL;
 	pr->pushed = false;
+	pr->dmabuf_fd = -1;
+	pr->dmabuf_offset = 0;
 	atomic_store_explicit(&pr->refs, 1, memory_order_relaxed);
 }
 
@@ -231,6 +233,19 @@ void vpipe_frame_unref(struct vpipe_frame *f)
 		pr->release = NULL;
 	}
 	pool_return(pr->pool, pr);
+}
+
+void vpipe_frame_set_dmabuf(struct vpipe_frame *f, int fd, uint32_t offset)
+{
+	f->priv->dmabuf_fd = fd;
+	f->priv->dmabuf_offset = offset;
+}
+
+int vpipe_frame_dmabuf(const struct vpipe_frame *f, uint32_t *offset)
+{
+	if (offset)
+		*offset = f->priv->dmabuf_offset;
+	return f->priv->dmabuf_fd;
 }
 
 void vpipe_frame_copy_meta(struct vpipe_frame *dst,

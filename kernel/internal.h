@@ -30,6 +30,8 @@ struct vpipe_frame_priv {
 	void (*release)(void *opaque); /* wrapped frames */
 	void *opaque;
 	bool pushed;  /* metadata is frozen once a node pushed the frame */
+	int dmabuf_fd; /* -1: none */
+	uint32_t dmabuf_offset;
 	char *tagbuf; /* tag strings, kept across reuse */
 	size_t tagcap, taglen;
 };

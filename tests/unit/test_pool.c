@@ -99,9 +99,17 @@ int main(void)
 	pthread_create(&t, NULL, unref_thread, vp_ring_pop(&ring));
 	pthread_join(t, NULL);
 	CHECK(atomic_load(&released_wrapped) == 1);
+	/* DMABUF hints */
+	f = vpipe_frame_alloc(&node, 8);
+	uint32_t off = 99;
+	CHECK(vpipe_frame_dmabuf(f, &off) == -1);
+	vpipe_frame_set_dmabuf(f, 7, 4096);
+	CHECK(vpipe_frame_dmabuf(f, &off) == 7 && off == 4096);
+	vpipe_frame_unref(f);
 	/* A reused box starts clean. */
 	f = vpipe_frame_alloc(&node, 8);
 	CHECK(f->num_tags == 0 && f->pts == VPIPE_TIME_NONE && f->flags == 0);
+	CHECK(vpipe_frame_dmabuf(f, NULL) == -1);
 	vpipe_frame_unref(f);
 
 	vp_ring_destroy(&ring);

@@ -133,6 +133,14 @@ struct vpipe_frame *vpipe_frame_wrap(struct vpipe_node *node, uint8_t *data,
 struct vpipe_frame *vpipe_frame_ref(const struct vpipe_frame *f);
 void vpipe_frame_unref(struct vpipe_frame *f);
 
+/* A frame whose payload also lives in a DMABUF (a V4L2 buffer exported
+ * with VIDIOC_EXPBUF) says so, so a consumer that can import it (a V4L2
+ * M2M encoder) skips the copy. The fd stays owned by the frame's producer
+ * and valid while the frame is referenced. Set before pushing. */
+void vpipe_frame_set_dmabuf(struct vpipe_frame *f, int fd, uint32_t offset);
+/* The DMABUF fd (and the payload's offset in it), or -1 if none. */
+int vpipe_frame_dmabuf(const struct vpipe_frame *f, uint32_t *offset);
+
 /* Copy metadata (not payload, not tags) from src to dst. */
 void vpipe_frame_copy_meta(struct vpipe_frame *dst,
 			   const struct vpipe_frame *src);
