@@ -49,21 +49,57 @@ const char *h264_nal_type_name(unsigned type)
 
 /* --------------------------------------------------------- start codes */
 
+/* Start codes are rare in coded data: emulation prevention (7.4.1) keeps
+ * 00 00 out of NAL payloads except before an 03, so a pair of zero bytes
+ * shows up about once per 64 KiB of slice data. The scan therefore looks
+ * for zero pairs 32 positions at a time (GCC vector extensions: SSE2 on
+ * x86-64, NEON on ARM, plain words elsewhere) and only checks a block byte
+ * by byte when it holds one. memchr for the 01 byte, which occurs every 256
+ * bytes or so, stopped too often to be fast. */
+typedef uint8_t sc_vec __attribute__((vector_size(16)));
+typedef int8_t sc_mask __attribute__((vector_size(16)));
+
+static inline sc_vec sc_load(const uint8_t *p)
+{
+	sc_vec v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Non-zero when some position i in [p, p + 16) has p[i] == p[i + 1] == 0. */
+static inline uint64_t zero_pairs16(const uint8_t *p)
+{
+	sc_mask m = (sc_mask)(sc_load(p) == 0) & (sc_mask)(sc_load(p + 1) == 0);
+	uint64_t w[2];
+	memcpy(w, &m, sizeof(w));
+	return w[0] | w[1];
+}
+
+static size_t find_start_code_bytes(const uint8_t *buf, size_t from, size_t to,
+				    size_t len)
+{
+	for (size_t i = from; i < to && i + 2 < len; i++)
+		if (buf[i] == 0 && buf[i + 1] == 0 && buf[i + 2] == 1)
+			return i;
+	return len;
+}
+
 size_t h264_find_start_code(const uint8_t *buf, size_t len, size_t from)
 {
 	if (len < 3 || from > len - 3)
 		return len;
-	size_t i = from + 2;
-	while (i < len) {
-		const uint8_t *p = memchr(buf + i, 1, len - i);
-		if (!p)
-			return len;
-		i = (size_t)(p - buf);
-		if (buf[i - 1] == 0 && buf[i - 2] == 0)
-			return i - 2;
-		i += 3; /* a start code's 01 cannot be within 2 bytes of a 01 */
+	size_t i = from;
+	/* Blocks of 32 positions whose loads (up to i + 33) and byte checks
+	 * (up to i + 33) stay inside the buffer. */
+	while (len - i >= 34) {
+		if (zero_pairs16(buf + i) | zero_pairs16(buf + i + 16)) {
+			size_t sc = find_start_code_bytes(buf, i, i + 32, len);
+			if (sc < len)
+				return sc;
+		}
+		i += 32;
 	}
-	return len;
+	return find_start_code_bytes(buf, i, len, len);
 }
 
 /* A 00 00 01 at sc preceded by a zero is a 4-byte start code. */
@@ -551,6 +587,8 @@ struct h264_au_splitter {
 	uint64_t base; /* stream offset of buf[0] */
 	size_t max_au;
 	bool finished;
+	bool external; /* buf belongs to the caller (use_buffer): never
+			* freed, moved or grown here */
 
 	size_t consumed; /* bytes before this are handed out or dropped */
 	size_t search;	 /* where the next start-code search resumes */
@@ -576,7 +614,8 @@ void h264_au_splitter_free(struct h264_au_splitter *s)
 {
 	if (!s)
 		return;
-	free(s->buf);
+	if (!s->external)
+		free(s->buf);
 	free(s);
 }
 
@@ -595,22 +634,81 @@ static void splitter_compact(struct h264_au_splitter *s)
 	s->consumed = 0;
 }
 
+/* Room for at least `min` more bytes in the splitter's own buffer. */
+static int splitter_make_room(struct h264_au_splitter *s, size_t min)
+{
+	splitter_compact(s);
+	if (s->len + min <= s->cap)
+		return 0;
+	size_t cap = s->cap ? s->cap : 64 * 1024;
+	while (cap < s->len + min)
+		cap *= 2;
+	uint8_t *b = realloc(s->buf, cap);
+	if (!b)
+		return -1;
+	s->buf = b;
+	s->cap = cap;
+	return 0;
+}
+
 int h264_au_splitter_push(struct h264_au_splitter *s, const uint8_t *data,
 			  size_t len)
 {
-	splitter_compact(s);
-	if (s->len + len > s->cap) {
-		size_t cap = s->cap ? s->cap : 64 * 1024;
-		while (cap < s->len + len)
-			cap *= 2;
-		uint8_t *b = realloc(s->buf, cap);
-		if (!b)
-			return -1;
-		s->buf = b;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, data, len);
+	size_t room;
+	uint8_t *dst = h264_au_splitter_get_buffer(s, len, &room);
+	if (!dst)
+		return -1;
+	memcpy(dst, data, len);
 	s->len += len;
+	return 0;
+}
+
+uint8_t *h264_au_splitter_get_buffer(struct h264_au_splitter *s, size_t min,
+				     size_t *room)
+{
+	*room = 0;
+	if (s->external) {
+		if (s->cap - s->len < min)
+			return NULL;
+	} else if (splitter_make_room(s, min)) {
+		return NULL;
+	}
+	*room = s->cap - s->len;
+	return s->buf + s->len;
+}
+
+void h264_au_splitter_commit(struct h264_au_splitter *s, size_t n)
+{
+	s->len += n <= s->cap - s->len ? n : s->cap - s->len;
+}
+
+size_t h264_au_splitter_pending(const struct h264_au_splitter *s)
+{
+	return s->len - s->consumed;
+}
+
+int h264_au_splitter_use_buffer(struct h264_au_splitter *s, uint8_t *buf,
+				size_t cap)
+{
+	size_t pending = s->len - s->consumed;
+	if (cap < pending)
+		return -1;
+	if (pending)
+		memcpy(buf, s->buf + s->consumed, pending);
+	/* The same shift as a compaction, into the new buffer. */
+	size_t c = s->consumed;
+	s->len = pending;
+	s->base += c;
+	s->search -= c;
+	s->nal_start -= s->in_nal ? c : 0;
+	s->nal_hdr -= s->in_nal ? c : 0;
+	s->au_start -= s->au_open ? c : 0;
+	s->consumed = 0;
+	if (!s->external)
+		free(s->buf);
+	s->buf = buf;
+	s->cap = cap;
+	s->external = true;
 	return 0;
 }
 

@@ -2,6 +2,7 @@
  * stream (split into access units), with timestamps at a given frame rate. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,8 +45,43 @@ static const struct vpipe_param params[] = {
 	VPIPE_P_END,
 };
 
-#define READ_CHUNK (256 * 1024)
+#define READ_BYTES (256 * 1024) /* at most this much per read() */
+#define READ_MIN (64 * 1024)	/* less room than this: take a new chunk */
+#define CHUNK_BYTES (1024 * 1024)
 #define MAX_AU (16 * 1024 * 1024)
+
+/* H.264 input is read straight into refcounted chunks that the splitter
+ * works in (h264_au_splitter_use_buffer), and each access unit is pushed as
+ * a frame wrapping its bytes there: no copy between read() and the next
+ * node. A chunk lives while the source reads into it and while any frame
+ * points into it; when it fills up, the splitter moves the incomplete
+ * access unit at its end into a new chunk. A frame held downstream keeps
+ * its whole chunk (at most CHUNK_BYTES, or one access unit plus a read if
+ * larger) in memory. */
+struct chunk {
+	atomic_uint refs;
+	size_t cap;
+	uint8_t data[];
+};
+
+static struct chunk *chunk_new(size_t cap)
+{
+	struct chunk *c = malloc(sizeof(*c) + cap);
+	if (!c)
+		return NULL;
+	atomic_init(&c->refs, 1);
+	c->cap = cap;
+	return c;
+}
+
+/* Release callback of the frames wrapping a chunk; runs on any thread. */
+static void chunk_unref(void *opaque)
+{
+	struct chunk *c = opaque;
+	if (c && atomic_fetch_sub_explicit(&c->refs, 1,
+					   memory_order_acq_rel) == 1)
+		free(c);
+}
 
 struct filesrc {
 	struct vpipe_node *node;
@@ -56,7 +92,7 @@ struct filesrc {
 	int64_t frame_ns, start;
 	uint64_t n;
 	struct h264_au_splitter *splitter;
-	uint8_t *chunk;
+	struct chunk *chunk; /* the splitter's current storage */
 	bool eof;
 	bool need_key; /* after bad bytes: drop until the next key frame */
 };
@@ -97,6 +133,35 @@ static int filesrc_create(struct vpipe_node *node, const void *config,
 	return 0;
 }
 
+/* Give the splitter a new chunk with room for what it holds and one read. */
+static int next_chunk(struct filesrc *s)
+{
+	size_t need = h264_au_splitter_pending(s->splitter) + READ_BYTES;
+	struct chunk *c = chunk_new(need > CHUNK_BYTES ? need : CHUNK_BYTES);
+	if (!c || h264_au_splitter_use_buffer(s->splitter, c->data, c->cap)) {
+		vpipe_error(s->node, "out of memory for a %zu-byte read buffer",
+			    need > CHUNK_BYTES ? need : CHUNK_BYTES);
+		free(c);
+		return -1;
+	}
+	chunk_unref(s->chunk);
+	s->chunk = c;
+	return 0;
+}
+
+/* A splitter working in chunks from the start (never in its own buffer,
+ * which it would move while frames point into it). */
+static int new_splitter(struct filesrc *s)
+{
+	h264_au_splitter_free(s->splitter);
+	s->splitter = h264_au_splitter_new(MAX_AU);
+	if (!s->splitter) {
+		vpipe_error(s->node, "out of memory");
+		return -1;
+	}
+	return next_chunk(s);
+}
+
 static int filesrc_start(void *state)
 {
 	struct filesrc *s = state;
@@ -106,12 +171,8 @@ static int filesrc_start(void *state)
 			    strerror(errno));
 		return -1;
 	}
-	if (s->cfg->format == FMT_H264) {
-		s->splitter = h264_au_splitter_new(MAX_AU);
-		s->chunk = malloc(READ_CHUNK);
-		if (!s->splitter || !s->chunk)
-			return -1;
-	}
+	if (s->cfg->format == FMT_H264 && new_splitter(s))
+		return -1;
 	s->start = vpipe_now();
 	s->n = 0;
 	s->eof = false;
@@ -189,7 +250,10 @@ static int emit_au(struct filesrc *s, const struct h264_au *au)
 {
 	struct h264_au_info info;
 	char err[256];
-	if (h264_au_info(au->data, au->size, &info, err, sizeof(err)) < 0) {
+	/* The splitter has checked every NAL unit; only the ones before the
+	 * first slice say what this access unit is. */
+	if (h264_au_info_head(au->data, au->size, &info, err, sizeof(err)) <
+	    0) {
 		vpipe_warn(s->node, "%s: byte %llu: %s: skipped",
 			   s->cfg->location,
 			   (unsigned long long)au->stream_offset, err);
@@ -198,21 +262,25 @@ static int emit_au(struct filesrc *s, const struct h264_au *au)
 	}
 	if (s->need_key && !info.key)
 		return 0;
-	struct vpipe_frame *f = vpipe_frame_alloc(s->node, au->size);
-	if (!f)
+	/* au->data lies in s->chunk: the frame holds a reference to it. */
+	atomic_fetch_add_explicit(&s->chunk->refs, 1, memory_order_relaxed);
+	struct vpipe_frame *f = vpipe_frame_wrap(
+	    s->node, (uint8_t *)au->data, au->size, chunk_unref, s->chunk);
+	if (!f) {
+		chunk_unref(s->chunk);
 		return 0;
+	}
 	if (s->need_key)
 		f->flags |= VPIPE_FLAG_DISCONTINUITY;
 	s->need_key = false;
-	memcpy(f->data, au->data, au->size);
 	f->media = VPIPE_MEDIA_H264;
 	f->flags |= info.key ? VPIPE_FLAG_KEY : 0;
 	f->flags |= info.has_sps && info.has_pps ? VPIPE_FLAG_CODEC_CONFIG : 0;
 	if (info.has_sps) {
 		struct h264_sps sps;
 		const struct h264_nal *nal = &info.nals[info.sps_index];
-		if (h264_parse_sps(au->data + nal->offset, nal->size, &sps, NULL,
-				   0) == 0) {
+		if (h264_parse_sps(au->data + nal->offset, nal->size, &sps,
+				   NULL, 0) == 0) {
 			s->fmt.width = sps.width;
 			s->fmt.height = sps.height;
 		}
@@ -238,7 +306,16 @@ static int next_au(struct filesrc *s, struct h264_au *au)
 		}
 		if (s->eof)
 			return 0;
-		ssize_t n = read(s->fd, s->chunk, READ_CHUNK);
+		size_t room;
+		uint8_t *p =
+		    h264_au_splitter_get_buffer(s->splitter, READ_MIN, &room);
+		if (!p) {
+			if (next_chunk(s))
+				return -1;
+			continue;
+		}
+		ssize_t n =
+		    read(s->fd, p, room < READ_BYTES ? room : READ_BYTES);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -249,10 +326,8 @@ static int next_au(struct filesrc *s, struct h264_au *au)
 		if (n == 0) {
 			h264_au_splitter_finish(s->splitter);
 			s->eof = true;
-		} else if (h264_au_splitter_push(s->splitter, s->chunk,
-						 (size_t)n)) {
-			vpipe_error(s->node, "out of memory");
-			return -1;
+		} else {
+			h264_au_splitter_commit(s->splitter, (size_t)n);
 		}
 	}
 }
@@ -266,10 +341,8 @@ static int produce_h264(struct filesrc *s)
 	if (r == 0) {
 		if (!s->cfg->loop || s->n == 0)
 			return VPIPE_EOS;
-		h264_au_splitter_free(s->splitter);
-		s->splitter = h264_au_splitter_new(MAX_AU);
 		s->eof = false;
-		return s->splitter && rewind_file(s) == 0 ? 0 : -1;
+		return new_splitter(s) == 0 && rewind_file(s) == 0 ? 0 : -1;
 	}
 	return emit_au(s, &au);
 }
@@ -290,7 +363,7 @@ static void filesrc_stop(void *state)
 	s->fd = -1;
 	h264_au_splitter_free(s->splitter);
 	s->splitter = NULL;
-	free(s->chunk);
+	chunk_unref(s->chunk); /* frames still in flight keep theirs */
 	s->chunk = NULL;
 }
 
