@@ -19,9 +19,17 @@ INCLUDEDIR ?= $(PREFIX)/include
 VERSION := 0.1.0
 
 BUILD ?= build
+# Cross builds for the Raspberry Pi: CROSS=aarch64-linux-gnu (64-bit OS) or
+# CROSS=arm-linux-gnueabihf (32-bit OS, ARMv7: Pi 2 and later). Debian's
+# crossbuild-essential-* toolchains and the target's -dev packages through
+# multiarch (tests/cross-deps.sh installs both); module.mk packages resolve
+# through the target's pkg-config, so a module whose library the target lacks
+# is skipped with a message. `make CROSS=... cross-test` runs the tests under
+# qemu-user (tests/cross.sh).
 ifneq ($(CROSS),)
 CC := $(CROSS)-gcc
 CXX := $(CROSS)-g++
+AR := $(CROSS)-ar
 PKG_CONFIG ?= $(CROSS)-pkg-config
 BUILD := build-$(CROSS)
 endif
@@ -31,8 +39,13 @@ CXX ?= c++
 
 SAN ?=
 OPT ?= -O2
-WARN := -Wall -Wextra -Werror
-CPPFLAGS_ALL := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Ikernel/include -Icommon \
+# -Wcast-align=strict: a cast that raises alignment (uint8_t * to uint32_t *)
+# is a bus error on some ARM cores; read multi-byte fields with common/bytes.h.
+WARN := -Wall -Wextra -Werror -Wcast-align=strict
+# 64-bit file offsets and time_t on 32-bit ARM as well (glibc >= 2.34): files
+# over 2 GB and dates past 2038. No effect on 64-bit targets.
+CPPFLAGS_ALL := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 \
+	-Ikernel/include -Icommon \
 	-DVPIPE_VERSION='"$(VERSION)"' -DVPIPE_MODULEDIR='"$(MODULEDIR)"' \
 	-DVPIPE_PREFIX='"$(PREFIX)"'
 ifneq ($(SAN),)
