@@ -152,6 +152,20 @@ static size_t body_cb(char *data, size_t size, size_t n, void *ctx)
 }
 
 /* Header lines: the error type and the server's clock. */
+/* An HTTP Date header value (IMF-fixdate) in seconds since 1970, 0 if
+ * unreadable. Not curl_getdate(): 32-bit Debian 12 builds libcurl with a
+ * 32-bit time_t while vpipe uses _TIME_BITS=64, so its return value would
+ * be read as garbage on armhf. */
+static time_t http_date(const char *v)
+{
+	struct tm tm = {0};
+	while (*v == ' ')
+		v++;
+	if (!strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+		return 0;
+	return timegm(&tm);
+}
+
 static size_t header_cb(char *data, size_t size, size_t n, void *ctx)
 {
 	struct kvs_resp *r = ctx;
@@ -170,7 +184,7 @@ static size_t header_cb(char *data, size_t size, size_t n, void *ctx)
 		snprintf(r->error_type, sizeof(r->error_type), "%.*s",
 			 (int)strcspn(v, ":"), v);
 	} else if (!strncasecmp(line, "Date:", 5)) {
-		time_t t = curl_getdate(line + 5, NULL);
+		time_t t = http_date(line + 5);
 		if (t > 0)
 			r->skew = (long)(t - time(NULL));
 	}

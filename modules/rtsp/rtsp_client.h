@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <vpipe/vpipe.h>
 
@@ -43,7 +44,9 @@ struct rtsp_client {
 	int rtp_fd; /* UDP transport */
 	int rtcp_fd;
 	int ep; /* epoll set over the above, waited on as one fd */
-	uint8_t server_addr[128]; /* struct sockaddr of the server, for RTCP */
+	/* The server's address, for RTCP; sockaddr_storage so that reading it
+	 * as sockaddr_in/sockaddr_in6 is aligned. */
+	struct sockaddr_storage server_addr;
 	unsigned server_addr_len;
 	uint8_t *rx;
 	size_t rx_len;

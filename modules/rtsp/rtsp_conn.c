@@ -87,7 +87,7 @@ static int tcp_connect(struct rtsp_client *c)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 				   sizeof(one));
 			if (ai->ai_addrlen <= sizeof(c->server_addr)) {
-				memcpy(c->server_addr, ai->ai_addr,
+				memcpy(&c->server_addr, ai->ai_addr,
 				       ai->ai_addrlen);
 				c->server_addr_len = (unsigned)ai->ai_addrlen;
 			}
@@ -394,7 +394,7 @@ static int request(struct rtsp_client *c, const char *method, const char *url,
 
 static int bind_udp(struct rtsp_client *c, int port)
 {
-	const struct sockaddr *sa = (const struct sockaddr *)c->server_addr;
+	const struct sockaddr *sa = (const struct sockaddr *)&c->server_addr;
 	int family = sa->sa_family == AF_INET6 ? AF_INET6 : AF_INET;
 	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -665,14 +665,13 @@ static void send_rtcp_rr(struct rtsp_client *c)
 		ssize_t w = send(c->fd, rr, n + 4, MSG_NOSIGNAL | MSG_DONTWAIT);
 		(void)w;
 	} else if (c->server_rtcp_port > 0 && c->rtcp_fd >= 0) {
-		uint8_t a[sizeof(c->server_addr)];
-		memcpy(a, c->server_addr, sizeof(a));
-		struct sockaddr *sa = (struct sockaddr *)a;
+		struct sockaddr_storage a = c->server_addr;
+		struct sockaddr *sa = (struct sockaddr *)&a;
 		uint16_t port = htons((uint16_t)c->server_rtcp_port);
 		if (sa->sa_family == AF_INET6)
-			((struct sockaddr_in6 *)a)->sin6_port = port;
+			((struct sockaddr_in6 *)&a)->sin6_port = port;
 		else
-			((struct sockaddr_in *)a)->sin_port = port;
+			((struct sockaddr_in *)&a)->sin_port = port;
 		ssize_t w = sendto(c->rtcp_fd, rr + 4, n, MSG_DONTWAIT, sa,
 				   c->server_addr_len);
 		(void)w;
