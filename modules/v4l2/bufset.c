@@ -7,12 +7,18 @@
  * its reference to an ended set (the last one unmaps). */
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "v4l2src.h"
 
 static void default_unmap(void *mem, size_t len)
 {
 	munmap(mem, len);
+}
+
+static void default_close(int fd)
+{
+	close(fd);
 }
 
 struct bufset *bufset_new(struct vpipe_node *node, unsigned count)
@@ -28,19 +34,24 @@ struct bufset *bufset_new(struct vpipe_node *node, unsigned count)
 	s->node = node;
 	s->count = count;
 	s->unmap = default_unmap;
+	s->close_fd = default_close;
 	s->wake = vpipe_node_wake;
 	for (unsigned i = 0; i < count; i++) {
 		s->bufs[i].set = s;
 		s->bufs[i].index = i;
+		s->bufs[i].dmabuf_fd = -1;
 	}
 	return s;
 }
 
 static void bufset_free(struct bufset *s)
 {
-	for (unsigned i = 0; i < s->count; i++)
+	for (unsigned i = 0; i < s->count; i++) {
 		if (s->bufs[i].mem)
 			s->unmap(s->bufs[i].mem, s->bufs[i].length);
+		if (s->bufs[i].dmabuf_fd >= 0)
+			s->close_fd(s->bufs[i].dmabuf_fd);
+	}
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }

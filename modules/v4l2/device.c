@@ -12,6 +12,8 @@
 #include "v4l2src.h"
 #include "v4l2util.h"
 
+const char *const v4l2src_export_modes[] = {"auto", "off", NULL};
+
 const char *const v4l2src_formats[] = {"yuyv",	"nv12", "i420", "yuv420",
 				       "mjpeg", "h264", NULL};
 
@@ -265,6 +267,47 @@ int v4l2dev_queue(struct v4l2dev *d, uint32_t index)
 	return v4l2u_ioctl(d->fd, VIDIOC_QBUF, &b);
 }
 
+static bool is_raw(uint32_t fourcc)
+{
+	return fourcc == V4L2_PIX_FMT_YUYV || fourcc == V4L2_PIX_FMT_NV12 ||
+	       fourcc == V4L2_PIX_FMT_YUV420;
+}
+
+/* Export every buffer as a DMABUF once, so an encoder behind can import the
+ * pictures instead of copying them (only raw pictures go to encoders). A
+ * driver that cannot (no VIDIOC_EXPBUF, or not for this memory) is fine:
+ * frames then carry no fd and consumers copy. */
+static void export_buffers(struct v4l2dev *d, struct vpipe_node *node,
+			   const struct v4l2src_config *cfg)
+{
+	d->exported = 0;
+	if (cfg->export_dmabuf == V4L2SRC_EXPORT_OFF || !is_raw(d->fourcc))
+		return;
+	for (uint32_t i = 0; i < d->set->count; i++) {
+		struct v4l2_exportbuffer e = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+					      .index = i,
+					      .flags = O_RDONLY | O_CLOEXEC};
+		int rc = v4l2u_ioctl(d->fd, VIDIOC_EXPBUF, &e);
+		if (rc) {
+			vpipe_log(node, i ? VPIPE_LOG_WARN : VPIPE_LOG_DEBUG,
+				  "%s: VIDIOC_EXPBUF buffer %u: %s; frames "
+				  "carry no DMABUF (consumers copy)",
+				  cfg->device, i, strerror(-rc));
+			break;
+		}
+		d->set->bufs[i].dmabuf_fd = e.fd;
+		d->exported++;
+	}
+	if (d->exported < d->set->count) { /* all or none */
+		for (uint32_t i = 0; i < d->set->count; i++) {
+			if (d->set->bufs[i].dmabuf_fd >= 0)
+				close(d->set->bufs[i].dmabuf_fd);
+			d->set->bufs[i].dmabuf_fd = -1;
+		}
+		d->exported = 0;
+	}
+}
+
 static int map_buffers(struct v4l2dev *d, struct vpipe_node *node,
 		       const struct v4l2src_config *cfg)
 {
@@ -298,6 +341,9 @@ static int map_buffers(struct v4l2dev *d, struct vpipe_node *node,
 		d->set->bufs[i].length = b.length;
 		d->mono_timestamps = (b.flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) ==
 				     V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC;
+	}
+	export_buffers(d, node, cfg);
+	for (uint32_t i = 0; i < r.count; i++) {
 		rc = v4l2dev_queue(d, i);
 		if (rc) {
 			vpipe_error(node, "%s: VIDIOC_QBUF %u: %s", cfg->device,

@@ -44,6 +44,10 @@ static const struct vpipe_param params[] = {
 		     VPIPE_S, "first wait before reopening"),
     VPIPE_P_DURATION("reopen-delay-max", CFG, reopen_delay_max, "5s", 0.001,
 		     3600, VPIPE_S, "the wait doubles up to this"),
+    VPIPE_P_ENUM("export-dmabuf", CFG, export_dmabuf, "auto",
+		 v4l2src_export_modes,
+		 "raw: export the buffers (VIDIOC_EXPBUF) so an encoder "
+		 "behind imports them without a copy; off: never"),
     VPIPE_P_END,
 };
 #undef CFG
@@ -152,11 +156,12 @@ static int v4l2src_start(void *state)
 		return -1;
 	char fc[8];
 	vpipe_info(s->node,
-		   "%s (%s, driver %s): %s %ux%u at %g fps, %u buffers",
+		   "%s (%s, driver %s): %s %ux%u at %g fps, %u buffers%s",
 		   s->cfg->device, s->dev.card, s->dev.driver,
 		   v4l2u_fourcc_str(s->fourcc, fc), s->dev.width, s->dev.height,
 		   s->dev.fps_num ? (double)s->dev.fps_num / s->dev.fps_den : 0,
-		   s->dev.set->count);
+		   s->dev.set->count,
+		   s->dev.exported ? " exported as DMABUF" : "");
 	opened(s);
 	return 0;
 }
@@ -326,6 +331,8 @@ static struct vpipe_frame *raw_frame(struct v4l2src *s, struct bufset_buf *b,
 	*wrapped = true;
 	f->fmt = fmt;
 	f->flags = VPIPE_FLAG_KEY;
+	if (b->dmabuf_fd >= 0) /* the fd lives as long as the set does */
+		vpipe_frame_set_dmabuf(f, b->dmabuf_fd, 0);
 	return f;
 }
 

@@ -26,9 +26,15 @@ struct v4l2src_config {
 	int64_t frame_timeout;	  /* ns */
 	int64_t reopen_delay;	  /* ns */
 	int64_t reopen_delay_max; /* ns */
+	int export_dmabuf;	  /* index into v4l2src_export_modes */
 };
 
+/* export-dmabuf: "auto" exports raw buffers with VIDIOC_EXPBUF when the
+ * driver can, "off" never does. */
+enum { V4L2SRC_EXPORT_AUTO, V4L2SRC_EXPORT_OFF };
+
 extern const char *const v4l2src_formats[];
+extern const char *const v4l2src_export_modes[];
 uint32_t v4l2src_fourcc(int format_index);
 
 /* ------------------------------------------------------------ bufset */
@@ -45,6 +51,7 @@ struct bufset_buf {
 	uint8_t *mem;
 	size_t length;
 	uint32_t index;
+	int dmabuf_fd; /* VIDIOC_EXPBUF of this buffer, -1 if not exported */
 };
 
 struct bufset {
@@ -56,8 +63,9 @@ struct bufset {
 	struct bufset_buf bufs[V4L2SRC_MAX_BUFFERS];
 	uint32_t returned[V4L2SRC_MAX_BUFFERS];
 	unsigned nreturned;
-	/* munmap and vpipe_node_wake; unit tests put counters here */
+	/* munmap, close and vpipe_node_wake; unit tests put counters here */
 	void (*unmap)(void *mem, size_t len);
+	void (*close_fd)(int fd);
 	void (*wake)(struct vpipe_node *node);
 };
 
@@ -68,7 +76,9 @@ void bufset_lend(struct bufset *s, uint32_t index);
 void bufset_release(void *opaque);
 /* Node thread: take the indices returned since the last call. */
 unsigned bufset_take_returned(struct bufset *s, uint32_t *out);
-/* Node thread: the session ends; unmaps now or when the last frame returns. */
+/* Node thread: the session ends; unmaps (and closes the exported DMABUF
+ * fds) now or when the last frame returns, so a frame downstream can still
+ * be imported by its fd. */
 void bufset_end(struct bufset *s);
 
 /* ------------------------------------------------------------ device */
@@ -80,6 +90,7 @@ struct v4l2dev {
 	uint32_t width, height, bytesperline, sizeimage;
 	uint32_t fps_num, fps_den;
 	struct bufset *set;
+	unsigned exported; /* buffers with a DMABUF fd */
 	bool has_force_key;
 	bool mono_timestamps;
 };

@@ -24,7 +24,16 @@ struct m2m_config {
 	int64_t output_buffers, capture_buffers;
 	int64_t capture_size; /* bytes per CAPTURE buffer, 0: the driver's */
 	int64_t timeout;      /* ns without progress: the encoder is stuck */
+	int input_memory;     /* enum m2m_memory */
 };
+
+/* input-memory: how pictures reach the OUTPUT queue. */
+enum m2m_memory {
+	M2M_MEM_AUTO,	/* import the input's DMABUF when it fits, else copy */
+	M2M_MEM_MMAP,	/* always copy into MMAP buffers */
+	M2M_MEM_DMABUF, /* import, or fail */
+};
+extern const char *const m2m_memory_names[];
 
 struct m2m_plane_buf {
 	uint8_t *mem;
@@ -50,6 +59,11 @@ struct m2m_dev {
 	struct m2m_plane_buf out[M2M_MAX_BUFFERS], cap[M2M_MAX_BUFFERS];
 	unsigned nout, ncap;
 	bool out_free[M2M_MAX_BUFFERS];
+	/* OUTPUT in V4L2_MEMORY_DMABUF: each queued buffer holds its input
+	 * frame (whose producer owns the fd) until it is dequeued. */
+	bool out_dmabuf;
+	struct vpipe_frame *out_frame[M2M_MAX_BUFFERS];
+	int out_last_fd[M2M_MAX_BUFFERS]; /* fd last queued on each index */
 	bool has_force_key, has_enc_cmd;
 	int keyint_frames;
 };
@@ -57,16 +71,29 @@ struct m2m_dev {
 /* Open and check that the node is a multi-planar M2M H.264 encoder. */
 int m2m_open(struct m2m_dev *d, struct vpipe_node *node,
 	     const struct m2m_config *cfg);
-/* Set formats, controls and buffers for `in`, start both queues. */
+/* Set formats, controls and buffers for `in`, start both queues. The
+ * OUTPUT memory follows cfg->input_memory, decided on `first` (the frame
+ * that triggers the configuration, laid out as `first_fmt`); `no_import`
+ * forces copies. */
 int m2m_configure(struct m2m_dev *d, struct vpipe_node *node,
-		  const struct m2m_config *cfg, const struct m2m_input *in);
-/* Stop both queues and free the buffers (the fd stays open). */
+		  const struct m2m_config *cfg, const struct m2m_input *in,
+		  const struct vpipe_frame *first,
+		  const struct vpipe_format *first_fmt, bool no_import);
+/* Stop both queues, free the buffers and drop the frames the OUTPUT queue
+ * held (the fd stays open). */
 void m2m_unconfigure(struct m2m_dev *d);
 void m2m_close(struct m2m_dev *d);
 
 /* Copy (or convert) a raw picture into OUTPUT buffer i's memory layout. */
 int m2m_fill(struct m2m_dev *d, unsigned i, const struct vpipe_format *fmt,
 	     const uint8_t *data);
+
+/* Can the encoder, as configured, read a picture laid out as `fmt` straight
+ * from DMABUF `fd` (payload at `offset`)? 0 with the buffer's size in
+ * *size, or -1 with the reason in `why`. */
+int m2m_import_check(const struct m2m_dev *d, const struct vpipe_format *fmt,
+		     int fd, uint32_t offset, size_t *size, char *why,
+		     size_t whylen);
 
 /* The device's OUTPUT layout for fourcc from bytesperline and sizeimage. */
 void m2m_layout(uint32_t fourcc, uint32_t width, uint32_t height, uint32_t bpl,

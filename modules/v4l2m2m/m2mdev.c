@@ -16,6 +16,8 @@
 #define OUT_TYPE V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE
 #define CAP_TYPE V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE
 
+const char *const m2m_memory_names[] = {"auto", "mmap", "dmabuf", NULL};
+
 int m2m_open(struct m2m_dev *d, struct vpipe_node *node,
 	     const struct m2m_config *cfg)
 {
@@ -92,6 +94,63 @@ void m2m_layout(uint32_t fourcc, uint32_t width, uint32_t height, uint32_t bpl,
 		fmt->stride[1] = fmt->stride[2] = bpl / 2;
 		fmt->offset[2] = fmt->offset[1] + (bpl / 2) * (rows / 2);
 	}
+}
+
+int m2m_import_check(const struct m2m_dev *d, const struct vpipe_format *fmt,
+		     int fd, uint32_t offset, size_t *size, char *why,
+		     size_t whylen)
+{
+	char a[8], b[8];
+	if (fd < 0) {
+		snprintf(why, whylen, "the pictures carry no DMABUF");
+		return -1;
+	}
+	if (fmt->fourcc != d->dev_fourcc) {
+		snprintf(why, whylen, "the pictures are %s, the encoder takes %s",
+			 v4l2u_fourcc_str(fmt->fourcc, a),
+			 v4l2u_fourcc_str(d->dev_fourcc, b));
+		return -1;
+	}
+	struct vpipe_format dev;
+	m2m_layout(d->dev_fourcc, d->in.width, d->in.height, d->bytesperline,
+		   d->sizeimage, &dev);
+	if (fmt->width != dev.width || fmt->height != dev.height ||
+	    fmt->num_planes != dev.num_planes) {
+		snprintf(why, whylen, "the pictures are %ux%u in %u planes, the "
+			 "encoder is set for %ux%u in %u",
+			 fmt->width, fmt->height, fmt->num_planes, dev.width,
+			 dev.height, dev.num_planes);
+		return -1;
+	}
+	for (unsigned p = 0; p < dev.num_planes; p++) {
+		if (fmt->stride[p] != dev.stride[p]) {
+			snprintf(why, whylen, "plane %u has lines of %u bytes, "
+				 "the encoder's %u", p, fmt->stride[p],
+				 dev.stride[p]);
+			return -1;
+		}
+		if ((uint64_t)offset + fmt->offset[p] != dev.offset[p]) {
+			snprintf(why, whylen, "plane %u starts at byte %llu of "
+				 "the DMABUF, the encoder reads it at %u%s", p,
+				 (unsigned long long)offset + fmt->offset[p],
+				 dev.offset[p],
+				 p && !offset ? " (its planes are padded)" : "");
+			return -1;
+		}
+	}
+	off_t end = lseek(fd, 0, SEEK_END);
+	if (end < 0) {
+		snprintf(why, whylen, "the DMABUF's size is unknown (lseek: %s)",
+			 strerror(errno));
+		return -1;
+	}
+	if ((uint64_t)end < d->sizeimage) {
+		snprintf(why, whylen, "the DMABUF holds %lld bytes, the encoder "
+			 "needs %u", (long long)end, d->sizeimage);
+		return -1;
+	}
+	*size = (size_t)end;
+	return 0;
 }
 
 /* The OUTPUT pixel format: the input's if the device takes it, else I420
@@ -273,6 +332,85 @@ static int map_queue(struct m2m_dev *d, struct vpipe_node *node,
 	return 0;
 }
 
+/* Whether to import: 1 DMABUF, 0 copy, -1 input-memory = dmabuf cannot be
+ * honoured (logged). */
+static int choose_import(struct m2m_dev *d, struct vpipe_node *node,
+			 const struct m2m_config *cfg,
+			 const struct vpipe_frame *first,
+			 const struct vpipe_format *fmt, bool no_import)
+{
+	if (cfg->input_memory == M2M_MEM_MMAP)
+		return 0;
+	char why[200];
+	uint32_t offset = 0;
+	size_t size;
+	int fd = first ? vpipe_frame_dmabuf(first, &offset) : -1;
+	if (no_import)
+		snprintf(why, sizeof(why), "an earlier picture could not be "
+			 "imported");
+	else if (m2m_import_check(d, fmt, fd, offset, &size, why,
+				  sizeof(why)) == 0)
+		return 1;
+	if (cfg->input_memory == M2M_MEM_DMABUF) {
+		vpipe_error(node, "%s: input-memory = dmabuf, but %s",
+			    cfg->device, why);
+		return -1;
+	}
+	vpipe_log(node, fd >= 0 ? VPIPE_LOG_INFO : VPIPE_LOG_DEBUG,
+		  "%s: copying pictures into MMAP buffers: %s", cfg->device,
+		  why);
+	return 0;
+}
+
+/* OUTPUT buffers without memory of their own: each QBUF names a DMABUF. */
+static int request_dmabuf(struct m2m_dev *d, struct vpipe_node *node,
+			  const struct m2m_config *cfg)
+{
+	struct v4l2_requestbuffers r = {.type = OUT_TYPE,
+					.memory = V4L2_MEMORY_DMABUF,
+					.count = (uint32_t)cfg->output_buffers};
+	int rc = v4l2u_ioctl(d->fd, VIDIOC_REQBUFS, &r);
+	if (rc || r.count < 1 || r.count > M2M_MAX_BUFFERS) {
+		vpipe_log(node,
+			  cfg->input_memory == M2M_MEM_DMABUF ? VPIPE_LOG_ERROR
+							      : VPIPE_LOG_INFO,
+			  "%s (%s) does not import DMABUF on OUTPUT "
+			  "(VIDIOC_REQBUFS: %s)%s",
+			  cfg->device, d->card,
+			  rc ? strerror(-rc) : "unusable count",
+			  cfg->input_memory == M2M_MEM_DMABUF
+			      ? ""
+			      : "; copying pictures instead");
+		if (!rc) { /* give back what was granted before falling back */
+			r.count = 0;
+			v4l2u_ioctl(d->fd, VIDIOC_REQBUFS, &r);
+		}
+		return -1;
+	}
+	d->nout = r.count;
+	d->out_dmabuf = true;
+	for (unsigned i = 0; i < d->nout; i++)
+		d->out_last_fd[i] = -1;
+	return 0;
+}
+
+static int setup_output(struct m2m_dev *d, struct vpipe_node *node,
+			const struct m2m_config *cfg,
+			const struct vpipe_frame *first,
+			const struct vpipe_format *fmt, bool no_import)
+{
+	d->out_dmabuf = false;
+	int import = choose_import(d, node, cfg, first, fmt, no_import);
+	if (import < 0)
+		return -1;
+	if (import && request_dmabuf(d, node, cfg) == 0)
+		return 0;
+	if (import && cfg->input_memory == M2M_MEM_DMABUF)
+		return -1;
+	return map_queue(d, node, cfg, OUT_TYPE, (unsigned)cfg->output_buffers,
+			 d->out, &d->nout);
+}
+
 static int queue_capture_all(struct m2m_dev *d, struct vpipe_node *node,
 			     const char *path)
 {
@@ -294,14 +432,16 @@ static int queue_capture_all(struct m2m_dev *d, struct vpipe_node *node,
 }
 
 int m2m_configure(struct m2m_dev *d, struct vpipe_node *node,
-		  const struct m2m_config *cfg, const struct m2m_input *in)
+		  const struct m2m_config *cfg, const struct m2m_input *in,
+		  const struct vpipe_frame *first,
+		  const struct vpipe_format *first_fmt, bool no_import)
 {
 	if (pick_format(d, node, cfg, in->fourcc) < 0 ||
 	    set_formats(d, node, cfg, in) < 0)
 		return -1;
+	d->in = *in; /* the layout check below compares against it */
 	set_controls(d, node, cfg, in);
-	if (map_queue(d, node, cfg, OUT_TYPE, (unsigned)cfg->output_buffers,
-		      d->out, &d->nout) < 0 ||
+	if (setup_output(d, node, cfg, first, first_fmt, no_import) < 0 ||
 	    map_queue(d, node, cfg, CAP_TYPE, (unsigned)cfg->capture_buffers,
 		      d->cap, &d->ncap) < 0 ||
 	    queue_capture_all(d, node, cfg->device) < 0)
@@ -322,7 +462,6 @@ int m2m_configure(struct m2m_dev *d, struct vpipe_node *node,
 		goto fail;
 	}
 	d->streaming = true;
-	d->in = *in;
 	return 0;
 fail:
 	m2m_unconfigure(d);
@@ -345,13 +484,22 @@ void m2m_unconfigure(struct m2m_dev *d)
 	uint32_t t = OUT_TYPE, c = CAP_TYPE;
 	v4l2u_ioctl(d->fd, VIDIOC_STREAMOFF, &t);
 	v4l2u_ioctl(d->fd, VIDIOC_STREAMOFF, &c);
+	/* STREAMOFF gave every queued buffer back: the frames can go */
+	for (unsigned i = 0; i < M2M_MAX_BUFFERS; i++) {
+		if (d->out_frame[i])
+			vpipe_frame_unref(d->out_frame[i]);
+		d->out_frame[i] = NULL;
+	}
 	unmap_all(d->out, &d->nout);
 	unmap_all(d->cap, &d->ncap);
-	struct v4l2_requestbuffers r = {.type = OUT_TYPE,
-					.memory = V4L2_MEMORY_MMAP};
+	struct v4l2_requestbuffers r = {
+	    .type = OUT_TYPE,
+	    .memory = d->out_dmabuf ? V4L2_MEMORY_DMABUF : V4L2_MEMORY_MMAP};
 	v4l2u_ioctl(d->fd, VIDIOC_REQBUFS, &r);
 	r.type = CAP_TYPE;
+	r.memory = V4L2_MEMORY_MMAP;
 	v4l2u_ioctl(d->fd, VIDIOC_REQBUFS, &r);
+	d->out_dmabuf = false;
 	struct v4l2_event_subscription sub = {.type = V4L2_EVENT_ALL};
 	v4l2u_ioctl(d->fd, VIDIOC_UNSUBSCRIBE_EVENT, &sub);
 	d->streaming = false;

@@ -47,6 +47,10 @@ static const struct vpipe_param params[] = {
     VPIPE_P_DURATION("timeout", CFG, timeout, "2s", 0.01, 600, VPIPE_S,
 		     "no progress from the encoder for this long is an "
 		     "error"),
+    VPIPE_P_ENUM("input-memory", CFG, input_memory, "auto", m2m_memory_names,
+		 "auto: import the input's DMABUF (a v4l2 camera's buffer) "
+		 "when its layout is the encoder's, else copy; mmap: always "
+		 "copy; dmabuf: import or fail"),
     VPIPE_P_END,
 };
 #undef CFG
@@ -68,6 +72,7 @@ struct m2m {
 	uint8_t hdr[1024];
 	size_t hdr_len;
 	bool discont_next, key_pending, eos_seen;
+	bool no_import; /* a picture could not be imported: copy from now on */
 };
 
 #define OUT_TYPE V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE
@@ -278,13 +283,19 @@ static int collect(struct m2m *s)
 	for (;;) {
 		struct v4l2_plane pl;
 		struct v4l2_buffer b = {.type = OUT_TYPE,
-					.memory = V4L2_MEMORY_MMAP,
+					.memory = s->d.out_dmabuf
+						      ? V4L2_MEMORY_DMABUF
+						      : V4L2_MEMORY_MMAP,
 					.length = 1,
 					.m.planes = &pl};
 		if (v4l2u_ioctl(s->d.fd, VIDIOC_DQBUF, &b) ||
 		    b.index >= s->d.nout)
 			break;
 		s->d.out_free[b.index] = true;
+		if (s->d.out_frame[b.index]) { /* the encoder is done reading */
+			vpipe_frame_unref(s->d.out_frame[b.index]);
+			s->d.out_frame[b.index] = NULL;
+		}
 		progress = 1;
 	}
 	for (;;) {
@@ -352,24 +363,26 @@ static int drain(struct m2m *s)
 	return 0;
 }
 
-static int reconfigure(struct m2m *s, const struct m2m_input *in)
+static int reconfigure(struct m2m *s, const struct m2m_input *in,
+		       const struct vpipe_frame *first,
+		       const struct vpipe_format *fmt, const char *why)
 {
 	if (s->d.streaming) {
-		vpipe_info(s->node,
-			   "%s: input changed to %ux%u: "
-			   "reconfiguring the encoder",
-			   s->cfg->device, in->width, in->height);
+		vpipe_info(s->node, "%s: %s: reconfiguring the encoder",
+			   s->cfg->device, why);
 		drain(s);
 		s->discont_next = true;
 	}
-	if (m2m_configure(&s->d, s->node, s->cfg, in) < 0)
+	if (m2m_configure(&s->d, s->node, s->cfg, in, first, fmt,
+			  s->no_import) < 0)
 		return -1;
 	char a[8], b[8];
 	vpipe_info(s->node,
-		   "%s: %s %ux%u (as %s) -> H.264, %lld kbit/s %s, "
+		   "%s: %s %ux%u (as %s%s) -> H.264, %lld kbit/s %s, "
 		   "key frame every %d frames",
 		   s->cfg->device, v4l2u_fourcc_str(in->fourcc, a), in->width,
 		   in->height, v4l2u_fourcc_str(s->d.dev_fourcc, b),
+		   s->d.out_dmabuf ? ", DMABUF imported" : "",
 		   (long long)s->cfg->bitrate, rc_names[s->cfg->rate_control],
 		   s->d.keyint_frames);
 	s->hdr_len = 0;
@@ -379,13 +392,23 @@ static int reconfigure(struct m2m *s, const struct m2m_input *in)
 	return 0;
 }
 
-static int free_output(struct m2m *s)
+/* A free OUTPUT buffer, preferring the one that last carried DMABUF `fd`
+ * (drivers keep an imported buffer attached to its index). */
+static int free_output(struct m2m *s, int fd)
 {
 	int64_t deadline = vpipe_now() + s->cfg->timeout;
 	for (;;) {
-		for (unsigned i = 0; i < s->d.nout; i++)
-			if (s->d.out_free[i] && s->ninflight < MAX_INFLIGHT)
+		int any = -1;
+		for (unsigned i = 0; i < s->d.nout; i++) {
+			if (!s->d.out_free[i] || s->ninflight >= MAX_INFLIGHT)
+				continue;
+			if (!s->d.out_dmabuf || s->d.out_last_fd[i] == fd)
 				return (int)i;
+			if (any < 0)
+				any = (int)i;
+		}
+		if (any >= 0)
+			return any;
 		int64_t left = deadline - vpipe_now();
 		if (left <= 0) {
 			vpipe_error(s->node,
@@ -402,9 +425,10 @@ static int free_output(struct m2m *s)
 
 static int queue_picture(struct m2m *s, unsigned i,
 			 const struct vpipe_frame *in,
-			 const struct vpipe_format *fmt)
+			 const struct vpipe_format *fmt, int fd,
+			 size_t dmabuf_size)
 {
-	if (m2m_fill(&s->d, i, fmt, in->data) < 0) {
+	if (!s->d.out_dmabuf && m2m_fill(&s->d, i, fmt, in->data) < 0) {
 		vpipe_error(s->node,
 			    "%s: frame %llu does not fit OUTPUT buffer "
 			    "%u (%zu bytes)",
@@ -425,6 +449,11 @@ static int queue_picture(struct m2m *s, unsigned i,
 				.length = 1,
 				.m.planes = &pl,
 				.field = V4L2_FIELD_NONE};
+	if (s->d.out_dmabuf) {
+		b.memory = V4L2_MEMORY_DMABUF;
+		pl.m.fd = fd;
+		pl.length = (uint32_t)dmabuf_size;
+	}
 	b.timestamp.tv_sec = key / 1000000;
 	b.timestamp.tv_usec = key % 1000000;
 	int rc = v4l2u_ioctl(s->d.fd, VIDIOC_QBUF, &b);
@@ -434,10 +463,44 @@ static int queue_picture(struct m2m *s, unsigned i,
 		return -1;
 	}
 	s->d.out_free[i] = false;
+	if (s->d.out_dmabuf) { /* the fd stays valid while we hold the frame */
+		s->d.out_frame[i] = vpipe_frame_ref(in);
+		s->d.out_last_fd[i] = fd;
+		vpipe_node_count(s->node, "dmabuf-frames", 1);
+	} else {
+		vpipe_node_count(s->node, "copied-frames", 1);
+	}
 	s->fl[s->ninflight].key_us = key;
 	s->fl[s->ninflight].meta = vpipe_frame_ref((struct vpipe_frame *)in);
 	s->ninflight++;
 	return 0;
+}
+
+/* OUTPUT imports DMABUF: the fd of this picture, or (a picture that cannot
+ * be imported, say from a camera reopened at another stride) the encoder
+ * goes over to copies for good. */
+static int import_or_copy(struct m2m *s, const struct vpipe_frame *in,
+			  const struct vpipe_format *fmt, int *fd,
+			  size_t *size)
+{
+	char why[200];
+	uint32_t offset = 0;
+	*fd = vpipe_frame_dmabuf(in, &offset);
+	if (m2m_import_check(&s->d, fmt, *fd, offset, size, why,
+			     sizeof(why)) == 0)
+		return 0;
+	if (s->cfg->input_memory == M2M_MEM_DMABUF) {
+		vpipe_error(s->node, "%s: frame %llu cannot be imported: %s",
+			    s->cfg->device, (unsigned long long)in->seq, why);
+		return -1;
+	}
+	char msg[240];
+	snprintf(msg, sizeof(msg), "frame %llu cannot be imported (%s)",
+		 (unsigned long long)in->seq, why);
+	s->no_import = true;
+	struct m2m_input cur = s->d.in;
+	*fd = -1;
+	return reconfigure(s, &cur, in, fmt, msg);
 }
 
 static int m2m_process(void *state, unsigned port, const struct vpipe_frame *in)
@@ -459,17 +522,24 @@ static int m2m_process(void *state, unsigned port, const struct vpipe_frame *in)
 				 fmt.fps_den};
 	if (!s->d.streaming || want.fourcc != s->d.in.fourcc ||
 	    want.width != s->d.in.width || want.height != s->d.in.height) {
-		if (reconfigure(s, &want) < 0)
+		char why[64];
+		snprintf(why, sizeof(why), "input changed to %ux%u", want.width,
+			 want.height);
+		if (reconfigure(s, &want, in, &fmt, why) < 0)
 			return -1;
 	}
+	int fd = -1;
+	size_t dmabuf_size = 0;
+	if (s->d.out_dmabuf && import_or_copy(s, in, &fmt, &fd, &dmabuf_size) < 0)
+		return -1;
 	if (in->flags & VPIPE_FLAG_DISCONTINUITY) {
 		s->discont_next = true;
 		force_key(s); /* downstream restarts at a key frame */
 	}
-	int i = free_output(s);
+	int i = free_output(s, fd);
 	if (i < 0)
 		return vpipe_node_stopping(s->node) ? 0 : -1;
-	if (queue_picture(s, (unsigned)i, in, &fmt) < 0)
+	if (queue_picture(s, (unsigned)i, in, &fmt, fd, dmabuf_size) < 0)
 		return -1;
 	/* Hand the access unit on now if the encoder is quick (hardware
 	 * encoders are): wait at most a frame interval, never block. */

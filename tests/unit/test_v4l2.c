@@ -1,10 +1,13 @@
 /* v4l2 and v4l2m2m logic that needs no device: the lent-buffer set (frames
  * released on other threads, a session ending with frames still
- * downstream), and the plane layouts computed from the driver's
- * bytesperline / sizeimage. */
+ * downstream, exported DMABUF fds closed last), the plane layouts computed
+ * from the driver's bytesperline / sizeimage, and when a DMABUF can be
+ * imported by the encoder. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <linux/videodev2.h>
 
@@ -12,7 +15,13 @@
 #include "modules/v4l2/v4l2src.h"
 #include "modules/v4l2m2m/m2m.h"
 
-static atomic_int unmapped, woken;
+static atomic_int unmapped, woken, closed;
+
+static void count_close(int fd)
+{
+	(void)fd;
+	atomic_fetch_add(&closed, 1);
+}
 
 static void count_unmap(void *mem, size_t len)
 {
@@ -31,6 +40,7 @@ static struct bufset *new_set(unsigned n)
 {
 	struct bufset *s = bufset_new(NULL, n);
 	s->unmap = count_unmap;
+	s->close_fd = count_close;
 	s->wake = count_wake;
 	for (unsigned i = 0; i < n; i++) {
 		s->bufs[i].mem = (uint8_t *)(uintptr_t)(0x1000 * (i + 1));
@@ -69,6 +79,24 @@ static void test_end_with_frames_downstream(void)
 	CHECK_EQ_INT(atomic_load(&unmapped), 0);
 	bufset_release(&s->bufs[2]); /* the last one unmaps */
 	CHECK_EQ_INT(atomic_load(&unmapped), 3);
+}
+
+/* Exported DMABUF fds stay open while a frame downstream may still be
+ * imported by one: they close with the mappings, after the last return. */
+static void test_dmabuf_fds_outlive_session(void)
+{
+	atomic_store(&unmapped, 0);
+	atomic_store(&closed, 0);
+	struct bufset *s = new_set(2);
+	CHECK_EQ_INT(s->bufs[0].dmabuf_fd, -1); /* not exported by default */
+	s->bufs[0].dmabuf_fd = 100;
+	s->bufs[1].dmabuf_fd = 101;
+	bufset_lend(s, 1);
+	bufset_end(s);
+	CHECK_EQ_INT(atomic_load(&closed), 0);
+	bufset_release(&s->bufs[1]);
+	CHECK_EQ_INT(atomic_load(&closed), 2);
+	CHECK_EQ_INT(atomic_load(&unmapped), 2);
 }
 
 struct releaser {
@@ -144,12 +172,87 @@ static void test_m2m_layout(void)
 	CHECK_EQ_INT(f.offset[1], 64 * 64);
 }
 
+/* An encoder configured like bcm2835-codec for I420 at w x h. */
+static void fake_encoder(struct m2m_dev *d, uint32_t fourcc, uint32_t w,
+			 uint32_t h)
+{
+	memset(d, 0, sizeof(*d));
+	d->dev_fourcc = fourcc;
+	d->in.width = w;
+	d->in.height = h;
+	d->bytesperline = (w + 31) / 32 * 32;
+	d->sizeimage = d->bytesperline * ((h + 15) / 16 * 16) * 3 / 2;
+}
+
+static int memfd_of(size_t size)
+{
+	int fd = memfd_create("test-dmabuf", MFD_CLOEXEC);
+	CHECK(fd >= 0 && ftruncate(fd, (off_t)size) == 0);
+	return fd;
+}
+
+static void test_import_check(void)
+{
+	struct m2m_dev d;
+	struct vpipe_format f;
+	char why[200];
+	size_t size = 0;
+	fake_encoder(&d, V4L2_PIX_FMT_YUV420, 320, 240);
+	v4l2src_raw_layout(&f, V4L2_PIX_FMT_YUV420, 320, 240, 320);
+	int fd = memfd_of(118784); /* 320x240 I420 in whole pages */
+	CHECK_EQ_INT(m2m_import_check(&d, &f, fd, 0, &size, why, sizeof(why)),
+		     0);
+	CHECK_EQ_INT(size, 118784);
+	CHECK_EQ_INT(m2m_import_check(&d, &f, -1, 0, &size, why, sizeof(why)),
+		     -1);
+	CHECK_STR_CONTAINS(why, "carry no DMABUF");
+	/* payload not at the start of the buffer */
+	CHECK_EQ_INT(m2m_import_check(&d, &f, fd, 4096, &size, why,
+				      sizeof(why)),
+		     -1);
+	CHECK_STR_CONTAINS(why, "plane 0 starts at byte 4096");
+	/* the camera pads lines, the encoder does not */
+	struct vpipe_format wide;
+	v4l2src_raw_layout(&wide, V4L2_PIX_FMT_YUV420, 320, 240, 384);
+	CHECK_EQ_INT(m2m_import_check(&d, &wide, fd, 0, &size, why,
+				      sizeof(why)),
+		     -1);
+	CHECK_STR_CONTAINS(why, "plane 0 has lines of 384 bytes, the "
+				"encoder's 320");
+	/* another pixel format */
+	struct vpipe_format nv12;
+	v4l2src_raw_layout(&nv12, V4L2_PIX_FMT_NV12, 320, 240, 320);
+	CHECK_EQ_INT(m2m_import_check(&d, &nv12, fd, 0, &size, why,
+				      sizeof(why)),
+		     -1);
+	CHECK_STR_CONTAINS(why, "the pictures are NV12, the encoder takes YU12");
+	close(fd);
+	/* a buffer smaller than the encoder's sizeimage */
+	fd = memfd_of(4096);
+	CHECK_EQ_INT(m2m_import_check(&d, &f, fd, 0, &size, why, sizeof(why)),
+		     -1);
+	CHECK_STR_CONTAINS(why, "the DMABUF holds 4096 bytes, the encoder "
+				"needs 115200");
+	close(fd);
+	/* the encoder pads the luma plane to 128 rows */
+	fake_encoder(&d, V4L2_PIX_FMT_YUV420, 160, 120);
+	v4l2src_raw_layout(&f, V4L2_PIX_FMT_YUV420, 160, 120, 160);
+	fd = memfd_of(32768);
+	CHECK_EQ_INT(m2m_import_check(&d, &f, fd, 0, &size, why, sizeof(why)),
+		     -1);
+	CHECK_STR_CONTAINS(why, "plane 1 starts at byte 19200 of the DMABUF, "
+				"the encoder reads it at 20480");
+	close(fd);
+}
+
 int main(void)
 {
 	test_returns_while_live();
 	test_end_with_frames_downstream();
+	test_dmabuf_fds_outlive_session();
 	test_threads();
 	test_raw_layout();
 	test_m2m_layout();
+	test_import_check();
 	return check_done();
 }

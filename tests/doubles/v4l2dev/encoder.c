@@ -5,6 +5,7 @@
 #include "v4l2dev.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <x264.h>
@@ -62,6 +63,13 @@ static int encoder_open(struct dd_ctx *c)
 
 void dd_encoder_close(struct dd_ctx *c)
 {
+	if (getenv("VPIPE_V4L2_DOUBLE_STATS") &&
+	    (c->from_dmabuf || c->from_mmap))
+		fprintf(stderr,
+			"v4l2dev: %s encoded %lu pictures from DMABUF, %lu "
+			"from MMAP\n",
+			c->dev->paths[0], c->from_dmabuf, c->from_mmap);
+	c->from_dmabuf = c->from_mmap = 0;
 	if (c->x264)
 		x264_encoder_close(c->x264);
 	c->x264 = NULL;
@@ -136,6 +144,10 @@ static void encode_one(struct dd_ctx *c)
 		finish(c, &c->out, in);
 		return;
 	}
+	if (mapped)
+		c->from_dmabuf++;
+	else
+		c->from_mmap++;
 	x264_picture_t pic, out;
 	x264_picture_init(&pic);
 	pic.img.i_csp =

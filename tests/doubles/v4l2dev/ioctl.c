@@ -784,7 +784,7 @@ static void fill_buffer(struct dd_queue *q, struct dd_buf *b,
 				planes[0].m.mem_offset =
 				    (uint32_t)offset_of(q, b->index);
 			else
-				planes[0].m.fd = b->dmabuf_fd;
+				planes[0].m.fd = b->app_fd;
 		}
 	} else {
 		v->length = (uint32_t)b->length;
@@ -822,6 +822,28 @@ static int querybuf(struct dd_file *f, struct v4l2_buffer *v)
 	return 0;
 }
 
+/* vb2's __prepare_dmabuf: the fd must be a DMABUF (here: a memfd, which
+ * is what EXPBUF hands out), plane length 0 means the whole buffer, and a
+ * buffer smaller than the format's sizeimage is refused. The double keeps
+ * its own reference until the buffer is dequeued, like an attachment. */
+static int attach_dmabuf(struct dd_queue *q, struct dd_buf *b,
+			 const struct v4l2_plane *pl)
+{
+	int fd = pl->m.fd;
+	if (fd < 0 || fcntl(fd, F_GET_SEALS) < 0)
+		return -EINVAL; /* not a DMABUF */
+	off_t size = lseek(fd, 0, SEEK_END);
+	uint64_t length = pl->length ? pl->length : (uint64_t)size;
+	if (size < 0 || length > (uint64_t)size || length < sizeimage_of(q))
+		return -EINVAL;
+	b->dmabuf_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (b->dmabuf_fd < 0)
+		return -ENOMEM;
+	b->app_fd = fd;
+	b->length = (size_t)length;
+	return 0;
+}
+
 static int qbuf(struct dd_file *f, struct v4l2_buffer *v)
 {
 	struct dd_queue *q;
@@ -831,22 +853,22 @@ static int qbuf(struct dd_file *f, struct v4l2_buffer *v)
 		return err;
 	if (v->memory != q->memory || b->state != DD_DEQUEUED)
 		return -EINVAL;
+	if (q->memory == V4L2_MEMORY_DMABUF) {
+		int rc = attach_dmabuf(q, b, &v->m.planes[0]);
+		if (rc)
+			return rc;
+	}
 	if (is_output(q->type)) {
 		uint32_t used = v->m.planes[0].bytesused;
 		b->bytesused = used ? used : (uint32_t)b->length;
+		if (b->bytesused > b->length) {
+			if (b->dmabuf_fd >= 0)
+				close(b->dmabuf_fd);
+			b->dmabuf_fd = -1;
+			return -EINVAL;
+		}
 		b->timestamp = v->timestamp;
 		b->flags = 0;
-	}
-	if (q->memory == V4L2_MEMORY_DMABUF) {
-		int fd = v->m.planes[0].m.fd;
-		struct stat st;
-		if (fd < 0 || fstat(fd, &st) < 0 ||
-		    (uint64_t)st.st_size < sizeimage_of(q) / 2)
-			return -EINVAL;
-		b->dmabuf_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-		b->length = (size_t)st.st_size;
-		if (b->dmabuf_fd < 0)
-			return -ENOMEM;
 	}
 	b->state = DD_QUEUED;
 	q->fifo[q->nqueued++] = b->index;

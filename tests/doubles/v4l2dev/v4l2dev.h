@@ -56,7 +56,8 @@ struct dd_buf {
 	int memfd;    /* MMAP backing; also what EXPBUF duplicates */
 	uint8_t *mem; /* the double's own mapping of memfd */
 	size_t length;
-	int dmabuf_fd;	    /* DMABUF memory: the fd queued by the app */
+	int dmabuf_fd;	    /* DMABUF memory: our dup of the app's fd */
+	int app_fd;	    /* DMABUF memory: the fd number the app queued */
 	uint32_t bytesused; /* OUTPUT: from the app; CAPTURE: filled */
 	uint32_t flags;	    /* KEYFRAME/PFRAME/ERROR/LAST as filled */
 	uint32_t sequence;
@@ -104,6 +105,7 @@ struct dd_ctx {
 	bool draining, drained;
 	int64_t pts_next;
 	struct timeval ts_ring[64];
+	unsigned long from_dmabuf, from_mmap; /* pictures encoded, by memory */
 	struct dd_file *event_file; /* where EOS / SOURCE_CHANGE go */
 };
 
