@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -724,7 +725,7 @@ enum sigv4_verdict sigv4_verify(const struct sigv4_request *r,
 				      &res->string_to_sign)) {
 			v = verdict(res, SIGV4_MALFORMED,
 				    "cannot build the canonical request");
-		} else if (strcmp(sig, a->signature) != 0) {
+		} else if (CRYPTO_memcmp(sig, a->signature, 64) != 0) {
 			res->verdict = v = SIGV4_MISMATCH;
 			diagnose_mismatch(&signed_r, &s, k, a->signature, res);
 		}

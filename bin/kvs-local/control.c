@@ -256,10 +256,15 @@ static int delete_stream(struct kl_server *srv, struct kl_conn *c,
 				     "StreamARN is required");
 	pthread_mutex_lock(&srv->store.lock);
 	struct kl_stream *st = kl_store_find(&srv->store, NULL, arn);
+	char why[300];
 	int rc;
 	if (!st)
 		rc = kl_send_error(c, 404, "ResourceNotFoundException",
 				   "The requested stream is not found: %s", arn);
+	else if (kl_limit_stream(srv, st, KL_API_DELETE_STREAM, 1, why,
+				 sizeof why))
+		rc = kl_send_error(c, 400, "ClientLimitExceededException", "%s",
+				   why);
 	else if (ver && strcmp(ver, st->version))
 		rc = kl_send_error(c, 400, "VersionMismatchException",
 				   "CurrentVersion %s, the stream is at %s",

@@ -358,6 +358,13 @@ int kl_get_media_for_fragment_list(struct kl_server *srv, struct kl_conn *c,
 		pthread_mutex_unlock(&srv->store.lock);
 		return rc;
 	}
+	if (st->fragment_list_active >= KL_MAX_GET_MEDIA_FOR_LIST) {
+		pthread_mutex_unlock(&srv->store.lock);
+		return kl_send_error(c, 400, "ConnectionLimitExceededException",
+				     "stream %s already has %d "
+				     "GetMediaForFragmentList connections",
+				     st->name, KL_MAX_GET_MEDIA_FOR_LIST);
+	}
 	struct kl_fragment *fs = calloc(list->n, sizeof *fs);
 	for (size_t i = 0; fs && i < list->n; i++) {
 		const char *n = json_string(list->items[i]);
@@ -376,6 +383,7 @@ int kl_get_media_for_fragment_list(struct kl_server *srv, struct kl_conn *c,
 		copy_fragment(&fs[i], &st->frags[k]);
 	}
 	st->refs++;
+	st->fragment_list_active++;
 	pthread_mutex_unlock(&srv->store.lock);
 	struct media_out mo = {.repeat_headers = srv->cfg.repeat_headers};
 	if (!fs)
@@ -392,6 +400,7 @@ int kl_get_media_for_fragment_list(struct kl_server *srv, struct kl_conn *c,
 	free(mo.header);
 	free(fs);
 	pthread_mutex_lock(&srv->store.lock);
+	st->fragment_list_active--;
 	kl_stream_put(&srv->store, st);
 	pthread_mutex_unlock(&srv->store.lock);
 	return rc;

@@ -28,6 +28,9 @@ int kvs_local_main(int argc, char **argv);
 #define KL_MAX_JSON_BODY (1024 * 1024)
 #define KL_MAX_HEAD 16384
 #define KL_MAX_GET_MEDIA 3              /* concurrent GetMedia per stream */
+#define KL_MAX_GET_MEDIA_FOR_LIST 5     /* concurrent GetMediaForFragmentList */
+/* a reader that takes no byte for this long is dropped */
+#define KL_WRITE_STALL_MS 60000
 #define KL_MAX_FRAGMENT_LIST 1000
 
 /* ------------------------------------------------------------ config */
@@ -48,10 +51,35 @@ struct kl_config {
 	int ack_delay_ms;        /* delay every ACK */
 	uint64_t error_fragment; /* ERROR ack for the Nth fragment (1-based) */
 	int throttle_tps;        /* control-plane calls per second, 0 = off */
+	bool no_rate_limits;     /* --no-rate-limits: no TPS/credit limits */
+	int write_stall_ms;      /* drop a peer that reads nothing this long */
 	bool verbose;
 	/* header before every fragment, as the service does (default: only
 	 * when it changes, so ffmpeg reads the response as one Segment) */
 	bool repeat_headers;
+};
+
+/* ------------------------------------------------------------ limits */
+/* The APIs with documented request-rate limits (limits.c). */
+enum kl_api {
+	KL_API_CREATE_STREAM,
+	KL_API_DESCRIBE_STREAM,
+	KL_API_LIST_STREAMS,
+	KL_API_DELETE_STREAM,
+	KL_API_GET_DATA_ENDPOINT,
+	KL_API_TAG_STREAM,
+	KL_API_LIST_TAGS,
+	KL_API_UPDATE_RETENTION,
+	KL_API_PUT_MEDIA,
+	KL_API_GET_MEDIA,
+	KL_API_LIST_FRAGMENTS,
+	KL_API_GET_MEDIA_FOR_FRAGMENT_LIST,
+	KL_API_N
+};
+
+struct kl_rate {
+	double tokens;
+	int64_t last_ms;
 };
 
 /* ------------------------------------------------------------ storage */
@@ -78,6 +106,8 @@ struct kl_stream {
 	unsigned next_header_id;
 	bool putmedia_active;
 	int getmedia_active;
+	int fragment_list_active; /* GetMediaForFragmentList responses */
+	struct kl_rate rates[KL_API_N]; /* stream-level limits, store lock */
 	bool deleted;
 	char dir[1024];
 	int refs;
@@ -139,7 +169,16 @@ struct kl_server {
 	int64_t throttle_second;
 	int throttle_count;
 	atomic_int n_conns;
+	struct kl_rate account_rates[KL_API_N]; /* under throttle_lock */
 };
+
+/* Index of the API at request path op (no '/'), -1 if none. */
+int kl_api_index(const char *op);
+/* true if the call is over a limit; `why` says which. */
+bool kl_limit_account(struct kl_server *srv, int api, char *why, size_t n);
+/* Store lock held. cost: 1 per call, fragments for the credit limits. */
+bool kl_limit_stream(struct kl_server *srv, struct kl_stream *st, int api,
+		     double cost, char *why, size_t n);
 
 /* Read more into c->buf (appending). >0 bytes read, 0 EOF, -1 error,
  * -2 timeout. */

@@ -85,23 +85,58 @@ void kl_conn_consume(struct kl_conn *c, size_t n)
 	c->len -= n;
 }
 
+static bool stop_requested(void)
+{
+	struct pollfd p = {stop_pipe[0], POLLIN, 0};
+	return poll(&p, 1, 0) > 0;
+}
+
+/* Sockets have a 1 s send timeout (SO_SNDTIMEO, set at accept): a write
+ * that cannot go on comes back here to check the stop request and how
+ * long the peer has taken nothing. A reader that stops reading is dropped
+ * after cfg.write_stall_ms rather than holding its thread (and its slot
+ * in the connection limits) for ever; memory stays bounded either way,
+ * since nothing is queued beyond the one buffer being written. */
 int kl_conn_write(struct kl_conn *c, const void *p, size_t n)
 {
 	const uint8_t *b = p;
+	int64_t stalled_since = 0;
 	while (n > 0 && !c->closed) {
 		ssize_t k;
+		bool again = false;
 		if (c->ssl) {
-			int w = SSL_write(c->ssl, b, (int)(n > 1 << 30 ? 1 << 30 : n));
+			int w = SSL_write(c->ssl, b,
+					  (int)(n > 1 << 30 ? 1 << 30 : n));
 			k = w > 0 ? w : -1;
+			again = w <= 0 &&
+				SSL_get_error(c->ssl, w) == SSL_ERROR_WANT_WRITE;
 		} else {
 			k = send(c->fd, b, n, MSG_NOSIGNAL);
 			if (k < 0 && errno == EINTR)
 				continue;
+			again = k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+		}
+		if (again) {
+			int64_t now = kl_now_ms();
+			if (!stalled_since)
+				stalled_since = now;
+			int limit = c->srv->cfg.write_stall_ms;
+			if (stop_requested() ||
+			    (limit > 0 && now - stalled_since >= limit)) {
+				if (!stop_requested())
+					kl_log("%s: took nothing for %d ms, "
+					       "dropped",
+					       c->peer, limit);
+				c->closed = true;
+				return -1;
+			}
+			continue;
 		}
 		if (k <= 0) {
 			c->closed = true;
 			return -1;
 		}
+		stalled_since = 0;
 		b += k;
 		n -= (size_t)k;
 	}
@@ -230,6 +265,23 @@ const char *kl_json_str(const struct kl_request *r, const char *key)
 	return json_string(json_get(r->json, key));
 }
 
+/* What a call takes from its stream-level limit: fragment credits for
+ * ListFragments (MaxResults) and GetMediaForFragmentList (fragments), one
+ * call for the others. */
+static double request_cost(const struct kl_request *r)
+{
+	if (!strcmp(r->op, "listFragments")) {
+		int64_t max = KL_MAX_FRAGMENT_LIST;
+		json_int64(json_get(r->json, "MaxResults"), &max);
+		return max > 0 ? (double)max : 1;
+	}
+	if (!strcmp(r->op, "getMediaForFragmentList")) {
+		const struct json_value *l = json_get(r->json, "Fragments");
+		return l && l->type == JSON_ARRAY && l->n ? (double)l->n : 1;
+	}
+	return 1;
+}
+
 struct kl_stream *kl_request_stream(struct kl_server *srv, struct kl_conn *c,
 				    struct kl_request *r, int *rc)
 {
@@ -241,11 +293,20 @@ struct kl_stream *kl_request_stream(struct kl_server *srv, struct kl_conn *c,
 		return NULL;
 	}
 	struct kl_stream *st = kl_store_find(&srv->store, name, arn);
-	if (!st)
+	if (!st) {
 		*rc = kl_send_error(c, 404, "ResourceNotFoundException",
 				    "The requested stream is not found or not "
 				    "active: %s",
 				    name ? name : arn);
+		return NULL;
+	}
+	char why[300];
+	if (kl_limit_stream(srv, st, kl_api_index(r->op), request_cost(r), why,
+			    sizeof why)) {
+		*rc = kl_send_error(c, 400, "ClientLimitExceededException",
+				    "%s", why);
+		return NULL;
+	}
 	return st;
 }
 
@@ -549,6 +610,12 @@ static int handle_request(struct kl_server *srv, struct kl_conn *c)
 		rc = 0;
 		goto out;
 	}
+	char why[300];
+	if (kl_limit_account(srv, kl_api_index(r.op), why, sizeof why)) {
+		rc = kl_send_error(c, 400, "ClientLimitExceededException", "%s",
+				   why);
+		goto out;
+	}
 	if (!is_data_plane(r.op) && throttled(srv)) {
 		rc = kl_send_error(c, 400, "ClientLimitExceededException",
 				   "over %d control-plane calls per second "
@@ -576,8 +643,15 @@ static void *conn_main(void *arg)
 	struct kl_conn *c = arg;
 	struct kl_server *srv = c->srv;
 	if (c->ssl) {
+		/* a handshake that stalls ends instead of pinning its
+		 * thread; reads after it poll, with the stop pipe */
+		struct timeval hs_timeout = {10, 0}, none = {0, 0};
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &hs_timeout,
+			   sizeof hs_timeout);
 		SSL_set_fd(c->ssl, c->fd);
-		if (SSL_accept(c->ssl) <= 0) {
+		int hs = SSL_accept(c->ssl);
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+		if (hs <= 0) {
 			unsigned long e = ERR_get_error();
 			char msg[256];
 			ERR_error_string_n(e, msg, sizeof msg);
@@ -703,6 +777,10 @@ static void usage(FILE *f)
 		"  --throttle TPS         ClientLimitExceededException over TPS\n"
 		"  --repeat-headers       GetMedia: stream header before every "
 		"fragment\n"
+		"  --no-rate-limits       no per-API TPS and fragment-credit "
+		"limits\n"
+		"  --write-timeout MS     drop a peer that reads nothing for MS "
+		"(60000)\n"
 		"  -v, --verbose          log every request\n");
 }
 
@@ -712,6 +790,7 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg)
 		O_LISTEN = 256, O_DATA, O_CERT, O_KEY, O_AK, O_SK, O_TOKEN,
 		O_REGION, O_SKEW, O_IDLE, O_MAXSIZE, O_MAXDUR, O_REFUSE,
 		O_FAIL, O_DROP, O_DELAY, O_ERRFRAG, O_THROTTLE, O_REPEAT,
+		O_NOLIMITS, O_STALL,
 	};
 	static const struct option opts[] = {
 		{"listen", 1, 0, O_LISTEN},
@@ -733,6 +812,8 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg)
 		{"error-fragment", 1, 0, O_ERRFRAG},
 		{"throttle", 1, 0, O_THROTTLE},
 		{"repeat-headers", 0, 0, O_REPEAT},
+		{"no-rate-limits", 0, 0, O_NOLIMITS},
+		{"write-timeout", 1, 0, O_STALL},
 		{"verbose", 0, 0, 'v'},
 		{"help", 0, 0, 'h'},
 		{0, 0, 0, 0},
@@ -774,6 +855,9 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg)
 		case O_REPEAT:
 			cfg->repeat_headers = true;
 			continue;
+		case O_NOLIMITS:
+			cfg->no_rate_limits = true;
+			continue;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -797,6 +881,7 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg)
 		case O_DELAY: cfg->ack_delay_ms = (int)n; break;
 		case O_ERRFRAG: cfg->error_fragment = (uint64_t)n; break;
 		case O_THROTTLE: cfg->throttle_tps = (int)n; break;
+		case O_STALL: cfg->write_stall_ms = (int)n; break;
 		}
 	}
 	if (optind < argc) {
@@ -850,6 +935,10 @@ static void accept_loop(struct kl_server *srv, int lfd)
 		}
 		c->fd = fd;
 		c->srv = srv;
+		/* writes come back every second (kl_conn_write) */
+		struct timeval send_timeout = {1, 0};
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout,
+			   sizeof send_timeout);
 		char host[INET6_ADDRSTRLEN] = "?";
 		int port = 0;
 		if (ss.ss_family == AF_INET) {
@@ -893,6 +982,7 @@ int kvs_local_main(int argc, char **argv)
 	cfg->idle_ms = 3000;
 	cfg->max_fragment_size = KL_MAX_FRAGMENT_SIZE;
 	cfg->max_fragment_ms = KL_MAX_FRAGMENT_MS;
+	cfg->write_stall_ms = KL_WRITE_STALL_MS;
 	if (parse_args(argc, argv, cfg))
 		return 2;
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
@@ -927,13 +1017,12 @@ int kvs_local_main(int argc, char **argv)
 	accept_loop(srv, lfd);
 	close(lfd);
 	atomic_store(&srv->stopping, 1);
-	/* connections see the stop pipe and end; wait a little for them */
-	for (int i = 0; i < 50 && atomic_load(&srv->n_conns) > 0; i++)
-		usleep(100 * 1000);
+	/* connections see the stop pipe (reads, writes) or the broadcast
+	 * (GetMedia waiting for a live fragment) and end */
 	pthread_mutex_lock(&srv->store.lock);
 	pthread_cond_broadcast(&srv->store.changed);
 	pthread_mutex_unlock(&srv->store.lock);
-	for (int i = 0; i < 20 && atomic_load(&srv->n_conns) > 0; i++)
+	for (int i = 0; i < 70 && atomic_load(&srv->n_conns) > 0; i++)
 		usleep(100 * 1000);
 	if (atomic_load(&srv->n_conns) == 0) {
 		kl_store_close(&srv->store);

@@ -212,17 +212,17 @@ static int cluster_end(struct pm *p)
 		return fail(p, 5001, "ARCHIVAL_ERROR");
 	}
 	pthread_mutex_lock(&p->srv->store.lock);
-	rc = p->st->deleted ? -1 : kl_store_add_fragment(&p->srv->store, p->st,
-							 &p->frag);
+	bool deleted = p->st->deleted;
+	rc = deleted ? -1
+		     : kl_store_add_fragment(&p->srv->store, p->st, &p->frag);
 	int64_t retention = p->st->retention_hours;
 	pthread_mutex_unlock(&p->srv->store.lock);
 	free(p->frag.tags_json);
 	p->frag.tags_json = NULL;
 	p->in_frag = false;
 	if (rc)
-		return fail(p, p->st->deleted ? 4507 : 5001,
-			    p->st->deleted ? "STREAM_DELETED"
-					   : "ARCHIVAL_ERROR");
+		return fail(p, deleted ? 4507 : 5001,
+			    deleted ? "STREAM_DELETED" : "ARCHIVAL_ERROR");
 	if (retention > 0)
 		return send_ack(p, "PERSISTED", true);
 	return 0;
@@ -370,6 +370,13 @@ static int begin(struct kl_server *srv, struct kl_conn *c,
 				    "The requested stream is not found or not "
 				    "active: %s",
 				    name ? name : arn);
+		return -1;
+	}
+	char why[300];
+	if (kl_limit_stream(srv, st, KL_API_PUT_MEDIA, 1, why, sizeof why)) {
+		pthread_mutex_unlock(&srv->store.lock);
+		*rc = kl_send_error(c, 400, "ClientLimitExceededException", "%s",
+				    why);
 		return -1;
 	}
 	if (st->putmedia_active) {

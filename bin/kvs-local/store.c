@@ -2,7 +2,8 @@
  *   DIR/streams/NAME/stream.json     the stream (rewritten on change)
  *   DIR/streams/NAME/fragments.idx   one JSON line per fragment
  *   DIR/streams/NAME/h/ID.mkv        MKV header (EBML..Tracks) by id
- *   DIR/streams/NAME/f/NUMBER.mkv    a fragment's Cluster bytes */
+ *   DIR/streams/NAME/f/NUMBER.mkv    a fragment's Cluster bytes
+ * A NAME starting with '.' (".", ".." are valid) is stored as "+NAME". */
 #include "kvs_local.h"
 
 #include <dirent.h>
@@ -151,7 +152,9 @@ static struct kl_stream *alloc_stream(struct kl_store *s, const char *name)
 		return NULL;
 	st->name = strdup(name);
 	st->refs = 1;
-	snprintf(st->dir, sizeof st->dir, "%s/streams/%s", s->dir, name);
+	/* "." and ".." are valid stream names: never path components */
+	snprintf(st->dir, sizeof st->dir, "%s/streams/%s%s", s->dir,
+		 name[0] == '.' ? "+" : "", name);
 	return st;
 }
 
@@ -442,7 +445,9 @@ int kl_store_open(struct kl_store *s, const char *dir, const char *region)
 		return -1;
 	struct dirent *e;
 	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
+		if (e->d_name[0] == '+')
+			load_stream(s, e->d_name + 1); /* a name starting '.' */
+		else if (e->d_name[0] != '.')
 			load_stream(s, e->d_name);
 	closedir(d);
 	return 0;

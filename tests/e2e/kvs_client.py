@@ -10,6 +10,10 @@ pieces while a reader thread collects the ACKs.
         KIND: long-fragment, backwards, four-tracks, many-tags, garbage,
               big-fragment, tagged
   kvs_client.py call ENDPOINT OP JSON [--tamper]   a signed control call
+  kvs_client.py burst ENDPOINT OP JSON N   N calls back to back, one
+        connection each, reading only the status: "STATUS ERRORTYPE" lines
+  kvs_client.py hold ENDPOINT OP JSON N [SECONDS]   N concurrent calls
+        whose bodies are never read, kept open SECONDS (5): status lines
 
 Credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Exit 0 when
 every expectation holds; prints what it saw."""
@@ -278,6 +282,9 @@ def make_mkv(kind, out):
         data = h + tags([("AWS_KINESISVIDEO_NOTIFICATION", "motion")]) + ok1 + ok2
     elif kind == "garbage":
         data = h + ok1 + b"\x00\x01GARBAGE" * 10
+    elif kind == "big-fragments":  # three fragments of 3 MB
+        data = h + b"".join(cluster(t * 1000, [block(0, size=3000000)])
+                            for t in range(3))
     elif kind == "big-fragment":  # one 50 MB + 1 byte frame
         data = h + cluster(0, [block(0, size=50 * 1000 * 1000 + 1)])
     else:
@@ -304,6 +311,63 @@ def call(args):
     return 0
 
 
+def send_call(endpoint, op, body, rcvbuf=None):
+    """Connect, send a signed call; returns the socket (nothing read)."""
+    u = urllib.parse.urlparse(endpoint)
+    headers = {"Host": u.netloc, "Content-Type": "application/json"}
+    signed = sign("POST", endpoint + "/" + op, headers, body)
+    signed["Content-Length"] = str(len(body))
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.connect((u.hostname, u.port))
+    head = "POST /%s HTTP/1.1\r\n" % op + "".join(
+        "%s: %s\r\n" % kv for kv in signed.items()) + "\r\n"
+    s.sendall(head.encode() + body)
+    return s
+
+
+def read_status(s):
+    """Status code and x-amzn-ErrorType from the head, reading little."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        b = s.recv(1)
+        if not b:
+            break
+        data += b
+    lines = data.decode(errors="replace").split("\r\n")
+    status = lines[0].split()[1] if len(lines[0].split()) > 1 else "0"
+    etype = ""
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        if k.strip().lower() == "x-amzn-errortype":
+            etype = v.strip().rstrip(":")
+    return status, etype
+
+
+def burst(args):
+    endpoint, op, body, n = args[0], args[1], args[2].encode(), int(args[3])
+    socks = [send_call(endpoint, op, body) for _ in range(n)]
+    for s in socks:
+        print(*read_status(s), flush=True)
+        s.close()
+    return 0
+
+
+def hold(args):
+    endpoint, op, body, n = args[0], args[1], args[2].encode(), int(args[3])
+    seconds = float(args[4]) if len(args) > 4 else 5.0
+    socks = []
+    for _ in range(n):
+        s = send_call(endpoint, op, body, rcvbuf=4096)
+        print(*read_status(s), flush=True)
+        socks.append(s)
+    time.sleep(seconds)
+    for s in socks:
+        s.close()
+    return 0
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "putmedia":
@@ -312,6 +376,10 @@ def main():
         return make_mkv(args[0], args[1])
     if cmd == "call":
         return call(args)
+    if cmd == "burst":
+        return burst(args)
+    if cmd == "hold":
+        return hold(args)
     raise SystemExit(__doc__)
 
 

@@ -23,9 +23,20 @@ start_kvs_local() {
 	EP=$(awk '{print $NF}' "$T/kvs-local.$KVS_N.out")
 	echo "kvs-local at $EP (log $KVS_LOG)"
 }
+# sanitizer_clean LOG: fail with the report if a sanitizer (ASan, UBSan,
+# LSan, TSan: make check, BUILD=build-asan/build-tsan) wrote one to LOG.
+sanitizer_clean() {
+	if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$1"; then
+		grep -E -A 30 'Sanitizer|runtime error:' "$1" | head -n 80 >&2
+		fail "sanitizer report in $1"
+	fi
+}
 stop_kvs_local() {
 	kill -TERM "$KVS_PID"
-	wait "$KVS_PID" || fail "kvs-local exited with $? on SIGTERM"
+	local rc=0
+	wait "$KVS_PID" || rc=$?
+	sanitizer_clean "$KVS_LOG"
+	[ "$rc" = 0 ] || fail "kvs-local exited with $rc on SIGTERM"
 	grep -q stopped "$KVS_LOG" || fail "kvs-local did not log its stop"
 }
 AWS() { /usr/bin/aws --endpoint-url "$EP" --region us-west-2 "$@"; }
