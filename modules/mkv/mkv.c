@@ -215,6 +215,28 @@ static int mkv_process(void *state, unsigned port, const struct vpipe_frame *in)
 	return 0;
 }
 
+/* End of stream: the last fragment's Tags follow its blocks. */
+static int mkv_flush(void *state)
+{
+	struct mkv *s = state;
+	struct mkv_mux_output o;
+	if (mkv_mux_finish(s->mux, &o))
+		return -1;
+	if (!o.data_len)
+		return 0;
+	struct vpipe_frame *f = vpipe_frame_alloc(s->node, o.data_len);
+	if (!f)
+		return 0; /* stopping */
+	f->media = VPIPE_MEDIA_MKV;
+	f->flags = 0;
+	f->pts = f->dts = f->duration = VPIPE_TIME_NONE;
+	f->wallclock = vpipe_wallclock();
+	memcpy(f->data, o.data, o.data_len);
+	f->size = o.data_len;
+	vpipe_push(s->node, 0, f);
+	return 0;
+}
+
 static void mkv_destroy(void *state)
 {
 	struct mkv *s = state;
@@ -245,5 +267,6 @@ VPIPE_MODULE = {
     .create = mkv_create,
     .start = mkv_start,
     .process = mkv_process,
+    .flush = mkv_flush,
     .destroy = mkv_destroy,
 };

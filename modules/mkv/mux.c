@@ -200,9 +200,12 @@ static void take_frame_tags(struct mkv_mux *m, const struct mkv_mux_input *in)
 	}
 }
 
-/* The Tags written before the cluster of fragment number `index`: event
- * tags first, then persistent, then one-shot, at most 10 in all (the event
- * tags count toward the limit). */
+/* The Tags of fragment number `index`, written after its last block: just
+ * before the next fragment's Cluster, or at the end of the stream
+ * (mkv_mux_finish). The developer guide: "a tag belongs to the cluster
+ * before it", and the producer SDK writes event metadata put after a
+ * fragment's key frame there. Event tags first, then persistent, then
+ * one-shot, at most 10 in all (the event tags count toward the limit). */
 static void write_fragment_tags(struct mkv_mux *m, struct ebml_buf *dst,
 				uint64_t index)
 {
@@ -526,12 +529,13 @@ static void drop(struct mkv_mux *m, bool resync)
 		m->need_key = true;
 }
 
-int mkv_mux_frame(struct mkv_mux *m, const struct mkv_mux_input *in,
-		  struct mkv_mux_output *out)
+/* One access unit; *took says whether its tags were taken (a fragment's
+ * key frame takes them after writing the previous fragment's Tags). */
+static int mux_frame(struct mkv_mux *m, const struct mkv_mux_input *in,
+		     struct mkv_mux_output *out, bool *took)
 {
 	memset(out, 0, sizeof(*out));
 	m->st.frames++;
-	take_frame_tags(m, in);
 
 	struct h264_au_info info;
 	char err[200];
@@ -603,7 +607,11 @@ int mkv_mux_frame(struct mkv_mux *m, const struct mkv_mux_input *in,
 	struct ebml_buf *dst = in->out ? in->out : &m->out;
 	ebml_buf_reset(dst);
 	if (fragment) {
-		write_fragment_tags(m, dst, m->st.fragments);
+		if (m->in_fragment)
+			write_fragment_tags(m, dst, m->st.fragments - 1);
+		/* The key frame's own tags belong to the fragment it starts. */
+		take_frame_tags(m, in);
+		*took = true;
 		m->st.fragments++;
 		m->in_fragment = true;
 		m->fragment_start = t;
@@ -636,5 +644,29 @@ int mkv_mux_frame(struct mkv_mux *m, const struct mkv_mux_input *in,
 			       : 1);
 	if (end > m->last_end)
 		m->last_end = end;
+	return 0;
+}
+
+int mkv_mux_frame(struct mkv_mux *m, const struct mkv_mux_input *in,
+		  struct mkv_mux_output *out)
+{
+	bool took = false;
+	int rc = mux_frame(m, in, out, &took);
+	if (!took)
+		take_frame_tags(m, in);
+	return rc;
+}
+
+int mkv_mux_finish(struct mkv_mux *m, struct mkv_mux_output *out)
+{
+	memset(out, 0, sizeof(*out));
+	ebml_buf_reset(&m->out);
+	if (m->in_fragment)
+		write_fragment_tags(m, &m->out, m->st.fragments - 1);
+	m->in_fragment = false;
+	if (m->out.failed)
+		return -1;
+	out->data = m->out.data;
+	out->data_len = m->out.len;
 	return 0;
 }

@@ -5,8 +5,10 @@
  * pieces, to be sent in this order:
  *   header  EBML header + Segment + Info + Tracks, when the stream starts
  *           and again before the key frame where SPS/PPS change;
- *   data    [Tags] + Cluster + Timecode + SimpleBlock when the frame starts
- *           a fragment (or a cluster), else one SimpleBlock.
+ *   data    [Tags of the previous fragment] + Cluster + Timecode +
+ *           SimpleBlock when the frame starts a fragment (or a cluster),
+ *           else one SimpleBlock.
+ * At the end of the stream mkv_mux_finish() gives the last fragment's Tags.
  * Frames that cannot be muxed (no SPS/PPS yet, broken, waiting for a key
  * frame after a loss) come back with data_len 0, logged with the reason. */
 #ifndef VPIPE_MODULES_MKV_MUX_H
@@ -87,6 +89,10 @@ void mkv_mux_free(struct mkv_mux *m);
 /* Mux one access unit. Returns 0 (see out), or -1 when out of memory. */
 int mkv_mux_frame(struct mkv_mux *m, const struct mkv_mux_input *in,
 		  struct mkv_mux_output *out);
+
+/* End of stream: the last fragment's Tags (data_len 0 when it has none).
+ * Returns 0, or -1 when out of memory. */
+int mkv_mux_finish(struct mkv_mux *m, struct mkv_mux_output *out);
 
 /* Counters for metrics. */
 struct mkv_mux_stats {

@@ -300,14 +300,17 @@ static void test_framing(const struct stream *st)
 		CHECK_EQ_INT(w.block_key, st->aus[i].key);
 		CHECK_EQ_INT(!!(o.flags & VPIPE_FLAG_KEY), st->aus[i].key);
 		if (st->aus[i].key) {
-			fragments++;
 			CHECK(o.flags & VPIPE_FLAG_FRAGMENT_START);
-			CHECK_EQ_INT(w.first_id, MKV_ID_TAGS);
-			CHECK_EQ_INT(w.tags, 1);
+			/* The previous fragment's Tags, then the Cluster. */
+			CHECK_EQ_INT(w.first_id,
+				     fragments ? MKV_ID_TAGS : MKV_ID_CLUSTER);
+			CHECK_EQ_INT(w.tags, fragments ? 1 : 0);
 			CHECK_EQ_INT(w.clusters, 1);
 			CHECK_EQ_INT(w.block_tc, 0);
-			CHECK_STR_CONTAINS(w.tag_names,
-					   "camera=front;site=lab;");
+			if (fragments)
+				CHECK_STR_CONTAINS(w.tag_names,
+						   "camera=front;site=lab;");
+			fragments++;
 			/* Absolute: epoch milliseconds, increasing. */
 			CHECK_EQ_INT(w.cluster_tc,
 				     (WALL0 + i * FRAME_NS + 500000) / 1000000);
@@ -325,6 +328,17 @@ static void test_framing(const struct stream *st)
 		free(mine);
 	}
 	CHECK(grow_calls >= (int)st->n / 2);
+	/* The end of the stream: the last fragment's Tags. */
+	struct mkv_mux_output o;
+	CHECK_EQ_INT(mkv_mux_finish(m, &o), 0);
+	struct walk w;
+	walk(o.data, o.data_len, &w);
+	CHECK(!w.bad);
+	CHECK_EQ_INT(w.tags, 1);
+	CHECK_EQ_INT(w.clusters + w.blocks, 0);
+	CHECK_STR_CONTAINS(w.tag_names, "camera=front;site=lab;");
+	CHECK_EQ_INT(mkv_mux_finish(m, &o), 0);
+	CHECK_EQ_INT(o.data_len, 0); /* once */
 	struct mkv_mux_stats s;
 	mkv_mux_get_stats(m, &s);
 	CHECK_EQ_INT(s.fragments, fragments);
@@ -427,49 +441,65 @@ static void test_tags(const struct stream *st)
 	c.image_every = 3;
 	c.image_prefix = "pics";
 	CHECK_EQ_INT(mkv_mux_new(&c, log_fn, NULL, &m, err, sizeof(err)), 0);
-	unsigned fragment = 0;
-	for (unsigned i = 0; i < st->n; i++) {
-		struct mkv_mux_input in = input(st, i, i * FRAME_NS);
-		struct vpipe_tag t[12];
-		unsigned nt = 0;
-		if (i == 12) { /* inside fragment 1: goes to fragment 2 */
-			t[nt++] = (struct vpipe_tag){"motion", "true"};
-			t[nt++] = (struct vpipe_tag){"AWS_FOO", "x"};
-			t[nt++] = (struct vpipe_tag){MKV_TAG_NOTIFICATION, ""};
-		}
-		if (i == 30) /* a key frame: its own fragment (3) */
-			t[nt++] = (struct vpipe_tag){"zone", "door"};
-		if (i == 40) /* 12 tags + events: the limit cuts */
-			for (; nt < 12; nt++) {
-				static char names[12][8];
-				snprintf(names[nt], 8, "k%u", nt);
-				t[nt] = (struct vpipe_tag){names[nt], "v"};
-			}
-		in.tags = t;
-		in.num_tags = nt;
+	/* Tags follow the fragment they belong to: the output of fragment
+	 * f's key frame starts with fragment f-1's Tags, and mkv_mux_finish()
+	 * gives the last fragment's. */
+	unsigned fragment = 0, checked = 0;
+	for (unsigned i = 0; i <= st->n; i++) {
 		struct mkv_mux_output o;
-		mkv_mux_frame(m, &in, &o);
-		if (!(o.flags & VPIPE_FLAG_FRAGMENT_START))
-			continue;
+		unsigned f = fragment - 1; /* whose Tags these are */
+		if (i == st->n) {
+			CHECK_EQ_INT(mkv_mux_finish(m, &o), 0);
+		} else {
+			struct mkv_mux_input in = input(st, i, i * FRAME_NS);
+			struct vpipe_tag t[12];
+			unsigned nt = 0;
+			if (i == 12) { /* inside fragment 1 */
+				t[nt++] = (struct vpipe_tag){"motion", "true"};
+				t[nt++] = (struct vpipe_tag){"AWS_FOO", "x"};
+				t[nt++] =
+				    (struct vpipe_tag){MKV_TAG_NOTIFICATION, ""};
+			}
+			if (i == 30) /* a key frame: the fragment it starts */
+				t[nt++] = (struct vpipe_tag){"zone", "door"};
+			if (i == 40) /* 12 tags + events: the limit cuts */
+				for (; nt < 12; nt++) {
+					static char names[12][8];
+					snprintf(names[nt], 8, "k%u", nt);
+					t[nt] = (struct vpipe_tag){names[nt],
+								   "v"};
+				}
+			in.tags = t;
+			in.num_tags = nt;
+			mkv_mux_frame(m, &in, &o);
+			if (!(o.flags & VPIPE_FLAG_FRAGMENT_START))
+				continue;
+			if (fragment++ == 0) {
+				struct walk w0;
+				walk(o.data, o.data_len, &w0);
+				CHECK_EQ_INT(w0.tags, 0);
+				continue;
+			}
+		}
 		struct walk w;
 		walk(o.data, o.data_len, &w);
-		bool note = fragment % 2 == 0 || fragment == 2;
-		bool image = fragment % 3 == 0;
+		bool note = f % 2 == 0 || f == 1;
+		bool image = f % 3 == 0;
 		CHECK_EQ_INT(!!strstr(w.tag_names, MKV_TAG_NOTIFICATION "=;"),
 			     note);
 		CHECK_EQ_INT(!!strstr(w.tag_names, MKV_TAG_IMAGE_GENERATION
 				      "=;" MKV_TAG_IMAGE_PREFIX "=pics;"),
 			     image);
 		CHECK_STR_CONTAINS(w.tag_names, "p=1;");
-		CHECK_EQ_INT(!!strstr(w.tag_names, "motion=true"),
-			     fragment == 2);
-		CHECK_EQ_INT(!!strstr(w.tag_names, "zone=door"), fragment == 3);
+		CHECK_EQ_INT(!!strstr(w.tag_names, "motion=true"), f == 1);
+		CHECK_EQ_INT(!!strstr(w.tag_names, "zone=door"), f == 3);
 		CHECK(!strstr(w.tag_names, "AWS_FOO"));
 		CHECK(w.simple_tags <= MKV_MAX_FRAGMENT_TAGS);
-		if (fragment == 4) /* note + 1 persistent + 8 of 12 */
+		if (f == 4) /* note + 1 persistent + 8 of 12 */
 			CHECK_EQ_INT(w.simple_tags, 10);
-		fragment++;
+		checked++;
 	}
+	CHECK_EQ_INT(checked, 6); /* every fragment's Tags, the last too */
 	struct mkv_mux_stats s;
 	mkv_mux_get_stats(m, &s);
 	CHECK_EQ_INT(s.tags_refused, 1 + 4);
