@@ -7,6 +7,7 @@
 #include "kvs_local.h"
 
 #include "mkv_stream.h"
+#include "sigv4_chunked.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include <unistd.h>
 
 #define KL_MAX_HEADER_BYTES (2 * 1024 * 1024)
+/* an aws-chunked chunk is held until its signature is checked */
+#define KL_MAX_SIGNED_CHUNK (8 * 1024 * 1024)
 
 struct pm {
 	struct kl_server *srv;
@@ -47,6 +50,10 @@ struct pm {
 	int error_id;
 	const char *error_code;
 	uint64_t body_bytes;
+	/* a STREAMING-AWS4-HMAC-SHA256-PAYLOAD body: chunk signatures */
+	bool aws_chunked, aws_done;
+	int64_t decoded_length; /* x-amz-decoded-content-length, or -1 */
+	struct sigv4_chunked sc;
 };
 
 static int send_ack(struct pm *p, const char *type, bool with_fragment)
@@ -304,7 +311,6 @@ static int on_bytes(void *opaque, enum mkv_section sec, const uint8_t *b,
 /* Feed body bytes to the Matroska reader; -1 once an error is pending. */
 static int feed(struct pm *p, const uint8_t *d, size_t n)
 {
-	p->body_bytes += n;
 	if (mkv_stream_feed(&p->mkv, d, n) == 0)
 		return 0;
 	if (!p->error_id) {
@@ -313,6 +319,100 @@ static int feed(struct pm *p, const uint8_t *d, size_t n)
 		fail(p, 4006, "INVALID_MKV_DATA");
 	}
 	return -1;
+}
+
+/* A chunk-signed body is refused with 4000 STREAM_READ_ERROR (the HTTP
+ * 200 is already out): the service lists no closer ACK error. */
+static int aws_chunked_error(struct pm *p, const char *why)
+{
+	kl_log("%s PutMedia: %s", p->st->name, why);
+	return fail(p, 4000, "STREAM_READ_ERROR");
+}
+
+/* HTTP body bytes: through the chunk-signature decoder if the request
+ * said so, then to the Matroska reader. -1 once an error is pending. */
+static int body_data(struct pm *p, const uint8_t *d, size_t n)
+{
+	p->body_bytes += n;
+	if (!p->aws_chunked)
+		return feed(p, d, n);
+	while (n > 0) {
+		if (p->aws_done)
+			return aws_chunked_error(p, "bytes after the final "
+						    "aws-chunked chunk");
+		size_t used, len;
+		const uint8_t *data;
+		int rc = sigv4_chunked_feed(&p->sc, d, n, &used, &data, &len);
+		d += used;
+		n -= used;
+		if (rc == SIGV4_CHUNKED_ERROR)
+			return aws_chunked_error(p, p->sc.error);
+		if (len && feed(p, data, len))
+			return -1;
+		if (rc == SIGV4_CHUNKED_DONE) {
+			p->aws_done = true;
+			if (p->decoded_length >= 0 &&
+			    (uint64_t)p->decoded_length != p->sc.decoded)
+				return aws_chunked_error(
+					p, "x-amz-decoded-content-length "
+					   "differs from the decoded body");
+		}
+	}
+	return 0;
+}
+
+/* X-Amz-Content-Sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD: the body is
+ * aws-chunked, each chunk signed in a chain from the request's signature
+ * (the seed). With keys configured, check_signature() has verified that
+ * seed; each chunk is verified here. 0 = go, else the error was sent. */
+static int setup_aws_chunked(struct kl_server *srv, struct kl_conn *c,
+			     struct kl_request *r, struct pm *p)
+{
+	const char *sha = http_header_get(&r->head, "x-amz-content-sha256");
+	if (!sha || strcmp(sha, SIGV4_STREAMING_PAYLOAD))
+		return 0;
+	p->aws_chunked = true;
+	const char *dl = http_header_get(&r->head,
+					 "x-amz-decoded-content-length");
+	char *end = NULL;
+	p->decoded_length = dl ? strtoll(dl, &end, 10) : -1;
+	if (dl && (*end || end == dl || p->decoded_length < 0)) {
+		kl_send_error(c, 400, "InvalidArgumentException",
+			      "x-amz-decoded-content-length '%s' is not a "
+			      "length",
+			      dl);
+		return -1;
+	}
+	const char *secret = srv->cfg.key.secret_key;
+	struct sigv4_auth *a = calloc(1, sizeof *a);
+	const char *authz = http_header_get(&r->head, "authorization");
+	struct sigv4_scope scope = {
+		http_header_get(&r->head, "x-amz-date"), NULL, NULL};
+	int rc = -1;
+	if (!a)
+		kl_send_error(c, 500, "InternalFailure", "out of memory");
+	else if (!secret)
+		rc = sigv4_chunked_init(&p->sc, NULL, NULL, NULL,
+					KL_MAX_SIGNED_CHUNK);
+	else if (!authz || sigv4_parse_authorization(authz, a))
+		kl_send_error(c, 403, "IncompleteSignatureException",
+			      "a chunk-signed body needs an Authorization "
+			      "header with the seed signature");
+	else {
+		scope.region = a->region;
+		scope.service = a->service;
+		rc = sigv4_chunked_init(&p->sc, secret, &scope, a->signature,
+					KL_MAX_SIGNED_CHUNK);
+		if (rc)
+			kl_send_error(c, 403, "IncompleteSignatureException",
+				      "cannot start the chunk-signature chain "
+				      "(X-Amz-Date, scope)");
+	}
+	free(a);
+	if (rc == 0)
+		kl_log("%s PutMedia: aws-chunked body, chunk signatures %s",
+		       p->st->name, secret ? "verified" : "not checked");
+	return rc;
 }
 
 static int parse_start_timestamp(const char *s, int64_t *ms)
@@ -427,13 +527,13 @@ static int body_loop(struct pm *p, struct kl_request *r)
 			int64_t drop = p->srv->cfg.drop_after;
 			if (drop > 0 && (int64_t)(p->body_bytes + dl) >= drop) {
 				size_t k = (size_t)(drop - (int64_t)p->body_bytes);
-				feed(p, d, k < dl ? k : dl);
+				body_data(p, d, k < dl ? k : dl);
 				kl_log("%s PutMedia: dropping the connection "
 				       "after %lld body bytes (--drop-after)",
 				       p->st->name, (long long)drop);
 				return -1;
 			}
-			int frc = dl ? feed(p, d, dl) : 0;
+			int frc = dl ? body_data(p, d, dl) : 0;
 			kl_conn_consume(c, used);
 			if (!chunked)
 				left -= (int64_t)dl;
@@ -466,6 +566,20 @@ static int body_loop(struct pm *p, struct kl_request *r)
 	}
 }
 
+/* Give the stream back and free p. */
+static void release_stream(struct pm *p)
+{
+	struct kl_server *srv = p->srv;
+	pthread_mutex_lock(&srv->store.lock);
+	p->st->putmedia_active = false;
+	kl_stream_put(&srv->store, p->st);
+	pthread_mutex_unlock(&srv->store.lock);
+	sigv4_chunked_free(&p->sc);
+	sb_free(&p->header);
+	sb_free(&p->pending_tags);
+	free(p);
+}
+
 int kl_put_media(struct kl_server *srv, struct kl_conn *c,
 		 struct kl_request *r)
 {
@@ -484,9 +598,16 @@ int kl_put_media(struct kl_server *srv, struct kl_conn *c,
 	}
 	kl_log("%s PutMedia from %s (%s timecodes)", p->st->name, c->peer,
 	       p->absolute ? "ABSOLUTE" : "RELATIVE");
+	if (setup_aws_chunked(srv, c, r, p)) {
+		release_stream(p);
+		return -1;
+	}
 	struct mkv_stream_callbacks cb = {on_event, on_bytes, p};
 	mkv_stream_init(&p->mkv, &cb);
 	int end = kl_start_chunked(c, "application/json") ? -1 : body_loop(p, r);
+	if (end == 1 && p->aws_chunked && !p->aws_done && !p->error_id)
+		aws_chunked_error(p, "body ended before the final aws-chunked "
+				     "chunk");
 	if (end == 1 && mkv_stream_finish(&p->mkv) && !p->error_id) {
 		kl_log("%s PutMedia: body ended inside an element: %s",
 		       p->st->name, p->mkv.error);
@@ -501,12 +622,6 @@ int kl_put_media(struct kl_server *srv, struct kl_conn *c,
 	       p->st->name, (unsigned long long)p->body_bytes,
 	       (unsigned long long)p->fragments_seen,
 	       end < 0 ? ", connection lost" : "");
-	pthread_mutex_lock(&srv->store.lock);
-	p->st->putmedia_active = false;
-	kl_stream_put(&srv->store, p->st);
-	pthread_mutex_unlock(&srv->store.lock);
-	sb_free(&p->header);
-	sb_free(&p->pending_tags);
-	free(p);
+	release_stream(p);
 	return -1; /* one PutMedia per connection */
 }

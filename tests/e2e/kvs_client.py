@@ -5,7 +5,14 @@ pieces while a reader thread collects the ACKs.
 
   kvs_client.py putmedia ENDPOINT STREAM FILE [--expect-fragments N]
         [--expect-error ID] [--expect-status CODE] [--hold SECONDS]
-        [--timecode-type RELATIVE|ABSOLUTE]
+        [--timecode-type RELATIVE|ABSOLUTE] [--chunk-signed SIZE]
+        [--tamper-chunk N] [--swap-chunks N]
+      --chunk-signed: X-Amz-Content-SHA256 STREAMING-AWS4-HMAC-SHA256-PAYLOAD,
+        the body aws-chunked in SIZE-byte chunks, each signed in a chain
+        from botocore's seed signature (chunk string to sign as AWS
+        documents it, HMAC by botocore's SigV4Auth.signature); then
+        --tamper-chunk alters chunk N (1-based) after signing it,
+        --swap-chunks sends chunks N and N+1 in the wrong order
   kvs_client.py mkv KIND OUT        write a crafted Matroska file
         KIND: long-fragment, backwards, four-tracks, many-tags, garbage,
               big-fragment, tagged
@@ -17,6 +24,7 @@ pieces while a reader thread collects the ACKs.
 
 Credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Exit 0 when
 every expectation holds; prints what it saw."""
+import hashlib
 import json
 import os
 import socket
@@ -34,13 +42,46 @@ from botocore.credentials import Credentials
 REGION = "us-west-2"
 
 
-def sign(method, url, headers, body=b""):
-    req = AWSRequest(method=method, url=url, data=body, headers=headers)
+def signer():
     creds = Credentials(os.environ.get("AWS_ACCESS_KEY_ID", "AKID"),
                         os.environ.get("AWS_SECRET_ACCESS_KEY", "SECRET"),
                         os.environ.get("AWS_SESSION_TOKEN"))
-    SigV4Auth(creds, "kinesisvideo", REGION).add_auth(req)
+    return SigV4Auth(creds, "kinesisvideo", REGION)
+
+
+def sign(method, url, headers, body=b"", keep=None):
+    req = AWSRequest(method=method, url=url, data=body, headers=headers)
+    auth = signer()
+    auth.add_auth(req)
+    if keep is not None:
+        keep["auth"], keep["request"] = auth, req
     return dict(req.headers.items())
+
+
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def aws_chunks(body, size, keep, opts):
+    """The body as aws-chunked chunks, each signed in a chain from the
+    seed (the request's signature); the empty final chunk last."""
+    auth, req = keep["auth"], keep["request"]
+    seed = req.headers["Authorization"].rsplit("Signature=", 1)[1]
+    stamp = req.context["timestamp"]
+    scope = auth.credential_scope(req)
+    pieces = [body[i:i + size] for i in range(0, len(body), size)] + [b""]
+    out, prev = [], seed
+    for n, data in enumerate(pieces, 1):
+        sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", stamp, scope, prev,
+                         EMPTY_SHA256, hashlib.sha256(data).hexdigest()])
+        prev = auth.signature(sts, req)
+        if int(opts.get("tamper-chunk", 0)) == n:
+            data = bytes([data[0] ^ 1]) + data[1:]
+        out.append(b"%x;chunk-signature=%s\r\n" % (len(data), prev.encode())
+                   + data + b"\r\n")
+    swap = int(opts.get("swap-chunks", 0))
+    if swap:
+        out[swap - 1], out[swap] = out[swap], out[swap - 1]
+    return b"".join(out)
 
 
 def connect(endpoint):
@@ -102,7 +143,14 @@ def putmedia(args):
         "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD",
         "Transfer-Encoding": "chunked",
     }
-    signed = sign("POST", endpoint + "/putMedia", headers)
+    keep = {}
+    if "chunk-signed" in opts:
+        headers["X-Amz-Content-SHA256"] = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+        headers["Content-Encoding"] = "aws-chunked"
+        headers["x-amz-decoded-content-length"] = str(len(body))
+    signed = sign("POST", endpoint + "/putMedia", headers, keep=keep)
+    if "chunk-signed" in opts:
+        body = aws_chunks(body, int(opts["chunk-signed"]), keep, opts)
     head = "POST /putMedia HTTP/1.1\r\n" + "".join(
         "%s: %s\r\n" % kv for kv in signed.items()) + "\r\n"
     sock.sendall(head.encode())
