@@ -85,6 +85,54 @@ static void test_every_position(void)
 	CHECK_EQ_INT(h264_find_start_code(b, N, 0), N - 3);
 }
 
+/* ----------------------------------------------------- AVCC conversion */
+
+/* The conversion as it was before the one-pass copy: NAL by NAL. */
+static size_t reference_avcc(const uint8_t *in, size_t n, uint8_t *out)
+{
+	size_t pos = 0, o = 0;
+	struct h264_nal nal;
+	while (h264_next_nal(in, n, &pos, &nal, NULL)) {
+		out[o] = (uint8_t)(nal.size >> 24);
+		out[o + 1] = (uint8_t)(nal.size >> 16);
+		out[o + 2] = (uint8_t)(nal.size >> 8);
+		out[o + 3] = (uint8_t)nal.size;
+		memcpy(out + o + 4, in + nal.offset, nal.size);
+		o += 4 + nal.size;
+	}
+	return o;
+}
+
+/* Random access units (garbage before the first code, empty NAL units,
+ * trailing zeros, 3- and 4-byte codes); the output buffer is exactly
+ * h264_avcc_bound(n) long so ASan catches a write past it. */
+static void test_avcc_matches_reference(void)
+{
+	unsigned mismatches = 0;
+	uint8_t *in = malloc(8192);
+	for (unsigned round = 0; round < 4000; round++) {
+		size_t len = round % 50 == 0 ? 8192 : next_random() % 400;
+		fill(in, len, next_random() % 12);
+		/* sometimes a run of start codes with little between */
+		for (size_t k = 0; round % 3 == 0 && k + 4 <= len; k += 4)
+			if (next_random() % 3 == 0)
+				memcpy(in + k, (const uint8_t[]){0, 0, 1, 0x41},
+				       4);
+		size_t bound = h264_avcc_bound(len);
+		uint8_t *got = malloc(bound), *want = malloc(bound);
+		size_t g = h264_annexb_to_avcc(in, len, got);
+		size_t w = reference_avcc(in, len, want);
+		if ((g != w || memcmp(got, want, w)) && mismatches++ < 5)
+			fprintf(stderr,
+				"avcc: len %zu: got %zu bytes, want %zu\n", len,
+				g, w);
+		free(got);
+		free(want);
+	}
+	CHECK_EQ_INT(mismatches, 0);
+	free(in);
+}
+
 /* ------------------------------------------------ splitter input paths */
 
 static void put(uint8_t *b, size_t *n, const uint8_t *p, size_t len)
@@ -284,6 +332,7 @@ int main(void)
 {
 	test_matches_reference();
 	test_every_position();
+	test_avcc_matches_reference();
 	test_splitter_inputs();
 	return check_done();
 }
