@@ -145,6 +145,7 @@ struct vpipe_node {
 	_Atomic int state_;
 	bool discont_next; /* mark the next pushed frame after a restart */
 	int64_t timer_interval, next_timer; /* node thread only */
+	int64_t drain_timeout;              /* asked for by the module */
 
 	/* counters */
 	_Atomic uint64_t frames_in, frames_out, errors, restarts;

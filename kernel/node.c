@@ -54,6 +54,11 @@ void vpipe_node_set_pool(struct vpipe_node *node, unsigned count,
 	node->pool.limit = count;
 }
 
+void vpipe_node_set_drain_timeout(struct vpipe_node *node, int64_t ns)
+{
+	node->drain_timeout = ns > 0 ? ns : 0;
+}
+
 void vpipe_node_set_timer(struct vpipe_node *node, int64_t interval_ns)
 {
 	node->timer_interval = interval_ns > 0 ? interval_ns : 0;

@@ -225,13 +225,18 @@ static int run_node(struct vpipe_node *n)
 		if (started_ok)
 			rc = n->n_in == 0 ? run_source(n) : run_filter(n);
 		if (rc >= 0) {
-			if (!atomic_load(&n->abort) && n->mod->flush &&
-			    n->mod->flush(n->state) < 0)
-				atomic_fetch_add(&n->errors, 1);
+			bool flushed = atomic_load(&n->abort) ||
+				       !n->mod->flush ||
+				       n->mod->flush(n->state) >= 0;
 			vpipe_push_event(n, VPIPE_EVENT_EOS);
 			stop_module(n);
 			detach_inputs(n);
-			return VP_NODE_FINISHED;
+			if (flushed)
+				return VP_NODE_FINISHED;
+			atomic_fetch_add(&n->errors, 1);
+			vpipe_error(n, "could not deliver everything at end of "
+				       "stream (see above)");
+			return VP_NODE_FAILED;
 		}
 		atomic_fetch_add(&n->errors, 1);
 		if (started_ok)
@@ -350,6 +355,16 @@ static int start_threads(struct vp_pipeline *pl)
 	return 0;
 }
 
+/* [pipeline] drain-timeout, or longer if a node needs longer to finish. */
+static int64_t drain_timeout(const struct vp_pipeline *pl)
+{
+	int64_t t = pl->drain_timeout;
+	for (unsigned i = 0; i < pl->n_nodes; i++)
+		if (pl->nodes[i]->drain_timeout > t)
+			t = pl->nodes[i]->drain_timeout;
+	return t;
+}
+
 /* Wait for signals, the duration, the drain deadline and node exits. */
 static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 {
@@ -385,7 +400,7 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 						   "frames (up to %.0f s; signal "
 						   "again to stop at once)",
 						   strsignal((int)si.ssi_signo),
-						   (double)pl->drain_timeout /
+						   (double)drain_timeout(pl) /
 							   1e9);
 					stop_now = true;
 				} else {
@@ -403,7 +418,7 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 		}
 		if (stop_now && abort_at < 0) {
 			begin_stop(pl);
-			abort_at = now + pl->drain_timeout;
+			abort_at = now + drain_timeout(pl);
 			stop_at = -1;
 		}
 		if (abort_at >= 0 && now >= abort_at) {
@@ -411,7 +426,7 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 				   "drain did not finish within drain-timeout "
 				   "(%.1f s): stopping at once, queued frames "
 				   "are dropped",
-				   (double)pl->drain_timeout / 1e9);
+				   (double)drain_timeout(pl) / 1e9);
 			begin_abort(pl);
 			abort_at = -1;
 		}

@@ -100,6 +100,11 @@ static void curl_init(void)
 
 static void kvs_destroy(void *state);
 
+static int64_t cfg_stop_timeout(const void *config)
+{
+	return ((const struct kvs_config *)config)->stop_stream_timeout;
+}
+
 static int kvs_create(struct vpipe_node *node, const void *config,
 		      void **state)
 {
@@ -174,6 +179,8 @@ static int kvs_create(struct vpipe_node *node, const void *config,
 	}
 	k->store_ready = true;
 	k->timecode_scale_ns = 1000000;
+	/* a stop waits for the last ACKs this long (plus margin) */
+	vpipe_node_set_drain_timeout(node, cfg_stop_timeout(config) + 5 * VPIPE_S);
 	*state = k;
 	return 0;
 }
@@ -346,7 +353,9 @@ static int kvs_flush(void *state)
 		vpipe_error(k->node, "stopped: %s", k->fatal_msg);
 		return -1;
 	}
-	return 0;
+	struct kvs_store_stats st;
+	kvs_store_stats(&k->store, &st);
+	return st.unacked ? -1 : 0; /* what is left was not delivered */
 }
 
 static void kvs_stop(void *state)

@@ -150,7 +150,8 @@ struct vpipe_module {
 	 * first if the port's media mask includes VPIPE_MEDIA_EVENT. */
 	int (*process)(void *state, unsigned port, const struct vpipe_frame *in);
 	/* All inputs reached end of stream (or stop was asked): push what is
-	 * still held. Optional. */
+	 * still held. Optional. A negative return (data could not be
+	 * delivered) fails the node, so `vpipe run` exits non-zero. */
 	int (*flush)(void *state);
 	/* An upstream event from downstream (e.g. key-frame request). Called
 	 * in the node's own thread between produce/process calls. Return 1 if
@@ -202,6 +203,11 @@ void vpipe_node_set_pool(struct vpipe_node *node, unsigned count,
  * or start(). */
 void vpipe_node_set_timer(struct vpipe_node *node, int64_t interval_ns);
 
+/* This node may need up to ns to finish after end of stream (flush()
+ * waiting for acknowledgements, say): a stop waits at least that long
+ * before aborting, whatever [pipeline] drain-timeout says. Call in create(). */
+void vpipe_node_set_drain_timeout(struct vpipe_node *node, int64_t ns);
+
 /* Pipeline clock: monotonic ns since the pipeline started. */
 int64_t vpipe_now(void);
 /* Wall clock: ns since the Unix epoch. */
@@ -222,7 +228,8 @@ int vpipe_node_wait_fd(struct vpipe_node *node, int fd, short events,
 		       int64_t timeout_ns);
 
 /* Run fn(arg) in a kernel-owned thread named after the node; the kernel
- * joins it after stop(). fn must return once vpipe_node_stopping(). */
+ * joins it right after stop() returns, so stop() must make fn return (set
+ * a flag, wake it). For sources fn may also watch vpipe_node_stopping(). */
 int vpipe_node_spawn_worker(struct vpipe_node *node, void (*fn)(void *arg),
 			    void *arg);
 
