@@ -5,11 +5,44 @@
 // started on first use and stopped with the last camera. Completed requests
 // arrive on libcamera's own thread; they are queued here and an eventfd
 // wakes the node thread, which alone touches the vpipe API.
+//
+// libcamera promises no API stability before 1.0. This file is built
+// against Debian 12's 0.0.3 and was syntax-checked against newer libcamera
+// headers (docs/modules/libcamera.md says which); each difference is an #if
+// on libcamera/version.h (or, for a change seen only in development trees,
+// a test for the member itself):
+//   0.1.0  Camera::generateConfiguration() takes a Span<const StreamRole>
+//          (0.0.x: const StreamRoles &, a std::vector); StreamRoles became
+//          deprecated. A std::vector argument suits both, so no #if.
+//   0.2.0  CameraConfiguration::transform (Transform) was replaced by
+//          CameraConfiguration::orientation (Orientation), and camera.h no
+//          longer includes transform.h.
+//   0.5    CameraManager::get() takes a std::string_view (0.0.x:
+//          const std::string &, plus a dev_t overload): a C string suits both.
+//   0.6    FrameBuffer::planes() returns a Span (before: a const
+//          std::vector &); only size(), [] and iteration are used here.
+//   after 0.5 (development trees): StreamConfiguration::bufferCount is gone
+//          and FrameBufferAllocator::allocate() takes the count.
+// Unchanged from 0.0.3 to 0.5 and used as is: FrameBuffer::Plane::fd
+// (SharedFD), offset, length; FrameMetadata status, sequence, timestamp;
+// Request::reuse(ReuseBuffers); controls::FrameDurationLimits as a
+// Control<Span<const int64_t, 2>> in microseconds; ControlList(ControlIdMap).
 #include "lc_cam.h"
 
 #include <libcamera/libcamera.h>
+#include <libcamera/transform.h>
 #include <libcamera/version.h>
 
+#define LC_VERSION_AT_LEAST(major, minor)                                      \
+	(LIBCAMERA_VERSION_MAJOR > (major) ||                                  \
+	 (LIBCAMERA_VERSION_MAJOR == (major) &&                                \
+	  LIBCAMERA_VERSION_MINOR >= (minor)))
+
+#if LC_VERSION_AT_LEAST(0, 2)
+#include <libcamera/orientation.h>
+#endif
+
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -20,13 +53,119 @@
 #include <string>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <type_traits>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 using namespace libcamera;
 
 namespace
 {
+
+#define LC_STR2(x) #x
+#define LC_STR(x)  LC_STR2(x)
+const char build_version[] = LC_STR(LIBCAMERA_VERSION_MAJOR) "." LC_STR(
+    LIBCAMERA_VERSION_MINOR) "." LC_STR(LIBCAMERA_VERSION_PATCH);
+
+// StreamConfiguration::bufferCount: 0.0.x to 0.5. Development trees after
+// 0.5 dropped it (the count goes to FrameBufferAllocator::allocate()); no
+// release number is known for that, so the member itself is tested.
+template <typename S, typename = void>
+struct has_buffer_count : std::false_type {
+};
+template <typename S>
+struct has_buffer_count<S,
+			std::void_t<decltype(std::declval<S &>().bufferCount)>>
+    : std::true_type {
+};
+
+template <typename S> void set_buffer_count(S &sc, unsigned count)
+{
+	if constexpr (has_buffer_count<S>::value)
+		sc.bufferCount = count;
+	else
+		(void)sc, (void)count;
+}
+
+// FrameBufferAllocator::allocate(stream, count) where it exists (after
+// 0.5, see above), else allocate(stream) sized by bufferCount.
+template <typename A>
+auto allocate_buffers(A &alloc, Stream *stream, unsigned count, int)
+    -> decltype(alloc.allocate(stream, count))
+{
+	return alloc.allocate(stream, count);
+}
+template <typename A>
+int allocate_buffers(A &alloc, Stream *stream, unsigned, long)
+{
+	return alloc.allocate(stream);
+}
+
+// The picture turn the user asked for, as a Transform (all versions have
+// the type; rotate then flip, like rpicam-apps' --rotation/--hflip/--vflip).
+Transform wanted_transform(const lc_cam_config *cfg)
+{
+	Transform t = Transform::Identity;
+	if (cfg->rotate180)
+		t ^= Transform::Rot180;
+	if (cfg->hflip)
+		t ^= Transform::HFlip;
+	if (cfg->vflip)
+		t ^= Transform::VFlip;
+	return t;
+}
+
+#if LC_VERSION_AT_LEAST(0, 2)
+// 0.2.0 and later: the configuration carries an Orientation.
+const char *orientation_name(Orientation o)
+{
+	switch (o) {
+	case Orientation::Rotate0:
+		return "upright";
+	case Orientation::Rotate0Mirror:
+		return "mirrored";
+	case Orientation::Rotate180:
+		return "rotated 180";
+	case Orientation::Rotate180Mirror:
+		return "rotated 180 and mirrored (upside-down)";
+	default:
+		return "rotated by 90 or 270";
+	}
+}
+
+// Ask for the turn; after validate(), "" if the camera applies it, else
+// what it would do instead.
+void request_turn(CameraConfiguration &config, Transform t)
+{
+	config.orientation = Orientation::Rotate0 * t;
+}
+
+std::string turn_refused(const CameraConfiguration &config, Transform t)
+{
+	Orientation want = Orientation::Rotate0 * t;
+	if (config.orientation == want)
+		return "";
+	return std::string("the camera cannot deliver the picture ") +
+	       orientation_name(want) + ", only " +
+	       orientation_name(config.orientation);
+}
+#else
+// 0.0.x and 0.1.x: the configuration carries a Transform.
+void request_turn(CameraConfiguration &config, Transform t)
+{
+	config.transform = t;
+}
+
+std::string turn_refused(const CameraConfiguration &config, Transform t)
+{
+	if (config.transform == t)
+		return "";
+	return std::string("the camera cannot apply the transform ") +
+	       transformToString(t) + ", only " +
+	       transformToString(config.transform);
+}
+#endif
 
 std::mutex manager_lock;
 CameraManager *manager;
@@ -76,6 +215,8 @@ struct lc_slot {
 	uint8_t *plane[3];
 	uint8_t *contiguous;
 	size_t size;
+	int dmabuf_fd; /* the single fd of a contiguous buffer, else -1 */
+	unsigned dmabuf_offset;
 };
 
 struct lc_cam {
@@ -186,6 +327,7 @@ static int map_buffers(lc_cam *c, char *err, size_t n)
 		lc_slot s{};
 		s.cam = c;
 		s.buffer = b.get();
+		s.dmabuf_fd = -1;
 		const auto &planes = b->planes();
 		if (planes.size() > 3)
 			return fail(err, n, "buffer with more than 3 planes");
@@ -220,6 +362,8 @@ static int map_buffers(lc_cam *c, char *err, size_t n)
 			if (contiguous) {
 				s.contiguous = base + planes[0].offset;
 				s.size = expect - planes[0].offset;
+				s.dmabuf_fd = fd0; // owned by the FrameBuffer
+				s.dmabuf_offset = planes[0].offset;
 			}
 		} else {
 			for (size_t i = 0; i < planes.size(); i++) {
@@ -246,6 +390,8 @@ static int map_buffers(lc_cam *c, char *err, size_t n)
 static int configure(lc_cam *c, const lc_cam_config *cfg, lc_cam_format *fmt,
 		     char *err, size_t n)
 {
+	// A std::vector suits both generateConfiguration(const StreamRoles &)
+	// (0.0.x) and generateConfiguration(Span<const StreamRole>) (0.1.0+).
 	std::vector<StreamRole> roles{StreamRole::VideoRecording};
 	c->config = c->camera->generateConfiguration(roles);
 	if (!c->config || c->config->size() != 1)
@@ -253,7 +399,9 @@ static int configure(lc_cam *c, const lc_cam_config *cfg, lc_cam_format *fmt,
 	StreamConfiguration &sc = c->config->at(0);
 	sc.size = Size(cfg->width, cfg->height);
 	sc.pixelFormat = cfg->nv12 ? formats::NV12 : formats::YUV420;
-	sc.bufferCount = cfg->buffers;
+	set_buffer_count(sc, cfg->buffers);
+	Transform turn = wanted_transform(cfg);
+	request_turn(*c->config, turn);
 	CameraConfiguration::Status st = c->config->validate();
 	if (st == CameraConfiguration::Invalid)
 		return fail(err, n,
@@ -264,6 +412,9 @@ static int configure(lc_cam *c, const lc_cam_config *cfg, lc_cam_format *fmt,
 			    "camera cannot deliver " +
 				std::string(cfg->nv12 ? "NV12" : "YUV420") +
 				" (offers " + sc.toString() + ")");
+	std::string refused = turn_refused(*c->config, turn);
+	if (!refused.empty())
+		return fail(err, n, refused + " (rotation/hflip/vflip)");
 	int r = c->camera->configure(c->config.get());
 	if (r < 0)
 		return fail(err, n,
@@ -282,14 +433,67 @@ static int configure(lc_cam *c, const lc_cam_config *cfg, lc_cam_format *fmt,
 	return 0;
 }
 
-static int start_camera(lc_cam *c, const lc_cam_config *cfg, char *err,
-			size_t n)
+// Pipelines may pad planes (a luma plane rounded up to 16 rows, say): once
+// the buffers exist, take the plane offsets from the first one, so wrapped
+// frames describe where the chroma really starts.
+static void layout_from_buffers(const lc_cam *c, lc_cam_format *fmt)
+{
+	if (c->slots.empty() || !c->slots[0].contiguous)
+		return;
+	const lc_slot &s = c->slots[0];
+	for (unsigned i = 1; i < fmt->num_planes; i++)
+		fmt->plane_offset[i] = (unsigned)(s.plane[i] - s.plane[0]);
+	fmt->frame_size = std::max(fmt->frame_size, s.size);
+}
+
+// A scalar int64 ControlValue. Copied out of its bytes: get<int64_t>()
+// casts a byte pointer, which -Wcast-align=strict refuses in the header.
+static bool int64_of(const ControlValue &v, int64_t &out)
+{
+	if (v.type() != ControlTypeInteger64 || v.isArray() ||
+	    v.data().size() != sizeof(out))
+		return false;
+	memcpy(&out, v.data().data(), sizeof(out));
+	return true;
+}
+
+// The camera lists the frame durations it can do (microseconds); a rate
+// outside them is refused with the range in frames per second.
+static bool frame_duration_ok(const lc_cam *c, int64_t us, std::string &why)
+{
+	const ControlInfoMap &info = c->camera->controls();
+	auto it = info.find(controls::FrameDurationLimits.id());
+	if (it == info.end()) {
+		why = "the camera has no FrameDurationLimits control: set "
+		      "framerate = 0 to keep its own rate";
+		return false;
+	}
+	int64_t min, max;
+	if (!int64_of(it->second.min(), min) ||
+	    !int64_of(it->second.max(), max))
+		return true; // no usable range: let the camera decide
+	if (min > 0 && max >= min && (us < min || us > max)) {
+		char buf[160];
+		snprintf(buf, sizeof(buf),
+			 "framerate %.3g is outside what the camera does: "
+			 "%.3g to %.3g fps",
+			 1e6 / (double)us, 1e6 / (double)max,
+			 1e6 / (double)min);
+		why = buf;
+		return false;
+	}
+	return true;
+}
+
+static int start_camera(lc_cam *c, const lc_cam_config *cfg, lc_cam_format *fmt,
+			char *err, size_t n)
 {
 	c->allocator = std::make_unique<FrameBufferAllocator>(c->camera);
-	if (c->allocator->allocate(c->stream) < 0)
+	if (allocate_buffers(*c->allocator, c->stream, cfg->buffers, 0) < 0)
 		return fail(err, n, "cannot allocate camera buffers");
 	if (map_buffers(c, err, n) < 0)
 		return -1;
+	layout_from_buffers(c, fmt);
 	for (lc_slot &s : c->slots) {
 		std::unique_ptr<Request> r =
 		    c->camera->createRequest(reinterpret_cast<uint64_t>(&s));
@@ -299,10 +503,15 @@ static int start_camera(lc_cam *c, const lc_cam_config *cfg, char *err,
 		c->requests.push_back(std::move(r));
 	}
 	c->camera->requestCompleted.connect(c, &lc_cam::on_complete);
-	ControlList controls;
+	// Bound to the core controls' id map, so pipelines that serialise
+	// the start controls to their IPA (Raspberry Pi) can.
+	ControlList controls(controls::controls);
 	if (cfg->frame_duration_ns > 0) {
 		// libcamera wants microseconds.
 		int64_t us = cfg->frame_duration_ns / 1000;
+		std::string why;
+		if (!frame_duration_ok(c, us, why))
+			return fail(err, n, why);
 		int64_t limits[2] = {us, us};
 		controls.set(controls::FrameDurationLimits,
 			     Span<const int64_t, 2>(limits));
@@ -347,7 +556,7 @@ extern "C" int lc_cam_open(const lc_cam_config *cfg, lc_cam **out,
 		}
 		c->acquired = true;
 		if (configure(c, cfg, fmt, err, n) < 0 ||
-		    start_camera(c, cfg, err, n) < 0) {
+		    start_camera(c, cfg, fmt, err, n) < 0) {
 			put(c);
 			return -1;
 		}
@@ -387,6 +596,8 @@ extern "C" int lc_cam_next(lc_cam *c, lc_frame *f)
 	f->slot = s;
 	f->data = s->contiguous;
 	f->size = s->size;
+	f->dmabuf_fd = s->dmabuf_fd;
+	f->dmabuf_offset = s->dmabuf_offset;
 	for (int i = 0; i < 3; i++)
 		f->plane[i] = s->plane[i];
 	f->timestamp = md.timestamp;
@@ -433,4 +644,9 @@ extern "C" const char *lc_cam_version(void)
 {
 	static const std::string v = CameraManager::version();
 	return v.c_str();
+}
+
+extern "C" const char *lc_cam_build_version(void)
+{
+	return build_version;
 }

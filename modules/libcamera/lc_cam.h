@@ -20,12 +20,14 @@ struct lc_cam_config {
 	int nv12;		   /* 1: NV12, 0: YUV420 (I420) */
 	int64_t frame_duration_ns; /* 0: the camera's default */
 	unsigned buffers;
+	int rotate180;	  /* turn the picture by 180 degrees */
+	int hflip, vflip; /* mirror left-right, upside-down (after rotate) */
 };
 
 struct lc_cam_format {
 	unsigned width, height, stride;
-	size_t frame_size; /* bytes of all planes */
-	unsigned plane_offset[3];
+	size_t frame_size;	  /* bytes of all planes */
+	unsigned plane_offset[3]; /* from the buffers' own plane offsets */
 	unsigned num_planes;
 };
 
@@ -34,7 +36,9 @@ struct lc_frame {
 	uint8_t *data;	   /* all planes, contiguous; NULL if not mapped so */
 	uint8_t *plane[3]; /* each plane's mapping */
 	size_t size;
-	uint64_t timestamp; /* ns, CLOCK_MONOTONIC; 0 if unknown */
+	int dmabuf_fd; /* the buffer's DMABUF when data is in one, or -1 */
+	unsigned dmabuf_offset; /* where data starts in it */
+	uint64_t timestamp;	/* ns, CLOCK_MONOTONIC; 0 if unknown */
 	unsigned sequence;
 	int ok; /* 0: the camera reported an error/cancel */
 };
@@ -55,6 +59,8 @@ void lc_cam_release_slot(void *slot);
 void lc_cam_close(struct lc_cam *c);
 /* The libcamera version the module runs with ("0.0.3"). */
 const char *lc_cam_version(void);
+/* The libcamera version the module was compiled against. */
+const char *lc_cam_build_version(void);
 
 #ifdef __cplusplus
 }

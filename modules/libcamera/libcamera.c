@@ -20,9 +20,12 @@ struct lcam_config {
 	int format;
 	double framerate;
 	int64_t buffers;
+	int rotation;
+	bool hflip, vflip;
 };
 
 static const char *const formats[] = {"nv12", "i420", NULL};
+static const char *const rotations[] = {"0", "180", NULL};
 
 static const struct vpipe_param params[] = {
     VPIPE_P_INT("camera-index", struct lcam_config, index, "0", 0, 63,
@@ -42,6 +45,13 @@ static const struct vpipe_param params[] = {
 		   "the camera's default)"),
     VPIPE_P_INT("buffers", struct lcam_config, buffers, "6", 2, 32,
 		"camera buffers; frames held downstream keep theirs"),
+    VPIPE_P_ENUM("rotation", struct lcam_config, rotation, "0", rotations,
+		 "turn the picture: 0 or 180 degrees (a camera mounted "
+		 "upside down)"),
+    VPIPE_P_BOOL("hflip", struct lcam_config, hflip, "false",
+		 "mirror the picture left to right"),
+    VPIPE_P_BOOL("vflip", struct lcam_config, vflip, "false",
+		 "flip the picture upside down"),
     VPIPE_P_END,
 };
 
@@ -105,6 +115,9 @@ static int lcam_start(void *state)
 	    .nv12 = s->cfg->format == 0,
 	    .frame_duration_ns = s->frame_ns,
 	    .buffers = (unsigned)s->cfg->buffers,
+	    .rotate180 = s->cfg->rotation == 1,
+	    .hflip = s->cfg->hflip,
+	    .vflip = s->cfg->vflip,
 	};
 	struct lc_cam_format f;
 	char err[256];
@@ -129,8 +142,8 @@ static int lcam_start(void *state)
 	}
 	s->frame_size = f.frame_size;
 	s->have_sequence = false;
-	vpipe_info(s->node, "libcamera %s: %ux%u %s, stride %u",
-		   lc_cam_version(), f.width, f.height,
+	vpipe_info(s->node, "libcamera %s (built with %s): %ux%u %s, stride %u",
+		   lc_cam_version(), lc_cam_build_version(), f.width, f.height,
 		   vpipe_fourcc_name(fourcc), f.stride);
 	return 0;
 }
@@ -154,11 +167,17 @@ static struct vpipe_frame *copy_frame(struct lcam *s, const struct lc_frame *lf)
 static void push_frame(struct lcam *s, const struct lc_frame *lf)
 {
 	struct vpipe_frame *f;
-	if (lf->data && lf->size >= s->frame_size)
+	if (lf->data && lf->size >= s->frame_size) {
 		f = vpipe_frame_wrap(s->node, lf->data, s->frame_size,
 				     lc_cam_release_slot, lf->slot);
-	else
+		/* The buffer is a DMABUF libcamera owns while the slot is
+		 * held: an encoder behind (v4l2m2m) may import it. */
+		if (f && lf->dmabuf_fd >= 0)
+			vpipe_frame_set_dmabuf(f, lf->dmabuf_fd,
+					       lf->dmabuf_offset);
+	} else {
 		f = copy_frame(s, lf);
+	}
 	if (!f) {
 		lc_cam_release_slot(lf->slot);
 		vpipe_node_count(s->node, "dropped-frames", 1);

@@ -284,7 +284,8 @@ static void export_buffers(struct v4l2dev *d, struct vpipe_node *node,
 	if (cfg->export_dmabuf == V4L2SRC_EXPORT_OFF || !is_raw(d->fourcc))
 		return;
 	for (uint32_t i = 0; i < d->set->count; i++) {
-		struct v4l2_exportbuffer e = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+		struct v4l2_exportbuffer e = {.type =
+						  V4L2_BUF_TYPE_VIDEO_CAPTURE,
 					      .index = i,
 					      .flags = O_RDONLY | O_CLOEXEC};
 		int rc = v4l2u_ioctl(d->fd, VIDIOC_EXPBUF, &e);

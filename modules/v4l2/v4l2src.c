@@ -155,13 +155,12 @@ static int v4l2src_start(void *state)
 	if (v4l2dev_open(&s->dev, s->node, s->cfg, false) < 0)
 		return -1;
 	char fc[8];
-	vpipe_info(s->node,
-		   "%s (%s, driver %s): %s %ux%u at %g fps, %u buffers%s",
-		   s->cfg->device, s->dev.card, s->dev.driver,
-		   v4l2u_fourcc_str(s->fourcc, fc), s->dev.width, s->dev.height,
-		   s->dev.fps_num ? (double)s->dev.fps_num / s->dev.fps_den : 0,
-		   s->dev.set->count,
-		   s->dev.exported ? " exported as DMABUF" : "");
+	vpipe_info(
+	    s->node, "%s (%s, driver %s): %s %ux%u at %g fps, %u buffers%s",
+	    s->cfg->device, s->dev.card, s->dev.driver,
+	    v4l2u_fourcc_str(s->fourcc, fc), s->dev.width, s->dev.height,
+	    s->dev.fps_num ? (double)s->dev.fps_num / s->dev.fps_den : 0,
+	    s->dev.set->count, s->dev.exported ? " exported as DMABUF" : "");
 	opened(s);
 	return 0;
 }

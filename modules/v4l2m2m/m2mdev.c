@@ -106,7 +106,8 @@ int m2m_import_check(const struct m2m_dev *d, const struct vpipe_format *fmt,
 		return -1;
 	}
 	if (fmt->fourcc != d->dev_fourcc) {
-		snprintf(why, whylen, "the pictures are %s, the encoder takes %s",
+		snprintf(why, whylen,
+			 "the pictures are %s, the encoder takes %s",
 			 v4l2u_fourcc_str(fmt->fourcc, a),
 			 v4l2u_fourcc_str(d->dev_fourcc, b));
 		return -1;
@@ -116,7 +117,8 @@ int m2m_import_check(const struct m2m_dev *d, const struct vpipe_format *fmt,
 		   d->sizeimage, &dev);
 	if (fmt->width != dev.width || fmt->height != dev.height ||
 	    fmt->num_planes != dev.num_planes) {
-		snprintf(why, whylen, "the pictures are %ux%u in %u planes, the "
+		snprintf(why, whylen,
+			 "the pictures are %ux%u in %u planes, the "
 			 "encoder is set for %ux%u in %u",
 			 fmt->width, fmt->height, fmt->num_planes, dev.width,
 			 dev.height, dev.num_planes);
@@ -124,29 +126,35 @@ int m2m_import_check(const struct m2m_dev *d, const struct vpipe_format *fmt,
 	}
 	for (unsigned p = 0; p < dev.num_planes; p++) {
 		if (fmt->stride[p] != dev.stride[p]) {
-			snprintf(why, whylen, "plane %u has lines of %u bytes, "
-				 "the encoder's %u", p, fmt->stride[p],
-				 dev.stride[p]);
+			snprintf(why, whylen,
+				 "plane %u has lines of %u bytes, "
+				 "the encoder's %u",
+				 p, fmt->stride[p], dev.stride[p]);
 			return -1;
 		}
 		if ((uint64_t)offset + fmt->offset[p] != dev.offset[p]) {
-			snprintf(why, whylen, "plane %u starts at byte %llu of "
-				 "the DMABUF, the encoder reads it at %u%s", p,
-				 (unsigned long long)offset + fmt->offset[p],
+			snprintf(why, whylen,
+				 "plane %u starts at byte %llu of "
+				 "the DMABUF, the encoder reads it at %u%s",
+				 p, (unsigned long long)offset + fmt->offset[p],
 				 dev.offset[p],
-				 p && !offset ? " (its planes are padded)" : "");
+				 p && !offset ? " (its planes are padded)"
+					      : "");
 			return -1;
 		}
 	}
 	off_t end = lseek(fd, 0, SEEK_END);
 	if (end < 0) {
-		snprintf(why, whylen, "the DMABUF's size is unknown (lseek: %s)",
+		snprintf(why, whylen,
+			 "the DMABUF's size is unknown (lseek: %s)",
 			 strerror(errno));
 		return -1;
 	}
 	if ((uint64_t)end < d->sizeimage) {
-		snprintf(why, whylen, "the DMABUF holds %lld bytes, the encoder "
-			 "needs %u", (long long)end, d->sizeimage);
+		snprintf(why, whylen,
+			 "the DMABUF holds %lld bytes, the encoder "
+			 "needs %u",
+			 (long long)end, d->sizeimage);
 		return -1;
 	}
 	*size = (size_t)end;
@@ -346,7 +354,8 @@ static int choose_import(struct m2m_dev *d, struct vpipe_node *node,
 	size_t size;
 	int fd = first ? vpipe_frame_dmabuf(first, &offset) : -1;
 	if (no_import)
-		snprintf(why, sizeof(why), "an earlier picture could not be "
+		snprintf(why, sizeof(why),
+			 "an earlier picture could not be "
 			 "imported");
 	else if (m2m_import_check(d, fmt, fd, offset, &size, why,
 				  sizeof(why)) == 0)

@@ -480,14 +480,13 @@ static int queue_picture(struct m2m *s, unsigned i,
  * be imported, say from a camera reopened at another stride) the encoder
  * goes over to copies for good. */
 static int import_or_copy(struct m2m *s, const struct vpipe_frame *in,
-			  const struct vpipe_format *fmt, int *fd,
-			  size_t *size)
+			  const struct vpipe_format *fmt, int *fd, size_t *size)
 {
 	char why[200];
 	uint32_t offset = 0;
 	*fd = vpipe_frame_dmabuf(in, &offset);
-	if (m2m_import_check(&s->d, fmt, *fd, offset, size, why,
-			     sizeof(why)) == 0)
+	if (m2m_import_check(&s->d, fmt, *fd, offset, size, why, sizeof(why)) ==
+	    0)
 		return 0;
 	if (s->cfg->input_memory == M2M_MEM_DMABUF) {
 		vpipe_error(s->node, "%s: frame %llu cannot be imported: %s",
@@ -530,7 +529,8 @@ static int m2m_process(void *state, unsigned port, const struct vpipe_frame *in)
 	}
 	int fd = -1;
 	size_t dmabuf_size = 0;
-	if (s->d.out_dmabuf && import_or_copy(s, in, &fmt, &fd, &dmabuf_size) < 0)
+	if (s->d.out_dmabuf &&
+	    import_or_copy(s, in, &fmt, &fd, &dmabuf_size) < 0)
 		return -1;
 	if (in->flags & VPIPE_FLAG_DISCONTINUITY) {
 		s->discont_next = true;

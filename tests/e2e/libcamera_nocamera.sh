@@ -10,6 +10,16 @@ if ls /dev/media* >/dev/null 2>&1; then skip "a media device exists here: this t
 "$VPIPE" modules libcamera >"$T/mod.out"
 expect_grep "camera-index" "$T/mod.out"
 expect_grep "one of: nv12, i420" "$T/mod.out"
+expect_grep "rotation .*one of: 0, 180" "$T/mod.out"
+expect_grep "hflip" "$T/mod.out"
+
+cat >"$T/rot.ini" <<'INI'
+[cam]
+module = libcamera
+rotation = 90
+INI
+if "$VPIPE" check "$T/rot.ini" >"$T/rot.out" 2>&1; then fail "rotation 90 accepted"; fi
+expect_grep "rot.ini:3" "$T/rot.out"
 
 cat >"$T/bad.ini" <<'INI'
 [cam]
@@ -35,6 +45,8 @@ cat >"$T/g.ini" <<'INI'
 module = libcamera
 width = 320
 height = 240
+rotation = 180
+hflip = true
 [out]
 module = null
 input = cam

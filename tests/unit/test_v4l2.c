@@ -207,25 +207,23 @@ static void test_import_check(void)
 		     -1);
 	CHECK_STR_CONTAINS(why, "carry no DMABUF");
 	/* payload not at the start of the buffer */
-	CHECK_EQ_INT(m2m_import_check(&d, &f, fd, 4096, &size, why,
-				      sizeof(why)),
-		     -1);
+	CHECK_EQ_INT(
+	    m2m_import_check(&d, &f, fd, 4096, &size, why, sizeof(why)), -1);
 	CHECK_STR_CONTAINS(why, "plane 0 starts at byte 4096");
 	/* the camera pads lines, the encoder does not */
 	struct vpipe_format wide;
 	v4l2src_raw_layout(&wide, V4L2_PIX_FMT_YUV420, 320, 240, 384);
-	CHECK_EQ_INT(m2m_import_check(&d, &wide, fd, 0, &size, why,
-				      sizeof(why)),
-		     -1);
+	CHECK_EQ_INT(
+	    m2m_import_check(&d, &wide, fd, 0, &size, why, sizeof(why)), -1);
 	CHECK_STR_CONTAINS(why, "plane 0 has lines of 384 bytes, the "
 				"encoder's 320");
 	/* another pixel format */
 	struct vpipe_format nv12;
 	v4l2src_raw_layout(&nv12, V4L2_PIX_FMT_NV12, 320, 240, 320);
-	CHECK_EQ_INT(m2m_import_check(&d, &nv12, fd, 0, &size, why,
-				      sizeof(why)),
-		     -1);
-	CHECK_STR_CONTAINS(why, "the pictures are NV12, the encoder takes YU12");
+	CHECK_EQ_INT(
+	    m2m_import_check(&d, &nv12, fd, 0, &size, why, sizeof(why)), -1);
+	CHECK_STR_CONTAINS(why,
+			   "the pictures are NV12, the encoder takes YU12");
 	close(fd);
 	/* a buffer smaller than the encoder's sizeimage */
 	fd = memfd_of(4096);

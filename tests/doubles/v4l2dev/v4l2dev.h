@@ -106,7 +106,7 @@ struct dd_ctx {
 	int64_t pts_next;
 	struct timeval ts_ring[64];
 	unsigned long from_dmabuf, from_mmap; /* pictures encoded, by memory */
-	struct dd_file *event_file; /* where EOS / SOURCE_CHANGE go */
+	struct dd_file *event_file;	      /* where EOS / SOURCE_CHANGE go */
 };
 
 struct dd_au {
