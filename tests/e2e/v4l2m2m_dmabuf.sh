@@ -12,7 +12,9 @@
 #  3. A camera size whose layout is not the encoder's (160x120: the encoder
 #     pads the luma plane to 128 rows) falls back to copying, saying why;
 #     input-memory = dmabuf then fails at the first picture with the reason.
-#  4. export-dmabuf = off on the camera: the encoder copies.
+#  4. export-dmabuf = off on the camera, a camera driver without EXPBUF, an
+#     encoder that refuses DMABUF queues: copies (or, with input-memory =
+#     dmabuf, an error saying why).
 #  5. The camera is unplugged while the encoder holds imported buffers: the
 #     stream goes on after the reopen, still imported, and decodes.
 source "$VPIPE_TOP/tests/lib.sh"
@@ -32,6 +34,18 @@ path = /dev/video0
 formats = YU12 NV12 YUYV
 sizes = 320x240 160x120
 rates = 30
+
+[device]
+path = /dev/video13
+type = encoder
+dmabuf = no
+
+[device]
+path = /dev/video2
+formats = YU12
+sizes = 320x240
+rates = 30
+dmabuf = no
 
 [device]
 path = /dev/video1
@@ -148,6 +162,21 @@ expect_eq "export off: pictures imported" "$(counter imp dmabuf-frames "$T/log")
 graph i420 320 240 dmabuf off >"$T/g.ini"
 run run "$T/g.ini" --duration 500ms 2>"$T/log" && fail "input-memory = dmabuf ran without a DMABUF"
 expect_grep "input-memory = dmabuf, but the pictures carry no DMABUF" "$T/log"
+
+# A camera driver without VIDIOC_EXPBUF, an encoder that refuses DMABUF.
+graph i420 320 240 auto | sed 's|/dev/video0|/dev/video2|' >"$T/noexp.ini"
+run run "$T/noexp.ini" --duration 500ms 2>"$T/log" || { cat "$T/log"; fail "camera without EXPBUF run failed"; }
+grep -q "exported as DMABUF" "$T/log" && fail "a camera without EXPBUF exported"
+expect_eq "camera without EXPBUF: pictures imported" "$(counter imp dmabuf-frames "$T/log")" 0
+graph i420 320 240 auto | sed 's|/dev/video11|/dev/video13|' >"$T/noimp.ini"
+run run "$T/noimp.ini" --duration 500ms 2>"$T/log" || { cat "$T/log"; fail "encoder without DMABUF run failed"; }
+expect_grep "imp: /dev/video13 (bcm2835-codec-encode) does not import DMABUF on OUTPUT (VIDIOC_REQBUFS: Invalid argument); copying pictures instead" "$T/log"
+expect_eq "encoder without DMABUF: pictures imported" "$(counter imp dmabuf-frames "$T/log")" 0
+[ "$(counter imp copied-frames "$T/log")" -ge 5 ] || fail "encoder without DMABUF: nothing copied"
+cmp "$T/imp.h264" "$T/cpy.h264" || fail "encoder without DMABUF: the encode differs from the copy"
+graph i420 320 240 dmabuf | sed 's|/dev/video11|/dev/video13|' >"$T/noimp.ini"
+run run "$T/noimp.ini" --duration 500ms 2>"$T/log" && fail "input-memory = dmabuf ran on an encoder without DMABUF"
+expect_grep "does not import DMABUF on OUTPUT (VIDIOC_REQBUFS: Invalid argument)" "$T/log"
 
 # 5. Unplug while imported buffers are in the encoder.
 cat >"$T/u.ini" <<INI

@@ -103,6 +103,10 @@ static void set_key(struct dd_device *d, const char *key, char *val,
 		d->unplug_for_ns = strtoll(val, NULL, 10) * 1000000;
 	} else if (!strcmp(key, "unplug-times")) {
 		d->unplug_times = (unsigned)atoi(val);
+	} else if (!strcmp(key, "dmabuf")) {
+		if (strcmp(val, "yes") && strcmp(val, "no"))
+			die(file, line, "dmabuf is yes or no");
+		d->no_dmabuf = !strcmp(val, "no");
 	} else {
 		die(file, line, "unknown key");
 	}

@@ -706,7 +706,7 @@ static int reqbufs(struct dd_file *f, struct v4l2_requestbuffers *r)
 	struct dd_queue *q = queue_of(f, r->type);
 	if (!q)
 		return -EINVAL;
-	bool dmabuf_ok = f->dev->kind == DD_ENCODER;
+	bool dmabuf_ok = f->dev->kind == DD_ENCODER && !f->dev->no_dmabuf;
 	if (r->memory != V4L2_MEMORY_MMAP &&
 	    !(dmabuf_ok && r->memory == V4L2_MEMORY_DMABUF))
 		return -EINVAL;
@@ -956,6 +956,8 @@ static int streamoff(struct dd_file *f, const uint32_t *type)
 
 static int expbuf(struct dd_file *f, struct v4l2_exportbuffer *e)
 {
+	if (f->dev->no_dmabuf)
+		return -ENOTTY; /* a driver without vidioc_expbuf */
 	struct dd_queue *q = queue_of(f, e->type);
 	if (!q || q->owner != f || e->index >= q->count || e->plane > 0 ||
 	    q->memory != V4L2_MEMORY_MMAP)

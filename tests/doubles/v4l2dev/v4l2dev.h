@@ -138,6 +138,7 @@ struct dd_device {
 	uint64_t unplug_after; /* frames delivered before ENODEV, 0: never */
 	int64_t unplug_for_ns;
 	unsigned unplug_times;
+	bool no_dmabuf; /* dmabuf = no: no EXPBUF, no DMABUF queues */
 	/* state */
 	unsigned generation;	/* bumped on every unplug */
 	int64_t gone_until;	/* CLOCK_MONOTONIC ns; open fails before it */
