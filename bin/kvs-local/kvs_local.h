@@ -49,6 +49,12 @@ struct kl_config {
 	atomic_int fail_next;    /* answer 500 to the next N requests */
 	int64_t drop_after;      /* drop a PutMedia after this many body bytes */
 	int ack_delay_ms;        /* delay every ACK */
+	/* one-shot stall: the first PutMedia connection to have sent this
+	 * many ACKs goes silent (reads and writes nothing) for stall_ms, then
+	 * closes as a lost connection; 0 = off */
+	int64_t stall_acks_after;
+	int stall_ms;
+	atomic_bool stall_used;
 	uint64_t error_fragment; /* ERROR ack for the Nth fragment (1-based) */
 	int throttle_tps;        /* control-plane calls per second, 0 = off */
 	bool no_rate_limits;     /* --no-rate-limits: no TPS/credit limits */

@@ -773,6 +773,9 @@ static void usage(FILE *f)
 		"requests\n"
 		"  --drop-after BYTES     cut each PutMedia after BYTES of body\n"
 		"  --ack-delay MS         delay every ACK\n"
+		"  --stall-acks-after N --stall-for MS\n"
+		"                         once: after N ACKs a PutMedia goes "
+		"silent for MS, then closes\n"
 		"  --error-fragment N     ERROR ack (5000) for the Nth fragment\n"
 		"  --throttle TPS         ClientLimitExceededException over TPS\n"
 		"  --repeat-headers       GetMedia: stream header before every "
@@ -790,7 +793,7 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg)
 		O_LISTEN = 256, O_DATA, O_CERT, O_KEY, O_AK, O_SK, O_TOKEN,
 		O_REGION, O_SKEW, O_IDLE, O_MAXSIZE, O_MAXDUR, O_REFUSE,
 		O_FAIL, O_DROP, O_DELAY, O_ERRFRAG, O_THROTTLE, O_REPEAT,
-		O_NOLIMITS, O_STALL,
+		O_NOLIMITS, O_STALL, O_STALL_ACKS, O_STALL_FOR,
 	};
 	static const struct option opts[] = {
 		{"listen", 1, 0, O_LISTEN},
@@ -814,6 +817,8 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg)
 		{"repeat-headers", 0, 0, O_REPEAT},
 		{"no-rate-limits", 0, 0, O_NOLIMITS},
 		{"write-timeout", 1, 0, O_STALL},
+		{"stall-acks-after", 1, 0, O_STALL_ACKS},
+		{"stall-for", 1, 0, O_STALL_FOR},
 		{"verbose", 0, 0, 'v'},
 		{"help", 0, 0, 'h'},
 		{0, 0, 0, 0},
@@ -882,6 +887,8 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg)
 		case O_ERRFRAG: cfg->error_fragment = (uint64_t)n; break;
 		case O_THROTTLE: cfg->throttle_tps = (int)n; break;
 		case O_STALL: cfg->write_stall_ms = (int)n; break;
+		case O_STALL_ACKS: cfg->stall_acks_after = n; break;
+		case O_STALL_FOR: cfg->stall_ms = (int)n; break;
 		}
 	}
 	if (optind < argc) {

@@ -54,10 +54,43 @@ struct pm {
 	bool aws_chunked, aws_done;
 	int64_t decoded_length; /* x-amz-decoded-content-length, or -1 */
 	struct sigv4_chunked sc;
+	/* --stall-acks-after: ACKs sent so far, and whether this connection
+	 * stalled (it then ends as a lost connection) */
+	uint64_t acks_sent;
+	bool stalled;
 };
+
+/* The one-shot stall fault: claimed by the first connection that reaches
+ * --stall-acks-after ACKs. It then neither reads nor writes for
+ * --stall-for (the connection thread just waits), as a hop that
+ * black-holes a connection would, and the connection ends as lost: what
+ * arrived meanwhile is never processed, the open fragment is discarded. */
+static bool stall_now(struct pm *p)
+{
+	struct kl_config *cfg = &p->srv->cfg;
+	if (cfg->stall_acks_after <= 0 ||
+	    p->acks_sent < (uint64_t)cfg->stall_acks_after)
+		return false;
+	bool expected = false;
+	if (!atomic_compare_exchange_strong(&cfg->stall_used, &expected, true))
+		return false;
+	kl_log("%s PutMedia: stalling after %llu ACKs for %d ms "
+	       "(--stall-acks-after)",
+	       p->st->name, (unsigned long long)p->acks_sent, cfg->stall_ms);
+	int64_t until = kl_now_ms() + cfg->stall_ms;
+	while (kl_now_ms() < until && !atomic_load(&p->srv->stopping))
+		usleep(20 * 1000);
+	kl_log("%s PutMedia: stall over, closing the connection",
+	       p->st->name);
+	p->stalled = true;
+	return true;
+}
 
 static int send_ack(struct pm *p, const char *type, bool with_fragment)
 {
+	if (p->stalled || stall_now(p))
+		return -1;
+	p->acks_sent++;
 	if (p->srv->cfg.ack_delay_ms > 0)
 		usleep((useconds_t)p->srv->cfg.ack_delay_ms * 1000);
 	struct strbuf b = STRBUF_INIT;
@@ -128,6 +161,8 @@ static int cluster_start(struct pm *p)
 		return fail(p, 4006, "INVALID_MKV_DATA");
 	if (p->header_new && save_header(p))
 		return -1;
+	if (p->in_frag) /* the reader ends every Cluster first; if not, drop */
+		discard_fragment(p);
 	p->fragments_seen++;
 	p->in_frag = true;
 	p->have_tc = false;
@@ -313,7 +348,7 @@ static int feed(struct pm *p, const uint8_t *d, size_t n)
 {
 	if (mkv_stream_feed(&p->mkv, d, n) == 0)
 		return 0;
-	if (!p->error_id) {
+	if (!p->error_id && !p->stalled) {
 		kl_log("%s PutMedia: bad MKV data at %s", p->st->name,
 		       p->mkv.error);
 		fail(p, 4006, "INVALID_MKV_DATA");
@@ -605,6 +640,8 @@ int kl_put_media(struct kl_server *srv, struct kl_conn *c,
 	struct mkv_stream_callbacks cb = {on_event, on_bytes, p};
 	mkv_stream_init(&p->mkv, &cb);
 	int end = kl_start_chunked(c, "application/json") ? -1 : body_loop(p, r);
+	if (p->stalled)
+		end = -1; /* as lost: nothing more is read or written */
 	if (end == 1 && p->aws_chunked && !p->aws_done && !p->error_id)
 		aws_chunked_error(p, "body ended before the final aws-chunked "
 				     "chunk");

@@ -68,3 +68,12 @@ same_frames() {
 
 # clusters F: Matroska clusters (= KVS fragments) in F.
 clusters() { mkvinfo "$1" | grep -c '^|+ Cluster'; }
+
+# fragments URL STREAM [aws args...]: how many fragments ListFragments shows.
+fragments() {
+	local url=$1 stream=$2
+	shift 2
+	timeout 30 aws kinesis-video-archived-media list-fragments \
+		--endpoint-url "$url" "$@" --stream-name "$stream" \
+		--query 'length(Fragments)' --output text
+}
