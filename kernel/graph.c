@@ -46,7 +46,9 @@ static void err_at(struct builder *b, int line, const char *fmt, ...)
 	b->errors++;
 }
 
-/* The closest candidate within a small edit distance, or NULL. */
+/* The closest candidate within a small edit distance, else one that
+ * contains the word as a dash-separated part ("region" -> "aws-region"),
+ * or NULL. */
 static const char *nearest(const char *word, const char *const *cands,
 			   size_t n)
 {
@@ -58,6 +60,13 @@ static const char *nearest(const char *word, const char *const *cands,
 			best_d = d;
 			best = cands[i];
 		}
+	}
+	size_t wl = strlen(word);
+	for (size_t i = 0; !best && wl >= 3 && i < n && cands[i]; i++) {
+		const char *c = cands[i], *hit = strstr(c, word);
+		if (hit && (hit == c || hit[-1] == '-') &&
+		    (hit[wl] == 0 || hit[wl] == '-'))
+			best = c;
 	}
 	return best;
 }

@@ -25,6 +25,11 @@ module = testsrc
 ; a typo
 widht = 320
 INI
+expect_error part_of_key "part_of_key.ini:3: error: unknown key 'live' for node [cam] (module testsrc); did you mean 'is-live'?" <<'INI'
+[cam]
+module = testsrc
+live = false
+INI
 expect_error wrong_type "wrong_type.ini:3: error: [cam] invalid value 'big' for width: an integer" <<'INI'
 [cam]
 module = testsrc
