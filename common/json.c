@@ -469,8 +469,9 @@ int json_int64(const struct json_value *v, int64_t *out)
 		return -1;
 	if (strpbrk(v->str, ".eE")) {
 		/* allow 12.0 or 1e3 when exactly integral and in range */
-		if (v->number != (double)(int64_t)v->number ||
-		    v->number > 9.2e18 || v->number < -9.2e18)
+		/* range first: casting an out-of-range double is undefined */
+		if (!(v->number < 9.2e18 && v->number > -9.2e18) ||
+		    v->number != (double)(int64_t)v->number)
 			return -1;
 		*out = (int64_t)v->number;
 		return 0;

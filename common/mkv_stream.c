@@ -202,6 +202,13 @@ static int check_placement(struct mkv_stream *m, uint32_t id, uint64_t size,
 		return fail(m, "Segment before any EBML header");
 	if (!m->seen_header && id != MKV_ID_EBML)
 		return fail(m, "stream does not start with an EBML header");
+	/* a Cluster (Tracks, Tags, ...) belongs directly in the Segment: one
+	 * nested in another (a parent with a wrong known size) would start a
+	 * fragment inside a fragment */
+	if (m->depth > 0 && is_top_level(id) && id != MKV_ID_EBML &&
+	    id != MKV_ID_SEGMENT && parent_id(m) != MKV_ID_SEGMENT)
+		return fail(m, "element 0x%X inside 0x%X (want the Segment)",
+			    id, parent_id(m));
 	if (size == EBML_SIZE_UNKNOWN && id != MKV_ID_SEGMENT &&
 	    id != MKV_ID_CLUSTER)
 		return fail(m, "element 0x%X has an unknown size", id);

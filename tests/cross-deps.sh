@@ -32,7 +32,7 @@ $SUDO apt-get update -qq || echo "cross-deps: apt-get update reported errors (co
 
 host_pkgs=(qemu-user)
 for a in "${ARCHES[@]}"; do host_pkgs+=("crossbuild-essential-$a" "pkgconf:$a"); done
-$SUDO apt-get install -y -qq --no-install-recommends "${host_pkgs[@]}"
+$SUDO apt-get install -y -qq --no-remove --no-install-recommends "${host_pkgs[@]}"
 
 # Multi-Arch: same libraries must have the same version on every
 # architecture. When the mirror's index for the target lags the host's (a
@@ -57,7 +57,7 @@ install_for_arch() { # ARCH PKG -> 0 when PKG:ARCH is installed
 	dpkg-query -W -f='${Status}' "$pkg:$arch" 2>/dev/null | grep -q 'install ok installed' && return 0
 	dir=$(mktemp -d /tmp/vpipe-cross-debs.XXXXXX)
 	for round in 1 2 3 4 5 6; do
-		out=$(apt-get install -s -q "${debs[@]}" "$pkg:$arch" 2>&1) && break
+		out=$(apt-get install -s -q --no-remove "${debs[@]}" "$pkg:$arch" 2>&1) && break
 		# "X:arm64 : Depends: Y:arm64 (= 1.2)" -> X and Y
 		names=$(echo "$out" | grep -oE "[a-z0-9][a-z0-9.+-]*:$arch" | sed "s/:$arch\$//" | sort -u)
 		n=${#debs[@]}
@@ -67,7 +67,7 @@ install_for_arch() { # ARCH PKG -> 0 when PKG:ARCH is installed
 		done
 		[ ${#debs[@]} -gt "$n" ] || break
 	done
-	if $SUDO apt-get install -y -qq --no-install-recommends "${debs[@]}" "$pkg:$arch" >/dev/null 2>&1; then
+	if $SUDO apt-get install -y -qq --no-remove --no-install-recommends "${debs[@]}" "$pkg:$arch" >/dev/null 2>&1; then
 		[ ${#debs[@]} -eq 0 ] || echo "cross-deps: $pkg:$arch with host-version $(printf '%s ' "${debs[@]##*/}")"
 		rm -rf "$dir"
 		return 0
@@ -76,13 +76,62 @@ install_for_arch() { # ARCH PKG -> 0 when PKG:ARCH is installed
 	return 1
 }
 
+# Last resort, when apt cannot co-install PKG:ARCH without removing host
+# packages (the host's version of a dependency is missing from the mirror
+# for ARCH): download PKG and those of its dependencies not installed for ARCH
+# (at the target index's version) and unpack them into a private prefix,
+# $CROSS_EXTRA/TRIPLET, outside dpkg's view. Nothing is installed; the
+# Makefile adds that prefix to cross builds and tests/cross.sh to qemu's
+# library path when it exists.
+CROSS_EXTRA=${CROSS_EXTRA:-/opt/vpipe-cross}
+# The C library's development files come with crossbuild-essential-ARCH.
+CROSS_TOOLCHAIN_PROVIDES="libc6-dev libc-dev linux-libc-dev libc-dev-bin libcrypt-dev
+	libnsl-dev libtirpc-dev rpcsvc-proto libgcc-12-dev libstdc++-12-dev"
+unpack_for_arch() { # ARCH PKG -> 0 when unpacked
+	local arch=$1 pkg=$2 triplet dir todo=("$2") seen=" " p deps d
+	triplet=$(dpkg-architecture -a "$arch" -qDEB_HOST_MULTIARCH 2>/dev/null)
+	dir=$(mktemp -d /tmp/vpipe-cross-unpack.XXXXXX)
+	while [ ${#todo[@]} -gt 0 ]; do
+		p=${todo[0]}
+		todo=("${todo[@]:1}")
+		[[ $seen == *" $p "* ]] && continue
+		seen+="$p "
+		dpkg-query -W -f='${Status}' "$p:$arch" 2>/dev/null | grep -q 'install ok installed' && continue
+		[[ " $CROSS_TOOLCHAIN_PROVIDES " == *" $p "* ]] && continue
+		(cd "$dir" && apt-get download -q "$p:$arch" >/dev/null 2>&1) || { rm -rf "$dir"; return 1; }
+		# "Depends: a (>= 1), b | c" -> a b (first alternative)
+		deps=$(apt-cache show --no-all-versions "$p:$arch" | sed -n 's/^\(Pre-\)\?Depends: //p' |
+			tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/:any//; s/ //g')
+		for d in $deps; do todo+=("$d"); done
+	done
+	$SUDO mkdir -p "$CROSS_EXTRA/$triplet"
+	for d in "$dir"/*.deb; do $SUDO dpkg -x "$d" "$CROSS_EXTRA/$triplet"; done
+	# libz.so -> libz.so.1.2.13 whose package is installed: point at the
+	# installed library.
+	find "$CROSS_EXTRA/$triplet" -xtype l | while read -r d; do
+		p=$(readlink "$d")
+		for t in "/usr/lib/$triplet/$p" "/lib/$triplet/$p"; do
+			[ -e "$t" ] && { $SUDO ln -sf "$t" "$d"; break; }
+		done
+	done
+	echo "cross-deps: $pkg:$arch unpacked into $CROSS_EXTRA/$triplet (apt could not co-install it):" \
+		"$(cd "$dir" && ls ./*.deb | sed 's|^./||' | tr '\n' ' ')"
+	rm -rf "$dir"
+}
+
 summary=()
 for a in "${ARCHES[@]}"; do
-	ok=() bad=()
+	ok=() bad=() unpacked=()
 	for p in "${CROSS_DEV_PKGS[@]}"; do
-		if install_for_arch "$a" "$p"; then ok+=("$p"); else bad+=("$p"); fi
+		if install_for_arch "$a" "$p"; then
+			ok+=("$p")
+		elif unpack_for_arch "$a" "$p"; then
+			unpacked+=("$p")
+		else
+			bad+=("$p")
+		fi
 	done
-	summary+=("$a: installed ${ok[*]:-nothing}; not installable: ${bad[*]:-none}; \
+	summary+=("$a: installed ${ok[*]:-nothing}; unpacked: ${unpacked[*]:-none}; not installable: ${bad[*]:-none}; \
 not co-installable in Debian 12: ${NOT_COINSTALLABLE[*]}")
 done
 printf 'cross-deps: %s\n' "${summary[@]}"

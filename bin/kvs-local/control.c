@@ -140,10 +140,12 @@ static int create_stream(struct kl_server *srv, struct kl_conn *c,
 		return kl_send_error(c, 400, "InvalidArgumentException",
 				     "DeviceName must match [a-zA-Z0-9_.-]+, "
 				     "1-128 characters");
-	if (ret && (json_int64(ret, &hours) || hours < 0))
+	if (ret && (json_int64(ret, &hours) || hours < 0 ||
+		    hours > KL_MAX_RETENTION_HOURS))
 		return kl_send_error(c, 400, "InvalidArgumentException",
 				     "DataRetentionInHours must be an integer "
-				     ">= 0");
+				     "0-%d (10 years)",
+				     KL_MAX_RETENTION_HOURS);
 	if (media && (strlen(media) > 128 || !strchr(media, '/')))
 		return kl_send_error(c, 400, "InvalidArgumentException",
 				     "MediaType '%s' is not a media type",
@@ -368,7 +370,7 @@ static int update_retention(struct kl_server *srv, struct kl_conn *c,
 	     strcmp(op, "DECREASE_DATA_RETENTION")) ||
 	    json_int64(json_get(r->json, "DataRetentionChangeInHours"),
 		       &change) ||
-	    change < 1)
+	    change < 1 || change > KL_MAX_RETENTION_HOURS)
 		return kl_send_error(c, 400, "InvalidArgumentException",
 				     "CurrentVersion, Operation "
 				     "(INCREASE_DATA_RETENTION or "
@@ -386,9 +388,12 @@ static int update_retention(struct kl_server *srv, struct kl_conn *c,
 					   "CurrentVersion %s, the stream is "
 					   "at %s",
 					   ver, st->version);
-		else if (next < 0)
+		else if (next < 0 || next > KL_MAX_RETENTION_HOURS)
 			rc = kl_send_error(c, 400, "InvalidArgumentException",
-					   "retention would go below 0 hours");
+					   "retention would be %lld hours, "
+					   "outside 0-%d (10 years)",
+					   (long long)next,
+					   KL_MAX_RETENTION_HOURS);
 		else {
 			char v[17];
 			static const char alnum[] =

@@ -25,6 +25,7 @@ int kvs_local_main(int argc, char **argv);
 #define KL_MAX_TRACKS 3                            /* 4005 */
 #define KL_MAX_FRAGMENT_TAGS 10                    /* 4009 */
 #define KL_MAX_STREAM_TAGS 50
+#define KL_MAX_RETENTION_HOURS 87600 /* 10 years */
 #define KL_MAX_JSON_BODY (1024 * 1024)
 #define KL_MAX_HEAD 16384
 #define KL_MAX_GET_MEDIA 3              /* concurrent GetMedia per stream */
@@ -32,6 +33,8 @@ int kvs_local_main(int argc, char **argv);
 /* a reader that takes no byte for this long is dropped */
 #define KL_WRITE_STALL_MS 60000
 #define KL_MAX_FRAGMENT_LIST 1000
+/* timestamps beyond this (year ~33658) are refused, not overflowed */
+#define KL_MAX_EPOCH_SECONDS 1e12
 
 /* ------------------------------------------------------------ config */
 struct kl_config {
@@ -185,6 +188,12 @@ bool kl_limit_account(struct kl_server *srv, int api, char *why, size_t n);
 /* Store lock held. cost: 1 per call, fragments for the credit limits. */
 bool kl_limit_stream(struct kl_server *srv, struct kl_stream *st, int api,
 		     double cost, char *why, size_t n);
+
+/* Serve the connection c (fd, ssl, srv, peer set) until it closes, then
+ * close and free it. The connection threads run it; the request-path fuzz
+ * target calls it directly on a socketpair. */
+void kl_serve(struct kl_conn *c);
+void kl_config_defaults(struct kl_config *cfg);
 
 /* Read more into c->buf (appending). >0 bytes read, 0 EOF, -1 error,
  * -2 timeout. */

@@ -319,6 +319,9 @@ void kl_put_timestamp(struct strbuf *b, int64_t ms)
 int kl_parse_timestamp(const struct json_value *v, int64_t *ms)
 {
 	if (v && v->type == JSON_NUMBER) {
+		if (!(v->number > -KL_MAX_EPOCH_SECONDS &&
+		      v->number < KL_MAX_EPOCH_SECONDS))
+			return -1; /* NaN or out of int64_t milliseconds */
 		*ms = (int64_t)(v->number * 1000.0 + 0.5);
 		return 0;
 	}
@@ -638,9 +641,8 @@ out:
 	return rc;
 }
 
-static void *conn_main(void *arg)
+void kl_serve(struct kl_conn *c)
 {
-	struct kl_conn *c = arg;
 	struct kl_server *srv = c->srv;
 	if (c->ssl) {
 		/* a handshake that stalls ends instead of pinning its
@@ -669,6 +671,13 @@ static void *conn_main(void *arg)
 	}
 	close(c->fd);
 	free(c);
+}
+
+static void *conn_main(void *arg)
+{
+	struct kl_conn *c = arg;
+	struct kl_server *srv = c->srv;
+	kl_serve(c);
 	atomic_fetch_sub(&srv->n_conns, 1);
 	return NULL;
 }
@@ -976,12 +985,8 @@ static void accept_loop(struct kl_server *srv, int lfd)
 	}
 }
 
-int kvs_local_main(int argc, char **argv)
+void kl_config_defaults(struct kl_config *cfg)
 {
-	static struct kl_server srv_storage;
-	struct kl_server *srv = &srv_storage;
-	memset(srv, 0, sizeof *srv);
-	struct kl_config *cfg = &srv->cfg;
 	cfg->listen = "127.0.0.1:4567";
 	cfg->data_dir = "kvs-local-data";
 	cfg->region = "us-west-2";
@@ -990,6 +995,15 @@ int kvs_local_main(int argc, char **argv)
 	cfg->max_fragment_size = KL_MAX_FRAGMENT_SIZE;
 	cfg->max_fragment_ms = KL_MAX_FRAGMENT_MS;
 	cfg->write_stall_ms = KL_WRITE_STALL_MS;
+}
+
+int kvs_local_main(int argc, char **argv)
+{
+	static struct kl_server srv_storage;
+	struct kl_server *srv = &srv_storage;
+	memset(srv, 0, sizeof *srv);
+	struct kl_config *cfg = &srv->cfg;
+	kl_config_defaults(cfg);
 	if (parse_args(argc, argv, cfg))
 		return 2;
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());

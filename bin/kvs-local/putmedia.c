@@ -454,7 +454,7 @@ static int parse_start_timestamp(const char *s, int64_t *ms)
 {
 	char *end;
 	double v = strtod(s, &end);
-	if (end == s || *end || v < 0)
+	if (end == s || *end || !(v >= 0 && v < KL_MAX_EPOCH_SECONDS))
 		return -1;
 	*ms = (int64_t)(v * 1000.0 + 0.5);
 	return 0;
