@@ -1,9 +1,11 @@
 /* kvs-local PutMedia: a long chunked POST whose Matroska body is parsed as
  * it arrives (common/mkv_stream), cut into fragments (one per Cluster),
  * stored, and acknowledged on the same connection while the body is still
- * coming: BUFFERING when a fragment starts, RECEIVED when it is complete,
- * PERSISTED once stored (streams with retention > 0), IDLE while nothing
- * arrives, ERROR with the service's ErrorId/ErrorCode on a broken limit. */
+ * coming: BUFFERING when a fragment starts, RECEIVED when it is complete
+ * (the next Cluster starts, or the body ends: the Tags in between are the
+ * fragment's), PERSISTED once stored (streams with retention > 0), IDLE
+ * while nothing arrives, ERROR with the service's ErrorId/ErrorCode on a
+ * broken limit. */
 #include "kvs_local.h"
 
 #include "mkv_stream.h"
@@ -34,6 +36,12 @@ struct pm {
 	/* tags seen since the last fragment: they go with the next one */
 	struct strbuf pending_tags;
 	int n_pending_tags;
+	/* A fragment whose Cluster ended waits for the next Cluster (or the
+	 * end of the body) before it is stored: the Tags between the two
+	 * belong to it ("a tag belongs to the cluster before it"). */
+	bool ended;
+	struct strbuf trailing_tags; /* "name":"value",... */
+	int n_trailing_tags;
 	/* the fragment being received */
 	bool in_frag, have_tc;
 	FILE *file;
@@ -150,6 +158,11 @@ static void discard_fragment(struct pm *p)
 		p->file = NULL;
 		unlink(p->tmp_path);
 	}
+	if (p->ended)
+		unlink(p->tmp_path);
+	p->ended = false;
+	p->trailing_tags.len = 0;
+	p->n_trailing_tags = 0;
 	free(p->frag.tags_json);
 	p->frag.tags_json = NULL;
 	p->in_frag = false;
@@ -232,36 +245,94 @@ static int cluster_end(struct pm *p)
 					      : 0;
 	int rc = fclose(p->file);
 	p->file = NULL;
+	p->in_frag = false;
 	if (p->srv->cfg.error_fragment &&
 	    p->fragments_seen == p->srv->cfg.error_fragment) {
 		unlink(p->tmp_path);
 		free(p->frag.tags_json);
 		p->frag.tags_json = NULL;
-		p->in_frag = false;
 		p->error_id = 5000;
 		p->error_code = "INTERNAL_ERROR";
 		send_ack(p, "ERROR", true); /* injected; the stream goes on */
 		p->error_id = 0;
 		return 0;
 	}
-	if (send_ack(p, "RECEIVED", true))
+	if (rc) {
+		kl_log("cannot write %s: %s", p->tmp_path, strerror(errno));
+		unlink(p->tmp_path);
+		free(p->frag.tags_json);
+		p->frag.tags_json = NULL;
+		return fail(p, 5001, "ARCHIVAL_ERROR");
+	}
+	p->ended = true; /* stored when the next Cluster starts */
+	return 0;
+}
+
+/* The fragment's own tags: those before its Cluster (a producer that puts
+ * them there, or the first fragment's) and those after it. */
+static int merge_trailing_tags(struct pm *p)
+{
+	if (!p->n_trailing_tags)
+		return 0;
+	struct strbuf b = STRBUF_INIT;
+	const char *before = p->frag.tags_json ? p->frag.tags_json : "{}";
+	size_t bl = strlen(before);
+	sb_append(&b, before, bl > 0 ? bl - 1 : 0); /* without the '}' */
+	if (p->n_frag_tags)
+		sb_putc(&b, ',');
+	sb_append(&b, p->trailing_tags.s, p->trailing_tags.len);
+	sb_putc(&b, '}');
+	char *merged = sb_detach(&b);
+	if (!merged)
 		return -1;
+	free(p->frag.tags_json);
+	p->frag.tags_json = merged;
+	p->n_frag_tags += p->n_trailing_tags;
+	p->trailing_tags.len = 0;
+	p->n_trailing_tags = 0;
+	return 0;
+}
+
+/* Store the fragment that ended: RECEIVED, stored, PERSISTED. */
+static int commit_fragment(struct pm *p)
+{
+	if (!p->ended)
+		return 0;
+	p->ended = false;
+	if (merge_trailing_tags(p)) {
+		unlink(p->tmp_path);
+		return fail(p, 5001, "ARCHIVAL_ERROR");
+	}
+	if (p->n_frag_tags > KL_MAX_FRAGMENT_TAGS) {
+		unlink(p->tmp_path);
+		free(p->frag.tags_json);
+		p->frag.tags_json = NULL;
+		return fail(p, 4009, "FRAGMENT_METADATA_LIMIT_REACHED");
+	}
+	if (send_ack(p, "RECEIVED", true)) {
+		unlink(p->tmp_path);
+		free(p->frag.tags_json);
+		p->frag.tags_json = NULL;
+		return -1;
+	}
 	char path[1200];
 	kl_fragment_path(p->st, p->frag.number, path, sizeof path);
-	if (rc || rename(p->tmp_path, path)) {
+	if (rename(p->tmp_path, path)) {
 		kl_log("cannot store %s: %s", path, strerror(errno));
-		discard_fragment(p);
+		unlink(p->tmp_path);
+		free(p->frag.tags_json);
+		p->frag.tags_json = NULL;
 		return fail(p, 5001, "ARCHIVAL_ERROR");
 	}
 	pthread_mutex_lock(&p->srv->store.lock);
 	bool deleted = p->st->deleted;
-	rc = deleted ? -1
-		     : kl_store_add_fragment(&p->srv->store, p->st, &p->frag);
+	int rc = deleted ? -1
+			 : kl_store_add_fragment(&p->srv->store, p->st,
+						 &p->frag);
 	int64_t retention = p->st->retention_hours;
 	pthread_mutex_unlock(&p->srv->store.lock);
 	free(p->frag.tags_json);
 	p->frag.tags_json = NULL;
-	p->in_frag = false;
 	if (rc)
 		return fail(p, deleted ? 4507 : 5001,
 			    deleted ? "STREAM_DELETED" : "ARCHIVAL_ERROR");
@@ -270,11 +341,22 @@ static int cluster_end(struct pm *p)
 	return 0;
 }
 
+static void add_tag(struct strbuf *b, int *n, const struct mkv_event *ev)
+{
+	if ((*n)++)
+		sb_putc(b, ',');
+	json_put_string(b, ev->name);
+	sb_putc(b, ':');
+	json_put_string(b, ev->string);
+}
+
 static int on_event(void *opaque, const struct mkv_event *ev)
 {
 	struct pm *p = opaque;
 	switch (ev->type) {
 	case MKV_EV_HEADER:
+		if (commit_fragment(p))
+			return -1;
 		p->header.len = 0;
 		p->header_new = true;
 		p->timecode_scale = 1000000;
@@ -289,6 +371,8 @@ static int on_event(void *opaque, const struct mkv_event *ev)
 			return fail(p, 4005, "MORE_THAN_ALLOWED_TRACKS_FOUND");
 		return 0;
 	case MKV_EV_CLUSTER_START:
+		if (commit_fragment(p))
+			return -1;
 		return cluster_start(p);
 	case MKV_EV_CLUSTER_TIMECODE:
 		return cluster_timecode(p, ev->value);
@@ -297,11 +381,11 @@ static int on_event(void *opaque, const struct mkv_event *ev)
 	case MKV_EV_CLUSTER_END:
 		return cluster_end(p);
 	case MKV_EV_TAG:
-		if (p->n_pending_tags++)
-			sb_putc(&p->pending_tags, ',');
-		json_put_string(&p->pending_tags, ev->name);
-		sb_putc(&p->pending_tags, ':');
-		json_put_string(&p->pending_tags, ev->string);
+		/* After a Cluster: that fragment's; before any: the next's. */
+		if (p->ended)
+			add_tag(&p->trailing_tags, &p->n_trailing_tags, ev);
+		else
+			add_tag(&p->pending_tags, &p->n_pending_tags, ev);
 		return 0;
 	default:
 		return 0;
@@ -612,6 +696,7 @@ static void release_stream(struct pm *p)
 	sigv4_chunked_free(&p->sc);
 	sb_free(&p->header);
 	sb_free(&p->pending_tags);
+	sb_free(&p->trailing_tags);
 	free(p);
 }
 
@@ -650,6 +735,8 @@ int kl_put_media(struct kl_server *srv, struct kl_conn *c,
 		       p->st->name, p->mkv.error);
 		fail(p, 4006, "INVALID_MKV_DATA");
 	}
+	if (end >= 0 && !p->error_id)
+		commit_fragment(p); /* the last one, with its trailing Tags */
 	if (end >= 0 && p->error_id)
 		send_ack(p, "ERROR", true);
 	if (end >= 0)
