@@ -110,7 +110,8 @@ static int filesrc_create(struct vpipe_node *node, const void *config,
 	s->frame_ns = (int64_t)(1e9 / cfg->framerate + 0.5);
 	if (cfg->format == FMT_H264) {
 		vpipe_node_set_output_media(node, 0, VPIPE_MEDIA_H264);
-		vpipe_node_set_pool(node, 0, 256 * 1024);
+		/* a frame in flight can pin the whole read chunk it wraps */
+		vpipe_node_set_pool(node, 0, CHUNK_BYTES);
 	} else {
 		if (cfg->width <= 0 || cfg->height <= 0) {
 			vpipe_error(node, "format %s needs width and height",
