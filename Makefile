@@ -32,6 +32,15 @@ CXX := $(CROSS)-g++
 AR := $(CROSS)-ar
 PKG_CONFIG ?= $(CROSS)-pkg-config
 BUILD := build-$(CROSS)
+# Libraries tests/cross-deps.sh had to unpack outside dpkg, when apt could
+# not co-install them (searched after the system's own).
+CROSS_EXTRA ?= /opt/vpipe-cross
+CROSS_X := $(wildcard $(CROSS_EXTRA)/$(CROSS))
+ifneq ($(CROSS_X),)
+CROSS_CPPFLAGS := -idirafter $(CROSS_X)/usr/include/$(CROSS) -idirafter $(CROSS_X)/usr/include
+CROSS_LDFLAGS := -L$(CROSS_X)/usr/lib/$(CROSS) -Wl,-rpath-link,$(CROSS_X)/usr/lib/$(CROSS)
+PKG_CONFIG := PKG_CONFIG_PATH=$(CROSS_X)/usr/lib/$(CROSS)/pkgconfig $(PKG_CONFIG)
+endif
 endif
 PKG_CONFIG ?= pkg-config
 CC ?= cc
@@ -47,13 +56,13 @@ WARN := -Wall -Wextra -Werror -Wcast-align=strict
 CPPFLAGS_ALL := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 \
 	-Ikernel/include -Icommon \
 	-DVPIPE_VERSION='"$(VERSION)"' -DVPIPE_MODULEDIR='"$(MODULEDIR)"' \
-	-DVPIPE_PREFIX='"$(PREFIX)"'
+	-DVPIPE_PREFIX='"$(PREFIX)"' $(CROSS_CPPFLAGS)
 ifneq ($(SAN),)
 SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 CFLAGS_ALL := -std=c11 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CFLAGS)
 CXXFLAGS_ALL := -std=c++17 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CXXFLAGS)
-LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
+LDFLAGS_ALL := -pthread $(SANFLAGS) $(CROSS_LDFLAGS) $(LDFLAGS)
 
 .PHONY: all deps test check bench fuzz run install install-files clean format
 all:
@@ -170,6 +179,13 @@ $(foreach d,$(DOUBLE_NAMES),$(eval $(call double_rules,$(d))))
 TEST_DEPS := all $(UNIT_BINS) $(DOUBLE_SOS)
 test: $(TEST_DEPS)
 	@BUILD=$(BUILD) tests/run.sh
+
+# The tests again, built with CROSS=TRIPLET (default: both Pi targets) and
+# run under qemu-user: every unit test and the hardware-free e2e tests listed
+# in tests/cross.sh.
+.PHONY: cross-test
+cross-test:
+	tests/cross.sh $(or $(CROSS),aarch64-linux-gnu arm-linux-gnueabihf)
 
 # Concurrent parts run again under ThreadSanitizer.
 TSAN_TESTS ?= test_ring test_pool test_sched test_v4l2

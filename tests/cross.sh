@@ -74,6 +74,10 @@ SH
 	chmod +x "$BUILD/qemu/vpipe"
 	export QEMU_LD_PREFIX=/ BUILD VPIPE_TOP="$TOP" VPIPE="$TOP/$BUILD/qemu/vpipe"
 	export VPIPE_MODULE_PATH="$TOP/$BUILD/modules" VPIPE_CROSS="$triplet" VPIPE_QEMU="$qemu"
+	# Libraries tests/cross-deps.sh unpacked outside dpkg: seen by the
+	# emulated programs only.
+	extra=${CROSS_EXTRA:-/opt/vpipe-cross}/$triplet/usr/lib/$triplet
+	if [ -d "$extra" ]; then export QEMU_SET_ENV="LD_LIBRARY_PATH=$extra"; else unset QEMU_SET_ENV; fi
 	logdir=$BUILD/test-logs
 	mkdir -p "$logdir"
 	pass=0 fail=0 skip=0 failed=()
