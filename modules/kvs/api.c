@@ -317,12 +317,19 @@ int kvs_refresh_credentials(struct kvs *k, bool force, enum kvs_action *action,
 	if ((force || !k->creds_ok) && file)
 		k->prov.mtime_ns = 0; /* read the file even if unchanged */
 	char err[512];
-	if (kvs_cred_fetch(&k->prov, &fresh, &changed, kvs_abort_requested, k,
-			   err, sizeof(err))) {
+	int frc = kvs_cred_fetch(&k->prov, &fresh, &changed,
+				 kvs_abort_requested, k, err, sizeof(err));
+	if (frc) {
 		kvs_creds_clear(&fresh);
-		/* Keep using what we have while it is valid. */
-		*action = k->creds_ok || src == KVS_CRED_IOT ? KVS_RESTART
-							    : KVS_FATAL;
+		/* Keep using what we have while it is valid; without any, a
+		 * provider that refused us is a configuration error, one that
+		 * could not be reached is retried. */
+		if (k->creds_ok)
+			*action = KVS_RESTART;
+		else if (src == KVS_CRED_IOT)
+			*action = frc == -2 ? KVS_FATAL : KVS_RESTART;
+		else
+			*action = KVS_FATAL;
 		snprintf(msg, msglen, "credentials (%s): %s", k->prov.describe,
 			 err);
 		return -1;

@@ -577,6 +577,50 @@ static size_t iot_write(char *data, size_t size, size_t n, void *ctx)
 	return size * n;
 }
 
+/* A failed IoT request in one sentence. An endpoint that refuses the
+ * client certificate ends the TLS connection with an alert or just closes it
+ * (TLS 1.3: after the client thinks the handshake is done), which curl
+ * reports as a handshake, send or receive error: say so. -2 for a refusal
+ * (the certificate, key or CA), -1 for anything worth retrying. */
+static int explain_iot_failure(CURL *h, CURLcode cc, const struct kvs_iot *iot,
+			       const char *url, const char *why, char *err,
+			       size_t errlen)
+{
+	curl_off_t connected_us = 0;
+	curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected_us);
+	if (cc == CURLE_SSL_CERTPROBLEM) {
+		snprintf(err, errlen,
+			 "STATUS_IOT_FAILED (0x15000011): cert-path %s / key-path "
+			 "%s: cannot use the client certificate or its key (%s)",
+			 iot->cert_path, iot->key_path, why);
+		return -2;
+	}
+	if (cc == CURLE_PEER_FAILED_VERIFICATION ||
+	    cc == CURLE_SSL_CACERT_BADFILE) {
+		snprintf(err, errlen,
+			 "STATUS_IOT_FAILED (0x15000011): GET %s: the IoT "
+			 "endpoint's certificate is not trusted with ca-path %s "
+			 "(%s)",
+			 url, iot->ca_path, why);
+		return -2;
+	}
+	if (connected_us > 0 &&
+	    (cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_SEND_ERROR ||
+	     cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING)) {
+		snprintf(err, errlen,
+			 "STATUS_IOT_FAILED (0x15000011): GET %s: the IoT "
+			 "endpoint closed the TLS connection without answering: "
+			 "it refused the client certificate cert-path %s (not "
+			 "signed by a CA it trusts, not registered, inactive or "
+			 "revoked) (%s)",
+			 url, iot->cert_path, why);
+		return -2;
+	}
+	snprintf(err, errlen, "STATUS_CURL_PERFORM_FAILED (0x16000001) GET %s: %s",
+		 url, why);
+	return -1;
+}
+
 static int fetch_iot(struct kvs_cred_provider *p, struct kvs_creds *c,
 		     int (*abort_fn)(void *), void *abort_ctx, char *err,
 		     size_t errlen)
@@ -620,10 +664,13 @@ static int fetch_iot(struct kvs_cred_provider *p, struct kvs_creds *c,
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	int rc = -1;
 	if (cc != CURLE_OK) {
-		snprintf(err, errlen,
-			 "STATUS_CURL_PERFORM_FAILED (0x16000001) GET %s: %s",
-			 url.s ? url.s : "?", cerr[0] ? cerr : curl_easy_strerror(cc));
+		rc = explain_iot_failure(h, cc, iot, url.s ? url.s : "?",
+					 cerr[0] ? cerr : curl_easy_strerror(cc),
+					 err, errlen);
 	} else if (status != 200) {
+		/* 4xx: the endpoint looked at us and said no (429 aside). */
+		if (status >= 400 && status < 500 && status != 429)
+			rc = -2;
 		snprintf(err, errlen,
 			 "STATUS_IOT_FAILED (0x15000011): GET %s answered HTTP "
 			 "%ld%s%.200s",
@@ -668,8 +715,9 @@ int kvs_cred_fetch(struct kvs_cred_provider *p, struct kvs_creds *c,
 		return fetch_file(p, c, changed, err, errlen);
 	case KVS_CRED_IOT: {
 		struct kvs_creds fresh = {0};
-		if (fetch_iot(p, &fresh, abort_fn, abort_ctx, err, errlen))
-			return -1;
+		int rc = fetch_iot(p, &fresh, abort_fn, abort_ctx, err, errlen);
+		if (rc)
+			return rc;
 		kvs_creds_clear(c);
 		*c = fresh;
 		*changed = true;

@@ -91,7 +91,8 @@ void kvs_cred_provider_free(struct kvs_cred_provider *p);
 /* Fetch or re-read credentials into c. For files, `changed` is set when
  * the file differs from the last read (when nothing changed the call does
  * no I/O beyond stat). `abort_fn` lets a blocking IoT fetch end on stop.
- * 0, or -1 with err (never a secret). */
+ * 0, or -1 with err (never a secret); -2 when the IoT credentials provider
+ * refused us (certificate, key, CA, HTTP 4xx): retrying will not help. */
 int kvs_cred_fetch(struct kvs_cred_provider *p, struct kvs_creds *c,
 		   bool *changed, int (*abort_fn)(void *), void *abort_ctx,
 		   char *err, size_t errlen);
