@@ -187,6 +187,20 @@ test: $(TEST_DEPS)
 cross-test:
 	tests/cross.sh $(or $(CROSS),aarch64-linux-gnu arm-linux-gnueabihf)
 
+# No unaligned access (a bus error on some ARM cores, silent on x86): every
+# unit test and the e2e tests that parse or write H.264, Matroska, RTP/RTSP
+# and HTTP, built with -fsanitize=alignment (aborts on the first misaligned
+# load or store).
+ALIGN_E2E ?= testsrc_filesink mkv record rtsp_tcp_udp kvs_stream kvs_local_putmedia \
+	s3_sigv4 image_h264 x264
+# (test-deps: TEST_DEPS expanded by the sub-make, with its own BUILD.)
+.PHONY: align-check test-deps
+test-deps: $(TEST_DEPS)
+align-check:
+	$(MAKE) BUILD=build-align SAN=alignment OPT=-O1 test-deps
+	BUILD=build-align UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh \
+		$(notdir $(UNIT_BINS)) $(ALIGN_E2E)
+
 # Concurrent parts run again under ThreadSanitizer.
 TSAN_TESTS ?= test_ring test_pool test_sched test_v4l2
 check:
