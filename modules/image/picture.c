@@ -1,4 +1,6 @@
-/* Scaling and compression of still pictures (see picture.h). */
+/* Scaling and compression of still pictures (see picture.h). JPEG goes
+ * from the source's YUV to full-range I420 at the output size and into
+ * libturbojpeg as planes; PNG goes through RGB. */
 #include "picture.h"
 
 #include <png.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 #include <turbojpeg.h>
 
+#include <libavutil/log.h>
 #include <libavutil/pixfmt.h>
 #include <libswscale/swscale.h>
 
@@ -19,6 +22,8 @@ struct pic_encoder {
 	uint8_t *rgb; /* out_w * 3 bytes per row */
 	size_t rgb_cap;
 	tjhandle tj;
+	uint8_t *yuv; /* JPEG: full-range I420 at the output size */
+	size_t yuv_cap;
 	uint8_t *out; /* the last compressed picture */
 	size_t out_cap;
 };
@@ -109,6 +114,9 @@ struct pic_encoder *pic_encoder_new(enum pic_format format, int quality)
 		return NULL;
 	e->format = format;
 	e->quality = quality < 1 ? 1 : quality > 100 ? 100 : quality;
+	/* swscale warns about the full-range format on stderr, unprefixed;
+	 * real failures come back as return codes. */
+	av_log_set_level(AV_LOG_FATAL);
 	if (format == PIC_JPEG) {
 		e->tj = tjInitCompress();
 		if (!e->tj) {
@@ -127,6 +135,7 @@ void pic_encoder_free(struct pic_encoder *e)
 	if (e->tj)
 		tjDestroy(e->tj);
 	free(e->rgb);
+	free(e->yuv);
 	free(e->out);
 	free(e);
 }
@@ -167,10 +176,7 @@ static int to_rgb(struct pic_encoder *e, const struct pic_src *src, int w,
 {
 	int full = src->full_range;
 	int sfmt = plain_format(src->av_format, &full);
-	/* JPEG subsamples chroma again: interpolating it fully is wasted. */
-	int flags = SWS_BICUBIC | SWS_ACCURATE_RND;
-	if (e->format == PIC_PNG)
-		flags |= SWS_FULL_CHR_H_INT;
+	int flags = SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
 	e->sws = sws_getCachedContext(e->sws, src->width, src->height, sfmt, w,
 				      h, AV_PIX_FMT_RGB24, flags, NULL, NULL,
 				      NULL);
@@ -205,9 +211,58 @@ static int to_rgb(struct pic_encoder *e, const struct pic_src *src, int w,
 	return 0;
 }
 
-static int encode_jpeg(struct pic_encoder *e, int w, int h, size_t *len,
-		       char *err, size_t errlen)
+/* JPEG wants full-range YCbCr: scale (and stretch the range) straight to
+ * planar 4:2:0 at the output size, with no RGB on the way. */
+static int to_yuv(struct pic_encoder *e, const struct pic_src *src, int w,
+		  int h, const uint8_t *planes[3], int strides[3], char *err,
+		  size_t errlen)
 {
+	int full = src->full_range;
+	int sfmt = plain_format(src->av_format, &full);
+	/* The (deprecated) full-range format, not YUV420P with a range
+	 * flag: swscale copies same-size same-format pictures as they are,
+	 * ignoring the ranges, and the picture would stay limited-range. */
+	e->sws = sws_getCachedContext(e->sws, src->width, src->height, sfmt, w,
+				      h, AV_PIX_FMT_YUVJ420P,
+				      SWS_BICUBIC | SWS_ACCURATE_RND, NULL,
+				      NULL, NULL);
+	if (!e->sws) {
+		snprintf(err, errlen, "cannot scale %dx%d to %dx%d", src->width,
+			 src->height, w, h);
+		return -1;
+	}
+	const int *coef = sws_getCoefficients(SWS_CS_ITU601);
+	sws_setColorspaceDetails(e->sws, coef, full, coef, 1, 0, 1 << 16,
+				 1 << 16);
+	int cw = (w + 1) / 2, ch = (h + 1) / 2;
+	size_t need = (size_t)w * h + 2 * (size_t)cw * ch;
+	if (grow(&e->yuv, &e->yuv_cap, need)) {
+		snprintf(err, errlen, "out of memory for a %dx%d picture", w,
+			 h);
+		return -1;
+	}
+	uint8_t *dst[4] = {e->yuv, e->yuv + (size_t)w * h,
+			   e->yuv + (size_t)w * h + (size_t)cw * ch, NULL};
+	int dst_stride[4] = {w, cw, cw, 0};
+	if (sws_scale(e->sws, src->plane, src->stride, 0, src->height, dst,
+		      dst_stride) != h) {
+		snprintf(err, errlen, "scaling to %dx%d failed", w, h);
+		return -1;
+	}
+	for (int i = 0; i < 3; i++) {
+		planes[i] = dst[i];
+		strides[i] = dst_stride[i];
+	}
+	return 0;
+}
+
+static int encode_jpeg(struct pic_encoder *e, const struct pic_src *src,
+		       int w, int h, size_t *len, char *err, size_t errlen)
+{
+	const uint8_t *planes[3];
+	int strides[3];
+	if (to_yuv(e, src, w, h, planes, strides, err, errlen))
+		return -1;
 	unsigned long bound = tjBufSize(w, h, TJSAMP_420);
 	if (bound == (unsigned long)-1 || grow(&e->out, &e->out_cap, bound)) {
 		snprintf(err, errlen, "out of memory for a %dx%d JPEG", w, h);
@@ -215,8 +270,9 @@ static int encode_jpeg(struct pic_encoder *e, int w, int h, size_t *len,
 	}
 	unsigned char *buf = e->out;
 	unsigned long size = bound;
-	if (tjCompress2(e->tj, e->rgb, w, w * 3, h, TJPF_RGB, &buf, &size,
-			TJSAMP_420, e->quality, TJFLAG_NOREALLOC)) {
+	if (tjCompressFromYUVPlanes(e->tj, planes, w, strides, h, TJSAMP_420,
+				    &buf, &size, e->quality,
+				    TJFLAG_NOREALLOC)) {
 		snprintf(err, errlen, "JPEG compression of %dx%d: %s", w, h,
 			 tjGetErrorStr2(e->tj));
 		return -1;
@@ -266,11 +322,14 @@ int pic_encode(struct pic_encoder *e, const struct pic_src *src, int out_w,
 			 out_w, out_h, src->width, src->height);
 		return -1;
 	}
-	if (to_rgb(e, src, out_w, out_h, err, errlen))
-		return -1;
-	int rc = e->format == PIC_PNG
-		     ? encode_png(e, out_w, out_h, out_len, err, errlen)
-		     : encode_jpeg(e, out_w, out_h, out_len, err, errlen);
+	int rc;
+	if (e->format == PIC_PNG)
+		rc = to_rgb(e, src, out_w, out_h, err, errlen) ||
+			     encode_png(e, out_w, out_h, out_len, err, errlen)
+			 ? -1
+			 : 0;
+	else
+		rc = encode_jpeg(e, src, out_w, out_h, out_len, err, errlen);
 	if (rc)
 		return -1;
 	*out = e->out;

@@ -121,3 +121,14 @@ other=$(psnr "${jpgs[0]}" "$T/ref10_small.png")
 echo "triggered picture: PSNR $same dB against key frame 20, $other against key frame 10"
 [ "$same" -ge 30 ] && [ "$same" -ge $((other + 10)) ] || fail "the triggered picture is not key frame 20"
 echo "ok: a trigger on a non-key frame gives the next key frame"
+
+# 3. JPEG (full range, as JFIF is) of key frame 0 at quality 95: close to
+#    ffmpeg's decode of that frame (limited-range copied as is: ~28 dB).
+mkdir -p "$T/q95"
+sed -e "s|format = png|quality = 95|; s|directory = $T/png|directory = $T/q95|" "$T/a.ini" >"$T/c.ini"
+"$VPIPE" run "$T/c.ini" >"$T/c.log" 2>&1 || { cat "$T/c.log"; fail "vpipe run (jpeg)"; }
+first=$(ls "$T/q95"/*.jpg | sort | head -1)
+q=$(psnr "$first" "$(ref 0)")
+echo "JPEG q95 of key frame 0: PSNR $q dB against ffmpeg's decode"
+[ "$q" -ge 33 ] || fail "JPEG picture too far from the key frame ($q dB): colour range?"
+echo "ok: JPEG of a key frame"

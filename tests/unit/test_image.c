@@ -118,6 +118,38 @@ static void test_jpeg(uint32_t fourcc)
 	pic_encoder_free(e);
 }
 
+/* Limited-range black and white (Y 16 and 235) must come out as RGB 0 and
+ * 255 from JPEG: JFIF is full range (a copy of the Y plane is not). */
+static void test_jpeg_range(void)
+{
+	static uint8_t buf[W * H * 3 / 2];
+	struct vpipe_format f;
+	size_t size = vpipe_format_raw_init(&f, VPIPE_FOURCC_I420, W, H);
+	memset(buf, 128, size);
+	for (int y = 0; y < H; y++) {
+		memset(buf + (size_t)y * f.stride[0], 16, W / 2);
+		memset(buf + (size_t)y * f.stride[0] + W / 2, 235, W / 2);
+	}
+	struct pic_src src;
+	char err[300];
+	CHECK_EQ_INT(pic_src_from_raw(&f, buf, size, &src, err, sizeof(err)),
+		     0);
+	struct pic_encoder *e = pic_encoder_new(PIC_JPEG, 95);
+	const uint8_t *out;
+	size_t len;
+	CHECK_EQ_INT(pic_encode(e, &src, W, H, &out, &len, err, sizeof(err)),
+		     0);
+	tjhandle tj = tjInitDecompress();
+	static uint8_t rgb[W * H * 3];
+	CHECK_EQ_INT(tjDecompress2(tj, out, len, rgb, W, 0, H, TJPF_RGB, 0), 0);
+	const uint8_t *black = rgb + ((size_t)(H / 2) * W + W / 8) * 3;
+	const uint8_t *white = rgb + ((size_t)(H / 2) * W + W * 7 / 8) * 3;
+	CHECK(black[0] <= 4 && black[1] <= 4 && black[2] <= 4);
+	CHECK(white[0] >= 251 && white[1] >= 251 && white[2] >= 251);
+	tjDestroy(tj);
+	pic_encoder_free(e);
+}
+
 static void test_png(void)
 {
 	static uint8_t buf[W * H * 2];
@@ -281,6 +313,7 @@ int main(void)
 	test_jpeg(VPIPE_FOURCC_I420);
 	test_jpeg(VPIPE_FOURCC_NV12);
 	test_jpeg(VPIPE_FOURCC_YUYV);
+	test_jpeg_range();
 	test_png();
 	test_quality();
 	test_bad_raw();
