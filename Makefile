@@ -201,6 +201,20 @@ align-check:
 	BUILD=build-align UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh \
 		$(notdir $(UNIT_BINS)) $(ALIGN_E2E)
 
+# What `make install` puts under PREFIX, plus the example graphs and the
+# systemd unit (share/vpipe), as one tarball to copy to a Pi:
+#   make CROSS=aarch64-linux-gnu dist   ->  build-aarch64-linux-gnu/vpipe-VERSION-aarch64-linux-gnu.tar.gz
+#   (on the Pi) sudo tar -C / -xzf vpipe-*.tar.gz
+DIST_NAME := vpipe-$(VERSION)-$(or $(CROSS),$(shell $(CC) -dumpmachine))
+.PHONY: dist
+dist: all
+	rm -rf $(BUILD)/dist
+	$(MAKE) --no-print-directory install-files DESTDIR=$(abspath $(BUILD)/dist)
+	install -d $(BUILD)/dist$(PREFIX)/share/vpipe/conf
+	install -m 0644 conf/*.ini conf/vpipe@.service $(BUILD)/dist$(PREFIX)/share/vpipe/conf/
+	tar -C $(BUILD)/dist --owner=0 --group=0 -czf $(BUILD)/$(DIST_NAME).tar.gz $(PREFIX:/%=%)
+	@echo "$(BUILD)/$(DIST_NAME).tar.gz: on the target, sudo tar -C / -xzf it (files under $(PREFIX))"
+
 # Concurrent parts run again under ThreadSanitizer.
 TSAN_TESTS ?= test_ring test_pool test_sched test_v4l2
 check:
