@@ -165,6 +165,11 @@ struct kl_conn {
 	uint8_t buf[65536];
 	size_t len; /* bytes in buf */
 	bool closed;
+	/* While set, writes collect in `out` and go out at kl_conn_flush():
+	 * handlers answer with the store lock held, and a peer that does not
+	 * read must not stall every other connection on that lock. */
+	bool defer;
+	struct strbuf out;
 };
 
 struct kl_server {
@@ -201,6 +206,8 @@ int kl_conn_fill(struct kl_conn *c, int timeout_ms);
 /* Drop the first n bytes of c->buf. */
 void kl_conn_consume(struct kl_conn *c, size_t n);
 int kl_conn_write(struct kl_conn *c, const void *p, size_t n);
+/* Send what was deferred and stop deferring (no lock may be held). */
+int kl_conn_flush(struct kl_conn *c);
 int kl_conn_printf(struct kl_conn *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

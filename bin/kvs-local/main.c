@@ -97,7 +97,27 @@ static bool stop_requested(void)
  * after cfg.write_stall_ms rather than holding its thread (and its slot
  * in the connection limits) for ever; memory stays bounded either way,
  * since nothing is queued beyond the one buffer being written. */
+static int conn_send(struct kl_conn *c, const void *p, size_t n);
+
 int kl_conn_write(struct kl_conn *c, const void *p, size_t n)
+{
+	if (!c->defer)
+		return conn_send(c, p, n);
+	sb_append(&c->out, p, n);
+	return c->out.failed ? -1 : 0;
+}
+
+int kl_conn_flush(struct kl_conn *c)
+{
+	c->defer = false;
+	int rc = c->out.failed ? -1 : 0;
+	if (rc == 0 && c->out.len)
+		rc = conn_send(c, c->out.s, c->out.len);
+	sb_free(&c->out);
+	return rc;
+}
+
+static int conn_send(struct kl_conn *c, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 	int64_t stalled_since = 0;
@@ -234,6 +254,8 @@ int kl_start_chunked(struct kl_conn *c, const char *content_type)
 {
 	char rid[37];
 	request_id(rid);
+	if (kl_conn_flush(c)) /* streamed responses are written directly */
+		return -1;
 	return kl_conn_printf(c,
 			      "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
 			      "x-amzn-RequestId: %s\r\n"
@@ -597,6 +619,7 @@ static int handle_request(struct kl_server *srv, struct kl_conn *c)
 		rc = -1;
 		goto out;
 	}
+	c->defer = true; /* from here handlers may answer under the lock */
 	if (put_media) {
 		if (check_signature(srv, c, &r, true)) {
 			rc = -1;
@@ -635,6 +658,8 @@ static int handle_request(struct kl_server *srv, struct kl_conn *c)
 	else
 		rc = kl_control(srv, c, &r);
 out:
+	if (kl_conn_flush(c))
+		rc = -1;
 	json_free(r.json);
 	free(r.body);
 	http_head_free(&r.head);
@@ -670,6 +695,7 @@ void kl_serve(struct kl_conn *c)
 		SSL_free(c->ssl);
 	}
 	close(c->fd);
+	sb_free(&c->out);
 	free(c);
 }
 

@@ -42,6 +42,40 @@ grep -q '"EventType": "PERSISTED"' "$T/put.sa.out" || { cat "$T/put.sa.out"; fai
 grep -q '"EventType": "PERSISTED"' "$T/put.sb.out" || { cat "$T/put.sb.out"; fail "PutMedia sb"; }
 echo "ok: concurrent PutMedia, GetMedia, control calls and a delete"
 
+# a client that pipelines requests for a missing stream and never reads
+# the answers: its thread blocks writing, others are still served (the
+# answers are written after the store lock is released)
+$PY - "$EP" >"$T/pipeline.out" 2>&1 <<'PYEOF' &
+import os, sys, time, socket
+sys.path.insert(0, os.environ["VPIPE_TOP"] + "/tests/e2e")
+from kvs_client import send_call, sign
+import urllib.parse
+ep = sys.argv[1]
+u = urllib.parse.urlparse(ep)
+body = b'{"StreamName":"missing"}'
+h = sign("POST", ep + "/describeStream", {"Host": u.netloc,
+         "Content-Type": "application/json"}, body)
+h["Content-Length"] = str(len(body))
+req = ("POST /describeStream HTTP/1.1\r\n" + "".join(
+    "%s: %s\r\n" % kv for kv in h.items()) + "\r\n").encode() + body
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect((u.hostname, u.port))
+s.settimeout(20)
+try:
+    s.sendall(req * 30000)
+except OSError as e:
+    print("send stopped:", e)
+time.sleep(4)
+print("pipeline done")
+PYEOF
+pipeline=$!
+sleep 2
+timeout 5 $PY "$CLIENT" call "$EP" listStreams '{}' | grep -q '^200' ||
+	fail "listStreams not answered while a client does not read its answers"
+echo "ok: served while another client pipelines without reading"
+wait $pipeline || true
+
 # SIGTERM with a live follower, a stalled GetMedia and an idle PutMedia open
 $PY "$CLIENT" putmedia "$EP" sb "$T/clip.mkv" --seconds 1 --hold 30 >/dev/null 2>&1 &
 held_put=$!
