@@ -12,7 +12,7 @@
 set -u
 cd "$(dirname "$0")/.."
 TOP=$PWD
-CROSS_E2E=${CROSS_E2E:-"testsrc_filesink mkv check_errors two_chains record"}
+CROSS_E2E=${CROSS_E2E:-"testsrc_filesink mkv record check_errors two_chains kvs_stream rtsp_tcp_udp"}
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 export PATH="/usr/bin:$PATH" # Debian's python3 for the e2e checks
 
