@@ -616,6 +616,7 @@ uint64_t vp_graph_memory_ceiling(struct vp_pipeline *pl, unsigned *unknown)
 	*unknown = 0;
 	for (unsigned i = 0; i < pl->n_nodes; i++) {
 		struct vpipe_node *n = pl->nodes[i];
+		total += n->extra_memory;
 		if (n->n_out == 0)
 			continue;
 		if (n->pool_frame_bytes == 0)
@@ -704,8 +705,15 @@ void vp_graph_print(struct vp_pipeline *pl, FILE *out)
 	}
 	unsigned unknown;
 	uint64_t bytes = vp_graph_memory_ceiling(pl, &unknown);
-	fprintf(out, "memory: this graph holds at most %.1f MB of frames",
+	fprintf(out, "memory: this graph holds at most %.1f MB of frames and buffers",
 		(double)bytes / (1024.0 * 1024.0));
+	uint64_t extra = 0;
+	for (unsigned i = 0; i < pl->n_nodes; i++)
+		extra += pl->nodes[i]->extra_memory;
+	if (extra)
+		fprintf(out, " (%.1f MB of it in module buffers such as "
+			     "content stores)",
+			(double)extra / (1024.0 * 1024.0));
 	if (unknown)
 		fprintf(out, " (plus %u node(s) whose frame size is known only "
 			     "at run time)",

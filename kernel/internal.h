@@ -146,6 +146,7 @@ struct vpipe_node {
 	bool discont_next; /* mark the next pushed frame after a restart */
 	int64_t timer_interval, next_timer; /* node thread only */
 	int64_t drain_timeout;              /* asked for by the module */
+	uint64_t extra_memory;              /* declared by the module */
 
 	/* counters */
 	_Atomic uint64_t frames_in, frames_out, errors, restarts;

@@ -54,6 +54,11 @@ void vpipe_node_set_pool(struct vpipe_node *node, unsigned count,
 	node->pool.limit = count;
 }
 
+void vpipe_node_add_memory(struct vpipe_node *node, size_t bytes)
+{
+	node->extra_memory += bytes;
+}
+
 void vpipe_node_set_drain_timeout(struct vpipe_node *node, int64_t ns)
 {
 	node->drain_timeout = ns > 0 ? ns : 0;

@@ -179,6 +179,10 @@ static int kvs_create(struct vpipe_node *node, const void *config,
 	}
 	k->store_ready = true;
 	k->timecode_scale_ns = 1000000;
+	/* the content store counts in the graph's memory ceiling */
+	vpipe_node_add_memory(node, (size_t)((const struct kvs_config *)config)
+					    ->storage_size_mib *
+					    1024 * 1024);
 	/* a stop waits for the last ACKs this long (plus margin) */
 	vpipe_node_set_drain_timeout(node, cfg_stop_timeout(config) + 5 * VPIPE_S);
 	*state = k;

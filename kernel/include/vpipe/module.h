@@ -203,6 +203,11 @@ void vpipe_node_set_pool(struct vpipe_node *node, unsigned count,
  * or start(). */
 void vpipe_node_set_timer(struct vpipe_node *node, int64_t interval_ns);
 
+/* Memory the module itself holds at most besides its frame pool (a
+ * content store, a recording buffer, encoder state): counted in the
+ * graph's memory ceiling that `vpipe check` prints. Call in create(). */
+void vpipe_node_add_memory(struct vpipe_node *node, size_t bytes);
+
 /* This node may need up to ns to finish after end of stream (flush()
  * waiting for acknowledgements, say): a stop waits at least that long
  * before aborting, whatever [pipeline] drain-timeout says. Call in create(). */
