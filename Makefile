@@ -7,6 +7,9 @@
 #   make fuzz       build the libFuzzer targets (FUZZ_SECONDS=N runs each)
 #   make run        run the demo pipeline (conf/demo.ini)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make cross-test the tests built for arm64/armhf, run under qemu-user
+#   make align-check  the tests under -fsanitize=alignment
+#   make CROSS=aarch64-linux-gnu|arm-linux-gnueabihf [dist]   cross builds
 #
 # Layout of the build tree ($(BUILD)):
 #   lib/libvpipe.so  lib/libvpipe-common.a  bin/vpipe  modules/NAME.so  tests/
@@ -218,9 +221,9 @@ dist: all
 # Concurrent parts run again under ThreadSanitizer.
 TSAN_TESTS ?= test_ring test_pool test_sched test_v4l2
 check:
-	$(MAKE) BUILD=build-asan SAN=address,undefined OPT=-O1 $(TEST_DEPS)
+	$(MAKE) BUILD=build-asan SAN=address,undefined OPT=-O1 test-deps
 	BUILD=build-asan VPIPE_SANITIZER=asan ASAN_OPTIONS=detect_leaks=1 tests/run.sh
-	$(MAKE) BUILD=build-tsan SAN=thread OPT=-O1 $(TEST_DEPS)
+	$(MAKE) BUILD=build-tsan SAN=thread OPT=-O1 test-deps
 	BUILD=build-tsan VPIPE_SANITIZER=tsan TSAN_OPTIONS=halt_on_error=1 \
 		tests/run.sh $(TSAN_TESTS)
 

@@ -360,7 +360,14 @@ static struct vp_link *new_link(struct vp_pipeline *pl, struct vpipe_node *from,
 				unsigned from_port, struct vpipe_node *to,
 				unsigned to_port)
 {
-	struct vp_link *l = vp_xcalloc(1, sizeof(*l));
+	/* The ring's indices sit on their own cache lines: the link must be
+	 * allocated with the alignment its type asks for (calloc gives 16). */
+	size_t align = _Alignof(struct vp_link);
+	struct vp_link *l =
+		aligned_alloc(align, (sizeof(*l) + align - 1) / align * align);
+	if (!l)
+		abort();
+	memset(l, 0, sizeof(*l));
 	l->from = from;
 	l->from_port = from_port;
 	l->to = to;
