@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <vpipe/frame.h>
 
@@ -44,11 +45,32 @@ int kvs_store_init(struct kvs_store *s, const struct kvs_store_config *cfg)
 	return 0;
 }
 
+/* Fragment bytes live in their own mapping, not in malloc's heap: growing
+ * one (mremap) copies nothing, capacity not yet written costs no memory,
+ * and a fragment acknowledged goes back to the system at once. With malloc
+ * the node thread allocates and the worker frees, so each stream kept a
+ * few fragments' worth of freed heap resident (measured: 16 streams used
+ * 81 MiB, see docs/modules/kvs.md). cap is a multiple of the page size. */
+static uint8_t *frag_data_resize(uint8_t *old, size_t old_cap, size_t cap)
+{
+	void *p = old ? mremap(old, old_cap, cap, MREMAP_MAYMOVE)
+		      : mmap(NULL, cap, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static size_t page_round(size_t n)
+{
+	const size_t page = 4096;
+	return (n + page - 1) / page * page;
+}
+
 static void frag_free(struct kvs_store *s, struct kvs_frag *f)
 {
 	s->bytes -= f->cap;
 	hdr_unref(s, f->hdr);
-	free(f->data);
+	if (f->data)
+		munmap(f->data, f->cap);
 	free(f->frame_end);
 	free(f->frame_wall);
 	free(f);
@@ -252,11 +274,12 @@ int kvs_store_put_frame(struct kvs_store *s, const uint8_t *p, size_t n,
 		/* Near the limit, grow by exactly what is needed. */
 		if (s->bytes + (cap - f->cap) > s->cfg.max_bytes)
 			cap = f->len + n;
+		cap = page_round(cap);
 		if (!make_room(s, cap - f->cap, d) || s->tail != f) {
 			rc = 1; /* the open fragment itself went */
 			goto out;
 		}
-		uint8_t *nd = realloc(f->data, cap);
+		uint8_t *nd = frag_data_resize(f->data, f->cap, cap);
 		if (!nd) {
 			rc = -1;
 			goto out;
