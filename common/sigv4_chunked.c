@@ -34,8 +34,7 @@ int sigv4_chunk_chain_init(struct sigv4_chunk_chain *c, const char *secret,
 		return -1;
 	memcpy(c->amz_date, scope->amz_date, 17);
 	memcpy(c->previous, seed, 65);
-	sigv4_signing_key(secret, date8, scope->region, scope->service,
-			  c->key);
+	sigv4_signing_key(secret, date8, scope->region, scope->service, c->key);
 	return 0;
 }
 
@@ -50,8 +49,8 @@ char *sigv4_chunk_string_to_sign(const struct sigv4_chunk_chain *c,
 }
 
 /* Signature of the chunk hashing to `hash`; 0 on success. */
-static int chunk_signature(const struct sigv4_chunk_chain *c,
-			   const char *hash, char out[65])
+static int chunk_signature(const struct sigv4_chunk_chain *c, const char *hash,
+			   char out[65])
 {
 	char *sts = sigv4_chunk_string_to_sign(c, hash);
 	if (!sts)
@@ -71,8 +70,8 @@ void sigv4_chunk_sign(struct sigv4_chunk_chain *c, const void *data, size_t n,
 	memcpy(c->previous, out, 65);
 }
 
-size_t sigv4_chunk_head(struct sigv4_chunk_chain *c, const void *data,
-			size_t n, char out[96])
+size_t sigv4_chunk_head(struct sigv4_chunk_chain *c, const void *data, size_t n,
+			char out[96])
 {
 	char sig[65];
 	sigv4_chunk_sign(c, data, n, sig);
@@ -93,8 +92,7 @@ int sigv4_chunked_init(struct sigv4_chunked *d, const char *secret,
 	d->max_chunk = max_chunk;
 	d->state = ST_HEAD;
 	d->verify = secret != NULL;
-	if (d->verify &&
-	    sigv4_chunk_chain_init(&d->chain, secret, scope, seed))
+	if (d->verify && sigv4_chunk_chain_init(&d->chain, secret, scope, seed))
 		return -1;
 	return 0;
 }
@@ -198,8 +196,7 @@ static int take_crlf(struct sigv4_chunked *d, const uint8_t *in, size_t n,
 
 enum sigv4_chunked_status sigv4_chunked_feed(struct sigv4_chunked *d,
 					     const uint8_t *in, size_t n,
-					     size_t *used,
-					     const uint8_t **data,
+					     size_t *used, const uint8_t **data,
 					     size_t *len)
 {
 	size_t i = 0;

@@ -28,10 +28,10 @@
 
 /* The chain state, shared by signer and verifier. */
 struct sigv4_chunk_chain {
-	uint8_t key[32];     /* derived signing key */
-	char amz_date[17];   /* YYYYMMDDTHHMMSSZ */
-	char scope[200];     /* DATE/REGION/SERVICE/aws4_request */
-	char previous[65];   /* the last signature (the seed at first) */
+	uint8_t key[32];   /* derived signing key */
+	char amz_date[17]; /* YYYYMMDDTHHMMSSZ */
+	char scope[200];   /* DATE/REGION/SERVICE/aws4_request */
+	char previous[65]; /* the last signature (the seed at first) */
 };
 
 /* Start a chain from the request's secret, scope and seed signature.
@@ -49,8 +49,8 @@ void sigv4_chunk_sign(struct sigv4_chunk_chain *c, const void *data, size_t n,
 		      char out[65]);
 /* The chunk head "hex(n);chunk-signature=SIG\r\n" for the next chunk,
  * signing it. Returns the head's length (out holds at least 96 bytes). */
-size_t sigv4_chunk_head(struct sigv4_chunk_chain *c, const void *data,
-			size_t n, char out[96]);
+size_t sigv4_chunk_head(struct sigv4_chunk_chain *c, const void *data, size_t n,
+			char out[96]);
 void sigv4_chunk_chain_wipe(struct sigv4_chunk_chain *c);
 
 /* Incremental decoder and verifier. A chunk's data is handed out only once
@@ -58,24 +58,24 @@ void sigv4_chunk_chain_wipe(struct sigv4_chunk_chain *c);
  * than max_chunk are refused. */
 enum sigv4_chunked_status {
 	SIGV4_CHUNKED_ERROR = -1, /* see d->error; no more input accepted */
-	SIGV4_CHUNKED_MORE = 0,   /* all input used, want more */
-	SIGV4_CHUNKED_DATA = 1,   /* a verified chunk: data/len */
-	SIGV4_CHUNKED_DONE = 2,   /* the final chunk was verified */
+	SIGV4_CHUNKED_MORE = 0,	  /* all input used, want more */
+	SIGV4_CHUNKED_DATA = 1,	  /* a verified chunk: data/len */
+	SIGV4_CHUNKED_DONE = 2,	  /* the final chunk was verified */
 };
 
 struct sigv4_chunked {
 	struct sigv4_chunk_chain chain;
-	bool verify;        /* false: only strip the framing */
+	bool verify; /* false: only strip the framing */
 	size_t max_chunk;
 	int state;
 	char head[160];
 	size_t head_len;
 	char chunk_sig[65];
-	uint8_t *data;      /* the chunk being received */
+	uint8_t *data; /* the chunk being received */
 	size_t size, have, cap;
-	uint64_t chunks;    /* verified so far */
-	uint64_t offset;    /* encoded bytes consumed so far */
-	uint64_t decoded;   /* data bytes handed out */
+	uint64_t chunks;  /* verified so far */
+	uint64_t offset;  /* encoded bytes consumed so far */
+	uint64_t decoded; /* data bytes handed out */
 	char error[200];
 };
 
@@ -88,8 +88,7 @@ int sigv4_chunked_init(struct sigv4_chunked *d, const char *secret,
  * verified chunk until the next call. */
 enum sigv4_chunked_status sigv4_chunked_feed(struct sigv4_chunked *d,
 					     const uint8_t *in, size_t n,
-					     size_t *used,
-					     const uint8_t **data,
+					     size_t *used, const uint8_t **data,
 					     size_t *len);
 void sigv4_chunked_free(struct sigv4_chunked *d);
 #endif

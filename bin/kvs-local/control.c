@@ -52,7 +52,8 @@ static int reply(struct kl_conn *c, struct strbuf *b)
 {
 	if (b->failed) {
 		sb_free(b);
-		return kl_send_error(c, 500, "InternalFailure", "out of memory");
+		return kl_send_error(c, 500, "InternalFailure",
+				     "out of memory");
 	}
 	int rc = kl_send_json(c, 200, b->s);
 	sb_free(b);
@@ -82,10 +83,9 @@ static int check_tags(struct kl_conn *c, const struct json_value *tags,
 		}
 	}
 	if (existing + tags->n > KL_MAX_STREAM_TAGS) {
-		*rc = kl_send_error(c, 400,
-				    "TagsPerResourceExceededLimitException",
-				    "a stream has at most %d tags",
-				    KL_MAX_STREAM_TAGS);
+		*rc = kl_send_error(
+		    c, 400, "TagsPerResourceExceededLimitException",
+		    "a stream has at most %d tags", KL_MAX_STREAM_TAGS);
 		return -1;
 	}
 	return 0;
@@ -128,7 +128,8 @@ static int create_stream(struct kl_server *srv, struct kl_conn *c,
 	const char *name = kl_json_str(r, "StreamName");
 	const char *media = kl_json_str(r, "MediaType");
 	const char *device = kl_json_str(r, "DeviceName");
-	const struct json_value *ret = json_get(r->json, "DataRetentionInHours");
+	const struct json_value *ret =
+	    json_get(r->json, "DataRetentionInHours");
 	const struct json_value *tags = json_get(r->json, "Tags");
 	int64_t hours = 0;
 	int rc = 0;
@@ -158,9 +159,9 @@ static int create_stream(struct kl_server *srv, struct kl_conn *c,
 		return kl_send_error(c, 400, "ResourceInUseException",
 				     "The stream %s already exists", name);
 	}
-	struct kl_stream *st = kl_store_create(&srv->store, name, media,
-					       kl_json_str(r, "KmsKeyId"),
-					       device, hours);
+	struct kl_stream *st =
+	    kl_store_create(&srv->store, name, media,
+			    kl_json_str(r, "KmsKeyId"), device, hours);
 	struct strbuf b = STRBUF_INIT;
 	if (st) {
 		for (size_t i = 0; tags && i < tags->n; i++)
@@ -208,11 +209,11 @@ static int list_streams(struct kl_server *srv, struct kl_conn *c,
 		char *end;
 		start = strtoll(token, &end, 10);
 		if (*end || start < 0)
-			return kl_send_error(c, 400,
-					     "InvalidArgumentException",
+			return kl_send_error(c, 400, "InvalidArgumentException",
 					     "invalid NextToken");
 	}
-	const struct json_value *cond = json_get(r->json, "StreamNameCondition");
+	const struct json_value *cond =
+	    json_get(r->json, "StreamNameCondition");
 	const char *prefix = json_string(json_get(cond, "ComparisonValue"));
 	const char *op = json_string(json_get(cond, "ComparisonOperator"));
 	if (cond && (!op || strcmp(op, "BEGINS_WITH") || !prefix))
@@ -261,8 +262,9 @@ static int delete_stream(struct kl_server *srv, struct kl_conn *c,
 	char why[300];
 	int rc;
 	if (!st)
-		rc = kl_send_error(c, 404, "ResourceNotFoundException",
-				   "The requested stream is not found: %s", arn);
+		rc =
+		    kl_send_error(c, 404, "ResourceNotFoundException",
+				  "The requested stream is not found: %s", arn);
 	else if (kl_limit_stream(srv, st, KL_API_DELETE_STREAM, 1, why,
 				 sizeof why))
 		rc = kl_send_error(c, 400, "ClientLimitExceededException", "%s",
@@ -283,10 +285,14 @@ static int delete_stream(struct kl_server *srv, struct kl_conn *c,
 static int get_data_endpoint(struct kl_server *srv, struct kl_conn *c,
 			     struct kl_request *r)
 {
-	static const char *apis[] = {
-		"PUT_MEDIA", "GET_MEDIA", "LIST_FRAGMENTS",
-		"GET_MEDIA_FOR_FRAGMENT_LIST", "GET_HLS_STREAMING_SESSION_URL",
-		"GET_DASH_STREAMING_SESSION_URL", "GET_CLIP", "GET_IMAGES"};
+	static const char *apis[] = {"PUT_MEDIA",
+				     "GET_MEDIA",
+				     "LIST_FRAGMENTS",
+				     "GET_MEDIA_FOR_FRAGMENT_LIST",
+				     "GET_HLS_STREAMING_SESSION_URL",
+				     "GET_DASH_STREAMING_SESSION_URL",
+				     "GET_CLIP",
+				     "GET_IMAGES"};
 	const char *api = kl_json_str(r, "APIName");
 	bool ok = false;
 	for (size_t i = 0; api && i < sizeof apis / sizeof *apis; i++)
@@ -322,9 +328,8 @@ static int tag_stream(struct kl_server *srv, struct kl_conn *c,
 	if (st && check_tags(c, tags, 0, &rc) == 0) {
 		if (new_tag_count(st, tags) > KL_MAX_STREAM_TAGS) {
 			rc = kl_send_error(
-				c, 400, "TagsPerResourceExceededLimitException",
-				"a stream has at most %d tags",
-				KL_MAX_STREAM_TAGS);
+			    c, 400, "TagsPerResourceExceededLimitException",
+			    "a stream has at most %d tags", KL_MAX_STREAM_TAGS);
 		} else {
 			for (size_t i = 0; i < tags->n; i++)
 				set_tag(st, tags->members[i].key,
@@ -397,7 +402,7 @@ static int update_retention(struct kl_server *srv, struct kl_conn *c,
 		else {
 			char v[17];
 			static const char alnum[] =
-				"abcdefghijklmnopqrstuvwxyz0123456789";
+			    "abcdefghijklmnopqrstuvwxyz0123456789";
 			for (int i = 0; i < 16; i++)
 				v[i] = alnum[rand() % 36];
 			v[16] = 0;
@@ -419,14 +424,14 @@ int kl_control(struct kl_server *srv, struct kl_conn *c, struct kl_request *r)
 		int (*fn)(struct kl_server *, struct kl_conn *,
 			  struct kl_request *);
 	} ops[] = {
-		{"createStream", create_stream},
-		{"describeStream", describe_stream},
-		{"listStreams", list_streams},
-		{"deleteStream", delete_stream},
-		{"getDataEndpoint", get_data_endpoint},
-		{"tagStream", tag_stream},
-		{"listTagsForStream", list_tags},
-		{"updateDataRetention", update_retention},
+	    {"createStream", create_stream},
+	    {"describeStream", describe_stream},
+	    {"listStreams", list_streams},
+	    {"deleteStream", delete_stream},
+	    {"getDataEndpoint", get_data_endpoint},
+	    {"tagStream", tag_stream},
+	    {"listTagsForStream", list_tags},
+	    {"updateDataRetention", update_retention},
 	};
 	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
 		if (!strcmp(r->op, ops[i].op))

@@ -56,8 +56,8 @@ static void put_fragment_tags(struct ebml_buf *b, const struct kl_fragment *f)
 		 (long long)(f->producer_ms / 1000),
 		 (long long)(f->producer_ms % 1000));
 	put_simple_tag(b, "AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", ts);
-	struct json_value *v = json_parse(f->tags_json, strlen(f->tags_json),
-					  NULL, NULL);
+	struct json_value *v =
+	    json_parse(f->tags_json, strlen(f->tags_json), NULL, NULL);
 	for (size_t i = 0; v && v->type == JSON_OBJECT && i < v->n; i++) {
 		const char *s = json_string(v->members[i].value);
 		put_simple_tag(b, v->members[i].key, s ? s : "");
@@ -103,8 +103,8 @@ static int send_fragment(struct kl_conn *c, const struct kl_stream *st,
 		kl_log("cannot read %s", path);
 		return -1;
 	}
-	bool same = mo->header && len == mo->header_len &&
-		    !memcmp(h, mo->header, len);
+	bool same =
+	    mo->header && len == mo->header_len && !memcmp(h, mo->header, len);
 	if (!same || mo->repeat_headers) {
 		if (kl_send_chunk(c, h, len)) {
 			free(h);
@@ -126,7 +126,8 @@ static int send_fragment(struct kl_conn *c, const struct kl_stream *st,
 	return send_file(c, path);
 }
 
-static void copy_fragment(struct kl_fragment *dst, const struct kl_fragment *src)
+static void copy_fragment(struct kl_fragment *dst,
+			  const struct kl_fragment *src)
 {
 	*dst = *src;
 	dst->tags_json = strdup(src->tags_json ? src->tags_json : "{}");
@@ -159,7 +160,7 @@ static ssize_t start_index(struct kl_conn *c, const struct kl_stream *st,
 	    !strcmp(type, "CONTINUATION_TOKEN")) {
 		bool after = !strcmp(type, "CONTINUATION_TOKEN");
 		const char *n = json_string(json_get(
-			sel, after ? "ContinuationToken" : "AfterFragmentNumber"));
+		    sel, after ? "ContinuationToken" : "AfterFragmentNumber"));
 		ssize_t i = n ? find_number(st, n) : -1;
 		if (i < 0) {
 			*rc = kl_send_error(c, 404, "ResourceNotFoundException",
@@ -191,8 +192,7 @@ static ssize_t start_index(struct kl_conn *c, const struct kl_stream *st,
 	return -1;
 }
 
-int kl_get_media(struct kl_server *srv, struct kl_conn *c,
-		 struct kl_request *r)
+int kl_get_media(struct kl_server *srv, struct kl_conn *c, struct kl_request *r)
 {
 	int rc = 0;
 	pthread_mutex_lock(&srv->store.lock);
@@ -206,8 +206,8 @@ int kl_get_media(struct kl_server *srv, struct kl_conn *c,
 		st = NULL;
 	}
 	if (st)
-		next = start_index(c, st, json_get(r->json, "StartSelector"),
-				   &rc);
+		next =
+		    start_index(c, st, json_get(r->json, "StartSelector"), &rc);
 	if (!st || next < 0) {
 		pthread_mutex_unlock(&srv->store.lock);
 		return rc;
@@ -280,27 +280,28 @@ int kl_list_fragments(struct kl_server *srv, struct kl_conn *c,
 		char *end;
 		start = strtoll(token, &end, 10);
 		if (*end || start < 0)
-			return kl_send_error(c, 400,
-					     "InvalidArgumentException",
+			return kl_send_error(c, 400, "InvalidArgumentException",
 					     "invalid NextToken");
 	}
 	const struct json_value *sel = json_get(r->json, "FragmentSelector");
 	bool producer = true;
 	if (sel) {
 		const char *type =
-			json_string(json_get(sel, "FragmentSelectorType"));
-		const struct json_value *range = json_get(sel, "TimestampRange");
-		if (!type || (strcmp(type, "PRODUCER_TIMESTAMP") &&
-			      strcmp(type, "SERVER_TIMESTAMP")) ||
+		    json_string(json_get(sel, "FragmentSelectorType"));
+		const struct json_value *range =
+		    json_get(sel, "TimestampRange");
+		if (!type ||
+		    (strcmp(type, "PRODUCER_TIMESTAMP") &&
+		     strcmp(type, "SERVER_TIMESTAMP")) ||
 		    kl_parse_timestamp(json_get(range, "StartTimestamp"),
 				       &from) ||
 		    kl_parse_timestamp(json_get(range, "EndTimestamp"), &to))
 			return kl_send_error(
-				c, 400, "InvalidArgumentException",
-				"FragmentSelector needs FragmentSelectorType "
-				"(PRODUCER_TIMESTAMP or SERVER_TIMESTAMP) and "
-				"TimestampRange with StartTimestamp and "
-				"EndTimestamp");
+			    c, 400, "InvalidArgumentException",
+			    "FragmentSelector needs FragmentSelectorType "
+			    "(PRODUCER_TIMESTAMP or SERVER_TIMESTAMP) and "
+			    "TimestampRange with StartTimestamp and "
+			    "EndTimestamp");
 		producer = !strcmp(type, "PRODUCER_TIMESTAMP");
 	}
 	int rc = 0;
@@ -374,11 +375,10 @@ int kl_get_media_for_fragment_list(struct kl_server *srv, struct kl_conn *c,
 			for (size_t j = 0; j < i; j++)
 				free(fs[j].tags_json);
 			free(fs);
-			return kl_send_error(c, 404,
-					     "ResourceNotFoundException",
-					     "no fragment %s in stream %s",
-					     n ? n : "(not a string)",
-					     st->name);
+			return kl_send_error(
+			    c, 404, "ResourceNotFoundException",
+			    "no fragment %s in stream %s",
+			    n ? n : "(not a string)", st->name);
 		}
 		copy_fragment(&fs[i], &st->frags[k]);
 	}

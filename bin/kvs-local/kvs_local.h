@@ -20,38 +20,38 @@
 int kvs_local_main(int argc, char **argv);
 
 /* ------------------------------------------------------------ limits */
-#define KL_MAX_FRAGMENT_SIZE (50LL * 1000 * 1000)   /* 4001 */
-#define KL_MAX_FRAGMENT_MS (20 * 1000)             /* 4002 */
-#define KL_MAX_TRACKS 3                            /* 4005 */
-#define KL_MAX_FRAGMENT_TAGS 10                    /* 4009 */
-#define KL_MAX_STREAM_TAGS 50
-#define KL_MAX_RETENTION_HOURS 87600 /* 10 years */
-#define KL_MAX_JSON_BODY (1024 * 1024)
-#define KL_MAX_HEAD 16384
-#define KL_MAX_GET_MEDIA 3              /* concurrent GetMedia per stream */
-#define KL_MAX_GET_MEDIA_FOR_LIST 5     /* concurrent GetMediaForFragmentList */
+#define KL_MAX_FRAGMENT_SIZE	  (50LL * 1000 * 1000) /* 4001 */
+#define KL_MAX_FRAGMENT_MS	  (20 * 1000)	       /* 4002 */
+#define KL_MAX_TRACKS		  3		       /* 4005 */
+#define KL_MAX_FRAGMENT_TAGS	  10		       /* 4009 */
+#define KL_MAX_STREAM_TAGS	  50
+#define KL_MAX_RETENTION_HOURS	  87600 /* 10 years */
+#define KL_MAX_JSON_BODY	  (1024 * 1024)
+#define KL_MAX_HEAD		  16384
+#define KL_MAX_GET_MEDIA	  3 /* concurrent GetMedia per stream */
+#define KL_MAX_GET_MEDIA_FOR_LIST 5 /* concurrent GetMediaForFragmentList */
 /* a reader that takes no byte for this long is dropped */
-#define KL_WRITE_STALL_MS 60000
+#define KL_WRITE_STALL_MS    60000
 #define KL_MAX_FRAGMENT_LIST 1000
 /* timestamps beyond this (year ~33658) are refused, not overflowed */
 #define KL_MAX_EPOCH_SECONDS 1e12
 
 /* ------------------------------------------------------------ config */
 struct kl_config {
-	const char *listen;   /* host:port */
+	const char *listen; /* host:port */
 	const char *data_dir;
 	const char *tls_cert, *tls_key;
 	const char *region;
 	struct sigv4_key key; /* access_key NULL: signatures not checked */
-	int max_skew;         /* seconds */
-	int idle_ms;          /* IDLE ack interval */
+	int max_skew;	      /* seconds */
+	int idle_ms;	      /* IDLE ack interval */
 	int64_t max_fragment_size;
 	int64_t max_fragment_ms;
 	/* fault injection */
-	int refuse_ms;           /* refuse connections for this long at start */
-	atomic_int fail_next;    /* answer 500 to the next N requests */
-	int64_t drop_after;      /* drop a PutMedia after this many body bytes */
-	int ack_delay_ms;        /* delay every ACK */
+	int refuse_ms;	      /* refuse connections for this long at start */
+	atomic_int fail_next; /* answer 500 to the next N requests */
+	int64_t drop_after;   /* drop a PutMedia after this many body bytes */
+	int ack_delay_ms;     /* delay every ACK */
 	/* one-shot stall: the first PutMedia connection to have sent this
 	 * many ACKs goes silent (reads and writes nothing) for stall_ms, then
 	 * closes as a lost connection; 0 = off */
@@ -59,9 +59,9 @@ struct kl_config {
 	int stall_ms;
 	atomic_bool stall_used;
 	uint64_t error_fragment; /* ERROR ack for the Nth fragment (1-based) */
-	int throttle_tps;        /* control-plane calls per second, 0 = off */
-	bool no_rate_limits;     /* --no-rate-limits: no TPS/credit limits */
-	int write_stall_ms;      /* drop a peer that reads nothing this long */
+	int throttle_tps;	 /* control-plane calls per second, 0 = off */
+	bool no_rate_limits;	 /* --no-rate-limits: no TPS/credit limits */
+	int write_stall_ms;	 /* drop a peer that reads nothing this long */
 	bool verbose;
 	/* header before every fragment, as the service does (default: only
 	 * when it changes, so ffmpeg reads the response as one Segment) */
@@ -115,7 +115,7 @@ struct kl_stream {
 	unsigned next_header_id;
 	bool putmedia_active;
 	int getmedia_active;
-	int fragment_list_active; /* GetMediaForFragmentList responses */
+	int fragment_list_active;	/* GetMediaForFragmentList responses */
 	struct kl_rate rates[KL_API_N]; /* stream-level limits, store lock */
 	bool deleted;
 	char dir[1024];
@@ -150,8 +150,8 @@ int kl_store_add_fragment(struct kl_store *s, struct kl_stream *st,
 /* Paths for a stream's header and fragment files. */
 void kl_header_path(const struct kl_stream *st, unsigned id, char *out,
 		    size_t n);
-void kl_fragment_path(const struct kl_stream *st, const char *number,
-		      char *out, size_t n);
+void kl_fragment_path(const struct kl_stream *st, const char *number, char *out,
+		      size_t n);
 int64_t kl_now_ms(void);
 
 /* ------------------------------------------------------------ connection */
@@ -209,7 +209,7 @@ int kl_conn_write(struct kl_conn *c, const void *p, size_t n);
 /* Send what was deferred and stop deferring (no lock may be held). */
 int kl_conn_flush(struct kl_conn *c);
 int kl_conn_printf(struct kl_conn *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Responses. */
 int kl_send_json(struct kl_conn *c, int status, const char *json);

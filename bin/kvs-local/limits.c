@@ -15,23 +15,22 @@
 #include <string.h>
 
 static const struct {
-	const char *op;      /* request path without the '/' */
-	double account_tps;  /* 0 = no account-level limit */
-	double stream_rate;  /* TPS, or credits per second; 0 = none */
+	const char *op;	    /* request path without the '/' */
+	double account_tps; /* 0 = no account-level limit */
+	double stream_rate; /* TPS, or credits per second; 0 = none */
 } apis[KL_API_N] = {
-	[KL_API_CREATE_STREAM] = {"createStream", 50, 0},
-	[KL_API_DESCRIBE_STREAM] = {"describeStream", 300, 5},
-	[KL_API_LIST_STREAMS] = {"listStreams", 50, 0},
-	[KL_API_DELETE_STREAM] = {"deleteStream", 50, 5},
-	[KL_API_GET_DATA_ENDPOINT] = {"getDataEndpoint", 300, 5},
-	[KL_API_TAG_STREAM] = {"tagStream", 50, 5},
-	[KL_API_LIST_TAGS] = {"listTagsForStream", 50, 5},
-	[KL_API_UPDATE_RETENTION] = {"updateDataRetention", 50, 5},
-	[KL_API_PUT_MEDIA] = {"putMedia", 0, 5},
-	[KL_API_GET_MEDIA] = {"getMedia", 0, 5},
-	[KL_API_LIST_FRAGMENTS] = {"listFragments", 0, 10000},
-	[KL_API_GET_MEDIA_FOR_FRAGMENT_LIST] = {"getMediaForFragmentList", 0,
-						500},
+    [KL_API_CREATE_STREAM] = {"createStream", 50, 0},
+    [KL_API_DESCRIBE_STREAM] = {"describeStream", 300, 5},
+    [KL_API_LIST_STREAMS] = {"listStreams", 50, 0},
+    [KL_API_DELETE_STREAM] = {"deleteStream", 50, 5},
+    [KL_API_GET_DATA_ENDPOINT] = {"getDataEndpoint", 300, 5},
+    [KL_API_TAG_STREAM] = {"tagStream", 50, 5},
+    [KL_API_LIST_TAGS] = {"listTagsForStream", 50, 5},
+    [KL_API_UPDATE_RETENTION] = {"updateDataRetention", 50, 5},
+    [KL_API_PUT_MEDIA] = {"putMedia", 0, 5},
+    [KL_API_GET_MEDIA] = {"getMedia", 0, 5},
+    [KL_API_LIST_FRAGMENTS] = {"listFragments", 0, 10000},
+    [KL_API_GET_MEDIA_FOR_FRAGMENT_LIST] = {"getMediaForFragmentList", 0, 500},
 };
 
 int kl_api_index(const char *op)
@@ -49,7 +48,8 @@ static bool rate_take(struct kl_rate *r, double per_second, double cost,
 	if (r->last_ms == 0)
 		r->tokens = per_second;
 	else if (now_ms > r->last_ms)
-		r->tokens += per_second * (double)(now_ms - r->last_ms) / 1000.0;
+		r->tokens +=
+		    per_second * (double)(now_ms - r->last_ms) / 1000.0;
 	if (r->tokens > per_second)
 		r->tokens = per_second;
 	r->last_ms = now_ms;
@@ -68,8 +68,9 @@ bool kl_limit_account(struct kl_server *srv, int api, char *why, size_t n)
 			    kl_now_ms());
 	pthread_mutex_unlock(&srv->throttle_lock);
 	if (!ok)
-		snprintf(why, n, "over the account limit of %g %s calls per "
-				 "second",
+		snprintf(why, n,
+			 "over the account limit of %g %s calls per "
+			 "second",
 			 apis[api].account_tps, apis[api].op);
 	return !ok;
 }

@@ -128,13 +128,14 @@ static int conn_send(struct kl_conn *c, const void *p, size_t n)
 			int w = SSL_write(c->ssl, b,
 					  (int)(n > 1 << 30 ? 1 << 30 : n));
 			k = w > 0 ? w : -1;
-			again = w <= 0 &&
-				SSL_get_error(c->ssl, w) == SSL_ERROR_WANT_WRITE;
+			again = w <= 0 && SSL_get_error(c->ssl, w) ==
+					      SSL_ERROR_WANT_WRITE;
 		} else {
 			k = send(c->fd, b, n, MSG_NOSIGNAL);
 			if (k < 0 && errno == EINTR)
 				continue;
-			again = k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+			again =
+			    k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 		}
 		if (again) {
 			int64_t now = kl_now_ms();
@@ -238,12 +239,12 @@ int kl_send_error(struct kl_conn *c, int status, const char *type,
 	char rid[37];
 	request_id(rid);
 	int rc = kl_conn_printf(
-		c,
-		"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-		"x-amzn-RequestId: %s\r\nx-amzn-ErrorType: %s:\r\n"
-		"Content-Length: %zu\r\n\r\n%s",
-		status, status_text(status), rid, type, body.len,
-		body.s ? body.s : "");
+	    c,
+	    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+	    "x-amzn-RequestId: %s\r\nx-amzn-ErrorType: %s:\r\n"
+	    "Content-Length: %zu\r\n\r\n%s",
+	    status, status_text(status), rid, type, body.len,
+	    body.s ? body.s : "");
 	kl_log("%s -> %d %s: %s", c->peer, status, type, msg.s ? msg.s : "");
 	sb_free(&msg);
 	sb_free(&body);
@@ -397,24 +398,24 @@ static int check_signature(struct kl_server *srv, struct kl_conn *c,
 	}
 	char hash[65];
 	struct sigv4_request sr = {
-		.method = r->head.method,
-		.path = r->head.path,
-		.query = r->head.query,
-		.headers = hs,
-		.n_headers = r->head.n_headers,
-		.payload_hash = payload_hash_for(r, hash, streaming),
+	    .method = r->head.method,
+	    .path = r->head.path,
+	    .query = r->head.query,
+	    .headers = hs,
+	    .n_headers = r->head.n_headers,
+	    .payload_hash = payload_hash_for(r, hash, streaming),
 	};
 	struct sigv4_verify_config vc = {
-		.keys = &srv->cfg.key,
-		.n_keys = 1,
-		.region = srv->cfg.region,
-		.service = "kinesisvideo",
-		.now = time(NULL),
-		.max_skew_seconds = srv->cfg.max_skew,
+	    .keys = &srv->cfg.key,
+	    .n_keys = 1,
+	    .region = srv->cfg.region,
+	    .service = "kinesisvideo",
+	    .now = time(NULL),
+	    .max_skew_seconds = srv->cfg.max_skew,
 	};
 	struct sigv4_verify_result res;
 	enum sigv4_verdict v = sigv4_verify(
-		&sr, authz, http_header_get(&r->head, "x-amz-date"), &vc, &res);
+	    &sr, authz, http_header_get(&r->head, "x-amz-date"), &vc, &res);
 	if (v == SIGV4_MISMATCH && streaming &&
 	    !http_header_get(&r->head, "x-amz-content-sha256")) {
 		/* a streaming body signed as empty */
@@ -506,8 +507,8 @@ static int read_body(struct kl_conn *c, struct kl_request *r)
 	}
 	if (cl > KL_MAX_JSON_BODY) {
 		kl_send_error(c, 413, "InvalidArgumentException",
-			      "body of %lld bytes is over %d",
-			      (long long)cl, KL_MAX_JSON_BODY);
+			      "body of %lld bytes is over %d", (long long)cl,
+			      KL_MAX_JSON_BODY);
 		return -1;
 	}
 	struct strbuf b = STRBUF_INIT;
@@ -526,16 +527,17 @@ static int read_body(struct kl_conn *c, struct kl_request *r)
 				sb_append(&b, d, dl);
 			kl_conn_consume(c, used);
 			if (rc == HTTP_CHUNK_ERROR) {
-				kl_send_error(c, 400, "InvalidArgumentException",
+				kl_send_error(c, 400,
+					      "InvalidArgumentException",
 					      "bad chunked encoding at body "
 					      "byte %llu",
 					      (unsigned long long)ch.total);
 				goto bad;
 			}
 			if (b.len > KL_MAX_JSON_BODY) {
-				kl_send_error(c, 413, "InvalidArgumentException",
-					      "body over %d bytes",
-					      KL_MAX_JSON_BODY);
+				kl_send_error(
+				    c, 413, "InvalidArgumentException",
+				    "body over %d bytes", KL_MAX_JSON_BODY);
 				goto bad;
 			}
 			if (rc == HTTP_CHUNK_DONE)
@@ -748,8 +750,8 @@ static int listen_on(const char *addr, char *host_out, size_t hn, int *port)
 	socklen_t sl = sizeof ss;
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
 	*port = ntohs(ss.ss_family == AF_INET
-			      ? ((struct sockaddr_in *)&ss)->sin_port
-			      : ((struct sockaddr_in6 *)&ss)->sin6_port);
+			  ? ((struct sockaddr_in *)&ss)->sin_port
+			  : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	snprintf(host_out, hn, "%s", host);
 	return fd;
 }
@@ -786,77 +788,97 @@ static SSL_CTX *tls_context(const char *cert, const char *key)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vpipe kvs-local [options]\n"
-		"  --listen HOST:PORT     address (default 127.0.0.1:4567; port "
-		"0 = any free)\n"
-		"  --data DIR             storage (default ./kvs-local-data)\n"
-		"  --tls-cert F --tls-key F   serve HTTPS\n"
-		"  --access-key K --secret-key S [--session-token T]\n"
-		"                         check Signature V4 (default: env "
-		"AWS_ACCESS_KEY_ID...; none = unchecked)\n"
-		"  --region R             region in ARNs and signatures "
-		"(default us-west-2)\n"
-		"  --max-skew SECONDS     allowed request clock skew (300)\n"
-		"  --idle-interval MS     IDLE ack while no PutMedia data "
-		"(3000)\n"
-		"  --max-fragment-size BYTES / --max-fragment-duration MS\n"
-		"                         lower the service limits (tests)\n"
-		"fault injection (off by default):\n"
-		"  --refuse-for MS        refuse connections for MS after start\n"
-		"  --fail-next N          answer HTTP 500 to the next N "
-		"requests\n"
-		"  --drop-after BYTES     cut each PutMedia after BYTES of body\n"
-		"  --ack-delay MS         delay every ACK\n"
-		"  --stall-acks-after N --stall-for MS\n"
-		"                         once: after N ACKs a PutMedia goes "
-		"silent for MS, then closes\n"
-		"  --error-fragment N     ERROR ack (5000) for the Nth fragment\n"
-		"  --throttle TPS         ClientLimitExceededException over TPS\n"
-		"  --repeat-headers       GetMedia: stream header before every "
-		"fragment\n"
-		"  --no-rate-limits       no per-API TPS and fragment-credit "
-		"limits\n"
-		"  --write-timeout MS     drop a peer that reads nothing for MS "
-		"(60000)\n"
-		"  -v, --verbose          log every request\n");
+	fprintf(
+	    f,
+	    "usage: vpipe kvs-local [options]\n"
+	    "  --listen HOST:PORT     address (default 127.0.0.1:4567; port "
+	    "0 = any free)\n"
+	    "  --data DIR             storage (default ./kvs-local-data)\n"
+	    "  --tls-cert F --tls-key F   serve HTTPS\n"
+	    "  --access-key K --secret-key S [--session-token T]\n"
+	    "                         check Signature V4 (default: env "
+	    "AWS_ACCESS_KEY_ID...; none = unchecked)\n"
+	    "  --region R             region in ARNs and signatures "
+	    "(default us-west-2)\n"
+	    "  --max-skew SECONDS     allowed request clock skew (300)\n"
+	    "  --idle-interval MS     IDLE ack while no PutMedia data "
+	    "(3000)\n"
+	    "  --max-fragment-size BYTES / --max-fragment-duration MS\n"
+	    "                         lower the service limits (tests)\n"
+	    "fault injection (off by default):\n"
+	    "  --refuse-for MS        refuse connections for MS after start\n"
+	    "  --fail-next N          answer HTTP 500 to the next N "
+	    "requests\n"
+	    "  --drop-after BYTES     cut each PutMedia after BYTES of body\n"
+	    "  --ack-delay MS         delay every ACK\n"
+	    "  --stall-acks-after N --stall-for MS\n"
+	    "                         once: after N ACKs a PutMedia goes "
+	    "silent for MS, then closes\n"
+	    "  --error-fragment N     ERROR ack (5000) for the Nth fragment\n"
+	    "  --throttle TPS         ClientLimitExceededException over TPS\n"
+	    "  --repeat-headers       GetMedia: stream header before every "
+	    "fragment\n"
+	    "  --no-rate-limits       no per-API TPS and fragment-credit "
+	    "limits\n"
+	    "  --write-timeout MS     drop a peer that reads nothing for MS "
+	    "(60000)\n"
+	    "  -v, --verbose          log every request\n");
 }
 
 static int parse_args(int argc, char **argv, struct kl_config *cfg)
 {
 	enum {
-		O_LISTEN = 256, O_DATA, O_CERT, O_KEY, O_AK, O_SK, O_TOKEN,
-		O_REGION, O_SKEW, O_IDLE, O_MAXSIZE, O_MAXDUR, O_REFUSE,
-		O_FAIL, O_DROP, O_DELAY, O_ERRFRAG, O_THROTTLE, O_REPEAT,
-		O_NOLIMITS, O_STALL, O_STALL_ACKS, O_STALL_FOR,
+		O_LISTEN = 256,
+		O_DATA,
+		O_CERT,
+		O_KEY,
+		O_AK,
+		O_SK,
+		O_TOKEN,
+		O_REGION,
+		O_SKEW,
+		O_IDLE,
+		O_MAXSIZE,
+		O_MAXDUR,
+		O_REFUSE,
+		O_FAIL,
+		O_DROP,
+		O_DELAY,
+		O_ERRFRAG,
+		O_THROTTLE,
+		O_REPEAT,
+		O_NOLIMITS,
+		O_STALL,
+		O_STALL_ACKS,
+		O_STALL_FOR,
 	};
 	static const struct option opts[] = {
-		{"listen", 1, 0, O_LISTEN},
-		{"data", 1, 0, O_DATA},
-		{"tls-cert", 1, 0, O_CERT},
-		{"tls-key", 1, 0, O_KEY},
-		{"access-key", 1, 0, O_AK},
-		{"secret-key", 1, 0, O_SK},
-		{"session-token", 1, 0, O_TOKEN},
-		{"region", 1, 0, O_REGION},
-		{"max-skew", 1, 0, O_SKEW},
-		{"idle-interval", 1, 0, O_IDLE},
-		{"max-fragment-size", 1, 0, O_MAXSIZE},
-		{"max-fragment-duration", 1, 0, O_MAXDUR},
-		{"refuse-for", 1, 0, O_REFUSE},
-		{"fail-next", 1, 0, O_FAIL},
-		{"drop-after", 1, 0, O_DROP},
-		{"ack-delay", 1, 0, O_DELAY},
-		{"error-fragment", 1, 0, O_ERRFRAG},
-		{"throttle", 1, 0, O_THROTTLE},
-		{"repeat-headers", 0, 0, O_REPEAT},
-		{"no-rate-limits", 0, 0, O_NOLIMITS},
-		{"write-timeout", 1, 0, O_STALL},
-		{"stall-acks-after", 1, 0, O_STALL_ACKS},
-		{"stall-for", 1, 0, O_STALL_FOR},
-		{"verbose", 0, 0, 'v'},
-		{"help", 0, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"listen", 1, 0, O_LISTEN},
+	    {"data", 1, 0, O_DATA},
+	    {"tls-cert", 1, 0, O_CERT},
+	    {"tls-key", 1, 0, O_KEY},
+	    {"access-key", 1, 0, O_AK},
+	    {"secret-key", 1, 0, O_SK},
+	    {"session-token", 1, 0, O_TOKEN},
+	    {"region", 1, 0, O_REGION},
+	    {"max-skew", 1, 0, O_SKEW},
+	    {"idle-interval", 1, 0, O_IDLE},
+	    {"max-fragment-size", 1, 0, O_MAXSIZE},
+	    {"max-fragment-duration", 1, 0, O_MAXDUR},
+	    {"refuse-for", 1, 0, O_REFUSE},
+	    {"fail-next", 1, 0, O_FAIL},
+	    {"drop-after", 1, 0, O_DROP},
+	    {"ack-delay", 1, 0, O_DELAY},
+	    {"error-fragment", 1, 0, O_ERRFRAG},
+	    {"throttle", 1, 0, O_THROTTLE},
+	    {"repeat-headers", 0, 0, O_REPEAT},
+	    {"no-rate-limits", 0, 0, O_NOLIMITS},
+	    {"write-timeout", 1, 0, O_STALL},
+	    {"stall-acks-after", 1, 0, O_STALL_ACKS},
+	    {"stall-for", 1, 0, O_STALL_FOR},
+	    {"verbose", 0, 0, 'v'},
+	    {"help", 0, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	optind = 1;
 	int o;
@@ -911,19 +933,45 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg)
 			return -1;
 		}
 		switch (o) {
-		case O_SKEW: cfg->max_skew = (int)n; break;
-		case O_IDLE: cfg->idle_ms = (int)n; break;
-		case O_MAXSIZE: cfg->max_fragment_size = n; break;
-		case O_MAXDUR: cfg->max_fragment_ms = n; break;
-		case O_REFUSE: cfg->refuse_ms = (int)n; break;
-		case O_FAIL: atomic_store(&cfg->fail_next, (int)n); break;
-		case O_DROP: cfg->drop_after = n; break;
-		case O_DELAY: cfg->ack_delay_ms = (int)n; break;
-		case O_ERRFRAG: cfg->error_fragment = (uint64_t)n; break;
-		case O_THROTTLE: cfg->throttle_tps = (int)n; break;
-		case O_STALL: cfg->write_stall_ms = (int)n; break;
-		case O_STALL_ACKS: cfg->stall_acks_after = n; break;
-		case O_STALL_FOR: cfg->stall_ms = (int)n; break;
+		case O_SKEW:
+			cfg->max_skew = (int)n;
+			break;
+		case O_IDLE:
+			cfg->idle_ms = (int)n;
+			break;
+		case O_MAXSIZE:
+			cfg->max_fragment_size = n;
+			break;
+		case O_MAXDUR:
+			cfg->max_fragment_ms = n;
+			break;
+		case O_REFUSE:
+			cfg->refuse_ms = (int)n;
+			break;
+		case O_FAIL:
+			atomic_store(&cfg->fail_next, (int)n);
+			break;
+		case O_DROP:
+			cfg->drop_after = n;
+			break;
+		case O_DELAY:
+			cfg->ack_delay_ms = (int)n;
+			break;
+		case O_ERRFRAG:
+			cfg->error_fragment = (uint64_t)n;
+			break;
+		case O_THROTTLE:
+			cfg->throttle_tps = (int)n;
+			break;
+		case O_STALL:
+			cfg->write_stall_ms = (int)n;
+			break;
+		case O_STALL_ACKS:
+			cfg->stall_acks_after = n;
+			break;
+		case O_STALL_FOR:
+			cfg->stall_ms = (int)n;
+			break;
 		}
 	}
 	if (optind < argc) {
@@ -959,7 +1007,8 @@ static void accept_loop(struct kl_server *srv, int lfd)
 			continue;
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
-		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+		int fd =
+		    accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
 		if (kl_now_ms() < refuse_until) {
@@ -1040,8 +1089,8 @@ int kvs_local_main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (cfg->tls_cert && !(srv->tls = tls_context(cfg->tls_cert,
-						      cfg->tls_key)))
+	if (cfg->tls_cert &&
+	    !(srv->tls = tls_context(cfg->tls_cert, cfg->tls_key)))
 		return 1;
 	pthread_mutex_init(&srv->throttle_lock, NULL);
 	if (kl_store_open(&srv->store, cfg->data_dir, cfg->region))

@@ -88,8 +88,7 @@ static bool stall_now(struct pm *p)
 	int64_t until = kl_now_ms() + cfg->stall_ms;
 	while (kl_now_ms() < until && !atomic_load(&p->srv->stopping))
 		usleep(20 * 1000);
-	kl_log("%s PutMedia: stall over, closing the connection",
-	       p->st->name);
+	kl_log("%s PutMedia: stall over, closing the connection", p->st->name);
 	p->stalled = true;
 	return true;
 }
@@ -104,7 +103,8 @@ static int send_ack(struct pm *p, const char *type, bool with_fragment)
 	struct strbuf b = STRBUF_INIT;
 	sb_printf(&b, "{\"EventType\":\"%s\"", type);
 	if (with_fragment && p->have_tc) {
-		sb_printf(&b, ",\"FragmentTimecode\":%lld", (long long)p->tc_ms);
+		sb_printf(&b, ",\"FragmentTimecode\":%lld",
+			  (long long)p->tc_ms);
 		sb_printf(&b, ",\"FragmentNumber\":\"%s\"", p->frag.number);
 	}
 	if (!strcmp(type, "ERROR"))
@@ -139,8 +139,8 @@ static int save_header(struct pm *p)
 	int rc = -1;
 	if (f) {
 		rc = fwrite(p->header.s, 1, p->header.len, f) == p->header.len
-			     ? 0
-			     : -1;
+			 ? 0
+			 : -1;
 		rc = fclose(f) ? -1 : rc;
 	}
 	if (rc) {
@@ -221,7 +221,7 @@ static int block(struct pm *p, const struct mkv_event *ev)
 	if (!p->in_frag || !p->have_tc)
 		return fail(p, 4006, "INVALID_MKV_DATA");
 	int64_t ms = p->tc_ms + (int64_t)ev->timecode *
-					(int64_t)p->timecode_scale / 1000000;
+				    (int64_t)p->timecode_scale / 1000000;
 	if (p->n_blocks == 0 || ms < p->first_block_ms)
 		p->first_block_ms = ms;
 	if (p->n_blocks == 0 || ms > p->last_block_ms)
@@ -241,8 +241,8 @@ static int cluster_end(struct pm *p)
 		return fail(p, 4006, "INVALID_MKV_DATA");
 	}
 	int64_t span = p->last_block_ms - p->first_block_ms;
-	p->frag.duration_ms = p->n_blocks > 1 ? span + span / (p->n_blocks - 1)
-					      : 0;
+	p->frag.duration_ms =
+	    p->n_blocks > 1 ? span + span / (p->n_blocks - 1) : 0;
 	int rc = fclose(p->file);
 	p->file = NULL;
 	p->in_frag = false;
@@ -326,9 +326,9 @@ static int commit_fragment(struct pm *p)
 	}
 	pthread_mutex_lock(&p->srv->store.lock);
 	bool deleted = p->st->deleted;
-	int rc = deleted ? -1
-			 : kl_store_add_fragment(&p->srv->store, p->st,
-						 &p->frag);
+	int rc = deleted
+		     ? -1
+		     : kl_store_add_fragment(&p->srv->store, p->st, &p->frag);
 	int64_t retention = p->st->retention_hours;
 	pthread_mutex_unlock(&p->srv->store.lock);
 	free(p->frag.tags_json);
@@ -404,8 +404,8 @@ static int on_bytes(void *opaque, enum mkv_section sec, const uint8_t *b,
 		 * header is replayed before single fragments, where the
 		 * producer's size (its whole upload) would be wrong. */
 		static const uint8_t segment_unknown[] = {
-			0x18, 0x53, 0x80, 0x67, 0x01, 0xFF, 0xFF, 0xFF,
-			0xFF, 0xFF, 0xFF, 0xFF};
+		    0x18, 0x53, 0x80, 0x67, 0x01, 0xFF,
+		    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
 		if (n >= 5 && n <= 12 && b[0] == 0x18 && b[1] == 0x53 &&
 		    b[2] == 0x80 && b[3] == 0x67) {
 			b = segment_unknown;
@@ -473,8 +473,8 @@ static int body_data(struct pm *p, const uint8_t *d, size_t n)
 			if (p->decoded_length >= 0 &&
 			    (uint64_t)p->decoded_length != p->sc.decoded)
 				return aws_chunked_error(
-					p, "x-amz-decoded-content-length "
-					   "differs from the decoded body");
+				    p, "x-amz-decoded-content-length "
+				       "differs from the decoded body");
 		}
 	}
 	return 0;
@@ -491,8 +491,8 @@ static int setup_aws_chunked(struct kl_server *srv, struct kl_conn *c,
 	if (!sha || strcmp(sha, SIGV4_STREAMING_PAYLOAD))
 		return 0;
 	p->aws_chunked = true;
-	const char *dl = http_header_get(&r->head,
-					 "x-amz-decoded-content-length");
+	const char *dl =
+	    http_header_get(&r->head, "x-amz-decoded-content-length");
 	char *end = NULL;
 	p->decoded_length = dl ? strtoll(dl, &end, 10) : -1;
 	if (dl && (*end || end == dl || p->decoded_length < 0)) {
@@ -505,8 +505,8 @@ static int setup_aws_chunked(struct kl_server *srv, struct kl_conn *c,
 	const char *secret = srv->cfg.key.secret_key;
 	struct sigv4_auth *a = calloc(1, sizeof *a);
 	const char *authz = http_header_get(&r->head, "authorization");
-	struct sigv4_scope scope = {
-		http_header_get(&r->head, "x-amz-date"), NULL, NULL};
+	struct sigv4_scope scope = {http_header_get(&r->head, "x-amz-date"),
+				    NULL, NULL};
 	int rc = -1;
 	if (!a)
 		kl_send_error(c, 500, "InternalFailure", "out of memory");
@@ -545,15 +545,15 @@ static int parse_start_timestamp(const char *s, int64_t *ms)
 }
 
 /* Check headers and claim the stream; 0 = go, else the error was sent. */
-static int begin(struct kl_server *srv, struct kl_conn *c,
-		 struct kl_request *r, struct pm *p, int *rc)
+static int begin(struct kl_server *srv, struct kl_conn *c, struct kl_request *r,
+		 struct pm *p, int *rc)
 {
 	const char *name = http_header_get(&r->head, "x-amzn-stream-name");
 	const char *arn = http_header_get(&r->head, "x-amzn-stream-arn");
-	const char *tct = http_header_get(&r->head,
-					  "x-amzn-fragment-timecode-type");
-	const char *start = http_header_get(&r->head,
-					    "x-amzn-producer-start-timestamp");
+	const char *tct =
+	    http_header_get(&r->head, "x-amzn-fragment-timecode-type");
+	const char *start =
+	    http_header_get(&r->head, "x-amzn-producer-start-timestamp");
 	if (!name && !arn) {
 		*rc = kl_send_error(c, 400, "InvalidArgumentException",
 				    "x-amzn-stream-name or x-amzn-stream-arn "
@@ -594,8 +594,8 @@ static int begin(struct kl_server *srv, struct kl_conn *c,
 	char why[300];
 	if (kl_limit_stream(srv, st, KL_API_PUT_MEDIA, 1, why, sizeof why)) {
 		pthread_mutex_unlock(&srv->store.lock);
-		*rc = kl_send_error(c, 400, "ClientLimitExceededException", "%s",
-				    why);
+		*rc = kl_send_error(c, 400, "ClientLimitExceededException",
+				    "%s", why);
 		return -1;
 	}
 	if (st->putmedia_active) {
@@ -645,7 +645,8 @@ static int body_loop(struct pm *p, struct kl_request *r)
 			}
 			int64_t drop = p->srv->cfg.drop_after;
 			if (drop > 0 && (int64_t)(p->body_bytes + dl) >= drop) {
-				size_t k = (size_t)(drop - (int64_t)p->body_bytes);
+				size_t k =
+				    (size_t)(drop - (int64_t)p->body_bytes);
 				body_data(p, d, k < dl ? k : dl);
 				kl_log("%s PutMedia: dropping the connection "
 				       "after %lld body bytes (--drop-after)",
@@ -700,12 +701,12 @@ static void release_stream(struct pm *p)
 	free(p);
 }
 
-int kl_put_media(struct kl_server *srv, struct kl_conn *c,
-		 struct kl_request *r)
+int kl_put_media(struct kl_server *srv, struct kl_conn *c, struct kl_request *r)
 {
 	struct pm *p = calloc(1, sizeof *p);
 	if (!p)
-		return kl_send_error(c, 500, "InternalFailure", "out of memory");
+		return kl_send_error(c, 500, "InternalFailure",
+				     "out of memory");
 	p->srv = srv;
 	p->c = c;
 	p->timecode_scale = 1000000;
@@ -724,7 +725,8 @@ int kl_put_media(struct kl_server *srv, struct kl_conn *c,
 	}
 	struct mkv_stream_callbacks cb = {on_event, on_bytes, p};
 	mkv_stream_init(&p->mkv, &cb);
-	int end = kl_start_chunked(c, "application/json") ? -1 : body_loop(p, r);
+	int end =
+	    kl_start_chunked(c, "application/json") ? -1 : body_loop(p, r);
 	if (p->stalled)
 		end = -1; /* as lost: nothing more is read or written */
 	if (end == 1 && p->aws_chunked && !p->aws_done && !p->error_id)
@@ -742,8 +744,8 @@ int kl_put_media(struct kl_server *srv, struct kl_conn *c,
 	if (end >= 0)
 		kl_end_chunks(c);
 	discard_fragment(p);
-	kl_log("%s PutMedia ended: %llu bytes, %llu fragments%s",
-	       p->st->name, (unsigned long long)p->body_bytes,
+	kl_log("%s PutMedia ended: %llu bytes, %llu fragments%s", p->st->name,
+	       (unsigned long long)p->body_bytes,
 	       (unsigned long long)p->fragments_seen,
 	       end < 0 ? ", connection lost" : "");
 	release_stream(p);

@@ -45,8 +45,8 @@ void kl_header_path(const struct kl_stream *st, unsigned id, char *out,
 	snprintf(out, n, "%s/h/%u.mkv", st->dir, id);
 }
 
-void kl_fragment_path(const struct kl_stream *st, const char *number,
-		      char *out, size_t n)
+void kl_fragment_path(const struct kl_stream *st, const char *number, char *out,
+		      size_t n)
 {
 	snprintf(out, n, "%s/f/%s.mkv", st->dir, number);
 }
@@ -274,7 +274,7 @@ static int append_fragment(struct kl_stream *st, const struct kl_fragment *f)
 	}
 	st->frags[st->n_frags] = *f;
 	st->frags[st->n_frags].tags_json =
-		strdup(f->tags_json ? f->tags_json : "{}");
+	    strdup(f->tags_json ? f->tags_json : "{}");
 	st->n_frags++;
 	return 0;
 }
@@ -358,9 +358,8 @@ static void load_fragments(struct kl_store *s, struct kl_stream *st)
 		struct strbuf t = STRBUF_INIT;
 		const struct json_value *tags = json_get(v, "t");
 		sb_putc(&t, '{');
-		for (size_t i = 0; tags && tags->type == JSON_OBJECT &&
-				   i < tags->n;
-		     i++) {
+		for (size_t i = 0;
+		     tags && tags->type == JSON_OBJECT && i < tags->n; i++) {
 			const char *val = json_string(tags->members[i].value);
 			if (i)
 				sb_putc(&t, ',');

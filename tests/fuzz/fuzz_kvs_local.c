@@ -20,7 +20,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define SEPARATOR "#NEXT-CONNECTION#\n"
+#define SEPARATOR	"#NEXT-CONNECTION#\n"
 #define MAX_CONNECTIONS 6
 
 static char root[] = "/tmp/fuzz_kvs_local.XXXXXX";
@@ -110,9 +110,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const uint8_t *p = data, *end = data + size;
 		size_t sep = strlen(SEPARATOR);
 		for (int i = 0; i < MAX_CONNECTIONS && p <= end; i++) {
-			const uint8_t *next = memmem(p, (size_t)(end - p),
-						     SEPARATOR, sep);
-			size_t n = next ? (size_t)(next - p) : (size_t)(end - p);
+			const uint8_t *next =
+			    memmem(p, (size_t)(end - p), SEPARATOR, sep);
+			size_t n =
+			    next ? (size_t)(next - p) : (size_t)(end - p);
 			serve(&srv, p, n);
 			if (!next)
 				break;

@@ -19,36 +19,35 @@
 static const char *SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 static const char *DATE = "20130524T000000Z";
 static const char *SEED =
-	"4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
+    "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9";
 static const char *SIGS[3] = {
-	"ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
-	"0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
-	"b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9",
+    "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
+    "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
+    "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9",
 };
 #define DATA_LEN 66560
 #define BODY_LEN 66824 /* the documented Content-Length */
 
-static const struct sigv4_scope SCOPE = {"20130524T000000Z", "us-east-1",
-					 "s3"};
+static const struct sigv4_scope SCOPE = {"20130524T000000Z", "us-east-1", "s3"};
 
 static void test_seed(void)
 {
 	struct sigv4_header h[] = {
-		{"Host", "s3.amazonaws.com"},
-		{"x-amz-date", DATE},
-		{"x-amz-storage-class", "REDUCED_REDUNDANCY"},
-		{"x-amz-content-sha256", SIGV4_STREAMING_PAYLOAD},
-		{"Content-Encoding", "aws-chunked"},
-		{"x-amz-decoded-content-length", "66560"},
-		{"Content-Length", "66824"},
+	    {"Host", "s3.amazonaws.com"},
+	    {"x-amz-date", DATE},
+	    {"x-amz-storage-class", "REDUCED_REDUNDANCY"},
+	    {"x-amz-content-sha256", SIGV4_STREAMING_PAYLOAD},
+	    {"Content-Encoding", "aws-chunked"},
+	    {"x-amz-decoded-content-length", "66560"},
+	    {"Content-Length", "66824"},
 	};
 	struct sigv4_request r = {
-		.method = "PUT",
-		.path = "/examplebucket/chunkObject.txt",
-		.headers = h,
-		.n_headers = sizeof h / sizeof *h,
-		.payload_hash = SIGV4_STREAMING_PAYLOAD,
-		.s3_path = 1,
+	    .method = "PUT",
+	    .path = "/examplebucket/chunkObject.txt",
+	    .headers = h,
+	    .n_headers = sizeof h / sizeof *h,
+	    .payload_hash = SIGV4_STREAMING_PAYLOAD,
+	    .s3_path = 1,
 	};
 	struct sigv4_key k = {"AKIAIOSFODNN7EXAMPLE", SECRET, NULL};
 	char *authz = sigv4_authorization(&r, &SCOPE, &k);
@@ -89,17 +88,18 @@ static void test_string_to_sign(void)
 	struct sigv4_chunk_chain c;
 	sigv4_chunk_chain_init(&c, SECRET, &SCOPE, SEED);
 	char *sts = sigv4_chunk_string_to_sign(
-		&c, "bf718b6f653bebc184e1479f1935b8da974d701b893afcf49e701f3e2"
-		    "f9f9c5a");
-	CHECK(sts && !strcmp(sts, "AWS4-HMAC-SHA256-PAYLOAD\n"
-				  "20130524T000000Z\n"
-				  "20130524/us-east-1/s3/aws4_request\n"
-				  "4f232c4386841ef735655705268965c44a0e4690baa4a"
-				  "dea153f7db9fa80a0a9\n"
-				  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b9"
-				  "34ca495991b7852b855\n"
-				  "bf718b6f653bebc184e1479f1935b8da974d701b893af"
-				  "cf49e701f3e2f9f9c5a"));
+	    &c, "bf718b6f653bebc184e1479f1935b8da974d701b893afcf49e701f3e2"
+		"f9f9c5a");
+	CHECK(sts &&
+	      !strcmp(sts, "AWS4-HMAC-SHA256-PAYLOAD\n"
+			   "20130524T000000Z\n"
+			   "20130524/us-east-1/s3/aws4_request\n"
+			   "4f232c4386841ef735655705268965c44a0e4690baa4a"
+			   "dea153f7db9fa80a0a9\n"
+			   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b9"
+			   "34ca495991b7852b855\n"
+			   "bf718b6f653bebc184e1479f1935b8da974d701b893af"
+			   "cf49e701f3e2f9f9c5a"));
 	free(sts);
 	CHECK_EQ_INT(sigv4_chunk_chain_init(&c, SECRET, &SCOPE, "nothex"), -1);
 }
@@ -157,23 +157,23 @@ static void test_decode(void)
 	char *bad = malloc(len);
 	memcpy(bad, body, len);
 	bad[200] = 'b';
-	CHECK_EQ_INT(decode(SECRET, SEED, bad, len, 4096, &decoded, why,
-			    sizeof why),
-		     SIGV4_CHUNKED_ERROR);
+	CHECK_EQ_INT(
+	    decode(SECRET, SEED, bad, len, 4096, &decoded, why, sizeof why),
+	    SIGV4_CHUNKED_ERROR);
 	CHECK_EQ_INT(decoded, 0);
 	CHECK_STR_CONTAINS(why, "chunk 1 at byte");
 	CHECK_STR_CONTAINS(why, "does not match");
 	/* wrong seed, wrong secret */
-	CHECK_EQ_INT(decode(SECRET, SIGS[0], body, len, 4096, &decoded, why,
-			    sizeof why),
-		     SIGV4_CHUNKED_ERROR);
-	CHECK_EQ_INT(decode("other", SEED, body, len, 4096, &decoded, why,
-			    sizeof why),
-		     SIGV4_CHUNKED_ERROR);
+	CHECK_EQ_INT(
+	    decode(SECRET, SIGS[0], body, len, 4096, &decoded, why, sizeof why),
+	    SIGV4_CHUNKED_ERROR);
+	CHECK_EQ_INT(
+	    decode("other", SEED, body, len, 4096, &decoded, why, sizeof why),
+	    SIGV4_CHUNKED_ERROR);
 	/* decode-only mode takes any signature */
-	CHECK_EQ_INT(decode(NULL, NULL, bad, len, 4096, &decoded, why,
-			    sizeof why),
-		     SIGV4_CHUNKED_DONE);
+	CHECK_EQ_INT(
+	    decode(NULL, NULL, bad, len, 4096, &decoded, why, sizeof why),
+	    SIGV4_CHUNKED_DONE);
 	/* the second chunk's head with the first's signature: reordering */
 	memcpy(bad, body, len);
 	char *second = strstr(bad + 65536, "400;chunk-signature=");
@@ -199,15 +199,15 @@ static void test_decode(void)
 	/* framing garbage, an endless head, a chunk over the limit,
 	 * trailers (not supported) */
 	static const char *garbage[] = {
-		"zz;chunk-signature=00\r\n",
-		"10;chunk-signature=abc\r\n",
-		"10\r\n0123456789abcdef\r\n",
-		"10;chunk-signature=0000000000000000000000000000000000000000000"
-		"000000000000000000000\n",
-		"fffffffffffffff;chunk-signature=0000000000000000000000000000000"
-		"000000000000000000000000000000000\r\n",
-		"0;chunk-signature=000000000000000000000000000000000000000000000"
-		"0000000000000000000\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n",
+	    "zz;chunk-signature=00\r\n",
+	    "10;chunk-signature=abc\r\n",
+	    "10\r\n0123456789abcdef\r\n",
+	    "10;chunk-signature=0000000000000000000000000000000000000000000"
+	    "000000000000000000000\n",
+	    "fffffffffffffff;chunk-signature=0000000000000000000000000000000"
+	    "000000000000000000000000000000000\r\n",
+	    "0;chunk-signature=000000000000000000000000000000000000000000000"
+	    "0000000000000000000\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n",
 	};
 	for (size_t i = 0; i < sizeof garbage / sizeof *garbage; i++)
 		CHECK_EQ_INT(decode(NULL, NULL, garbage[i], strlen(garbage[i]),
