@@ -11,7 +11,7 @@
 #include <vpipe/vpipe.h>
 
 #include "ack.h"
-#include "creds.h"
+#include "aws_creds.h"
 #include "sigv4.h"
 #include "status.h"
 #include "store.h"

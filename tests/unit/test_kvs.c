@@ -6,7 +6,7 @@
 #include <curl/curl.h>
 
 #include "modules/kvs/ack.h"
-#include "modules/kvs/creds.h"
+#include "aws_creds.h"
 #include "modules/kvs/status.h"
 #include "modules/kvs/store.h"
 

@@ -1,1 +1,1 @@
-test_kvs_SRCS := modules/kvs/store.c modules/kvs/ack.c modules/kvs/status.c modules/kvs/creds.c
+test_kvs_SRCS := modules/kvs/store.c modules/kvs/ack.c modules/kvs/status.c

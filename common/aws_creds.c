@@ -1,5 +1,6 @@
-/* Credential providers (see creds.h). */
-#include "creds.h"
+/* AWS credential providers shared by the kvs and s3 sinks (see
+ * aws_creds.h). */
+#include "aws_creds.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,4 +1,5 @@
-/* AWS credentials for the kvs sink, in kvssink's order of providers:
+/* AWS credentials for the kvs and s3 sinks, in kvssink's order of
+ * providers:
  *   1. IoT X.509 certificate (iot-certificate): mutual-TLS GET
  *      https://ENDPOINT/role-aliases/ALIAS/credentials with
  *      x-amzn-iot-thingname (defaults to the stream name);
@@ -9,8 +10,8 @@
  *      ~/.aws/credentials) with a profile (profile, AWS_PROFILE, default).
  * Temporary credentials are refreshed before they expire. Nothing here
  * ever prints a secret key or a session token. */
-#ifndef VPIPE_MODULES_KVS_CREDS_H
-#define VPIPE_MODULES_KVS_CREDS_H
+#ifndef VPIPE_COMMON_AWS_CREDS_H
+#define VPIPE_COMMON_AWS_CREDS_H
 
 #include <stdbool.h>
 #include <stddef.h>
