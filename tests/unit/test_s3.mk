@@ -1,0 +1,1 @@
+test_s3_SRCS := modules/s3/object.c
