@@ -67,8 +67,7 @@ void key_decoder_free(struct key_decoder *d)
 	free(d);
 }
 
-static void keep(uint8_t *dst, size_t *dst_len, const uint8_t *nal,
-		 size_t size)
+static void keep(uint8_t *dst, size_t *dst_len, const uint8_t *nal, size_t size)
 {
 	if (size + 4 > MAX_PARAM_SETS_BYTES)
 		return;

@@ -19,15 +19,15 @@
 
 /* Tag names: the service's S3 object metadata names for its own images. */
 #define TAG_PRODUCER_TS "aws_kinesisvideo_producer_timestamp"
-#define TAG_SERVER_TS "aws_kinesisvideo_server_timestamp"
-#define TAG_FRAGMENT "aws_kinesisvideo_fragment_number"
-#define TAG_STREAM "stream-name"
+#define TAG_SERVER_TS	"aws_kinesisvideo_server_timestamp"
+#define TAG_FRAGMENT	"aws_kinesisvideo_fragment_number"
+#define TAG_STREAM	"stream-name"
 /* ... and the GetMedia tags they come from when a frame carries them. */
-#define GETMEDIA_FRAGMENT "AWS_KINESISVIDEO_FRAGMENT_NUMBER"
+#define GETMEDIA_FRAGMENT  "AWS_KINESISVIDEO_FRAGMENT_NUMBER"
 #define GETMEDIA_SERVER_TS "AWS_KINESISVIDEO_SERVER_TIMESTAMP"
-#define TAG_NOTIFICATION "AWS_KINESISVIDEO_NOTIFICATION"
-#define MIN_INTERVAL (200 * VPIPE_MS)
-#define RETAIN_EVERY (10 * VPIPE_S)
+#define TAG_NOTIFICATION   "AWS_KINESISVIDEO_NOTIFICATION"
+#define MIN_INTERVAL	   (200 * VPIPE_MS)
+#define RETAIN_EVERY	   (10 * VPIPE_S)
 
 static const char *const formats[] = {"jpeg", "png", NULL};
 
@@ -46,35 +46,34 @@ struct image_cfg {
 
 #define C struct image_cfg
 static const struct vpipe_param params[] = {
-	VPIPE_P_ENUM("format", C, format, "jpeg", formats,
-		     "output picture format"),
-	VPIPE_P_DURATION("interval", C, interval, "60s", 0, 86400, VPIPE_MS,
-			 "one picture per interval, at least 200 ms (0: only "
-			 "on trigger; bare number: ms)"),
-	VPIPE_P_STRING("trigger-tag", C, trigger_tag,
-		       "AWS_KINESISVIDEO_IMAGE_GENERATION", 0,
-		       "a frame carrying this tag asks for a picture now "
-		       "(empty: none)"),
-	VPIPE_P_INT("width", C, width, "0", 0, PIC_MAX_WIDTH,
-		    "picture width (0: from height and the aspect ratio, "
-		    "or the source's)"),
-	VPIPE_P_INT("height", C, height, "0", 0, PIC_MAX_HEIGHT,
-		    "picture height (0: from width and the aspect ratio, "
-		    "or the source's)"),
-	VPIPE_P_INT("quality", C, quality, "80", 1, 100,
-		    "JPEG quality (1: smallest, 100: best)"),
-	VPIPE_P_STRING("stream-name", C, stream_name, "", 0,
-		       "tagged on every picture as stream-name (empty: the "
-		       "input frame's stream-name tag)"),
-	VPIPE_P_PATH("directory", C, directory, NULL, 0,
-		     "also write each picture to this directory"),
-	VPIPE_P_STRING("file-prefix", C, file_prefix, "image-", 0,
-		       "file names: PREFIX + YYYYMMDDTHHMMSS.mmmZ.jpg"),
-	VPIPE_P_INT("max-files", C, max_files, "0", 0, 1e9,
-		    "keep at most this many pictures in directory (0: all)"),
-	VPIPE_P_DURATION("max-age", C, max_age, "0", 0, 3.2e9, VPIPE_S,
-			 "delete pictures older than this (0: keep)"),
-	VPIPE_P_END,
+    VPIPE_P_ENUM("format", C, format, "jpeg", formats, "output picture format"),
+    VPIPE_P_DURATION("interval", C, interval, "60s", 0, 86400, VPIPE_MS,
+		     "one picture per interval, at least 200 ms (0: only "
+		     "on trigger; bare number: ms)"),
+    VPIPE_P_STRING("trigger-tag", C, trigger_tag,
+		   "AWS_KINESISVIDEO_IMAGE_GENERATION", 0,
+		   "a frame carrying this tag asks for a picture now "
+		   "(empty: none)"),
+    VPIPE_P_INT("width", C, width, "0", 0, PIC_MAX_WIDTH,
+		"picture width (0: from height and the aspect ratio, "
+		"or the source's)"),
+    VPIPE_P_INT("height", C, height, "0", 0, PIC_MAX_HEIGHT,
+		"picture height (0: from width and the aspect ratio, "
+		"or the source's)"),
+    VPIPE_P_INT("quality", C, quality, "80", 1, 100,
+		"JPEG quality (1: smallest, 100: best)"),
+    VPIPE_P_STRING("stream-name", C, stream_name, "", 0,
+		   "tagged on every picture as stream-name (empty: the "
+		   "input frame's stream-name tag)"),
+    VPIPE_P_PATH("directory", C, directory, NULL, 0,
+		 "also write each picture to this directory"),
+    VPIPE_P_STRING("file-prefix", C, file_prefix, "image-", 0,
+		   "file names: PREFIX + YYYYMMDDTHHMMSS.mmmZ.jpg"),
+    VPIPE_P_INT("max-files", C, max_files, "0", 0, 1e9,
+		"keep at most this many pictures in directory (0: all)"),
+    VPIPE_P_DURATION("max-age", C, max_age, "0", 0, 3.2e9, VPIPE_S,
+		     "delete pictures older than this (0: keep)"),
+    VPIPE_P_END,
 };
 #undef C
 
@@ -115,8 +114,9 @@ static int image_create(struct vpipe_node *node, const void *config,
 {
 	const struct image_cfg *cfg = config;
 	if (cfg->interval > 0 && cfg->interval < MIN_INTERVAL) {
-		vpipe_error(node, "interval %.3f s is below 200 ms (the "
-				  "service's minimum SamplingInterval)",
+		vpipe_error(node,
+			    "interval %.3f s is below 200 ms (the "
+			    "service's minimum SamplingInterval)",
 			    (double)cfg->interval / 1e9);
 		return -1;
 	}
@@ -150,9 +150,8 @@ static int image_create(struct vpipe_node *node, const void *config,
 	    .max_files = cfg->max_files,
 	    .max_age = cfg->max_age,
 	};
-	vpipe_node_set_output_media(node, 0,
-				    cfg->format == 1 ? VPIPE_MEDIA_PNG
-						     : VPIPE_MEDIA_JPEG);
+	vpipe_node_set_output_media(
+	    node, 0, cfg->format == 1 ? VPIPE_MEDIA_PNG : VPIPE_MEDIA_JPEG);
 	vpipe_node_set_pool(node, 4, 512 * 1024);
 	*state = s;
 	return 0;
@@ -313,7 +312,8 @@ static void advance(struct image *s, int64_t t)
 {
 	if (s->cfg->interval <= 0)
 		return;
-	if (s->next_due == VPIPE_TIME_NONE || t + s->cfg->interval < s->next_due)
+	if (s->next_due == VPIPE_TIME_NONE ||
+	    t + s->cfg->interval < s->next_due)
 		s->next_due = t;
 	while (s->next_due <= t)
 		s->next_due += s->cfg->interval;
@@ -358,8 +358,9 @@ static int image_process(void *state, unsigned port,
 					sizeof(err));
 	if (rc) {
 		vpipe_node_count(s->node, "errors", 1);
-		vpipe_warn(s->node, "frame %llu (%zu bytes): %s; trying the "
-				    "next %s frame",
+		vpipe_warn(s->node,
+			   "frame %llu (%zu bytes): %s; trying the "
+			   "next %s frame",
 			   (unsigned long long)in->seq, in->size, err,
 			   in->media == VPIPE_MEDIA_H264 ? "key" : "");
 		return 0;

@@ -65,8 +65,7 @@ int outdir_write(struct outdir *o, int64_t wall_ns, const uint8_t *data,
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		int e = errno;
-		snprintf(err, errlen, "cannot create %s: %s", tmp,
-			 strerror(e));
+		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(e));
 		return -e;
 	}
 	size_t done = 0;
@@ -86,8 +85,7 @@ int outdir_write(struct outdir *o, int64_t wall_ns, const uint8_t *data,
 	}
 	if (close(fd) || rename(tmp, path)) {
 		int e = errno;
-		snprintf(err, errlen, "cannot store %s: %s", path,
-			 strerror(e));
+		snprintf(err, errlen, "cannot store %s: %s", path, strerror(e));
 		unlink(tmp);
 		return -e;
 	}
@@ -145,15 +143,14 @@ int outdir_retain(struct outdir *o, int64_t now_wall_ns)
 		qsort(names, n, sizeof(*names), by_name); /* oldest first */
 	int deleted = 0;
 	for (size_t i = 0; i < n; i++) {
-		bool too_many = o->max_files > 0 &&
-				(int64_t)(n - i) > o->max_files;
-		bool too_old = o->max_age > 0 &&
-			       now_wall_ns - name_time(o, names[i]) >
-				   o->max_age;
+		bool too_many =
+		    o->max_files > 0 && (int64_t)(n - i) > o->max_files;
+		bool too_old =
+		    o->max_age > 0 &&
+		    now_wall_ns - name_time(o, names[i]) > o->max_age;
 		if (too_many || too_old) {
 			char path[4096];
-			snprintf(path, sizeof(path), "%s/%s", o->dir,
-				 names[i]);
+			snprintf(path, sizeof(path), "%s/%s", o->dir, names[i]);
 			if (unlink(path) == 0 || errno == ENOENT)
 				deleted++;
 		}

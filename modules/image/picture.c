@@ -39,8 +39,7 @@ const char *pic_format_mime(enum pic_format f)
 }
 
 int pic_src_from_raw(const struct vpipe_format *fmt, const uint8_t *data,
-		     size_t size, struct pic_src *src, char *err,
-		     size_t errlen)
+		     size_t size, struct pic_src *src, char *err, size_t errlen)
 {
 	struct vpipe_format f = *fmt;
 	memset(src, 0, sizeof(*src));
@@ -177,13 +176,13 @@ static int to_rgb(struct pic_encoder *e, const struct pic_src *src, int w,
 	int full = src->full_range;
 	int sfmt = plain_format(src->av_format, &full);
 	int flags = SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT;
-	e->sws = sws_getCachedContext(e->sws, src->width, src->height, sfmt, w,
-				      h, AV_PIX_FMT_RGB24, flags, NULL, NULL,
-				      NULL);
+	e->sws =
+	    sws_getCachedContext(e->sws, src->width, src->height, sfmt, w, h,
+				 AV_PIX_FMT_RGB24, flags, NULL, NULL, NULL);
 	if (!e->sws) {
 		snprintf(err, errlen, "cannot scale %dx%d (%s) to %dx%d RGB",
 			 src->width, src->height,
-			 src->av_format == AV_PIX_FMT_NV12      ? "nv12"
+			 src->av_format == AV_PIX_FMT_NV12	? "nv12"
 			 : src->av_format == AV_PIX_FMT_YUYV422 ? "yuyv"
 								: "yuv420p",
 			 w, h);
@@ -222,10 +221,9 @@ static int to_yuv(struct pic_encoder *e, const struct pic_src *src, int w,
 	/* The (deprecated) full-range format, not YUV420P with a range
 	 * flag: swscale copies same-size same-format pictures as they are,
 	 * ignoring the ranges, and the picture would stay limited-range. */
-	e->sws = sws_getCachedContext(e->sws, src->width, src->height, sfmt, w,
-				      h, AV_PIX_FMT_YUVJ420P,
-				      SWS_BICUBIC | SWS_ACCURATE_RND, NULL,
-				      NULL, NULL);
+	e->sws = sws_getCachedContext(
+	    e->sws, src->width, src->height, sfmt, w, h, AV_PIX_FMT_YUVJ420P,
+	    SWS_BICUBIC | SWS_ACCURATE_RND, NULL, NULL, NULL);
 	if (!e->sws) {
 		snprintf(err, errlen, "cannot scale %dx%d to %dx%d", src->width,
 			 src->height, w, h);
@@ -256,8 +254,8 @@ static int to_yuv(struct pic_encoder *e, const struct pic_src *src, int w,
 	return 0;
 }
 
-static int encode_jpeg(struct pic_encoder *e, const struct pic_src *src,
-		       int w, int h, size_t *len, char *err, size_t errlen)
+static int encode_jpeg(struct pic_encoder *e, const struct pic_src *src, int w,
+		       int h, size_t *len, char *err, size_t errlen)
 {
 	const uint8_t *planes[3];
 	int strides[3];

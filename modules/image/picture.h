@@ -12,7 +12,7 @@
 
 /* The service's limits for generated images (ImageGenerationConfiguration
  * WidthPixels / HeightPixels). */
-#define PIC_MAX_WIDTH 3840
+#define PIC_MAX_WIDTH  3840
 #define PIC_MAX_HEIGHT 2160
 
 enum pic_format { PIC_JPEG, PIC_PNG };
@@ -52,6 +52,6 @@ int pic_encode(struct pic_encoder *e, const struct pic_src *src, int out_w,
 	       int out_h, const uint8_t **out, size_t *out_len, char *err,
 	       size_t errlen);
 
-const char *pic_format_ext(enum pic_format f);	 /* "jpg", "png" */
+const char *pic_format_ext(enum pic_format f);	/* "jpg", "png" */
 const char *pic_format_mime(enum pic_format f); /* "image/jpeg" ... */
 #endif

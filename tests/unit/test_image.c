@@ -196,9 +196,9 @@ static void test_quality(void)
 	for (int i = 0; i < 2; i++) {
 		struct pic_encoder *e = pic_encoder_new(PIC_JPEG, q[i]);
 		const uint8_t *out;
-		CHECK_EQ_INT(pic_encode(e, &src, W, H, &out, &lens[i], err,
-					sizeof(err)),
-			     0);
+		CHECK_EQ_INT(
+		    pic_encode(e, &src, W, H, &out, &lens[i], err, sizeof(err)),
+		    0);
 		pic_encoder_free(e);
 	}
 	CHECK(lens[0] * 2 < lens[1]);
@@ -211,14 +211,12 @@ static void test_bad_raw(void)
 	vpipe_format_raw_init(&f, VPIPE_FOURCC_I420, W, H);
 	struct pic_src src;
 	char err[300];
-	CHECK_EQ_INT(pic_src_from_raw(&f, buf, sizeof(buf), &src, err,
-				      sizeof(err)),
-		     -1);
+	CHECK_EQ_INT(
+	    pic_src_from_raw(&f, buf, sizeof(buf), &src, err, sizeof(err)), -1);
 	CHECK(err[0] != 0);
 	f.fourcc = VPIPE_FOURCC_MJPG;
-	CHECK_EQ_INT(pic_src_from_raw(&f, buf, sizeof(buf), &src, err,
-				      sizeof(err)),
-		     -1);
+	CHECK_EQ_INT(
+	    pic_src_from_raw(&f, buf, sizeof(buf), &src, err, sizeof(err)), -1);
 	CHECK_STR_CONTAINS(err, "not i420, nv12 or yuyv");
 }
 
@@ -233,22 +231,22 @@ static void test_decoder_refusals(void)
 	static const uint8_t idr[] = {0, 0, 0, 1, 0x65, 0x88, 0x84, 0x00, 0x33};
 	CHECK(key_decoder_inspect(d, idr, sizeof(idr)));
 	struct pic_src src;
-	CHECK_EQ_INT(key_decoder_decode(d, idr, sizeof(idr), &src, err,
-					sizeof(err)),
-		     -1);
+	CHECK_EQ_INT(
+	    key_decoder_decode(d, idr, sizeof(idr), &src, err, sizeof(err)),
+	    -1);
 	CHECK_STR_CONTAINS(err, "without SPS/PPS");
 	/* A non-IDR slice is not a key frame. */
 	static const uint8_t p[] = {0, 0, 0, 1, 0x41, 0x9a, 0x00};
 	CHECK(!key_decoder_inspect(d, p, sizeof(p)));
 	/* Garbage after parameter sets that do not parse: an error, no
 	 * crash. */
-	static const uint8_t junk[] = {0, 0, 0, 1, 0x67, 0xff, 0xff, 0xff,
-				       0, 0, 0, 1, 0x68, 0xff, 0,    0,
+	static const uint8_t junk[] = {0, 0, 0,	   1,	 0x67, 0xff, 0xff, 0xff,
+				       0, 0, 0,	   1,	 0x68, 0xff, 0,	   0,
 				       0, 1, 0x65, 0xff, 0xff, 0xff};
 	CHECK(key_decoder_inspect(d, junk, sizeof(junk)));
-	CHECK_EQ_INT(key_decoder_decode(d, junk, sizeof(junk), &src, err,
-					sizeof(err)),
-		     -1);
+	CHECK_EQ_INT(
+	    key_decoder_decode(d, junk, sizeof(junk), &src, err, sizeof(err)),
+	    -1);
 	key_decoder_free(d);
 }
 
@@ -268,8 +266,8 @@ static void test_outdir(void)
 {
 	char dir[] = "/tmp/test_image.XXXXXX";
 	CHECK(mkdtemp(dir) != NULL);
-	struct outdir o = {.dir = dir, .prefix = "cam-", .ext = "jpg",
-			   .max_files = 3};
+	struct outdir o = {
+	    .dir = dir, .prefix = "cam-", .ext = "jpg", .max_files = 3};
 	char err[300];
 	const int64_t t0 = 1690707290324LL * 1000000LL;
 	for (int i = 0; i < 5; i++)
@@ -299,8 +297,8 @@ static void test_outdir(void)
 	CHECK_EQ_INT(count_files(dir), 3);
 	/* A directory that is gone: an error naming the path. */
 	o.dir = "/nonexistent/dir";
-	CHECK(outdir_write(&o, t0, (const uint8_t *)"x", 1, err,
-			   sizeof(err)) < 0);
+	CHECK(outdir_write(&o, t0, (const uint8_t *)"x", 1, err, sizeof(err)) <
+	      0);
 	CHECK_STR_CONTAINS(err, "/nonexistent/dir");
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -10,9 +10,9 @@
 #include <vpipe/vpipe.h>
 
 struct tagger_cfg {
-	const char *tags; /* "name=value,name=value" */
-	int64_t every;	  /* tag frames 0, N, 2N ... (0: none) */
-	int64_t at;	  /* and this frame (-1: none) */
+	const char *tags;  /* "name=value,name=value" */
+	int64_t every;	   /* tag frames 0, N, 2N ... (0: none) */
+	int64_t at;	   /* and this frame (-1: none) */
 	int64_t key_after; /* or the first key frame at or after this one */
 };
 
@@ -72,15 +72,14 @@ static int tagger_process(void *state, unsigned port,
 	struct tagger *t = state;
 	(void)port;
 	int64_t i = t->n++;
-	bool tag = (t->cfg->every > 0 && i % t->cfg->every == 0) ||
-		   i == t->cfg->at;
+	bool tag =
+	    (t->cfg->every > 0 && i % t->cfg->every == 0) || i == t->cfg->at;
 	if (!t->key_done && t->cfg->key_after >= 0 && i >= t->cfg->key_after &&
 	    (in->flags & VPIPE_FLAG_KEY)) {
 		tag = true;
 		t->key_done = true;
 	}
-	if (!tag || !t->cfg->tags[0])
-		{
+	if (!tag || !t->cfg->tags[0]) {
 		vpipe_push(t->node, 0, vpipe_frame_ref(in));
 		return 0;
 	}
