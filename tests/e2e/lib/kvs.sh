@@ -77,3 +77,12 @@ fragments() {
 		--endpoint-url "$url" "$@" --stream-name "$stream" \
 		--query 'length(Fragments)' --output text
 }
+
+# no_sanitizer_report LOG: a run expected to fail must fail for its own
+# reason, not because ASan, UBSan, LSan or TSan stopped it (BUILD=build-asan).
+no_sanitizer_report() {
+	if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$1"; then
+		grep -E -A 30 'Sanitizer|runtime error:' "$1" | head -n 60 >&2
+		fail "sanitizer report in $1"
+	fi
+}
