@@ -16,8 +16,9 @@ $PY "$CLIENT" burst "$EP" describeStream '{"StreamName":"lim"}' 10 >"$T/burst.ou
 cat "$T/burst.out"
 ok=$(grep -c '^200' "$T/burst.out" || true)
 thr=$(grep -c '^400 ClientLimitExceededException' "$T/burst.out" || true)
-[ "$ok" -ge 5 ] && [ "$ok" -le 6 ] || fail "$ok DescribeStream passed, want 5 (6 if a token refilled)"
-[ "$thr" -ge 4 ] || fail "$thr throttled, want >= 4"
+# 5 tokens, plus one per 200 ms the burst took on a loaded machine
+[ "$ok" -ge 5 ] && [ "$ok" -le 7 ] || fail "$ok DescribeStream passed, want 5 (to 7 if tokens refilled)"
+[ $((ok + thr)) = 10 ] || fail "$ok passed and $thr throttled of 10"
 expect_grep 'over its limit of 5 describeStream calls per second' "$KVS_LOG"
 sleep 1.2 # the bucket refills
 $PY "$CLIENT" call "$EP" describeStream '{"StreamName":"lim"}' | grep -q '^200' ||
