@@ -279,6 +279,16 @@ static struct vpipe_node *make_node(struct builder *b, struct vp_section *s)
 		err_at(b, mkv->line, "%s", err);
 		return NULL;
 	}
+	for (const struct vpipe_param *p = lm->desc->params; p && p->name; p++)
+		for (int k = 0; node_keys[k]; k++)
+			if (!strcmp(p->name, node_keys[k])) {
+				err_at(b, mkv->line,
+				       "module %s (%s) declares a parameter '%s', "
+				       "a key vpipe itself handles for every node: "
+				       "the module must rename it",
+				       lm->name, lm->path, p->name);
+				return NULL;
+			}
 	struct vpipe_node *n = vp_xcalloc(1, sizeof(*n));
 	n->name = vp_strdup(s->name);
 	n->lm = lm;

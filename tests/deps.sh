@@ -14,7 +14,7 @@ PKGS=(
 	gstreamer1.0-plugins-base-apps gstreamer1.0-libav
 	# test peers
 	python3 python3-gi gir1.2-gst-rtsp-server-1.0 python3-botocore awscli
-	nodejs npm valgrind curl openssl
+	nodejs npm valgrind curl openssl strace
 )
 missing=()
 for p in "${PKGS[@]}"; do

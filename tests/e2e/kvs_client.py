@@ -27,6 +27,7 @@ every expectation holds; prints what it saw."""
 import hashlib
 import json
 import os
+import select
 import socket
 import ssl
 import struct
@@ -84,12 +85,78 @@ def aws_chunks(body, size, keep, opts):
     return b"".join(out)
 
 
+def tls_relay(tls, plain):
+    """Moves bytes between a TLS socket and a plain one in ONE thread.
+
+    An OpenSSL connection must not be read and written from two threads at
+    once (Python does not lock it: concurrent use corrupts the record
+    layer, "bad record mac"). The PutMedia client reads ACKs in one thread
+    while sending in another, so it talks plain TCP to this relay."""
+    tls.setblocking(False)
+    plain.setblocking(False)
+    to_tls, to_plain = b"", b""
+    tls_open, plain_open = True, True
+    while tls_open and (plain_open or to_tls):
+        rd = [s for s, ok in ((tls, tls_open), (plain, plain_open)) if ok]
+        wr = ([tls] if to_tls else []) + ([plain] if to_plain else [])
+        if not tls.pending():
+            select.select(rd, wr, [], 1.0)
+        try:
+            while True:
+                d = tls.recv(65536)
+                if not d:
+                    tls_open = False
+                    break
+                to_plain += d
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
+        except OSError:
+            tls_open = False
+        if plain_open:
+            try:
+                d = plain.recv(65536)
+                if d:
+                    to_tls += d
+                else:
+                    plain_open = False
+            except BlockingIOError:
+                pass
+            except OSError:
+                plain_open = False
+        try:
+            if to_tls:
+                to_tls = to_tls[tls.send(to_tls):]
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
+        except OSError:
+            tls_open = False
+        try:
+            if to_plain:
+                to_plain = to_plain[plain.send(to_plain):]
+        except BlockingIOError:
+            pass
+        except OSError:
+            to_plain = b""
+    try:
+        while to_plain:
+            plain.setblocking(True)
+            to_plain = to_plain[plain.send(to_plain):]
+    except OSError:
+        pass
+    plain.close()
+    tls.close()
+
+
 def connect(endpoint):
     u = urllib.parse.urlparse(endpoint)
     s = socket.create_connection((u.hostname, u.port), timeout=60)
     if u.scheme == "https":
         ctx = ssl.create_default_context(cafile=os.environ.get("KVS_CA"))
-        s = ctx.wrap_socket(s, server_hostname=u.hostname)
+        tls = ctx.wrap_socket(s, server_hostname=u.hostname)
+        s, inner = socket.socketpair()
+        s.settimeout(60)
+        threading.Thread(target=tls_relay, args=(tls, inner),
+                         daemon=True).start()
     return s, u
 
 

@@ -68,6 +68,13 @@ cc -shared -fPIC -o "$T/mods/grayscale.so" "$T/future.c" $(pkg-config --cflags v
 if "$T/prefix/bin/vpipe" check "$T/g.ini" >"$T/abi.out" 2>&1; then fail "ABI mismatch accepted"; fi
 expect_grep "was built for vpipe ABI version 2, but this vpipe has ABI version 1" "$T/abi.out"
 
+# A module may not declare a parameter under a name vpipe handles itself.
+sed 's/"strength", struct grayscale_config/"queue-size", struct grayscale_config/' \
+	docs/examples/grayscale/grayscale.c >"$T/clash.c"
+cc -shared -fPIC -o "$T/mods/grayscale.so" "$T/clash.c" $(pkg-config --cflags vpipe)
+if "$T/prefix/bin/vpipe" check "$T/g.ini" >"$T/clash.out" 2>&1; then fail "kernel key as a module parameter accepted"; fi
+expect_grep "declares a parameter 'queue-size', a key vpipe itself handles" "$T/clash.out"
+
 # Only NAME.so files in the search path load; a name that is a path is refused.
 printf '[x]\nmodule = %s\n' "$T/mods/grayscale" >"$T/path.ini"
 if "$VPIPE" check "$T/path.ini" >"$T/path.out" 2>&1; then fail "path accepted as module"; fi
