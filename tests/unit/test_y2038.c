@@ -14,7 +14,7 @@
 #include <vpipe/module.h>
 
 #include "mkv_scan.h"
-#include "modules/kvs/creds.h"
+#include "common/aws_creds.h"
 #include "modules/mkv/mux.h"
 #include "modules/record/store.h"
 #include "sigv4.h"
