@@ -590,35 +590,39 @@ static int explain_iot_failure(CURL *h, CURLcode cc, const struct kvs_iot *iot,
 	curl_off_t connected_us = 0;
 	curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected_us);
 	if (cc == CURLE_SSL_CERTPROBLEM) {
-		snprintf(err, errlen,
-			 "STATUS_IOT_FAILED (0x15000011): cert-path %s / key-path "
-			 "%s: cannot use the client certificate or its key (%s)",
-			 iot->cert_path, iot->key_path, why);
+		snprintf(
+		    err, errlen,
+		    "STATUS_IOT_FAILED (0x15000011): cert-path %s / key-path "
+		    "%s: cannot use the client certificate or its key (%s)",
+		    iot->cert_path, iot->key_path, why);
 		return -2;
 	}
 	if (cc == CURLE_PEER_FAILED_VERIFICATION ||
 	    cc == CURLE_SSL_CACERT_BADFILE) {
-		snprintf(err, errlen,
-			 "STATUS_IOT_FAILED (0x15000011): GET %s: the IoT "
-			 "endpoint's certificate is not trusted with ca-path %s "
-			 "(%s)",
-			 url, iot->ca_path, why);
+		snprintf(
+		    err, errlen,
+		    "STATUS_IOT_FAILED (0x15000011): GET %s: the IoT "
+		    "endpoint's certificate is not trusted with ca-path %s "
+		    "(%s)",
+		    url, iot->ca_path, why);
 		return -2;
 	}
 	if (connected_us > 0 &&
 	    (cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_SEND_ERROR ||
 	     cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING)) {
-		snprintf(err, errlen,
-			 "STATUS_IOT_FAILED (0x15000011): GET %s: the IoT "
-			 "endpoint closed the TLS connection without answering: "
-			 "it refused the client certificate cert-path %s (not "
-			 "signed by a CA it trusts, not registered, inactive or "
-			 "revoked) (%s)",
-			 url, iot->cert_path, why);
+		snprintf(
+		    err, errlen,
+		    "STATUS_IOT_FAILED (0x15000011): GET %s: the IoT "
+		    "endpoint closed the TLS connection without answering: "
+		    "it refused the client certificate cert-path %s (not "
+		    "signed by a CA it trusts, not registered, inactive or "
+		    "revoked) (%s)",
+		    url, iot->cert_path, why);
 		return -2;
 	}
-	snprintf(err, errlen, "STATUS_CURL_PERFORM_FAILED (0x16000001) GET %s: %s",
-		 url, why);
+	snprintf(err, errlen,
+		 "STATUS_CURL_PERFORM_FAILED (0x16000001) GET %s: %s", url,
+		 why);
 	return -1;
 }
 
@@ -665,9 +669,9 @@ static int fetch_iot(struct kvs_cred_provider *p, struct kvs_creds *c,
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	int rc = -1;
 	if (cc != CURLE_OK) {
-		rc = explain_iot_failure(h, cc, iot, url.s ? url.s : "?",
-					 cerr[0] ? cerr : curl_easy_strerror(cc),
-					 err, errlen);
+		rc = explain_iot_failure(
+		    h, cc, iot, url.s ? url.s : "?",
+		    cerr[0] ? cerr : curl_easy_strerror(cc), err, errlen);
 	} else if (status != 200) {
 		/* 4xx: the endpoint looked at us and said no (429 aside). */
 		if (status >= 400 && status < 500 && status != 429)
