@@ -262,7 +262,7 @@ static int parse_chroma_info(struct bits *b, struct h264_sps *sps)
 	if (sps->chroma_format_idc > 3)
 		return -1;
 	if (sps->chroma_format_idc == 3)
-		get_bit(b); /* separate_colour_plane_flag */
+		sps->separate_colour_plane = get_bit(b);
 	sps->bit_depth_luma = get_ue(b) + 8;
 	sps->bit_depth_chroma = get_ue(b) + 8;
 	if (sps->bit_depth_luma > 14 || sps->bit_depth_chroma > 14)
@@ -281,17 +281,20 @@ static int parse_poc(struct bits *b, struct h264_sps *sps)
 {
 	sps->pic_order_cnt_type = get_ue(b);
 	if (sps->pic_order_cnt_type == 0) {
-		if (get_ue(b) > 12) /* log2_max_pic_order_cnt_lsb_minus4 */
+		uint32_t minus4 = get_ue(b);
+		if (minus4 > 12)
 			return -1;
+		sps->log2_max_poc_lsb = minus4 + 4;
 	} else if (sps->pic_order_cnt_type == 1) {
-		get_bit(b); /* delta_pic_order_always_zero_flag */
-		get_se(b);  /* offset_for_non_ref_pic */
-		get_se(b);  /* offset_for_top_to_bottom_field */
+		sps->delta_pic_order_always_zero = get_bit(b);
+		sps->offset_for_non_ref_pic = get_se(b);
+		sps->offset_for_top_to_bottom_field = get_se(b);
 		uint32_t cycle = get_ue(b);
 		if (cycle > 255)
 			return -1;
+		sps->num_ref_frames_in_poc_cycle = cycle;
 		for (uint32_t i = 0; i < cycle && !b->overrun; i++)
-			get_se(b);
+			sps->offset_for_ref_frame[i] = get_se(b);
 	} else if (sps->pic_order_cnt_type != 2) {
 		return -1;
 	}
@@ -304,8 +307,8 @@ static int parse_size(struct bits *b, struct h264_sps *sps)
 	uint32_t height_units = get_ue(b) + 1;
 	sps->frame_mbs_only = get_bit(b);
 	if (!sps->frame_mbs_only)
-		get_bit(b); /* mb_adaptive_frame_field_flag */
-	get_bit(b);	    /* direct_8x8_inference_flag */
+		sps->mb_adaptive_frame_field = get_bit(b);
+	get_bit(b); /* direct_8x8_inference_flag */
 	if (width_mbs > 1024 || height_units > 1024)
 		return -1; /* beyond level 6.2: 8192 pixels a side */
 	sps->coded_width = width_mbs * 16;
@@ -337,7 +340,54 @@ static int parse_size(struct bits *b, struct h264_sps *sps)
 	return 0;
 }
 
-/* E.1.1, up to the timing information: all we need. */
+/* E.1.2: skipped, only its length matters. */
+static void skip_hrd(struct bits *b)
+{
+	uint32_t cpb_cnt = get_ue(b) + 1;
+	if (cpb_cnt > 32) {
+		b->overrun = true;
+		return;
+	}
+	get_bits(b, 8); /* bit_rate_scale, cpb_size_scale */
+	for (uint32_t i = 0; i < cpb_cnt && !b->overrun; i++) {
+		get_ue(b);  /* bit_rate_value_minus1 */
+		get_ue(b);  /* cpb_size_value_minus1 */
+		get_bit(b); /* cbr_flag */
+	}
+	get_bits(b, 20); /* four delay/offset lengths, 5 bits each */
+}
+
+/* E.1.1 after the timing information: the HRDs, then the bitstream
+ * restriction that says how deep pictures are reordered. */
+static void parse_vui_restriction(struct bits *b, struct h264_sps *sps)
+{
+	bool nal_hrd = get_bit(b);
+	if (nal_hrd)
+		skip_hrd(b);
+	bool vcl_hrd = get_bit(b);
+	if (vcl_hrd)
+		skip_hrd(b);
+	if (nal_hrd || vcl_hrd)
+		get_bit(b); /* low_delay_hrd_flag */
+	get_bit(b);	    /* pic_struct_present_flag */
+	if (!get_bit(b))    /* bitstream_restriction_flag */
+		return;
+	get_bit(b); /* motion_vectors_over_pic_boundaries_flag */
+	get_ue(b);  /* max_bytes_per_pic_denom */
+	get_ue(b);  /* max_bits_per_mb_denom */
+	get_ue(b);  /* log2_max_mv_length_horizontal */
+	get_ue(b);  /* log2_max_mv_length_vertical */
+	uint32_t reorder = get_ue(b);
+	uint32_t dpb = get_ue(b);
+	/* E.2.1: reorder <= max_dec_frame_buffering <= 16 (MaxDpbFrames). */
+	if (b->overrun || dpb > 16 || reorder > dpb)
+		return;
+	sps->bitstream_restriction = true;
+	sps->max_num_reorder_frames = reorder;
+	sps->max_dec_frame_buffering = dpb;
+}
+
+/* E.1.1: the timing information and the bitstream restriction. */
 static void parse_vui(struct bits *b, struct h264_sps *sps)
 {
 	if (get_bit(b)) { /* aspect_ratio_info_present_flag */
@@ -384,6 +434,82 @@ static void parse_vui(struct bits *b, struct h264_sps *sps)
 			}
 		}
 	}
+	parse_vui_restriction(b, sps);
+}
+
+/* Table A-1: MaxDpbMbs by level_idc (level 1b is 11 with
+ * constraint_set3 in the Baseline/Main/Extended profiles, or 9). */
+static uint32_t max_dpb_mbs(const struct h264_sps *sps)
+{
+	bool level_1b =
+	    sps->level_idc == 9 ||
+	    (sps->level_idc == 11 && (sps->constraint_flags & 0x10) &&
+	     (sps->profile_idc == 66 || sps->profile_idc == 77 ||
+	      sps->profile_idc == 88));
+	if (level_1b)
+		return 396;
+	switch (sps->level_idc) {
+	case 10:
+		return 396;
+	case 11:
+		return 900;
+	case 12:
+	case 13:
+	case 20:
+		return 2376;
+	case 21:
+		return 4752;
+	case 22:
+	case 30:
+		return 8100;
+	case 31:
+		return 18000;
+	case 32:
+		return 20480;
+	case 40:
+	case 41:
+		return 32768;
+	case 42:
+		return 34816;
+	case 50:
+		return 110400;
+	case 51:
+	case 52:
+		return 184320;
+	case 60:
+	case 61:
+	case 62:
+		return 696320;
+	default:
+		return 0; /* unknown level: assume the largest DPB */
+	}
+}
+
+unsigned h264_sps_dpb_frames(const struct h264_sps *sps)
+{
+	if (sps->bitstream_restriction)
+		return sps->max_dec_frame_buffering;
+	uint32_t mbs = (sps->coded_width / 16) * (sps->coded_height / 16);
+	uint32_t dpb_mbs = max_dpb_mbs(sps);
+	if (mbs == 0 || dpb_mbs == 0)
+		return 16;
+	uint32_t frames = dpb_mbs / mbs;
+	return frames > 16 ? 16 : frames;
+}
+
+int h264_sps_reorder_frames(const struct h264_sps *sps)
+{
+	if (sps->bitstream_restriction)
+		return (int)sps->max_num_reorder_frames;
+	if (sps->pic_order_cnt_type == 2)
+		return 0;
+	/* E.2.1: intra profiles with constraint_set3_flag infer 0. */
+	bool intra = sps->profile_idc == 44 || sps->profile_idc == 86 ||
+		     sps->profile_idc == 100 || sps->profile_idc == 110 ||
+		     sps->profile_idc == 122 || sps->profile_idc == 244;
+	if (intra && (sps->constraint_flags & 0x10))
+		return 0;
+	return -1;
 }
 
 #define SPS_MAX_PARSED 1024 /* bytes of RBSP looked at: SPS are far smaller */
@@ -460,6 +586,404 @@ int h264_parse_slice_header(const uint8_t *nal, size_t size,
 	if (b.overrun || sh->slice_type > 9 || sh->pps_id > 255)
 		return -1;
 	return 0;
+}
+
+/* ------------------------------------------------------------------ PPS */
+
+#define PPS_MAX_PARSED 256 /* the fields we need come in the first bytes */
+
+/* 7.3.2.2: the slice group map, skipped (FMO, Baseline only). */
+static void skip_slice_groups(struct bits *b, uint32_t groups)
+{
+	uint32_t map_type = get_ue(b);
+	if (map_type == 0) {
+		for (uint32_t i = 0; i < groups && !b->overrun; i++)
+			get_ue(b); /* run_length_minus1 */
+	} else if (map_type == 2) {
+		for (uint32_t i = 0; i + 1 < groups && !b->overrun; i++) {
+			get_ue(b); /* top_left */
+			get_ue(b); /* bottom_right */
+		}
+	} else if (map_type >= 3 && map_type <= 5) {
+		get_bit(b); /* slice_group_change_direction_flag */
+		get_ue(b);  /* slice_group_change_rate_minus1 */
+	} else if (map_type == 6) {
+		uint32_t units = get_ue(b) + 1; /* pic_size_in_map_units */
+		unsigned bits = 0;
+		while ((1u << bits) < groups)
+			bits++;
+		if (units > 139264) /* level 6.2 frame size in MBs */
+			b->overrun = true;
+		for (uint32_t i = 0; i < units && !b->overrun; i++)
+			get_bits(b, bits);
+	} else if (map_type > 6) {
+		b->overrun = true;
+	}
+}
+
+int h264_parse_pps(const uint8_t *nal, size_t size, struct h264_pps *pps,
+		   char *err, size_t errlen)
+{
+	memset(pps, 0, sizeof(*pps));
+	if (size < 2 || (nal[0] & 0x1f) != H264_NAL_PPS) {
+		set_err(err, errlen, "not a PPS NAL unit (%zu bytes)", size);
+		return -1;
+	}
+	uint8_t rbsp[PPS_MAX_PARSED];
+	size_t in = size - 1 < sizeof(rbsp) ? size - 1 : sizeof(rbsp);
+	struct bits b = {.p = rbsp, .n = h264_unescape(nal + 1, in, rbsp)};
+	pps->pps_id = get_ue(&b);
+	pps->sps_id = get_ue(&b);
+	pps->entropy_coding_mode = get_bit(&b);
+	pps->bottom_field_pic_order_in_frame_present = get_bit(&b);
+	pps->num_slice_groups = get_ue(&b) + 1;
+	const char *what = "pps_id / sps_id / num_slice_groups";
+	bool bad =
+	    pps->pps_id > 255 || pps->sps_id > 31 || pps->num_slice_groups > 8;
+	if (!bad && pps->num_slice_groups > 1) {
+		what = "slice group map";
+		skip_slice_groups(&b, pps->num_slice_groups);
+		bad = b.overrun;
+	}
+	if (!bad) {
+		what = "num_ref_idx_default_active";
+		pps->num_ref_idx_default[0] = get_ue(&b) + 1;
+		pps->num_ref_idx_default[1] = get_ue(&b) + 1;
+		bad = pps->num_ref_idx_default[0] > 32 ||
+		      pps->num_ref_idx_default[1] > 32;
+	}
+	if (!bad) {
+		what = "weighted prediction / qp / flags";
+		pps->weighted_pred = get_bit(&b);
+		pps->weighted_bipred_idc = get_bits(&b, 2);
+		get_se(&b); /* pic_init_qp_minus26 */
+		get_se(&b); /* pic_init_qs_minus26 */
+		get_se(&b); /* chroma_qp_index_offset */
+		pps->deblocking_filter_control_present = get_bit(&b);
+		get_bit(&b); /* constrained_intra_pred_flag */
+		pps->redundant_pic_cnt_present = get_bit(&b);
+		bad = b.overrun || pps->weighted_bipred_idc > 2;
+	}
+	if (!bad)
+		return 0;
+	set_err(err, errlen,
+		"PPS: bad or truncated %s at byte %zu of %zu (after the header "
+		"byte, emulation prevention removed)",
+		what, b.pos / 8, b.n);
+	return -1;
+}
+
+/* ------------------------------------------------------ slice header */
+
+/* Slice headers end well within this many bytes (weight tables of 32
+ * references included); a cut-short header leaves mmco5 unknown. */
+#define SLICE_HEADER_MAX_PARSED 1024
+
+enum { SLICE_P = 0, SLICE_B = 1, SLICE_I = 2, SLICE_SP = 3, SLICE_SI = 4 };
+
+/* 7.3.3.1: ref_pic_list_modification() for one list. */
+static void skip_ref_list_modification(struct bits *b)
+{
+	if (!get_bit(b)) /* ref_pic_list_modification_flag_lX */
+		return;
+	for (unsigned i = 0; i <= 33 && !b->overrun; i++) {
+		uint32_t idc = get_ue(b);
+		if (idc == 3)
+			return;
+		if (idc > 2) {
+			b->overrun = true;
+			return;
+		}
+		get_ue(b); /* abs_diff_pic_num_minus1 or long_term_pic_num */
+	}
+	b->overrun = true; /* more modifications than references */
+}
+
+/* 7.3.3.2: pred_weight_table(). */
+static void skip_pred_weight_table(struct bits *b, const struct h264_sps *sps,
+				   unsigned lists, const uint32_t num_ref[2])
+{
+	get_ue(b); /* luma_log2_weight_denom */
+	bool chroma = !sps->separate_colour_plane && sps->chroma_format_idc;
+	if (chroma)
+		get_ue(b); /* chroma_log2_weight_denom */
+	for (unsigned l = 0; l < lists; l++) {
+		for (uint32_t i = 0; i < num_ref[l] && !b->overrun; i++) {
+			if (get_bit(b)) { /* luma_weight_flag */
+				get_se(b);
+				get_se(b);
+			}
+			if (chroma && get_bit(b)) /* chroma_weight_flag */
+				for (int j = 0; j < 4; j++)
+					get_se(b);
+		}
+	}
+}
+
+/* 7.3.3.3: dec_ref_pic_marking(); notes memory_management_control_operation
+ * 5. */
+static void parse_ref_pic_marking(struct bits *b, struct h264_slice_header *sh)
+{
+	if (sh->idr) {
+		get_bit(b); /* no_output_of_prior_pics_flag */
+		get_bit(b); /* long_term_reference_flag */
+		return;
+	}
+	if (!get_bit(b)) /* adaptive_ref_pic_marking_mode_flag */
+		return;
+	/* At most one operation per reference and a few more (7.4.3.3). */
+	for (unsigned i = 0; i < 66 && !b->overrun; i++) {
+		uint32_t op = get_ue(b);
+		if (op == 0)
+			return;
+		if (op > 6) {
+			b->overrun = true;
+			return;
+		}
+		if (op == 1 || op == 3)
+			get_ue(b); /* difference_of_pic_nums_minus1 */
+		if (op == 2)
+			get_ue(b); /* long_term_pic_num */
+		if (op == 3 || op == 6)
+			get_ue(b); /* long_term_frame_idx */
+		if (op == 4)
+			get_ue(b); /* max_long_term_frame_idx_plus1 */
+		if (op == 5)
+			sh->mmco5 = true;
+	}
+	b->overrun = true;
+}
+
+/* From redundant_pic_cnt to dec_ref_pic_marking: only to reach the
+ * marking, so a failure here leaves marking_parsed false. */
+static void parse_slice_marking(struct bits *b, const struct h264_sps *sps,
+				const struct h264_pps *pps,
+				struct h264_slice_header *sh)
+{
+	unsigned type = sh->slice_type % 5;
+	if (pps->redundant_pic_cnt_present)
+		get_ue(b); /* redundant_pic_cnt */
+	if (type == SLICE_B)
+		get_bit(b); /* direct_spatial_mv_pred_flag */
+	uint32_t num_ref[2] = {pps->num_ref_idx_default[0],
+			       pps->num_ref_idx_default[1]};
+	if (type == SLICE_P || type == SLICE_SP || type == SLICE_B) {
+		if (get_bit(b)) { /* num_ref_idx_active_override_flag */
+			num_ref[0] = get_ue(b) + 1;
+			if (type == SLICE_B)
+				num_ref[1] = get_ue(b) + 1;
+		}
+	}
+	if (num_ref[0] > 32 || num_ref[1] > 32)
+		return;
+	if (type != SLICE_I && type != SLICE_SI) {
+		skip_ref_list_modification(b);
+		if (type == SLICE_B)
+			skip_ref_list_modification(b);
+	}
+	if ((pps->weighted_pred && (type == SLICE_P || type == SLICE_SP)) ||
+	    (pps->weighted_bipred_idc == 1 && type == SLICE_B))
+		skip_pred_weight_table(b, sps, type == SLICE_B ? 2 : 1,
+				       num_ref);
+	if (sh->nal_ref_idc)
+		parse_ref_pic_marking(b, sh);
+	sh->marking_parsed = !b->overrun;
+	if (!sh->marking_parsed)
+		sh->mmco5 = false;
+}
+
+int h264_parse_slice_poc(const uint8_t *nal, size_t size,
+			 const struct h264_sps *sps, const struct h264_pps *pps,
+			 struct h264_slice_header *sh, char *err, size_t errlen)
+{
+	memset(sh, 0, sizeof(*sh));
+	if (size < 2 || !h264_nal_is_vcl(nal[0] & 0x1f)) {
+		set_err(err, errlen, "not a slice NAL unit (%zu bytes)", size);
+		return -1;
+	}
+	uint8_t rbsp[SLICE_HEADER_MAX_PARSED];
+	size_t in = size - 1 < sizeof(rbsp) ? size - 1 : sizeof(rbsp);
+	struct bits b = {.p = rbsp, .n = h264_unescape(nal + 1, in, rbsp)};
+	sh->nal_unit_type = nal[0] & 0x1f;
+	sh->nal_ref_idc = (nal[0] >> 5) & 3;
+	sh->idr = sh->nal_unit_type == H264_NAL_IDR;
+	sh->first_mb_in_slice = get_ue(&b);
+	sh->slice_type = get_ue(&b);
+	sh->pps_id = get_ue(&b);
+	const char *what = "slice_type / pps_id";
+	bool bad = b.overrun || sh->slice_type > 9 || sh->pps_id != pps->pps_id;
+	if (!bad) {
+		what = "frame_num / field flags";
+		if (sps->separate_colour_plane)
+			get_bits(&b, 2); /* colour_plane_id */
+		sh->frame_num = get_bits(&b, sps->log2_max_frame_num);
+		if (!sps->frame_mbs_only) {
+			sh->field_pic = get_bit(&b);
+			if (sh->field_pic)
+				sh->bottom_field = get_bit(&b);
+		}
+		if (sh->idr)
+			sh->idr_pic_id = get_ue(&b);
+		bad = b.overrun;
+	}
+	if (!bad) {
+		what = "picture order count fields";
+		bool bottom_present =
+		    pps->bottom_field_pic_order_in_frame_present &&
+		    !sh->field_pic;
+		if (sps->pic_order_cnt_type == 0) {
+			sh->pic_order_cnt_lsb =
+			    get_bits(&b, sps->log2_max_poc_lsb);
+			if (bottom_present)
+				sh->delta_pic_order_cnt_bottom = get_se(&b);
+		} else if (sps->pic_order_cnt_type == 1 &&
+			   !sps->delta_pic_order_always_zero) {
+			sh->delta_pic_order_cnt[0] = get_se(&b);
+			if (bottom_present)
+				sh->delta_pic_order_cnt[1] = get_se(&b);
+		}
+		bad = b.overrun;
+	}
+	if (bad) {
+		set_err(err, errlen,
+			"slice header: bad or truncated %s at bit %zu of %zu",
+			what, b.pos, b.n * 8);
+		return -1;
+	}
+	parse_slice_marking(&b, sps, pps, sh);
+	return 0;
+}
+
+/* ------------------------------------------------ picture order count */
+
+void h264_poc_reset(struct h264_poc_state *st)
+{
+	memset(st, 0, sizeof(*st));
+}
+
+/* 8.2.1.1 */
+static void poc_type0(struct h264_poc_state *st, const struct h264_sps *sps,
+		      const struct h264_slice_header *sh, int64_t *top,
+		      int64_t *bottom)
+{
+	if (sh->idr) {
+		st->prev_poc_msb = 0;
+		st->prev_poc_lsb = 0;
+	}
+	int64_t max_lsb = (int64_t)1 << sps->log2_max_poc_lsb;
+	int64_t lsb = sh->pic_order_cnt_lsb, prev = st->prev_poc_lsb;
+	int64_t msb = st->prev_poc_msb;
+	if (lsb < prev && prev - lsb >= max_lsb / 2)
+		msb += max_lsb;
+	else if (lsb > prev && lsb - prev > max_lsb / 2)
+		msb -= max_lsb;
+	if (!sh->bottom_field)
+		*top = msb + lsb;
+	if (!sh->field_pic)
+		*bottom = *top + sh->delta_pic_order_cnt_bottom;
+	else if (sh->bottom_field)
+		*bottom = msb + lsb;
+	if (sh->nal_ref_idc && !sh->mmco5) {
+		st->prev_poc_msb = msb;
+		st->prev_poc_lsb = (uint32_t)lsb;
+	}
+}
+
+/* FrameNumOffset (8-6, 8-11): grows by MaxFrameNum at each wrap. */
+static int64_t frame_num_offset(const struct h264_poc_state *st,
+				const struct h264_sps *sps,
+				const struct h264_slice_header *sh)
+{
+	if (sh->idr)
+		return 0;
+	if (st->prev_frame_num > sh->frame_num)
+		return st->prev_frame_num_offset +
+		       ((int64_t)1 << sps->log2_max_frame_num);
+	return st->prev_frame_num_offset;
+}
+
+/* 8.2.1.2. In unsigned arithmetic: a hostile stream may make the counts
+ * wrap, which must not be undefined behaviour. */
+static void poc_type1(int64_t fno, const struct h264_sps *sps,
+		      const struct h264_slice_header *sh, int64_t *top,
+		      int64_t *bottom)
+{
+	uint64_t cycle = sps->num_ref_frames_in_poc_cycle;
+	uint64_t abs = cycle ? (uint64_t)fno + sh->frame_num : 0;
+	if (sh->nal_ref_idc == 0 && abs > 0)
+		abs--;
+	uint64_t expected = 0;
+	if (abs > 0) {
+		uint64_t delta = 0;
+		for (uint64_t i = 0; i < cycle; i++)
+			delta +=
+			    (uint64_t)(int64_t)sps->offset_for_ref_frame[i];
+		uint64_t count = (abs - 1) / cycle,
+			 in_cycle = (abs - 1) % cycle;
+		expected = count * delta;
+		for (uint64_t i = 0; i <= in_cycle; i++)
+			expected +=
+			    (uint64_t)(int64_t)sps->offset_for_ref_frame[i];
+	}
+	if (sh->nal_ref_idc == 0)
+		expected += (uint64_t)(int64_t)sps->offset_for_non_ref_pic;
+	uint64_t t2b = (uint64_t)(int64_t)sps->offset_for_top_to_bottom_field;
+	uint64_t d0 = (uint64_t)(int64_t)sh->delta_pic_order_cnt[0];
+	uint64_t d1 = (uint64_t)(int64_t)sh->delta_pic_order_cnt[1];
+	if (!sh->field_pic) {
+		*top = (int64_t)(expected + d0);
+		*bottom = (int64_t)((uint64_t)*top + t2b + d1);
+	} else if (!sh->bottom_field) {
+		*top = (int64_t)(expected + d0);
+	} else {
+		*bottom = (int64_t)(expected + t2b + d0);
+	}
+}
+
+/* 8.2.1.3 */
+static void poc_type2(int64_t fno, const struct h264_slice_header *sh,
+		      int64_t *top, int64_t *bottom)
+{
+	int64_t t = 0;
+	if (!sh->idr)
+		t = 2 * (fno + sh->frame_num) - (sh->nal_ref_idc == 0);
+	*top = *bottom = t;
+}
+
+void h264_poc_compute(struct h264_poc_state *st, const struct h264_sps *sps,
+		      const struct h264_slice_header *sh, struct h264_poc *out)
+{
+	int64_t top = 0, bottom = 0;
+	int64_t fno = frame_num_offset(st, sps, sh);
+	if (sps->pic_order_cnt_type == 0)
+		poc_type0(st, sps, sh, &top, &bottom);
+	else if (sps->pic_order_cnt_type == 1)
+		poc_type1(fno, sps, sh, &top, &bottom);
+	else
+		poc_type2(fno, sh, &top, &bottom);
+
+	if (!sh->field_pic)
+		out->poc = top < bottom ? top : bottom;
+	else
+		out->poc = sh->bottom_field ? bottom : top;
+	if (sh->mmco5) {
+		/* 8.2.1: tempPicOrderCnt; the picture opens a new period. */
+		int64_t temp = out->poc;
+		top -= temp;
+		bottom -= temp;
+		out->poc = 0;
+		if (sps->pic_order_cnt_type == 0) {
+			st->prev_poc_msb = 0;
+			st->prev_poc_lsb = sh->bottom_field ? 0 : (uint32_t)top;
+		}
+	}
+	out->top = top;
+	out->bottom = bottom;
+	out->new_period = sh->idr || sh->mmco5;
+	/* 7.4.3: after mmco5 the picture counts as frame_num 0. */
+	st->prev_frame_num_offset = sh->mmco5 ? 0 : fno;
+	st->prev_frame_num = sh->mmco5 ? 0 : sh->frame_num;
+	st->have_prev = true;
 }
 
 /* --------------------------------------------------------- access units */

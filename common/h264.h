@@ -96,6 +96,21 @@ struct h264_sps {
 	bool fixed_frame_rate;
 	uint32_t fps_num,
 	    fps_den; /* time_scale / (2 num_units_in_tick); 0 if unknown */
+
+	/* Picture order count (7.4.2.1.1), for h264_poc_compute. */
+	bool separate_colour_plane;
+	bool mb_adaptive_frame_field;
+	uint32_t log2_max_poc_lsb;		/* type 0 */
+	bool delta_pic_order_always_zero;	/* type 1 */
+	int32_t offset_for_non_ref_pic;		/* type 1 */
+	int32_t offset_for_top_to_bottom_field; /* type 1 */
+	uint32_t num_ref_frames_in_poc_cycle;	/* type 1, <= 255 */
+	int32_t offset_for_ref_frame[256];	/* type 1 */
+	/* VUI bitstream_restriction (E.2.1): how many pictures may precede
+	 * a picture in decoding order and follow it in output order, and
+	 * the DPB size the stream needs, in frames. */
+	bool bitstream_restriction;
+	uint32_t max_num_reorder_frames, max_dec_frame_buffering;
 };
 
 /* Parse an SPS NAL unit (header byte included, emulation prevention still
@@ -104,20 +119,107 @@ struct h264_sps {
 int h264_parse_sps(const uint8_t *nal, size_t size, struct h264_sps *sps,
 		   char *err, size_t errlen);
 
+/* The DPB size in frames: max_dec_frame_buffering when the SPS gives it,
+ * else MaxDpbFrames from the level (A.3.1 h, Table A-1), at most 16. */
+unsigned h264_sps_dpb_frames(const struct h264_sps *sps);
+
+/* The reorder depth a decoder must allow for: max_num_reorder_frames when
+ * the SPS gives it; 0 for pic_order_cnt_type 2 (output order is decoding
+ * order) and for the intra profiles (E.2.1 inference with
+ * constraint_set3_flag); else -1: unknown, at most h264_sps_dpb_frames. */
+int h264_sps_reorder_frames(const struct h264_sps *sps);
+
+/* --------------------------------------------------------------- PPS */
+
+/* The PPS fields a slice header's parsing depends on (7.3.2.2). */
+struct h264_pps {
+	uint32_t pps_id, sps_id;
+	bool entropy_coding_mode;
+	bool bottom_field_pic_order_in_frame_present;
+	uint32_t num_slice_groups;
+	uint32_t num_ref_idx_default[2]; /* l0, l1: minus1 + 1 */
+	bool weighted_pred;
+	uint32_t weighted_bipred_idc;
+	bool deblocking_filter_control_present;
+	bool redundant_pic_cnt_present;
+};
+
+/* Parse a PPS NAL unit (header byte included) far enough for slice
+ * headers. Returns 0, or -1 with a message naming the byte offset. */
+int h264_parse_pps(const uint8_t *nal, size_t size, struct h264_pps *pps,
+		   char *err, size_t errlen);
+
 /* Remove emulation-prevention bytes (00 00 03 -> 00 00) from in[0..n) into
  * out (room for n bytes). Returns the bytes written. */
 size_t h264_unescape(const uint8_t *in, size_t n, uint8_t *out);
 
-/* The start of a slice header: enough to find picture boundaries. */
+/* A slice header (7.3.3): h264_parse_slice_header fills the first three
+ * fields (enough to find picture boundaries), h264_parse_slice_poc the
+ * rest, up to dec_ref_pic_marking. */
 struct h264_slice_header {
 	uint32_t first_mb_in_slice;
 	uint32_t slice_type; /* 0-9; % 5: 0 P, 1 B, 2 I, 3 SP, 4 SI */
 	uint32_t pps_id;
+
+	uint8_t nal_unit_type, nal_ref_idc;
+	bool idr;
+	uint32_t frame_num;
+	bool field_pic, bottom_field;
+	uint32_t idr_pic_id;
+	uint32_t pic_order_cnt_lsb;
+	int32_t delta_pic_order_cnt_bottom;
+	int32_t delta_pic_order_cnt[2];
+	/* dec_ref_pic_marking: memory_management_control_operation 5 (all
+	 * references dropped, picture order restarts, like an IDR).
+	 * marking_parsed is false when the header was cut short before it
+	 * (mmco5 then unknown, taken as absent). */
+	bool mmco5;
+	bool marking_parsed;
 };
 
 /* Parse the first fields of a VCL NAL unit (header byte included). */
 int h264_parse_slice_header(const uint8_t *nal, size_t size,
 			    struct h264_slice_header *sh);
+
+/* Parse a slice header up to dec_ref_pic_marking with the SPS and PPS it
+ * refers to (sh->pps_id must match pps->pps_id, pps->sps_id the SPS).
+ * Returns 0, or -1 with a message naming the field and bit offset. */
+int h264_parse_slice_poc(const uint8_t *nal, size_t size,
+			 const struct h264_sps *sps, const struct h264_pps *pps,
+			 struct h264_slice_header *sh, char *err,
+			 size_t errlen);
+
+/* ------------------------------------------------ picture order count */
+
+/* What 8.2.1 carries from one picture to the next, per stream. Zero it
+ * (or h264_poc_reset) at the start and after a discontinuity. */
+struct h264_poc_state {
+	bool have_prev;
+	/* type 0: the previous reference picture */
+	int64_t prev_poc_msb;
+	uint32_t prev_poc_lsb;
+	/* types 1 and 2: the previous picture */
+	int64_t prev_frame_num_offset;
+	uint32_t prev_frame_num;
+};
+
+struct h264_poc {
+	int64_t top, bottom; /* TopFieldOrderCnt, BottomFieldOrderCnt */
+	int64_t poc;	     /* PicOrderCnt: min of the two for a frame */
+	/* This picture starts a new output period: IDR or mmco5. Pictures
+	 * of one period are output in poc order, after every picture of the
+	 * periods before. */
+	bool new_period;
+};
+
+void h264_poc_reset(struct h264_poc_state *st);
+
+/* PicOrderCnt of the picture whose first slice header is sh (8.2.1, types
+ * 0, 1 and 2; MSB wrap; IDR and mmco5 resets), and advance st. After an
+ * mmco5 the picture's own counts are taken relative to the new period
+ * (8.2.1: tempPicOrderCnt subtracted). */
+void h264_poc_compute(struct h264_poc_state *st, const struct h264_sps *sps,
+		      const struct h264_slice_header *sh, struct h264_poc *out);
 
 /* ------------------------------------------------------- access units */
 
