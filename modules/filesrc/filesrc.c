@@ -10,6 +10,7 @@
 #include <vpipe/vpipe.h>
 
 #include "h264.h"
+#include "h264_order.h"
 
 enum { FMT_I420, FMT_NV12, FMT_YUYV, FMT_H264 };
 static const char *const formats[] = {"i420", "nv12", "yuyv", "h264", NULL};
@@ -25,30 +26,30 @@ struct filesrc_config {
 };
 
 static const struct vpipe_param params[] = {
-	VPIPE_P_PATH("location", struct filesrc_config, location, NULL,
-		     VPIPE_PARAM_REQUIRED, "file to read"),
-	VPIPE_P_ENUM("format", struct filesrc_config, format, "h264", formats,
-		     "what the file holds: raw frames or an H.264 Annex-B "
-		     "stream"),
-	VPIPE_P_INT("width", struct filesrc_config, width, "0", 0, 7680,
-		    "raw formats: picture width (required for raw)"),
-	VPIPE_P_INT("height", struct filesrc_config, height, "0", 0, 4320,
-		    "raw formats: picture height (required for raw)"),
-	VPIPE_P_DOUBLE("framerate", struct filesrc_config, framerate, "30",
-		       0.1, 240, "frames per second, for timestamps"),
-	VPIPE_P_INT("num-frames", struct filesrc_config, num_frames, "-1", -1,
-		    1e15, "stop after this many frames (-1: the whole file)"),
-	VPIPE_P_BOOL("is-live", struct filesrc_config, is_live, "false",
-		     "pace frames in real time like a camera"),
-	VPIPE_P_BOOL("loop", struct filesrc_config, loop, "false",
-		     "start again at the end of the file (timestamps go on)"),
-	VPIPE_P_END,
+    VPIPE_P_PATH("location", struct filesrc_config, location, NULL,
+		 VPIPE_PARAM_REQUIRED, "file to read"),
+    VPIPE_P_ENUM("format", struct filesrc_config, format, "h264", formats,
+		 "what the file holds: raw frames or an H.264 Annex-B "
+		 "stream"),
+    VPIPE_P_INT("width", struct filesrc_config, width, "0", 0, 7680,
+		"raw formats: picture width (required for raw)"),
+    VPIPE_P_INT("height", struct filesrc_config, height, "0", 0, 4320,
+		"raw formats: picture height (required for raw)"),
+    VPIPE_P_DOUBLE("framerate", struct filesrc_config, framerate, "30", 0.1,
+		   240, "frames per second, for timestamps"),
+    VPIPE_P_INT("num-frames", struct filesrc_config, num_frames, "-1", -1, 1e15,
+		"stop after this many frames (-1: the whole file)"),
+    VPIPE_P_BOOL("is-live", struct filesrc_config, is_live, "false",
+		 "pace frames in real time like a camera"),
+    VPIPE_P_BOOL("loop", struct filesrc_config, loop, "false",
+		 "start again at the end of the file (timestamps go on)"),
+    VPIPE_P_END,
 };
 
-#define READ_BYTES (256 * 1024) /* at most this much per read() */
-#define READ_MIN (64 * 1024)	/* less room than this: take a new chunk */
+#define READ_BYTES  (256 * 1024) /* at most this much per read() */
+#define READ_MIN    (64 * 1024)	 /* less room than this: take a new chunk */
 #define CHUNK_BYTES (1024 * 1024)
-#define MAX_AU (16 * 1024 * 1024)
+#define MAX_AU	    (16 * 1024 * 1024)
 
 /* H.264 input is read straight into refcounted chunks that the splitter
  * works in (h264_au_splitter_use_buffer), and each access unit is pushed as
@@ -78,10 +79,28 @@ static struct chunk *chunk_new(size_t cap)
 static void chunk_unref(void *opaque)
 {
 	struct chunk *c = opaque;
-	if (c && atomic_fetch_sub_explicit(&c->refs, 1,
-					   memory_order_acq_rel) == 1)
+	if (c &&
+	    atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
 		free(c);
 }
+
+/* An access unit read but not yet pushed: its display position is not
+ * known until the pictures that may be displayed before it have been read
+ * (at most the stream's reorder depth later). It keeps its chunk. */
+struct pending {
+	const uint8_t *data;
+	size_t size;
+	struct chunk *chunk;
+	uint32_t flags;
+	uint32_t width, height;
+	uint64_t decode; /* decoding order: dts */
+	int64_t display; /* display order: pts; -1 until known */
+};
+
+/* Bound on access units held: the reorder buffer's pictures plus those
+ * displayed before one it holds. Reached only by a stream that holds a
+ * picture longer than any encoder does; then its order is cut short. */
+#define PENDING_MAX 64
 
 struct filesrc {
 	struct vpipe_node *node;
@@ -95,6 +114,16 @@ struct filesrc {
 	struct chunk *chunk; /* the splitter's current storage */
 	bool eof;
 	bool need_key; /* after bad bytes: drop until the next key frame */
+
+	/* H.264 timestamps: dts = decoding index, pts = display index +
+	 * delay (the reorder depth), both in frames since start. */
+	struct h264_order *order;
+	struct h264_reorder reorder;
+	struct pending pend[PENDING_MAX];
+	unsigned pend_first, pend_count;
+	uint64_t decoded;
+	int64_t delay;
+	bool order_warned, delay_warned;
 };
 
 static int filesrc_create(struct vpipe_node *node, const void *config,
@@ -119,12 +148,11 @@ static int filesrc_create(struct vpipe_node *node, const void *config,
 			free(s);
 			return -1;
 		}
-		static const uint32_t fourcc[] = {VPIPE_FOURCC_I420,
-						  VPIPE_FOURCC_NV12,
-						  VPIPE_FOURCC_YUYV};
+		static const uint32_t fourcc[] = {
+		    VPIPE_FOURCC_I420, VPIPE_FOURCC_NV12, VPIPE_FOURCC_YUYV};
 		s->frame_size = vpipe_format_raw_init(
-			&s->fmt, fourcc[cfg->format], (uint32_t)cfg->width,
-			(uint32_t)cfg->height);
+		    &s->fmt, fourcc[cfg->format], (uint32_t)cfg->width,
+		    (uint32_t)cfg->height);
 		vpipe_node_set_output_media(node, 0, VPIPE_MEDIA_RAW_VIDEO);
 		vpipe_node_set_pool(node, 0, s->frame_size);
 	}
@@ -172,8 +200,20 @@ static int filesrc_start(void *state)
 			    strerror(errno));
 		return -1;
 	}
-	if (s->cfg->format == FMT_H264 && new_splitter(s))
-		return -1;
+	if (s->cfg->format == FMT_H264) {
+		if (new_splitter(s))
+			return -1;
+		h264_order_free(s->order);
+		s->order = h264_order_new();
+		if (!s->order) {
+			vpipe_error(s->node, "out of memory");
+			return -1;
+		}
+		h264_reorder_init(&s->reorder);
+		s->pend_first = s->pend_count = 0;
+		s->decoded = 0;
+		s->delay = 0;
+	}
 	s->start = vpipe_now();
 	s->n = 0;
 	s->eof = false;
@@ -185,17 +225,20 @@ static bool done(struct filesrc *s)
 	return s->cfg->num_frames >= 0 && s->n >= (uint64_t)s->cfg->num_frames;
 }
 
-/* Stamp, pace and push one frame. */
-static int emit(struct filesrc *s, struct vpipe_frame *f)
+/* Stamp, pace and push one frame: dts and pts in frames since start
+ * (equal for raw video). Live sources release frames at their dts. */
+static int emit(struct filesrc *s, struct vpipe_frame *f, int64_t dts_frames,
+		int64_t pts_frames)
 {
-	int64_t pts = s->start + (int64_t)s->n * s->frame_ns;
-	if (s->cfg->is_live && vpipe_node_sleep_until(s->node, pts) < 0) {
+	int64_t dts = s->start + dts_frames * s->frame_ns;
+	if (s->cfg->is_live && vpipe_node_sleep_until(s->node, dts) < 0) {
 		vpipe_frame_unref(f);
 		return 0;
 	}
-	f->pts = f->dts = pts;
+	f->dts = dts;
+	f->pts = s->start + pts_frames * s->frame_ns;
 	f->duration = s->frame_ns;
-	f->wallclock = vpipe_clock_to_wall(pts);
+	f->wallclock = vpipe_clock_to_wall(f->pts);
 	s->n++;
 	vpipe_push(s->node, 0, f);
 	return 0;
@@ -232,10 +275,11 @@ static int produce_raw(struct filesrc *s)
 			    rewind_file(s) == 0)
 				continue;
 			if (got)
-				vpipe_warn(s->node,
-					   "%s ends with a partial frame (%zu of "
-					   "%zu bytes): ignored",
-					   s->cfg->location, got, s->frame_size);
+				vpipe_warn(
+				    s->node,
+				    "%s ends with a partial frame (%zu of "
+				    "%zu bytes): ignored",
+				    s->cfg->location, got, s->frame_size);
 			vpipe_frame_unref(f);
 			return VPIPE_EOS;
 		}
@@ -244,10 +288,136 @@ static int produce_raw(struct filesrc *s)
 	f->media = VPIPE_MEDIA_RAW_VIDEO;
 	f->flags = VPIPE_FLAG_KEY;
 	f->fmt = s->fmt;
-	return emit(s, f);
+	return emit(s, f, (int64_t)s->n, (int64_t)s->n);
 }
 
-static int emit_au(struct filesrc *s, const struct h264_au *au)
+static struct pending *pending_at(struct filesrc *s, unsigned i)
+{
+	return &s->pend[(s->pend_first + i) % PENDING_MAX];
+}
+
+/* Display positions the reorder buffer has settled. */
+static void settle(struct filesrc *s, const struct h264_reorder_out *out,
+		   unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (s->pend_count == 0)
+			return;
+		uint64_t first = pending_at(s, 0)->decode;
+		uint64_t k = out[i].decode_index - first;
+		if (out[i].decode_index >= first && k < s->pend_count)
+			pending_at(s, (unsigned)k)->display =
+			    (int64_t)out[i].display_index;
+	}
+}
+
+static void flush_order(struct filesrc *s)
+{
+	struct h264_reorder_out out[H264_REORDER_MAX_OUT];
+	settle(s, out, h264_reorder_flush(&s->reorder, out));
+}
+
+/* pts = dts + (display - decode + delay) frames: the delay is the reorder
+ * depth the SPS declares (max_num_reorder_frames), or the deepest seen so
+ * far when it does not (the look-ahead covers the DPB before the first
+ * frame goes out). It only grows; a stream that reorders deeper later
+ * shifts pts from there on, and is told so once. */
+static void update_delay(struct filesrc *s, const struct h264_order_pic *pic,
+			 unsigned depth)
+{
+	int64_t want = s->delay;
+	if (pic->reorder > want)
+		want = pic->reorder;
+	if ((int64_t)depth > want)
+		want = depth;
+	if (want == s->delay)
+		return;
+	if (s->n > 0 && !s->delay_warned) {
+		s->delay_warned = true;
+		vpipe_warn(s->node,
+			   "%s: frame %llu: pictures are reordered %lld deep, "
+			   "more than the %lld assumed until now: pts move "
+			   "%lld frames later from here",
+			   s->cfg->location, (unsigned long long)s->decoded,
+			   (long long)want, (long long)s->delay,
+			   (long long)(want - s->delay));
+	}
+	s->delay = want;
+}
+
+/* Queue an access unit (decoding order) and run its picture through the
+ * reorder buffer. */
+static void order_au(struct filesrc *s, const struct h264_au *au,
+		     uint32_t flags)
+{
+	struct h264_order_pic pic;
+	char err[200];
+	if (h264_order_picture(s->order, au->data, au->size, &pic, err,
+			       sizeof(err)) < 0 &&
+	    !s->order_warned) {
+		s->order_warned = true;
+		vpipe_warn(
+		    s->node,
+		    "%s: byte %llu: picture order unknown (%s): taken in "
+		    "decoding order",
+		    s->cfg->location, (unsigned long long)au->stream_offset,
+		    err);
+	}
+	struct pending *p = pending_at(s, s->pend_count++);
+	atomic_fetch_add_explicit(&s->chunk->refs, 1, memory_order_relaxed);
+	*p = (struct pending){.data = au->data,
+			      .size = au->size,
+			      .chunk = s->chunk,
+			      .flags = flags,
+			      .width = s->fmt.width,
+			      .height = s->fmt.height,
+			      .decode = s->decoded++,
+			      .display = -1};
+	unsigned capacity = pic.reorder >= 0 ? (unsigned)pic.reorder : pic.dpb;
+	struct h264_reorder_out out[H264_REORDER_MAX_OUT];
+	unsigned depth = 0;
+	unsigned n =
+	    h264_reorder_push(&s->reorder, &pic, capacity, out, &depth);
+	update_delay(s, &pic, depth);
+	settle(s, out, n);
+}
+
+/* Push the oldest queued access unit once its display position is known.
+ * Returns 1 when one was pushed (or dropped), 0 when it must wait. */
+static int emit_pending(struct filesrc *s)
+{
+	if (s->pend_count == 0 || pending_at(s, 0)->display < 0)
+		return 0;
+	struct pending p = *pending_at(s, 0);
+	s->pend_first = (s->pend_first + 1) % PENDING_MAX;
+	s->pend_count--;
+	/* The frame takes over the access unit's chunk reference. */
+	struct vpipe_frame *f = vpipe_frame_wrap(s->node, (uint8_t *)p.data,
+						 p.size, chunk_unref, p.chunk);
+	if (!f) {
+		chunk_unref(p.chunk);
+		return 1;
+	}
+	f->media = VPIPE_MEDIA_H264;
+	f->flags = p.flags;
+	f->fmt = s->fmt;
+	f->fmt.fourcc = VPIPE_FOURCC_H264;
+	f->fmt.width = p.width;
+	f->fmt.height = p.height;
+	emit(s, f, (int64_t)p.decode, p.display + s->delay);
+	return 1;
+}
+
+static void drop_pending(struct filesrc *s)
+{
+	while (s->pend_count) {
+		chunk_unref(pending_at(s, 0)->chunk);
+		s->pend_first = (s->pend_first + 1) % PENDING_MAX;
+		s->pend_count--;
+	}
+}
+
+static void take_au(struct filesrc *s, const struct h264_au *au)
 {
 	struct h264_au_info info;
 	char err[256];
@@ -259,24 +429,14 @@ static int emit_au(struct filesrc *s, const struct h264_au *au)
 			   s->cfg->location,
 			   (unsigned long long)au->stream_offset, err);
 		s->need_key = true;
-		return 0;
+		return;
 	}
 	if (s->need_key && !info.key)
-		return 0;
-	/* au->data lies in s->chunk: the frame holds a reference to it. */
-	atomic_fetch_add_explicit(&s->chunk->refs, 1, memory_order_relaxed);
-	struct vpipe_frame *f = vpipe_frame_wrap(
-	    s->node, (uint8_t *)au->data, au->size, chunk_unref, s->chunk);
-	if (!f) {
-		chunk_unref(s->chunk);
-		return 0;
-	}
-	if (s->need_key)
-		f->flags |= VPIPE_FLAG_DISCONTINUITY;
+		return;
+	uint32_t flags = s->need_key ? VPIPE_FLAG_DISCONTINUITY : 0;
 	s->need_key = false;
-	f->media = VPIPE_MEDIA_H264;
-	f->flags |= info.key ? VPIPE_FLAG_KEY : 0;
-	f->flags |= info.has_sps && info.has_pps ? VPIPE_FLAG_CODEC_CONFIG : 0;
+	flags |= info.key ? VPIPE_FLAG_KEY : 0;
+	flags |= info.has_sps && info.has_pps ? VPIPE_FLAG_CODEC_CONFIG : 0;
 	if (info.has_sps) {
 		struct h264_sps sps;
 		const struct h264_nal *nal = &info.nals[info.sps_index];
@@ -286,9 +446,7 @@ static int emit_au(struct filesrc *s, const struct h264_au *au)
 			s->fmt.height = sps.height;
 		}
 	}
-	f->fmt = s->fmt;
-	f->fmt.fourcc = VPIPE_FOURCC_H264;
-	return emit(s, f);
+	order_au(s, au, flags);
 }
 
 /* Next access unit from the splitter, reading more of the file as needed.
@@ -333,19 +491,38 @@ static int next_au(struct filesrc *s, struct h264_au *au)
 	}
 }
 
+/* Read access units until the oldest one read can be pushed. */
 static int produce_h264(struct filesrc *s)
 {
+	if (emit_pending(s))
+		return 0;
+	if (s->pend_count == PENDING_MAX) {
+		vpipe_warn(
+		    s->node,
+		    "%s: frame %llu: a picture is held back more than %d "
+		    "access units: taken in decoding order",
+		    s->cfg->location,
+		    (unsigned long long)pending_at(s, 0)->decode, PENDING_MAX);
+		flush_order(s);
+		return 0;
+	}
 	struct h264_au au;
 	int r = next_au(s, &au);
 	if (r < 0)
 		return -1;
-	if (r == 0) {
-		if (!s->cfg->loop || s->n == 0)
-			return VPIPE_EOS;
-		s->eof = false;
-		return new_splitter(s) == 0 && rewind_file(s) == 0 ? 0 : -1;
+	if (r > 0) {
+		take_au(s, &au);
+		return 0;
 	}
-	return emit_au(s, &au);
+	if (s->pend_count) { /* end of file: the rest in display order */
+		flush_order(s);
+		return 0;
+	}
+	if (!s->cfg->loop || s->n == 0)
+		return VPIPE_EOS;
+	s->eof = false;
+	h264_order_reset(s->order);
+	return new_splitter(s) == 0 && rewind_file(s) == 0 ? 0 : -1;
 }
 
 static int filesrc_produce(void *state)
@@ -362,6 +539,9 @@ static void filesrc_stop(void *state)
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
+	drop_pending(s);
+	h264_order_free(s->order);
+	s->order = NULL;
 	h264_au_splitter_free(s->splitter);
 	s->splitter = NULL;
 	chunk_unref(s->chunk); /* frames still in flight keep theirs */
@@ -375,23 +555,23 @@ static void filesrc_destroy(void *state)
 }
 
 static const struct vpipe_port outputs[] = {
-	{.name = "src", .media = VPIPE_MEDIA_RAW_VIDEO | VPIPE_MEDIA_H264},
-	{.name = NULL},
+    {.name = "src", .media = VPIPE_MEDIA_RAW_VIDEO | VPIPE_MEDIA_H264},
+    {.name = NULL},
 };
 
 VPIPE_MODULE = {
-	.abi_version = VPIPE_ABI_VERSION,
-	.struct_size = sizeof(struct vpipe_module),
-	.name = "filesrc",
-	.version = "1.0",
-	.summary = "reads raw video frames or an H.264 Annex-B stream from a "
-		   "file",
-	.outputs = outputs,
-	.params = params,
-	.config_size = sizeof(struct filesrc_config),
-	.create = filesrc_create,
-	.start = filesrc_start,
-	.produce = filesrc_produce,
-	.stop = filesrc_stop,
-	.destroy = filesrc_destroy,
+    .abi_version = VPIPE_ABI_VERSION,
+    .struct_size = sizeof(struct vpipe_module),
+    .name = "filesrc",
+    .version = "1.0",
+    .summary = "reads raw video frames or an H.264 Annex-B stream from a "
+	       "file",
+    .outputs = outputs,
+    .params = params,
+    .config_size = sizeof(struct filesrc_config),
+    .create = filesrc_create,
+    .start = filesrc_start,
+    .produce = filesrc_produce,
+    .stop = filesrc_stop,
+    .destroy = filesrc_destroy,
 };
