@@ -51,6 +51,11 @@ static const struct vpipe_param params[] = {
     VPIPE_P_SIZE("max-frame-size", struct rtsp_config, max_frame_size, "8M",
 		 65536, 1 << 30,
 		 "largest access unit accepted; larger ones are dropped"),
+    VPIPE_P_INT("reorder-depth", struct rtsp_config, reorder_depth, "-1", -1,
+		H264_MAX_REORDER,
+		"pictures the camera reorders (B-frames), for dts; -1: from "
+		"the SPS (VUI max_num_reorder_frames, else the level's DPB "
+		"size)"),
     VPIPE_P_END,
 };
 
@@ -59,6 +64,60 @@ static int64_t ticks_to_ns(int64_t ticks, int rate)
 {
 	int64_t s = ticks / rate, rem = ticks % rate;
 	return s * 1000000000LL + rem * 1000000000LL / rate;
+}
+
+/* RTP timestamps are presentation times, in decoding order: dts needs the
+ * depth of reordering. An SPS that declares it (VUI bitstream_restriction,
+ * as x264 writes), or whose picture order cannot reorder (poc type 2),
+ * gives it exactly; otherwise the level's DPB size bounds it (E.2.1's
+ * inference), at the price of dts lagging pts by that many frames. */
+static void set_depth(struct rtsp_client *c, const struct h264_sps *sps)
+{
+	int depth = (int)c->cfg->reorder_depth;
+	const char *from = "reorder-depth";
+	if (depth < 0) {
+		depth = h264_sps_reorder_frames(sps);
+		from = sps->bitstream_restriction ? "SPS max_num_reorder_frames"
+		       : depth == 0		  ? "SPS picture order"
+						  : "SPS level (DPB size)";
+		if (depth < 0)
+			depth = (int)h264_sps_dpb_frames(sps);
+	}
+	if (depth == c->depth)
+		return;
+	if (depth > 0 || c->depth > 0)
+		vpipe_info(c->node, "%s: pictures reordered up to %d deep (%s)",
+			   c->masked_url, depth, from);
+	c->depth = depth;
+	c->dts_restart = true;
+}
+
+/* dts of an access unit in decoding order whose pts is `pts`. Never goes
+ * back, also across a restart (then it may equal the previous one). */
+static int64_t au_dts(struct rtsp_client *c, const struct rtp_h264_au *au,
+		      int64_t pts)
+{
+	if (c->depth <= 0)
+		return pts;
+	if (c->dts_restart || (au->flags & H264_AU_TS_RESET)) {
+		h264_dts_init(&c->dts, (unsigned)c->depth);
+		c->dts_restart = false;
+	}
+	int64_t frame_ns = c->fmt.fps_num ? (int64_t)c->fmt.fps_den *
+						1000000000LL / c->fmt.fps_num
+					  : 1000000000LL / 30;
+	int64_t dts = h264_dts_next(&c->dts, pts, frame_ns);
+	if (dts > pts) {
+		vpipe_node_count(c->node, "reorder-overflow", 1);
+		if (!c->reorder_warned) {
+			c->reorder_warned = true;
+			vpipe_warn(c->node,
+				   "%s: pictures are reordered deeper than %d: "
+				   "dts above pts (set reorder-depth)",
+				   c->masked_url, c->depth);
+		}
+	}
+	return dts;
 }
 
 static void update_format(struct rtsp_client *c, const uint8_t *sps, size_t n)
@@ -77,6 +136,7 @@ static void update_format(struct rtsp_client *c, const uint8_t *sps, size_t n)
 	}
 	c->fmt.width = info.width;
 	c->fmt.height = info.height;
+	set_depth(c, &info);
 	if (info.fps_num && info.fps_den) {
 		c->fmt.fps_num = info.fps_num;
 		c->fmt.fps_den = info.fps_den;
@@ -97,8 +157,8 @@ static int64_t au_pts(struct rtsp_client *c, const struct rtp_h264_au *au)
 	if (!c->have_anchor || (au->flags & H264_AU_TS_RESET)) {
 		int64_t now = vpipe_now();
 		/* Never go back in time across a reconnect. */
-		if (c->have_anchor && now <= c->last_pts)
-			now = c->last_pts + 1000000;
+		if (c->have_anchor && now <= c->max_pts)
+			now = c->max_pts + 1000000;
 		c->anchor_ns = now;
 		c->anchor_rtp = au->timestamp;
 		c->have_anchor = true;
@@ -144,14 +204,22 @@ static void on_au(void *ctx, const struct rtp_h264_au *au)
 		f->flags |= VPIPE_FLAG_DISCONTINUITY;
 	f->fmt = c->fmt;
 	f->fmt.fourcc = VPIPE_FOURCC_H264;
-	f->pts = f->dts = pts;
-	f->duration = c->last_pts && pts > c->last_pts ? pts - c->last_pts : 0;
+	int64_t dts = au_dts(c, au, pts);
+	if (c->last_pts && dts < c->last_dts)
+		dts = c->last_dts; /* a restart with a deeper reorder depth */
+	f->pts = pts;
+	f->dts = dts;
+	/* The decoding-order step: with B-frames the pts step is not one. */
+	f->duration = c->last_pts && dts > c->last_dts ? dts - c->last_dts : 0;
 	if (c->fmt.fps_num &&
 	    (f->duration == 0 || (au->flags & H264_AU_TS_RESET)))
 		f->duration =
 		    (int64_t)c->fmt.fps_den * 1000000000LL / c->fmt.fps_num;
 	f->wallclock = au_wallclock(c, au, pts);
 	c->last_pts = pts;
+	c->last_dts = dts;
+	if (pts > c->max_pts)
+		c->max_pts = pts;
 	c->frame_this_session = true;
 	vpipe_node_count(c->node, "frames", 1);
 	vpipe_push(c->node, 0, f);
@@ -275,6 +343,7 @@ static int rtsp_create(struct vpipe_node *node, const void *config,
 	c->node = node;
 	c->cfg = cfg;
 	c->fd = c->rtp_fd = c->rtcp_fd = c->ep = -1;
+	c->depth = -1;
 	*state = c;
 	char err[160];
 	rtsp_url_masked(cfg->url, c->masked_url, sizeof(c->masked_url));

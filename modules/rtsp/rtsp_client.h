@@ -9,6 +9,7 @@
 
 #include <vpipe/vpipe.h>
 
+#include "h264_order.h"
 #include "rtp_h264.h"
 #include "rtsp_auth.h"
 #include "rtsp_msg.h"
@@ -26,6 +27,7 @@ struct rtsp_config {
 	int64_t keepalive; /* ns; 0: half the session timeout */
 	int64_t reconnect_min, reconnect_max; /* ns */
 	int64_t max_frame_size;		      /* bytes */
+	int64_t reorder_depth;		      /* frames; -1: from the SPS */
 };
 
 /* Receive buffer: the largest item is an interleaved packet (4 + 65535)
@@ -85,7 +87,14 @@ struct rtsp_client {
 
 	/* timing */
 	bool have_anchor;
-	int64_t anchor_ns, anchor_rtp, last_pts;
+	int64_t anchor_ns, anchor_rtp, last_pts, max_pts;
+	/* dts from pts: the reorder depth from the SPS (or the parameter);
+	 * restarted with the timestamps or when the depth changes */
+	struct h264_dts dts;
+	int depth; /* -1 until an SPS was seen */
+	bool dts_restart;
+	int64_t last_dts;
+	bool reorder_warned;
 	bool have_sr;
 	uint32_t sr_ssrc, sr_rtp;
 	int64_t sr_wall;

@@ -5,6 +5,7 @@ serving x264 at a small size, optionally with Basic or Digest authentication.
   rtsp_server.py --port P [--path /cam] [--auth none|basic|digest]
                  [--user U --password W] [--frames N] [--sent FILE]
                  [--config-interval -1|0] [--fps 30] [--size 320x240]
+                 [--bframes N [--b-pyramid]]
 
 --sent FILE also writes the exact H.264 stream that is sent (byte-stream,
 one file per media instance), so a test can compare decoded pictures.
@@ -34,15 +35,28 @@ def main():
     ap.add_argument("--fps", type=int, default=30)
     ap.add_argument("--size", default="320x240")
     ap.add_argument("--keyint", type=int, default=30)
+    ap.add_argument("--bframes", type=int, default=0,
+                    help="B-frames between references (0: none, as cameras; "
+                         "above 0 drops tune=zerolatency, which forbids them)")
+    ap.add_argument("--b-pyramid", action="store_true",
+                    help="with --bframes >= 2: B-frames used as references")
     ap.add_argument("--session-timeout", type=int, default=0,
                     help="seconds announced in Session: (0: server default, 60)")
     a = ap.parse_args()
     Gst.init(None)
     w, h = a.size.split("x")
+    if a.bframes > 0:
+        # Main profile: with no profile asked downstream x264enc picks
+        # Baseline, which has no B-frames.
+        enc = (f"speed-preset=ultrafast bframes={a.bframes} b-adapt=false "
+               f"b-pyramid={'true' if a.b_pyramid else 'false'} "
+               f"! video/x-h264,profile=main")
+    else:
+        enc = "tune=zerolatency speed-preset=ultrafast bframes=0"
     src = (f"videotestsrc is-live=true num-buffers={a.frames} pattern=ball "
            f"! video/x-raw,width={w},height={h},framerate={a.fps}/1 "
-           f"! x264enc tune=zerolatency speed-preset=ultrafast bframes=0 "
-           f"key-int-max={a.keyint} ! h264parse ! video/x-h264,stream-format=byte-stream,alignment=au ")
+           f"! x264enc key-int-max={a.keyint} {enc} "
+           f"! h264parse ! video/x-h264,stream-format=byte-stream,alignment=au ")
     if a.sent:
         launch = (f"( {src} ! tee name=t t. ! queue ! rtph264pay name=pay0 pt=96 "
                   f"config-interval={a.config_interval} "
