@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/h264.h"
+#include "common/h264_order.h"
 #include "modules/mkv/mux.h"
 
 static void quiet(void *ctx, int level, const char *msg)
@@ -42,6 +43,50 @@ static void inspect(const uint8_t *au, size_t n)
 	}
 }
 
+/* Picture order, reorder buffer and dts on the same access units: display
+ * positions are handed out once each and in order, dts never goes back. */
+struct order_check {
+	struct h264_order *order;
+	struct h264_reorder reorder;
+	struct h264_dts dts;
+	uint64_t displayed;
+	int64_t last_dts;
+	bool have_dts;
+};
+
+static void check_outputs(struct order_check *c,
+			  const struct h264_reorder_out *out, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (out[i].display_index != c->displayed++)
+			abort();
+		if (out[i].decode_index >= c->reorder.pushed)
+			abort();
+	}
+}
+
+static void order_au(struct order_check *c, const uint8_t *au, size_t n,
+		     int64_t pts)
+{
+	struct h264_order_pic pic;
+	char err[200];
+	h264_order_picture(c->order, au, n, &pic, err, sizeof(err));
+	struct h264_reorder_out out[H264_REORDER_MAX_OUT];
+	unsigned depth;
+	unsigned cap = pic.reorder >= 0 ? (unsigned)pic.reorder : pic.dpb;
+	check_outputs(c, out,
+		      h264_reorder_push(&c->reorder, &pic, cap, out, &depth));
+	if (depth > H264_MAX_REORDER)
+		abort();
+	if (pic.key)
+		h264_dts_init(&c->dts, cap);
+	int64_t dts = h264_dts_next(&c->dts, pts, 33333333);
+	if (c->have_dts && dts < c->last_dts && !pic.key)
+		abort();
+	c->last_dts = dts;
+	c->have_dts = true;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 3)
@@ -69,6 +114,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mkv_mux_new(&cfg, quiet, NULL, &mux, err, sizeof(err)))
 		return 0;
 
+	struct order_check oc = {.order = h264_order_new()};
+	if (!oc.order)
+		return 0;
+	h264_reorder_init(&oc.reorder);
+	h264_dts_init(&oc.dts, 0);
 	struct h264_au_splitter *sp = h264_au_splitter_new(1 << 16);
 	struct h264_au au;
 	int64_t t = 0;
@@ -85,6 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (r < 0)
 				continue;
 			inspect(au.data, au.size);
+			order_au(&oc, au.data, au.size, t);
 			/* Timestamps that sometimes go back or jump far. */
 			uint8_t b = au.data[au.size - 1];
 			t += (b & 0x80) ? -(int64_t)b * 1000000
@@ -108,6 +159,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n == 0)
 			break;
 	}
+	struct h264_reorder_out out[H264_REORDER_MAX_OUT];
+	check_outputs(&oc, out, h264_reorder_flush(&oc.reorder, out));
+	if (oc.displayed != oc.reorder.pushed)
+		abort();
+	h264_order_free(oc.order);
 	h264_au_splitter_free(sp);
 	mkv_mux_free(mux);
 	return 0;
