@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define KL_MAX_HEADER_BYTES (2 * 1024 * 1024)
@@ -91,6 +92,28 @@ static bool stall_now(struct pm *p)
 	kl_log("%s PutMedia: stall over, closing the connection", p->st->name);
 	p->stalled = true;
 	return true;
+}
+
+/* --drop-after: end the connection so that the ACKs already sent reach
+ * the client (FIN, not RST), as the service does when it closes one. What
+ * the client still sends is read and thrown away for up to a second: a
+ * close with unread data would reset the connection, and the reset would
+ * discard those ACKs in the client's receive buffer, so it would send
+ * again fragments that were stored (duplicates no client could avoid; a
+ * real network cut can do that, which the developer guide accepts). */
+static void drop_gently(struct kl_conn *c)
+{
+	if (c->ssl)
+		SSL_shutdown(c->ssl);
+	shutdown(c->fd, SHUT_WR);
+	int64_t until = kl_now_ms() + 1000;
+	while (kl_now_ms() < until && !atomic_load(&c->srv->stopping)) {
+		int rc = kl_conn_fill(c, 100);
+		if (rc == 0 || rc == -1)
+			break; /* the client has closed too */
+		c->len = 0;
+	}
+	c->closed = true;
 }
 
 static int send_ack(struct pm *p, const char *type, bool with_fragment)
@@ -651,6 +674,7 @@ static int body_loop(struct pm *p, struct kl_request *r)
 				kl_log("%s PutMedia: dropping the connection "
 				       "after %lld body bytes (--drop-after)",
 				       p->st->name, (long long)drop);
+				drop_gently(c);
 				return -1;
 			}
 			int frc = dl ? body_data(p, d, dl) : 0;
