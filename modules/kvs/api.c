@@ -305,6 +305,13 @@ int kvs_refresh_credentials(struct kvs *k, bool force, enum kvs_action *action,
 	}
 	if (k->creds_ok && !force && !expiring && !file)
 		return 0;
+	/* While the current credentials are valid, a refresh that failed is
+	 * tried again after a quarter of their remaining life (1-10 s), not
+	 * every second: an IoT fetch blocks the upload worker for up to its
+	 * timeouts, and each failure is logged. */
+	if (k->creds_ok && !force && now < k->creds_retry_at &&
+	    (!k->creds.expiry || now < k->creds.expiry))
+		return 0;
 	if (file && k->creds_ok && !force && now == k->creds_checked)
 		return 0; /* stat at most once a second */
 	bool changed = false;
@@ -321,6 +328,9 @@ int kvs_refresh_credentials(struct kvs *k, bool force, enum kvs_action *action,
 				 kvs_abort_requested, k, err, sizeof(err));
 	if (frc) {
 		kvs_creds_clear(&fresh);
+		int64_t left = k->creds.expiry ? k->creds.expiry - now : 40;
+		int64_t wait = left / 4 < 1 ? 1 : left / 4 > 10 ? 10 : left / 4;
+		k->creds_retry_at = now + wait;
 		/* Keep using what we have while it is valid; without any, a
 		 * provider that refused us is a configuration error, one that
 		 * could not be reached is retried. */
@@ -335,6 +345,7 @@ int kvs_refresh_credentials(struct kvs *k, bool force, enum kvs_action *action,
 		return -1;
 	}
 	k->creds_checked = now;
+	k->creds_retry_at = 0;
 	if (changed) {
 		if (fresh.expiry && fresh.expiry <= now + 38)
 			vpipe_warn(k->node,

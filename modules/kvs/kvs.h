@@ -82,6 +82,7 @@ struct kvs {
 	bool creds_ok;
 	bool creds_changed; /* newer than those the connection was signed with */
 	int64_t creds_checked;
+	int64_t creds_retry_at; /* a refresh failed: not again before this */
 	bool stream_ready;
 	bool stream_missing; /* DescribeStream said so: create next */
 	char *data_endpoint;

@@ -10,7 +10,7 @@ request or refused handshake on stderr; secrets are never printed.
 
 usage: iot_creds_server.py --port-file F --cert C --key K --client-ca CA
        --alias A --thing T --access-key AK --secret-key SK --token TOK
-       [--lifetime S] [--token-per-fetch] [--client-cn CN]
+       [--lifetime S] [--token-per-fetch] [--client-cn CN] [--port P]
 """
 import argparse
 import datetime
@@ -102,12 +102,13 @@ def main():
     p.add_argument("--lifetime", type=int, default=3600)
     p.add_argument("--token-per-fetch", action="store_true")
     p.add_argument("--client-cn")
+    p.add_argument("--port", type=int, default=0)
     args = p.parse_args()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
     ctx.load_verify_locations(args.client_ca)
     ctx.verify_mode = ssl.CERT_REQUIRED
-    srv = Server(("127.0.0.1", 0), Handler)
+    srv = Server(("127.0.0.1", args.port), Handler)
     srv.ctx = ctx
     with open(args.port_file + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))

@@ -6,6 +6,8 @@
 #     with no gap, every picture once;
 #  2. a new session token each fetch: the connection is rotated onto each
 #     at a fragment boundary, every picture once;
+#  5. the provider unreachable for 5 s mid-stream: the refresh is retried
+#     and succeeds before the credentials expire, no gap;
 #  3. a client certificate from another CA, and 4. a thing name the
 #     provider refuses: a clear message and a non-zero exit.
 # Secrets and tokens never appear in any log.
@@ -40,7 +42,8 @@ start_iot() { # NAME [server args...]
 		--alias kvs-role --thing cam-iot --access-key "$AWS_ACCESS_KEY_ID" \
 		--secret-key "$AWS_SECRET_ACCESS_KEY" --token "$TOKEN" --lifetime 6 \
 		"$@" 2>"$T/$name.iot.log" &
-	at_exit "kill $! 2>/dev/null; wait $! 2>/dev/null"
+	IOT_PID=$!
+	at_exit "kill $IOT_PID 2>/dev/null; wait $IOT_PID 2>/dev/null"
 	wait_for test -s "$T/$name.port"
 	IOT_EP=127.0.0.1:$(cat "$T/$name.port")
 }
@@ -90,6 +93,32 @@ reqs=$(grep -o 'PutMedia.Requests=[0-9]*' "$T/run-rot.log" | tail -1 | cut -d= -
 echo "ok: $reqs PutMedia requests"
 get_media "$KL_URL" cam-iot "$T/rot.mkv"
 same_frames "$T/in.h264" "$T/rot.mkv"
+
+# --- 5. the provider away from 2 s to 7 s with credentials good for 10 s:
+# they carry the stream, the refresh due at 5 s is retried (after a quarter
+# of their remaining life, here 1 s) and succeeds before they expire; no
+# gap, one connection
+start_iot away --lifetime 10
+start_kvs_local away --session-token "$TOKEN"
+LIVE=1 graph "$T/away.ini" "$T/in.h264" cam-iot "$KL_URL" "$(iot_spec device)"
+run_sink away &
+sink=$!
+sleep 2
+kill "$IOT_PID"
+wait "$IOT_PID" 2>/dev/null || true
+sleep 5
+start_iot away2 --lifetime 10 --port "${IOT_EP#*:}"
+wait "$sink" || { cat "$T/run-away.log"; fail "away: run failed"; }
+fails=$(grep -c "warn .*credentials (IoT credentials provider" "$T/run-away.log" || true)
+[ "$fails" -ge 1 ] && [ "$fails" -le 4 ] ||
+	{ cat "$T/run-away.log"; fail "away: $fails refresh failures logged, want 1-4"; }
+echo "ok: $fails failed refreshes while the provider was away"
+! grep -q "expired" "$T/run-away.log" || fail "away: credentials were let expire"
+expect_grep "PutMedia.Requests=1 " "$T/run-away.log"
+expect_grep "every fragment acknowledged" "$T/run-away.log"
+[ "$(grep -c '^fetch' "$T/away2.iot.log")" -ge 1 ] || fail "away: no fetch after the provider came back"
+AWS_SESSION_TOKEN=$TOKEN get_media "$KL_URL" cam-iot "$T/away.mkv"
+same_frames "$T/in.h264" "$T/away.mkv"
 
 # --- 3. a client certificate the provider does not trust
 start_iot rogue
