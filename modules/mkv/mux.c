@@ -591,12 +591,17 @@ static int mux_frame(struct mkv_mux *m, const struct mkv_mux_input *in,
 
 	if (key && fragment && pts != dts && !m->pts_dts_warned) {
 		m->pts_dts_warned = true;
-		say(m, VPIPE_LOG_WARN,
-		    "frame %llu: key frame pts %lld != dts %lld ns: KVS wants "
-		    "PTS == DTS at a fragment start "
-		    "(STATUS_MKV_PTS_DTS_ARE_NOT_SAME 0x32000011)",
-		    (unsigned long long)in->seq, (long long)pts,
-		    (long long)dts);
+		/* B-frame streams shift every pts by the reorder delay (as
+		 * GStreamer's x264enc does): the KVS guide asks for PTS == DTS
+		 * at a fragment start (STATUS_MKV_PTS_DTS_ARE_NOT_SAME in
+		 * older producer SDKs), which such a stream cannot meet
+		 * without breaking DTS(n) >= DTS(n-1) + duration. Said once. */
+		say(m, VPIPE_LOG_INFO,
+		    "frame %llu: key frame pts is dts + %lld ms (B-frame "
+		    "reorder delay); the KVS guide asks for PTS == DTS at a "
+		    "fragment start (STATUS_MKV_PTS_DTS_ARE_NOT_SAME 0x32000011)",
+		    (unsigned long long)in->seq,
+		    (long long)((pts - dts) / 1000000));
 	}
 	if (new_header) {
 		write_header(m, in->duration);
