@@ -19,6 +19,12 @@ struct reader {
 	const char *text; /* or string input */
 	int line;
 	struct vp_config *cfg;
+	char *raw;       /* the current line, whole */
+	size_t raw_cap;
+	bool continuation; /* it is indented: inih appends it to the key */
+	long last_section, last_key; /* indices the previous key line set */
+	char **long_values; /* values of lines longer than inih's buffer */
+	unsigned n_long;
 };
 
 static void cfg_error(struct vp_config *cfg, int line, const char *fmt, ...)
@@ -123,27 +129,79 @@ static void note_section_line(struct reader *r, const char *line)
 	add_section(r->cfg, p, r->line);
 }
 
+/* The next whole line into r->raw; false at the end. */
+static bool next_raw_line(struct reader *r)
+{
+	if (r->fp) {
+		ssize_t n = getline(&r->raw, &r->raw_cap, r->fp);
+		return n >= 0;
+	}
+	if (!*r->text)
+		return false;
+	const char *nl = strchr(r->text, '\n');
+	size_t n = nl ? (size_t)(nl - r->text + 1) : strlen(r->text);
+	if (n + 1 > r->raw_cap) {
+		r->raw_cap = n + 1;
+		r->raw = realloc(r->raw, r->raw_cap);
+		if (!r->raw)
+			abort();
+	}
+	memcpy(r->raw, r->text, n);
+	r->raw[n] = 0;
+	r->text += n;
+	return true;
+}
+
+/* Debian's libinih reads at most INI_MAX_LINE (200) bytes of a line. A
+ * longer "key = value" line (an IoT certificate spec, a URL) is handed to
+ * inih with its value replaced by "\x01N", and the handler puts value N
+ * back. The value is trimmed and loses an inline "; comment" as inih
+ * would do. */
+static void shorten_long_line(struct reader *r, char *str, int num)
+{
+	char *eq = strpbrk(r->raw, "=:");
+	size_t keylen = eq ? (size_t)(eq - r->raw) : 0;
+	if (!eq || keylen + 16 > (size_t)num) {
+		snprintf(str, (size_t)num, "%.*s", num - 1, r->raw);
+		return; /* inih reports what it makes of it */
+	}
+	char *v = eq + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	char *end = v + strlen(v);
+	for (char *c = v + 1; *c; c++)
+		if ((*c == ';') && (c[-1] == ' ' || c[-1] == '\t')) {
+			end = c;
+			break;
+		}
+	while (end > v && strchr(" \t\r\n", end[-1]))
+		end--;
+	r->long_values = realloc(r->long_values,
+				 (r->n_long + 1) * sizeof(char *));
+	if (!r->long_values)
+		abort();
+	r->long_values[r->n_long] = strndup(v, (size_t)(end - v));
+	snprintf(str, (size_t)num, "%.*s= \x01%u\n", (int)keylen, r->raw,
+		 r->n_long);
+	r->n_long++;
+}
+
 static char *read_line(char *str, int num, void *stream)
 {
 	struct reader *r = stream;
-	char *got = NULL;
-	if (r->fp) {
-		got = fgets(str, num, r->fp);
-	} else if (*r->text) {
-		const char *nl = strchr(r->text, '\n');
-		size_t n = nl ? (size_t)(nl - r->text + 1) : strlen(r->text);
-		if (n > (size_t)num - 1)
-			n = (size_t)num - 1;
-		memcpy(str, r->text, n);
-		str[n] = 0;
-		r->text += n;
-		got = str;
-	}
-	if (got) {
-		r->line++;
-		note_section_line(r, got);
-	}
-	return got;
+	if (!next_raw_line(r))
+		return NULL;
+	r->line++;
+	note_section_line(r, r->raw);
+	const char *p = r->raw;
+	r->continuation = (*p == ' ' || *p == '\t') &&
+			  strspn(p, " \t\r\n") != strlen(p) &&
+			  p[strspn(p, " \t")] != ';' && p[strspn(p, " \t")] != '#';
+	if (strlen(r->raw) < (size_t)num - 1)
+		memcpy(str, r->raw, strlen(r->raw) + 1);
+	else
+		shorten_long_line(r, str, num);
+	return str;
 }
 
 static int on_value(void *user, const char *section, const char *name,
@@ -163,16 +221,21 @@ static int on_value(void *user, const char *section, const char *name,
 	struct vp_section *s = vp_config_section(cfg, section);
 	if (!s)
 		s = add_section(cfg, section, r->line);
+	unsigned idx;
+	if (value[0] == '\x01' && sscanf(value + 1, "%u", &idx) == 1 &&
+	    idx < r->n_long)
+		value = r->long_values[idx];
 	struct vp_kv *prev = vp_section_get(s, name);
 	if (prev) {
-		if (prev->line == r->line) {
-			/* inih multi-line continuation: append */
+		if (r->continuation && s - cfg->sections == r->last_section &&
+		    prev - s->kv == r->last_key) {
+			/* an indented line continues the value: appended as
+			 * it is, so a long value can be split anywhere */
 			size_t a = strlen(prev->value), b = strlen(value);
-			char *v = realloc(prev->value, a + b + 2);
+			char *v = realloc(prev->value, a + b + 1);
 			if (!v)
 				abort();
-			v[a] = '\n';
-			memcpy(v + a + 1, value, b + 1);
+			memcpy(v + a, value, b + 1);
 			prev->value = v;
 			return 1;
 		}
@@ -182,6 +245,8 @@ static int on_value(void *user, const char *section, const char *name,
 		return 1;
 	}
 	add_kv(s, name, value, r->line);
+	r->last_section = s - cfg->sections;
+	r->last_key = (long)s->n_kv - 1;
 	return 1;
 }
 
@@ -189,8 +254,12 @@ static struct vp_config *load(const char *name, FILE *fp, const char *text)
 {
 	struct vp_config *cfg = vp_xcalloc(1, sizeof(*cfg));
 	cfg->file = vp_strdup(name);
-	struct reader r = {.fp = fp, .text = text, .line = 0, .cfg = cfg};
+	struct reader r = {.fp = fp, .text = text, .cfg = cfg, .last_section = -1};
 	int rc = ini_parse_stream(read_line, &r, on_value, &r);
+	for (unsigned i = 0; i < r.n_long; i++)
+		free(r.long_values[i]);
+	free(r.long_values);
+	free(r.raw);
 	if (rc > 0)
 		cfg_error(cfg, rc,
 			  "syntax error: expected '[node]', 'key = value' or a "

@@ -173,3 +173,23 @@ expect_grep "this graph holds at most" "$T/ok.out"
 VPIPE_TEST_W=320 "$VPIPE" graph "$T/ok.ini" >"$T/ok.dot"
 expect_grep '"cam" -> "out" \[label="queue 8, block"\]' "$T/ok.dot"
 echo "$n error cases reported as expected"
+
+# Long values (past libinih's 200-byte line buffer) and indented
+# continuation lines both reach the module whole.
+long=$(printf 'x%.0s' $(seq 300))
+cat >"$T/long.ini" <<INI
+[out]
+module = filesink
+input = cam
+location = /tmp/$long ; a comment
+[cam]
+module = testsrc
+[out2]
+module = filesink
+input = cam
+location = /tmp/first-part-
+    second-part
+INI
+"$VPIPE" check "$T/long.ini" >"$T/long.out" 2>&1 || { cat "$T/long.out"; fail "long line refused"; }
+expect_grep "location = /tmp/$long\$" "$T/long.out"
+expect_grep "location = /tmp/first-part-second-part\$" "$T/long.out"
