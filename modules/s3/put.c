@@ -253,8 +253,9 @@ static int64_t backoff_ns(struct s3 *s, unsigned attempt)
 	if (d > s->cfg->retry_max)
 		d = s->cfg->retry_max;
 	/* Jitter over the upper half, so that many cameras spread out. */
-	s->rand_state = s->rand_state * 6364136223846793005ULL + 1;
-	return d / 2 + (int64_t)((s->rand_state >> 33) % (uint64_t)(d / 2 + 1));
+	s->jitter_state = s->jitter_state * 6364136223846793005ULL + 1;
+	return d / 2 +
+	       (int64_t)((s->jitter_state >> 33) % (uint64_t)(d / 2 + 1));
 }
 
 /* A failure: logged once while it repeats, at debug level afterwards. */

@@ -293,6 +293,9 @@ static int s3_start(void *state)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	s->rand_state = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
 			(uint64_t)(uintptr_t)s;
+	/* Each thread draws from its own state: the worker's retries must not
+	 * race the node thread's keys. */
+	s->jitter_state = s->rand_state ^ 0x9e3779b97f4a7c15ULL;
 	if (!s->cfg->tls_verify)
 		vpipe_warn(s->node, "tls-verify = false: the server's "
 				    "certificate is not checked");

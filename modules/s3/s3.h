@@ -69,7 +69,8 @@ struct s3 {
 	char region[64];
 	struct s3_target target;
 	struct kvs_cred_provider prov;
-	uint64_t rand_state; /* for keys: not secret, only spread */
+	uint64_t rand_state;   /* node thread: keys (not secret, only spread) */
+	uint64_t jitter_state; /* worker thread: retry jitter */
 
 	/* Queue: node thread appends, worker takes from the head. */
 	pthread_mutex_t lock;
