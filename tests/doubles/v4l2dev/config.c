@@ -7,7 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-pthread_mutex_t dd_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Recursive: a sanitizer reporting from a thread that holds dd_lock unmaps
+ * its own scratch memory through our munmap, which takes dd_lock again (a
+ * plain mutex deadlocked there, turning a TSan report into a hang). Nothing
+ * else locks it twice, and every condition wait holds it once. */
+pthread_mutex_t dd_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 struct dd_device dd_devices[DD_MAX_DEVICES];
 unsigned dd_ndevices;
 bool dd_trace;

@@ -358,6 +358,32 @@ void dd_forget_maps(struct dd_buf *b)
 			maps[i].buf = NULL;
 }
 
+/* Under TSan, the runtime's poll, ppoll and select interceptors call ours as
+ * their "real" function and ignore every interceptor for the duration of
+ * the blocking call, our pthread_mutex_lock(&dd_lock) included: TSan then
+ * reports the reads dd_poll_mask makes under that lock as racing with the
+ * camera thread. Its annotation interface is not an interceptor, so we tell
+ * it about the lock ourselves. */
+#if defined(__SANITIZE_THREAD__)
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define tsan_acquire(a) __tsan_acquire(a)
+#define tsan_release(a) __tsan_release(a)
+#else
+#define tsan_acquire(a) ((void)(a))
+#define tsan_release(a) ((void)(a))
+#endif
+
+static short locked_poll_mask(struct dd_file *f)
+{
+	pthread_mutex_lock(&dd_lock);
+	tsan_acquire(&dd_lock);
+	short m = dd_poll_mask(f);
+	tsan_release(&dd_lock);
+	pthread_mutex_unlock(&dd_lock);
+	return m;
+}
+
 static int64_t poll_deadline(int timeout_ms)
 {
 	return timeout_ms < 0 ? -1
@@ -399,9 +425,7 @@ static int poll_common(struct pollfd *fds, nfds_t n, int timeout_ms)
 		for (nfds_t i = 0; i < n; i++) {
 			struct dd_file *f = file_of(fds[i].fd);
 			if (f) {
-				pthread_mutex_lock(&dd_lock);
-				short m = dd_poll_mask(f);
-				pthread_mutex_unlock(&dd_lock);
+				short m = locked_poll_mask(f);
 				fds[i].revents =
 				    m & (fds[i].events | POLLERR | POLLHUP |
 					 POLLNVAL | POLLPRI);
