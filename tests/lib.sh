@@ -7,8 +7,23 @@ at_exit() { _cleanup_fns+=("$*"); }
 _run_cleanup() {
 	local rc=$?
 	for f in "${_cleanup_fns[@]}"; do eval "$f" || true; done
+	_sanitizer_reports_in_scratch || rc=1
 	rm -rf "$T"
 	exit $rc
+}
+# Under make check: a sanitizer report in any captured output fails the
+# test, also a run that was expected to fail (UBSan beside ASan prints to
+# stderr only; tests/run.sh collects the ASan, LSan and TSan ones).
+_sanitizer_reports_in_scratch() {
+	[ -n "${VPIPE_SANITIZER:-}" ] || return 0
+	local pat='ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|: runtime error: '
+	local hits
+	hits=$(grep -rIlE "$pat" "$T" 2>/dev/null) || return 0
+	for f in $hits; do
+		echo "FAIL: sanitizer report in $f:" >&2
+		grep -E -A 20 "$pat" "$f" | head -n 40 >&2
+	done
+	return 1
 }
 trap _run_cleanup EXIT
 skip() { echo "SKIP: $*"; exit 77; }

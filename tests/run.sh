@@ -36,11 +36,44 @@ else
 	selected=("${tests[@]}")
 fi
 
+# Under a sanitizer (make check sets VPIPE_SANITIZER), every sanitized
+# process of a test writes its ASan/LSan/TSan reports to files of its own
+# (log_path), and any such file fails the test: also where the test expects
+# a run to fail, or throws its stderr away. UBSan beside ASan is a separate
+# runtime that ignores log_path: its reports are found in the test's output
+# here and in its scratch files by tests/lib.sh.
+SAN_PATTERN='ERROR: (Address|Leak|Thread|UndefinedBehavior)Sanitizer|WARNING: ThreadSanitizer|: runtime error: '
+base_asan=${ASAN_OPTIONS:-} base_tsan=${TSAN_OPTIONS:-}
+san_setup() { # NAME
+	sandir="$PWD/$logdir/$1.san"
+	rm -rf "$sandir"
+	[ -n "${VPIPE_SANITIZER:-}" ] || return 0
+	mkdir -p "$sandir"
+	export ASAN_OPTIONS="${base_asan:+$base_asan:}log_path=$sandir/report"
+	export TSAN_OPTIONS="${base_tsan:+$base_tsan:}log_path=$sandir/report"
+}
+san_reports() { # LOG: print the sanitizer reports of the last test
+	[ -n "${VPIPE_SANITIZER:-}" ] || return 1
+	local found=1 f
+	for f in "$sandir"/report.*; do
+		[ -f "$f" ] || continue
+		found=0
+		echo "sanitizer report $f:"
+		head -n 40 "$f"
+	done
+	if grep -qE "$SAN_PATTERN" "$1"; then
+		found=0
+		grep -E -A 20 "$SAN_PATTERN" "$1" | head -n 40
+	fi
+	return $found
+}
+
 pass=0 fail=0 skip=0
 failed=()
 for t in "${selected[@]}"; do
 	name=$(basename "$t" .sh)
 	log="$logdir/$name.log"
+	san_setup "$name"
 	start=$(date +%s)
 	if [ "${t%.sh}" != "$t" ]; then
 		timeout -k 10 "$TEST_TIMEOUT" bash "$t" >"$log" 2>&1
@@ -49,14 +82,22 @@ for t in "${selected[@]}"; do
 	fi
 	rc=$?
 	secs=$(($(date +%s) - start))
+	if san_reports "$log" >"$log.san"; then
+		rc=99
+		cat "$log.san" >>"$log"
+	fi
 	case $rc in
 	0) pass=$((pass + 1)); printf 'PASS %-40s %3ds\n' "$name" "$secs" ;;
 	77) skip=$((skip + 1))
 	    printf 'SKIP %-40s %s\n' "$name" "$(grep -i 'skip' "$log" | tail -n 1)" ;;
+	99) fail=$((fail + 1)); failed+=("$name")
+	    printf 'FAIL %-40s %3ds (sanitizer report), from %s:\n' "$name" "$secs" "$log"
+	    head -n 30 "$log.san" | sed 's/^/    /' ;;
 	*) fail=$((fail + 1)); failed+=("$name")
 	   printf 'FAIL %-40s %3ds (exit %d), last lines of %s:\n' "$name" "$secs" "$rc" "$log"
 	   tail -n 30 "$log" | sed 's/^/    /' ;;
 	esac
+	rm -f "$log.san"
 done
 
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"

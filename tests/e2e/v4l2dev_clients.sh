@@ -33,7 +33,7 @@ type = encoder
 CONF
 export VPIPE_V4L2_DOUBLE="$T/dev.conf"
 # third-party tools: their own leaks are not ours
-dbl() { ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$V4L2DEV_PRELOAD" "$@"; }
+dbl() { ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 LD_PRELOAD="$V4L2DEV_PRELOAD" "$@"; }
 
 dbl v4l2-ctl -d /dev/v4l/by-id/usb-vpipe_Double_Camera-video-index0 --all >"$T/all.txt"
 expect_grep "Driver name *: uvcvideo" "$T/all.txt"
