@@ -42,7 +42,7 @@ module = filesink
 input = mux
 location = $T/$name.mkv
 INI
-	"$VPIPE" run "$T/$name.ini" --duration 7s >"$T/$name.out" 2>&1 || { cat "$T/$name.out"; fail "$name: vpipe run failed"; }
+	"$VPIPE" run "$T/$name.ini" --duration 4s >"$T/$name.out" 2>&1 || { cat "$T/$name.out"; fail "$name: vpipe run failed"; }
 	rtsp_stop_server "$name"
 	if grep -qE 'dropped|before the previous|deeper than' "$T/$name.out"; then
 		cat "$T/$name.out"
