@@ -218,8 +218,17 @@ dist: all
 	tar -C $(BUILD)/dist --owner=0 --group=0 -czf $(BUILD)/$(DIST_NAME).tar.gz $(PREFIX:/%=%)
 	@echo "$(BUILD)/$(DIST_NAME).tar.gz: on the target, sudo tar -C / -xzf it (files under $(PREFIX))"
 
-# Concurrent parts run again under ThreadSanitizer.
-TSAN_TESTS ?= test_ring test_pool test_sched test_v4l2
+# Concurrent parts run again under ThreadSanitizer (docs/sanitizers.md):
+# the ring, pools and scheduler; graphs that stop, fail one chain, send
+# events upstream; the modules with worker threads (kvs, s3) and their
+# servers (kvs-local); frames released on other threads (filesrc chunks,
+# V4L2 and OMX buffers, the device double's camera and encoder threads).
+TSAN_TESTS ?= test_ring test_pool test_sched test_v4l2 \
+	graceful_stop two_chains keyframe_request demo \
+	kvs_stream kvs_faults kvs_rotation kvs_iot_credentials kvs_unacked_exit \
+	kvs_local_stress kvs_local_putmedia \
+	v4l2_capture v4l2_h264 v4l2_unplug v4l2m2m v4l2m2m_dmabuf omx \
+	s3_outage image_h264 mkv record rtsp_reconnect
 check:
 	$(MAKE) BUILD=build-asan SAN=address,undefined OPT=-O1 test-deps
 	BUILD=build-asan VPIPE_SANITIZER=asan ASAN_OPTIONS=detect_leaks=1 tests/run.sh
