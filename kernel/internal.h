@@ -145,7 +145,9 @@ struct vpipe_node {
 	_Atomic int state_;
 	bool discont_next; /* mark the next pushed frame after a restart */
 	int64_t timer_interval, next_timer; /* node thread only */
-	int64_t drain_timeout;              /* asked for by the module */
+	/* asked for by the module in create(), which a restart runs again in
+	 * the node's thread while the main thread may read it (stop) */
+	_Atomic int64_t drain_timeout;
 	uint64_t extra_memory;              /* declared by the module */
 
 	/* counters */

@@ -61,7 +61,8 @@ void vpipe_node_add_memory(struct vpipe_node *node, size_t bytes)
 
 void vpipe_node_set_drain_timeout(struct vpipe_node *node, int64_t ns)
 {
-	node->drain_timeout = ns > 0 ? ns : 0;
+	atomic_store_explicit(&node->drain_timeout, ns > 0 ? ns : 0,
+			      memory_order_relaxed);
 }
 
 void vpipe_node_set_timer(struct vpipe_node *node, int64_t interval_ns)

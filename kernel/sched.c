@@ -359,9 +359,12 @@ static int start_threads(struct vp_pipeline *pl)
 static int64_t drain_timeout(const struct vp_pipeline *pl)
 {
 	int64_t t = pl->drain_timeout;
-	for (unsigned i = 0; i < pl->n_nodes; i++)
-		if (pl->nodes[i]->drain_timeout > t)
-			t = pl->nodes[i]->drain_timeout;
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		int64_t asked = atomic_load_explicit(
+			&pl->nodes[i]->drain_timeout, memory_order_relaxed);
+		if (asked > t)
+			t = asked;
+	}
 	return t;
 }
 
