@@ -18,6 +18,30 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <vpipe/module.h>
+
+/* The credential parameters of every module that signs AWS requests (kvs,
+ * s3), one table for all: the config struct C has const char * fields
+ * access_key, secret_key, session_token, credential_path, profile and
+ * iot_certificate. */
+#define AWS_CREDS_PARAMS(C)                                                    \
+	VPIPE_P_STRING("access-key", C, access_key, NULL, 0,                   \
+		       "AWS access key id (after AWS_ACCESS_KEY_ID)"),         \
+	    VPIPE_P_SECRET("secret-key", C, secret_key, 0,                     \
+			   "AWS secret access key"),                           \
+	    VPIPE_P_SECRET("session-token", C, session_token, 0,               \
+			   "session token of temporary credentials"),          \
+	    VPIPE_P_PATH("credential-path", C, credential_path, NULL, 0,       \
+			 "file \"CREDENTIALS AK [EXPIRATION] SK [TOKEN]\", "   \
+			 "re-read when it changes"),                           \
+	    VPIPE_P_STRING("profile", C, profile, NULL, 0,                     \
+			   "profile of the shared credentials file (else "     \
+			   "AWS_PROFILE, default)"),                           \
+	    VPIPE_P_STRING("iot-certificate", C, iot_certificate, NULL, 0,     \
+			   "\"iot-certificate,endpoint=..,cert-path=..,"        \
+			   "key-path=..,ca-path=..,role-aliases=..[,"          \
+			   "iot-thing-name=..]\"")
+
 struct kvs_creds {
 	char access_key[129];
 	char secret_key[129];

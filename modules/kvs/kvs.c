@@ -24,21 +24,7 @@ static const struct vpipe_param params[] = {
 	VPIPE_P_STRING("aws-region", C, aws_region, "us-west-2", 0,
 		       "region; AWS_DEFAULT_REGION / AWS_REGION take "
 		       "precedence"),
-	VPIPE_P_STRING("access-key", C, access_key, NULL, 0,
-		       "AWS access key id (after AWS_ACCESS_KEY_ID)"),
-	VPIPE_P_SECRET("secret-key", C, secret_key, 0,
-		       "AWS secret access key"),
-	VPIPE_P_SECRET("session-token", C, session_token, 0,
-		       "session token of temporary credentials"),
-	VPIPE_P_PATH("credential-path", C, credential_path, NULL, 0,
-		     "file \"CREDENTIALS AK [EXPIRATION] SK [TOKEN]\", re-read "
-		     "when it changes"),
-	VPIPE_P_STRING("profile", C, profile, NULL, 0,
-		       "profile of the shared credentials file (else "
-		       "AWS_PROFILE, default)"),
-	VPIPE_P_STRING("iot-certificate", C, iot_certificate, NULL, 0,
-		       "\"iot-certificate,endpoint=..,cert-path=..,key-path=..,"
-		       "ca-path=..,role-aliases=..[,iot-thing-name=..]\""),
+	AWS_CREDS_PARAMS(C),
 	VPIPE_P_INT("storage-size", C, storage_size_mib, "128", 1, 10240,
 		    "content store size in MiB"),
 	VPIPE_P_DURATION("buffer-duration", C, buffer_duration, "120", 1,

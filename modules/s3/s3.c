@@ -75,20 +75,7 @@ static const struct vpipe_param params[] = {
     VPIPE_P_DURATION("flush-timeout", C, flush_timeout, "30s", 0, 86400,
 		     VPIPE_MS,
 		     "at end of stream, wait this long for the queue"),
-    VPIPE_P_STRING("access-key", C, access_key, NULL, 0,
-		   "AWS access key id (after AWS_ACCESS_KEY_ID)"),
-    VPIPE_P_SECRET("secret-key", C, secret_key, 0, "AWS secret access key"),
-    VPIPE_P_SECRET("session-token", C, session_token, 0,
-		   "session token of temporary credentials"),
-    VPIPE_P_PATH("credential-path", C, credential_path, NULL, 0,
-		 "file \"CREDENTIALS AK [EXPIRATION] SK [TOKEN]\", re-read "
-		 "when it changes"),
-    VPIPE_P_STRING("profile", C, profile, NULL, 0,
-		   "profile of the shared credentials file (else "
-		   "AWS_PROFILE, default)"),
-    VPIPE_P_STRING("iot-certificate", C, iot_certificate, NULL, 0,
-		   "\"iot-certificate,endpoint=..,cert-path=..,key-path=..,"
-		   "ca-path=..,role-aliases=..[,iot-thing-name=..]\""),
+    AWS_CREDS_PARAMS(C),
     VPIPE_P_PATH("ca-path", C, ca_path, NULL, 0,
 		 "PEM CA certificate(s) to trust besides the system's"),
     VPIPE_P_BOOL("tls-verify", C, tls_verify, "true",
