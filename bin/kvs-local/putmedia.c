@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -94,20 +96,43 @@ static bool stall_now(struct pm *p)
 	return true;
 }
 
+/* Bytes written to fd that the peer's TCP has not acknowledged yet
+ * (unsent or in flight), 0 if unknown. */
+static int unacknowledged_bytes(int fd)
+{
+	int n = 0;
+	if (ioctl(fd, SIOCOUTQ, &n))
+		return 0;
+	return n;
+}
+
 /* --drop-after: end the connection so that the ACKs already sent reach
- * the client (FIN, not RST), as the service does when it closes one. What
- * the client still sends is read and thrown away for up to a second: a
- * close with unread data would reset the connection, and the reset would
- * discard those ACKs in the client's receive buffer, so it would send
- * again fragments that were stored (duplicates no client could avoid; a
- * real network cut can do that, which the developer guide accepts). */
+ * the client (FIN, not RST), as the service does when it closes one.
+ * The FIN goes after them, and what the client still sends is read and
+ * thrown away: a close with unread data resets the connection, and a
+ * reset discards whatever of our ACKs is still in our socket (not yet
+ * taken by the client's TCP: held back by Nagle, or beyond its receive
+ * window), so the client would send again fragments that were stored
+ * (duplicates no client could avoid; a real network cut can do that,
+ * which the developer guide accepts). The drain ends when the client
+ * closes too, or after a second once its TCP has taken every byte we
+ * sent (a reset then loses nothing: a live client keeps uploading into a
+ * half-closed connection and learns of the cut from that reset); a
+ * client that reads nothing is given up on after 10 s. What the body
+ * loop had read and not parsed is dropped first: a full buffer would
+ * make the first read fail and skip the drain. */
 static void drop_gently(struct kl_conn *c)
 {
 	if (c->ssl)
 		SSL_shutdown(c->ssl);
 	shutdown(c->fd, SHUT_WR);
-	int64_t until = kl_now_ms() + 1000;
-	while (kl_now_ms() < until && !atomic_load(&c->srv->stopping)) {
+	c->len = 0;
+	int64_t start = kl_now_ms();
+	while (!atomic_load(&c->srv->stopping)) {
+		int64_t waited = kl_now_ms() - start;
+		if (waited >= 10000 ||
+		    (waited >= 1000 && unacknowledged_bytes(c->fd) == 0))
+			break;
 		int rc = kl_conn_fill(c, 100);
 		if (rc == 0 || rc == -1)
 			break; /* the client has closed too */
