@@ -229,12 +229,18 @@ TSAN_TESTS ?= test_ring test_pool test_sched test_v4l2 \
 	kvs_local_stress kvs_local_putmedia \
 	v4l2_capture v4l2_h264 v4l2_unplug v4l2m2m v4l2m2m_dmabuf omx \
 	s3_outage image_h264 mkv record rtsp_reconnect
+# Both stages run even when the first fails, so one run shows both results.
 check:
 	$(MAKE) BUILD=build-asan SAN=address,undefined OPT=-O1 test-deps
-	BUILD=build-asan VPIPE_SANITIZER=asan ASAN_OPTIONS=detect_leaks=1 tests/run.sh
 	$(MAKE) BUILD=build-tsan SAN=thread OPT=-O1 test-deps
+	@asan=0; tsan=0; \
+	echo "make check: every test under ASan+UBSan"; \
+	BUILD=build-asan VPIPE_SANITIZER=asan ASAN_OPTIONS=detect_leaks=1 \
+		UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh || asan=1; \
+	echo "make check: TSAN_TESTS under TSan"; \
 	BUILD=build-tsan VPIPE_SANITIZER=tsan TSAN_OPTIONS=halt_on_error=1 \
-		tests/run.sh $(TSAN_TESTS)
+		tests/run.sh $(TSAN_TESTS) || tsan=1; \
+	[ $$asan = 0 ] && [ $$tsan = 0 ]
 
 # ------------------------------------------------------------------- bench
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
