@@ -208,3 +208,14 @@ int yuv_to_i420(const struct vpipe_format *fmt, const uint8_t *src,
 		return -1;
 	}
 }
+
+int yuv_validate_frame(struct vpipe_format *fmt, size_t size, char *err,
+		       size_t errlen)
+{
+	if (yuv_complete_layout(fmt) < 0) {
+		snprintf(err, errlen, "raw format %s is not i420, nv12 or yuyv",
+			 vpipe_fourcc_name(fmt->fourcc));
+		return -1;
+	}
+	return yuv_check_layout(fmt, size, err, errlen) == 0 ? 0 : -1;
+}

@@ -41,4 +41,9 @@ void yuv_nv12_to_i420(const uint8_t *y, uint32_t y_stride, const uint8_t *uv,
 		      uint32_t uv_stride, uint32_t width, uint32_t height,
 		      const struct yuv_i420 *dst);
 
+/* yuv_complete_layout then yuv_check_layout: 0, or -1 with a message in err
+ * ("raw format X is not i420, nv12 or yuyv", or what does not fit size). */
+int yuv_validate_frame(struct vpipe_format *fmt, size_t size, char *err,
+		       size_t errlen);
+
 #endif

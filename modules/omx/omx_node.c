@@ -888,11 +888,7 @@ static int check_input(struct omx_node *o, const struct vpipe_frame *in,
 {
 	char err[256];
 
-	if (yuv_complete_layout(fmt) < 0)
-		snprintf(err, sizeof(err),
-			 "raw format %s is not i420, nv12 or yuyv",
-			 vpipe_fourcc_name(fmt->fourcc));
-	else if (yuv_check_layout(fmt, in->size, err, sizeof(err)) == 0)
+	if (yuv_validate_frame(fmt, in->size, err, sizeof(err)) == 0)
 		return 0;
 	vpipe_error(o->node, "input frame %llu: %s",
 		    (unsigned long long)in->seq, err);
