@@ -348,6 +348,7 @@ static struct json_value *parse_object(struct parser *p)
 			v->members = m;
 		}
 		v->members[v->n].key = key;
+		v->members[v->n].key_len = klen;
 		v->members[v->n++].value = item;
 		skip_ws(p);
 		if (p->i < p->n && p->s[p->i] == ',') {

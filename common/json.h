@@ -25,6 +25,7 @@ struct json_value;
 
 struct json_member {
 	char *key;
+	size_t key_len; /* of key, which may hold NUL (\u0000) */
 	struct json_value *value;
 };
 
