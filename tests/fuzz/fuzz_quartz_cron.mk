@@ -1,0 +1,1 @@
+fuzz_quartz_cron_SRCS := common/quartz_cron.c
