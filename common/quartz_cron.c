@@ -563,6 +563,20 @@ static long gmtoff_at(int64_t t)
 	return tm.tm_gmtoff;
 }
 
+/* The offset change in (lo, hi], given different offsets at both ends. */
+static int64_t find_change(int64_t lo, int64_t hi)
+{
+	long off_lo = gmtoff_at(lo);
+	while (hi - lo > 1) {
+		int64_t mid = lo + (hi - lo) / 2;
+		if (gmtoff_at(mid) == off_lo)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return hi;
+}
+
 /* The instant of a local wall-clock time: the first occurrence of a
  * repeated time, the end of the gap for a skipped one. Assumes at most one
  * offset change within 16 hours either side, as every zone has had since
@@ -584,31 +598,44 @@ static int64_t instant(const struct civil *c)
 	if (before == after)
 		return t1;
 	/* Skipped: the offset changes between t2 and t1; find when. */
-	int64_t lo = t2 < t1 ? t2 : t1, hi = t2 < t1 ? t1 : t2;
-	long off_lo = gmtoff_at(lo);
-	while (hi - lo > 1) {
-		int64_t mid = lo + (hi - lo) / 2;
-		if (gmtoff_at(mid) == off_lo)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return hi;
+	return find_change(t2 < t1 ? t2 : t1, t2 < t1 ? t1 : t2);
 }
 
 /* ------------------------------------------------------- evaluation */
 
-bool quartz_cron_next(const struct quartz_cron *c, time_t after, time_t *fire)
+/* Where to start looking for wall-clock times after `after`: the second
+ * after its own wall-clock time; but when `after` lies in the second pass
+ * of a repeated span, the rest of the span had its (first) instants
+ * already, so from the span's end. */
+static bool search_start(time_t after, struct civil *t)
 {
 	struct tm tm;
 	if (!localtime_r(&after, &tm))
 		return false;
-	struct civil t = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			  tm.tm_hour,	     tm.tm_min,	    tm.tm_sec + 1};
-	/* Wall-clock times at or before `after`'s map to instants at or
-	 * before it. Later ones can still map to earlier instants in a
-	 * repeated hour (their first occurrence has passed): skip those. The
-	 * bound is far above the seconds in any repeated span. */
+	*t = (struct civil){tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			    tm.tm_hour,	       tm.tm_min,     tm.tm_sec + 1};
+	struct civil own = *t;
+	own.s--;
+	int64_t first = instant(&own);
+	if (first >= (int64_t)after)
+		return true;
+	long old_off = gmtoff_at(first);
+	time_t end = (time_t)(find_change(first, after) + old_off);
+	if (!gmtime_r(&end, &tm))
+		return false;
+	*t = (struct civil){tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			    tm.tm_hour,	       tm.tm_min,     tm.tm_sec};
+	return true;
+}
+
+bool quartz_cron_next(const struct quartz_cron *c, time_t after, time_t *fire)
+{
+	struct civil t;
+	if (!search_start(after, &t))
+		return false;
+	/* Wall-clock times from the start map to instants after `after`;
+	 * the loop is a guard should a zone change offsets twice within
+	 * hours (then a match can still map to an earlier instant). */
 	for (int guard = 0; guard < 200000; guard++) {
 		if (!next_match(c, &t))
 			return false;
