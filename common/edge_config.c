@@ -292,9 +292,15 @@ static bool get_string(struct ctx *c, const struct json_value *obj,
 			  r->pattern);
 		ok = false;
 	}
-	if (ok && v->len < cap)
-		memcpy(dst, v->str, v->len + 1);
-	return ok && v->len < cap;
+	if (!ok)
+		return false;
+	if (v->len >= cap) { /* cannot happen within the rules' lengths */
+		fatal(c, INVALID_ARGUMENT, "%s%s%s: too long", path,
+		      *path ? "." : "", r->key);
+		return false;
+	}
+	memcpy(dst, v->str, v->len + 1);
+	return true;
 }
 
 /* An enum member: the index in `values` (NULL-terminated), -1 if absent
@@ -612,4 +618,87 @@ int edge_config_parse(struct edge_config *cfg, const char *body, size_t n,
 		fatal(&c, INVALID_ARGUMENT, "out of memory");
 	sb_free(&c.violations);
 	return c.failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ warnings */
+
+static void put_time(struct strbuf *b, time_t t)
+{
+	struct tm tm;
+	char text[64];
+	if (localtime_r(&t, &tm) &&
+	    strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S %z", &tm))
+		sb_puts(b, text);
+	else
+		sb_printf(b, "@%lld", (long long)t);
+}
+
+/* The longest time media waits for the start of an upload window, from
+ * `now` on; false if no window opens. */
+static bool longest_upload_wait(const struct quartz_schedule *s, time_t now,
+				time_t *from, time_t *until)
+{
+	const time_t horizon = now + (time_t)400 * 86400;
+	struct quartz_window w;
+	time_t ready = now; /* media recorded from here waits for w */
+	bool any = false;
+	*from = *until = now;
+	for (int k = 0; k < 20000; k++) {
+		if (!quartz_schedule_next_windows(s, ready, &w, 1) ||
+		    w.start > horizon)
+			break;
+		any = true;
+		if (w.start > ready && w.start - ready > *until - *from) {
+			*from = ready;
+			*until = w.start;
+		}
+		ready = w.end;
+	}
+	return any;
+}
+
+int edge_config_warnings(const struct edge_config *cfg, time_t now,
+			 struct strbuf *out)
+{
+	int n = 0;
+	struct quartz_window w;
+	if (cfg->recorder.given && !quartz_schedule_next_windows(
+				       &cfg->recorder.schedule, now, &w, 1)) {
+		sb_printf(out,
+			  "RecorderConfig.ScheduleConfig: '%s' opens no "
+			  "window after ",
+			  cfg->recorder.expression);
+		put_time(out, now);
+		sb_puts(out, ": nothing will be recorded\n");
+		n++;
+	}
+	if (!cfg->uploader.given)
+		return n;
+	time_t from, until;
+	if (!longest_upload_wait(&cfg->uploader.schedule, now, &from, &until)) {
+		sb_printf(out,
+			  "UploaderConfig.ScheduleConfig: '%s' opens no "
+			  "window within 400 days after ",
+			  cfg->uploader.expression);
+		put_time(out, now);
+		sb_puts(out, ": nothing will be uploaded\n");
+		return n + 1;
+	}
+	int hours = cfg->deletion.retention_hours;
+	if (until - from > (time_t)hours * 3600) {
+		sb_printf(out,
+			  "UploaderConfig.ScheduleConfig: '%s' leaves "
+			  "%.1f h without an upload window (",
+			  cfg->uploader.expression,
+			  (double)(until - from) / 3600.0);
+		put_time(out, from);
+		sb_puts(out, " to ");
+		put_time(out, until);
+		sb_printf(out,
+			  "), longer than EdgeRetentionInHours %d: media "
+			  "recorded then is deleted before it is uploaded\n",
+			  hours);
+		n++;
+	}
+	return n;
 }

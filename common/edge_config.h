@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "quartz_cron.h"
 
@@ -86,6 +87,15 @@ struct edge_config_error {
 /* Parse and validate a request body of n bytes: 0, or -1 with *err. */
 int edge_config_parse(struct edge_config *cfg, const char *body, size_t n,
 		      unsigned flags, struct edge_config_error *err);
+
+/* Warnings about a valid config as of `now`, one line each (appended to
+ * *out), the count returned: a schedule that never opens again, and an
+ * upload schedule whose gaps are longer than EdgeRetentionInHours (media
+ * recorded then would be deleted before its first upload, which AWS warns
+ * about for DeleteAfterUpload). Looks at most 400 days ahead. */
+struct strbuf;
+int edge_config_warnings(const struct edge_config *cfg, time_t now,
+			 struct strbuf *out);
 
 const char *edge_media_uri_type_name(enum edge_media_uri_type t);
 const char *edge_full_strategy_name(enum edge_full_strategy s);

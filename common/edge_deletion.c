@@ -3,6 +3,12 @@
 
 #include <stdlib.h>
 
+/* used + need <= limit, without overflow. */
+static bool fits(uint64_t used, uint64_t need, uint64_t limit)
+{
+	return need <= limit && used <= limit - need;
+}
+
 struct by_age {
 	int64_t start_ms, end_ms;
 	size_t index;
@@ -55,7 +61,10 @@ static void delete_uploaded_and_old(const struct edge_deletion *cfg,
 				    enum edge_delete_reason *reasons,
 				    struct edge_deletion_plan *plan)
 {
-	int64_t retention_ms = (int64_t)cfg->retention_hours * 3600 * 1000;
+	/* a zeroed config must not mean "delete everything now" */
+	int hours = cfg->retention_hours > 0 ? cfg->retention_hours
+					     : EDGE_RETENTION_HOURS_DEFAULT;
+	uint64_t retention_ms = (uint64_t)hours * 3600 * 1000;
 	for (size_t i = 0; i < n; i++) {
 		const struct edge_segment *s = &segs[i];
 		if (s->in_use)
@@ -64,7 +73,7 @@ static void delete_uploaded_and_old(const struct edge_deletion *cfg,
 			delete_segment(s, EDGE_DELETE_UPLOADED, &reasons[i],
 				       plan);
 		else if (s->end_ms <= now_ms &&
-			 now_ms - s->end_ms >= retention_ms)
+			 (uint64_t)now_ms - (uint64_t)s->end_ms >= retention_ms)
 			delete_segment(s, EDGE_DELETE_AGE, &reasons[i], plan);
 	}
 }
@@ -81,7 +90,7 @@ static int delete_oldest(const struct edge_segment *segs, size_t n,
 		order[i] = (struct by_age){segs[i].start_ms, segs[i].end_ms, i};
 	qsort(order, n, sizeof *order, older_first);
 	for (size_t k = 0; k < n; k++) {
-		if (plan->used_bytes + need_bytes <= plan->limit_bytes)
+		if (fits(plan->used_bytes, need_bytes, plan->limit_bytes))
 			break;
 		size_t i = order[k].index;
 		if (reasons[i] == EDGE_KEEP && !segs[i].in_use)
@@ -108,11 +117,11 @@ int edge_deletion_plan(const struct edge_deletion *cfg,
 		return 0;
 	plan->limit_bytes = (uint64_t)cfg->max_local_media_mb * EDGE_MB_BYTES;
 	if (cfg->on_full == EDGE_DELETE_OLDEST_MEDIA &&
-	    plan->used_bytes + need_bytes > plan->limit_bytes &&
+	    !fits(plan->used_bytes, need_bytes, plan->limit_bytes) &&
 	    delete_oldest(segs, n, need_bytes, reasons, plan))
 		return -1;
 	plan->deny_new_media =
-	    plan->used_bytes + need_bytes > plan->limit_bytes;
+	    !fits(plan->used_bytes, need_bytes, plan->limit_bytes);
 	plan->space_used = (double)plan->used_bytes / (double)plan->limit_bytes;
 	return 0;
 }

@@ -9,7 +9,7 @@
  *      is deleted.
  *   2. EdgeRetentionInHours: a segment whose media ended at least that long
  *      before now is deleted, uploaded or not. A segment from the future
- *      (the clock went back) is not old.
+ *      (the clock went back) is not old. 0 hours means the default, 720.
  *   3. MaxLocalMediaSizeInMB (1 MB = 1 MiB): when the kept bytes plus
  *      need_bytes (what the recorder is about to write; 0 to only tidy up)
  *      exceed the limit,

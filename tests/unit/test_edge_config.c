@@ -550,6 +550,10 @@ static void test_retention(void)
 	CHECK_EQ_INT(why[2], EDGE_DELETE_AGE);
 	CHECK_EQ_INT(plan.lost, 1);
 	CHECK_EQ_INT(plan.deleted, 2);
+	/* a zeroed retention is the default 720 h, not "now" */
+	d.retention_hours = 0;
+	CHECK_EQ_INT(edge_deletion_plan(&d, segs, 5, NOW_MS, 0, why, &plan), 0);
+	CHECK_EQ_INT(plan.deleted, 0);
 	/* the default 720 h keeps all of them */
 	d.retention_hours = 720;
 	CHECK_EQ_INT(edge_deletion_plan(&d, segs, 5, NOW_MS, 0, why, &plan), 0);
@@ -621,6 +625,12 @@ static void test_size_delete_oldest(void)
 	CHECK_EQ_INT(plan.deleted, 10);
 	CHECK_EQ_INT(plan.used_bytes, 0);
 	CHECK(plan.deny_new_media);
+	/* need more than 2^64 - used: no overflow, denied */
+	ten_segments(segs);
+	CHECK_EQ_INT(
+	    edge_deletion_plan(&d, segs, 10, NOW_MS, UINT64_MAX, why, &plan),
+	    0);
+	CHECK(plan.deny_new_media);
 	/* no segments at all */
 	CHECK_EQ_INT(edge_deletion_plan(&d, segs, 0, NOW_MS, 0, why, &plan), 0);
 	CHECK_EQ_INT(plan.deleted, 0);
@@ -682,6 +692,63 @@ static void test_policy_from_config(void)
 	CHECK_EQ_INT(plan.lost_bytes, 2100 * MIB);
 }
 
+static void test_warnings(void)
+{
+	setenv("TZ", "Europe/Berlin", 1);
+	tzset();
+	time_t now = (time_t)(NOW_MS / 1000); /* Monday 14:00 CEST */
+	struct strbuf w = STRBUF_INIT;
+	/* the example: upload 19:00-21:59:59 daily, retention 15 h: the
+	 * longest wait, 22:00 to 19:00, is 21 h, and 22 h on the night the
+	 * clocks go back (October 25th) */
+	CHECK_EQ_INT(parse(example), 0);
+	CHECK_EQ_INT(edge_config_warnings(&cfg, now, &w), 1);
+	CHECK_STR_CONTAINS(w.s, "UploaderConfig.ScheduleConfig: '0 0 19,20,21 "
+				"? * * *' leaves 22.0 h without an upload "
+				"window (2026-10-24 21:59:59 +0200 to "
+				"2026-10-25 19:00:00 +0100), longer than "
+				"EdgeRetentionInHours 15: media recorded then "
+				"is deleted before it is uploaded\n");
+	sb_free(&w);
+	/* 22 h is 1 s short that night; 23 h is enough ... */
+	cfg.deletion.retention_hours = 22;
+	CHECK_EQ_INT(edge_config_warnings(&cfg, now, &w), 1);
+	sb_free(&w);
+	cfg.deletion.retention_hours = 23;
+	CHECK_EQ_INT(edge_config_warnings(&cfg, now, &w), 0);
+	CHECK(w.s == NULL);
+	/* ... and no upload schedule means hourly: nothing to say */
+	cfg.deletion.retention_hours = 1;
+	cfg.uploader.given = false;
+	CHECK_EQ_INT(edge_config_warnings(&cfg, now, &w), 0);
+	/* schedules that never open again */
+	CHECK_EQ_INT(
+	    parse(make(NULL, ",\"UploaderConfig\":{\"ScheduleConfig\":{"
+			     "\"ScheduleExpression\":\"0 0 9 * * ? 2025\","
+			     "\"DurationInSeconds\":60}}")),
+	    0);
+	cfg.recorder = cfg.uploader;
+	CHECK_EQ_INT(edge_config_warnings(&cfg, now, &w), 2);
+	CHECK_STR_CONTAINS(w.s, "RecorderConfig.ScheduleConfig: '0 0 9 * * ? "
+				"2025' opens no window after 2026-06-15 "
+				"14:00:00 +0200: nothing will be recorded\n");
+	CHECK_STR_CONTAINS(w.s, "nothing will be uploaded\n");
+	sb_free(&w);
+	/* weekly uploads against the default 720 h: fine */
+	CHECK_EQ_INT(
+	    parse(make(NULL, ",\"UploaderConfig\":{\"ScheduleConfig\":{"
+			     "\"ScheduleExpression\":\"0 0 3 ? * SUN\","
+			     "\"DurationInSeconds\":3600}}")),
+	    0);
+	CHECK_EQ_INT(edge_config_warnings(&cfg, now, &w), 0);
+	cfg.deletion.retention_hours = 24 * 6;
+	CHECK_EQ_INT(edge_config_warnings(&cfg, now, &w), 1);
+	CHECK_STR_CONTAINS(w.s, "leaves 168.0 h without an upload window "
+				"(2026-10-18 04:00:00 +0200 to 2026-10-25 "
+				"03:00:00 +0100)");
+	sb_free(&w);
+}
+
 int main(void)
 {
 	test_example();
@@ -695,5 +762,6 @@ int main(void)
 	test_size_delete_oldest();
 	test_size_deny_new();
 	test_policy_from_config();
+	test_warnings();
 	return check_done();
 }
