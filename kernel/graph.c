@@ -18,7 +18,8 @@ static const char *const restart_names[] = {"never", "on-error", NULL};
 static const char *const node_keys[] = {"module",     "input",
 					"queue-size", "queue-policy",
 					"restart",    "restart-delay",
-					"pool-size",  NULL};
+					"restart-max-delay", "pool-size",
+					NULL};
 static const char *const pipeline_keys[] = {"module-path", "log-level",
 					    "drain-timeout", NULL};
 
@@ -296,6 +297,8 @@ static struct vpipe_node *make_node(struct builder *b, struct vp_section *s)
 	n->pl = b->pl;
 	n->line = s->line;
 	n->wake_fd = -1;
+	for (unsigned w = 0; w < VP_MAX_WORKERS; w++)
+		n->worker_wake_fd[w] = -1;
 	n->queue_size = (size_t)kernel_number(b, s, "queue-size",
 					      DEFAULT_QUEUE_SIZE, 1, 65536,
 					      false);
@@ -305,6 +308,13 @@ static struct vpipe_node *make_node(struct builder *b, struct vp_section *s)
 				 VP_RESTART_NEVER);
 	n->restart_delay = kernel_number(b, s, "restart-delay", VPIPE_S,
 					 VPIPE_MS, 3600 * VPIPE_S, true);
+	n->restart_max_delay = kernel_number(b, s, "restart-max-delay",
+					     60 * VPIPE_S, VPIPE_MS,
+					     86400 * VPIPE_S, true);
+	if (n->restart_max_delay < n->restart_delay)
+		err_at(b, s->line,
+		       "[%s]: restart-max-delay must not be below restart-delay",
+		       s->name);
 	n->pool_count = (unsigned)kernel_number(b, s, "pool-size", 0, 0,
 						65536, false);
 	n->pool_user = n->pool_count != 0;
@@ -674,6 +684,9 @@ void vp_graph_free(struct vp_pipeline *pl)
 		free(n->config);
 		if (n->wake_fd >= 0)
 			close(n->wake_fd);
+		for (unsigned w = 0; w < VP_MAX_WORKERS; w++)
+			if (n->worker_wake_fd[w] >= 0)
+				close(n->worker_wake_fd[w]);
 		free(n->name);
 		free(n);
 	}
