@@ -1,6 +1,6 @@
 /* The s3 upload worker: takes objects from the queue in order, signs each
  * PUT with Signature V4 (common/sigv4), sends it with libcurl, retries
- * with jittered exponential backoff while the failure may pass, then
+ * with the kernel's jittered backoff while the failure may pass, then
  * writes the notification event object when asked. */
 #include "s3.h"
 
@@ -25,20 +25,6 @@ struct s3_resp {
 	CURLcode cc;
 	char cerr[CURL_ERROR_SIZE];
 };
-
-void s3_sleep(struct s3 *s, int64_t ns)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	int64_t t = (int64_t)ts.tv_sec * VPIPE_S + ts.tv_nsec + ns;
-	ts.tv_sec = (time_t)(t / VPIPE_S);
-	ts.tv_nsec = (long)(t % VPIPE_S);
-	pthread_mutex_lock(&s->lock);
-	while (!atomic_load(&s->quit) &&
-	       pthread_cond_timedwait(&s->cond, &s->lock, &ts) == 0)
-		;
-	pthread_mutex_unlock(&s->lock);
-}
 
 static bool quitting(struct s3 *s)
 {
@@ -245,17 +231,13 @@ out:
 	return rc;
 }
 
-static int64_t backoff_ns(struct s3 *s, unsigned attempt)
+/* The kernel's backoff (retry-delay, retry-max-delay). False when the
+ * worker must end. */
+static bool back_off(struct s3 *s)
 {
-	int64_t d = s->cfg->retry_min;
-	for (unsigned i = 0; i < attempt && d < s->cfg->retry_max; i++)
-		d *= 2;
-	if (d > s->cfg->retry_max)
-		d = s->cfg->retry_max;
-	/* Jitter over the upper half, so that many cameras spread out. */
-	s->jitter_state = s->jitter_state * 6364136223846793005ULL + 1;
-	return d / 2 +
-	       (int64_t)((s->jitter_state >> 33) % (uint64_t)(d / 2 + 1));
+	int64_t wait = vpipe_backoff_next(&s->backoff);
+	return vpipe_node_sleep_until(s->node, vpipe_now() + wait) == 0 &&
+	       !quitting(s);
 }
 
 /* A failure: logged once while it repeats, at debug level afterwards. */
@@ -289,7 +271,8 @@ static bool put_with_retries(struct s3 *s, const char *key, const uint8_t *data,
 			vpipe_node_count(s->node, "retries", 1);
 		if (refresh_creds(s, force_creds, err, sizeof(err))) {
 			problem(s, "credentials", err, false);
-			s3_sleep(s, backoff_ns(s, attempt));
+			if (!back_off(s))
+				break;
 			continue;
 		}
 		force_creds = false;
@@ -302,7 +285,8 @@ static bool put_with_retries(struct s3 *s, const char *key, const uint8_t *data,
 			snprintf(msg, sizeof(msg), "PUT s3://%s/%s: %s", bucket,
 				 key, err);
 			problem(s, "transport", msg, false);
-			s3_sleep(s, backoff_ns(s, attempt));
+			if (!back_off(s))
+				break;
 			continue;
 		}
 		char code[80], text[300];
@@ -310,6 +294,7 @@ static bool put_with_retries(struct s3 *s, const char *key, const uint8_t *data,
 				sizeof(code), text, sizeof(text));
 		enum s3_verdict v = s3_classify(r.status, code);
 		if (v == S3_OK) {
+			vpipe_backoff_reset(&s->backoff);
 			snprintf(etag, 130, "%s", r.etag);
 			sb_free(&r.body);
 			if (s->last_problem[0])
@@ -336,7 +321,8 @@ static bool put_with_retries(struct s3 *s, const char *key, const uint8_t *data,
 		}
 		force_creds = v == S3_RETRY_AUTH;
 		problem(s, kind, msg, false);
-		s3_sleep(s, backoff_ns(s, attempt));
+		if (!back_off(s))
+			break;
 	}
 	return false;
 }

@@ -51,8 +51,8 @@ access-key = AKIDEXAMPLE
 secret-key = $SECRET
 session-token = FQoGZXIvYXdzEXAMPLETOKEN
 account-id = 111122223333
-retry-min = 50ms
-retry-max = 200ms
+retry-delay = 50ms
+retry-max-delay = 200ms
 flush-timeout = 2s
 INI
 	printf '%s\n' "$@"

@@ -51,8 +51,8 @@ device = /dev/video$dev
 format = $fmt
 width = 160
 height = 120
-reopen-delay = 100ms
-reopen-delay-max = 400ms
+retry-delay = 100ms
+retry-max-delay = 400ms
 
 [out]
 module = filesink
