@@ -278,6 +278,9 @@ enum kvs_action kvs_explain(struct kvs *k, const struct kvs_resp *r,
 		.access_key = k->creds.access_key,
 		.region = k->region,
 		.credential_source = k->prov.describe,
+		.static_credentials = k->prov.source == KVS_CRED_ENV ||
+				      k->prov.source == KVS_CRED_PARAMS,
+		.session_token = k->creds.session_token != NULL,
 	};
 	enum kvs_action a = kvs_explain_http_error(&e, msg, msglen);
 	json_free(v);
