@@ -28,7 +28,37 @@ struct s3_resp {
 
 static bool quitting(struct s3 *s)
 {
-	return atomic_load(&s->quit) || vpipe_node_stopping(s->node);
+	return atomic_load(&s->quit) || atomic_load(&s->fatal) ||
+	       vpipe_node_stopping(s->node);
+}
+
+/* S3 refused the session token (ExpiredToken, InvalidToken). */
+static bool token_refused(const char *code, const char *text)
+{
+	return !strcmp(code, "ExpiredToken") || !strcmp(code, "InvalidToken") ||
+	       strcasestr(text, "security token") != NULL;
+}
+
+/* A session token from the INI or the environment is never renewed: its
+ * refusal fails the node like a wrong secret, instead of being retried
+ * forever. Sources that renew it (files, IoT) are retried. */
+static bool token_fatal(struct s3 *s, const char *code, const char *text,
+			const char *msg)
+{
+	if (!s->creds.session_token || !token_refused(code, text) ||
+	    (s->prov.source != KVS_CRED_ENV &&
+	     s->prov.source != KVS_CRED_PARAMS))
+		return false;
+	snprintf(s->fatal_msg, sizeof(s->fatal_msg),
+		 "%s: the service refused the session token, and credentials "
+		 "from the INI or the environment are never renewed: give "
+		 "current temporary credentials, or use credential-path or "
+		 "iot-certificate, which vpipe renews",
+		 msg);
+	vpipe_error(s->node, "%s", s->fatal_msg);
+	atomic_store(&s->fatal, true);
+	vpipe_node_wake(s->node);
+	return true;
 }
 
 static int abort_fn(void *ctx)
@@ -314,6 +344,8 @@ static bool put_with_retries(struct s3 *s, const char *key, const uint8_t *data,
 			 s->creds.access_key, s->prov.describe);
 		char kind[160];
 		snprintf(kind, sizeof(kind), "%ld %s", r.status, code);
+		if (v == S3_RETRY_AUTH && token_fatal(s, code, text, msg))
+			return false;
 		if (v == S3_GIVE_UP) {
 			problem(s, kind, msg, true);
 			vpipe_node_count(s->node, "failed", 1);

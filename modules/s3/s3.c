@@ -472,6 +472,10 @@ static int s3_process(void *state, unsigned port, const struct vpipe_frame *in)
 {
 	struct s3 *s = state;
 	(void)port;
+	if (atomic_load(&s->fatal)) {
+		vpipe_error(s->node, "stopping: %s", s->fatal_msg);
+		return -1;
+	}
 	switch (in->media) {
 	case VPIPE_MEDIA_MKV:
 		return take_mkv(s, in);
@@ -512,7 +516,7 @@ static int s3_flush(void *state)
 	finish_clip(s);
 	int64_t deadline = vpipe_now() + s->cfg->flush_timeout;
 	size_t n;
-	while ((n = pending(s)) > 0) {
+	while ((n = pending(s)) > 0 && !atomic_load(&s->fatal)) {
 		int64_t left = deadline - vpipe_now();
 		if (left <= 0) {
 			vpipe_error(s->node,
@@ -526,6 +530,10 @@ static int s3_flush(void *state)
 		uint64_t v;
 		ssize_t r = read(s->done_fd, &v, sizeof(v));
 		(void)r;
+	}
+	if (atomic_load(&s->fatal)) {
+		vpipe_error(s->node, "stopped: %s", s->fatal_msg);
+		return -1;
 	}
 	return 0;
 }

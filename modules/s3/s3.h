@@ -78,6 +78,9 @@ struct s3 {
 	size_t q_head, q_len;
 	bool in_flight;
 	atomic_bool quit;
+	/* The worker met a refusal that no retry can fix: the node fails. */
+	atomic_bool fatal;
+	char fatal_msg[2700]; /* written before fatal is set */
 	int done_fd; /* eventfd: the worker finished an object */
 	bool worker_started;
 
@@ -104,5 +107,4 @@ void s3_item_free(struct s3_item *it);
 
 /* put.c */
 void s3_worker(void *arg);
-/* Wait up to ns (less when stop() asks). Worker only. */
 #endif
