@@ -5,8 +5,8 @@
  * connection by default, or UDP) and pushes one Annex-B access unit per
  * frame. Whatever goes wrong (server restart, network drop, 401 after a
  * password change, no media) ends in a reconnect after the kernel's
- * jittered backoff (retry-delay, retry-max-delay); the stream resumes at the next key frame, flagged
- * discontinuous. */
+ * jittered backoff (retry-delay, retry-max-delay); the stream resumes at
+ * the next key frame, flagged discontinuous. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
