@@ -208,6 +208,26 @@ static void split_inputs(struct vpipe_node *n, const char *value)
 	free(copy);
 }
 
+/* Retry keys before every module took the kernel's two (VPIPE_P_RETRY):
+ * an old configuration gets the new name as its suggestion. */
+static const char *const renamed_keys[][2] = {
+	{"reconnect-delay", "retry-delay"}, {"reconnect-max", "retry-max-delay"},
+	{"retry-min", "retry-delay"},       {"retry-max", "retry-max-delay"},
+	{"reopen-delay", "retry-delay"},    {"reopen-delay-max", "retry-max-delay"},
+};
+
+static const char *renamed(const struct vpipe_node *n, const char *key)
+{
+	for (size_t i = 0; i < sizeof(renamed_keys) / sizeof(renamed_keys[0]);
+	     i++)
+		if (!strcmp(key, renamed_keys[i][0]))
+			for (const struct vpipe_param *p = n->mod->params;
+			     p && p->name; p++)
+				if (!strcmp(p->name, renamed_keys[i][1]))
+					return p->name;
+	return NULL;
+}
+
 static void unknown_key(struct builder *b, struct vpipe_node *n,
 			struct vp_kv *kv)
 {
@@ -220,7 +240,9 @@ static void unknown_key(struct builder *b, struct vpipe_node *n,
 	     p++)
 		cands[nc++] = p->name;
 	cands[nc] = NULL;
-	const char *near = nearest(kv->key, cands, nc);
+	const char *near = renamed(n, kv->key);
+	if (!near)
+		near = nearest(kv->key, cands, nc);
 	err_at(b, kv->line,
 	       "unknown key '%s' for node [%s] (module %s)%s%s%s; see `vpipe "
 	       "modules %s`",
