@@ -221,7 +221,8 @@ static void print_module(const struct vp_module *m)
 	}
 	printf("node keys handled by vpipe itself: module, input, queue-size "
 	       "(8), queue-policy (block|drop-new|drop-old), restart "
-	       "(never|on-error), restart-delay (1s), pool-size (auto)\n");
+	       "(never|on-error), restart-delay (1s), restart-max-delay (60s), "
+	       "pool-size (auto)\n");
 }
 
 static int cmd_modules(int argc, char **argv)

@@ -18,7 +18,8 @@ static const char *const restart_names[] = {"never", "on-error", NULL};
 static const char *const node_keys[] = {"module",     "input",
 					"queue-size", "queue-policy",
 					"restart",    "restart-delay",
-					"pool-size",  NULL};
+					"restart-max-delay", "pool-size",
+					NULL};
 static const char *const pipeline_keys[] = {"module-path", "log-level",
 					    "drain-timeout", NULL};
 
@@ -207,6 +208,26 @@ static void split_inputs(struct vpipe_node *n, const char *value)
 	free(copy);
 }
 
+/* Retry keys before every module took the kernel's two (VPIPE_P_RETRY):
+ * an old configuration gets the new name as its suggestion. */
+static const char *const renamed_keys[][2] = {
+	{"reconnect-delay", "retry-delay"}, {"reconnect-max", "retry-max-delay"},
+	{"retry-min", "retry-delay"},       {"retry-max", "retry-max-delay"},
+	{"reopen-delay", "retry-delay"},    {"reopen-delay-max", "retry-max-delay"},
+};
+
+static const char *renamed(const struct vpipe_node *n, const char *key)
+{
+	for (size_t i = 0; i < sizeof(renamed_keys) / sizeof(renamed_keys[0]);
+	     i++)
+		if (!strcmp(key, renamed_keys[i][0]))
+			for (const struct vpipe_param *p = n->mod->params;
+			     p && p->name; p++)
+				if (!strcmp(p->name, renamed_keys[i][1]))
+					return p->name;
+	return NULL;
+}
+
 static void unknown_key(struct builder *b, struct vpipe_node *n,
 			struct vp_kv *kv)
 {
@@ -219,7 +240,9 @@ static void unknown_key(struct builder *b, struct vpipe_node *n,
 	     p++)
 		cands[nc++] = p->name;
 	cands[nc] = NULL;
-	const char *near = nearest(kv->key, cands, nc);
+	const char *near = renamed(n, kv->key);
+	if (!near)
+		near = nearest(kv->key, cands, nc);
 	err_at(b, kv->line,
 	       "unknown key '%s' for node [%s] (module %s)%s%s%s; see `vpipe "
 	       "modules %s`",
@@ -296,6 +319,8 @@ static struct vpipe_node *make_node(struct builder *b, struct vp_section *s)
 	n->pl = b->pl;
 	n->line = s->line;
 	n->wake_fd = -1;
+	for (unsigned w = 0; w < VP_MAX_WORKERS; w++)
+		n->worker_wake_fd[w] = -1;
 	n->queue_size = (size_t)kernel_number(b, s, "queue-size",
 					      DEFAULT_QUEUE_SIZE, 1, 65536,
 					      false);
@@ -305,6 +330,13 @@ static struct vpipe_node *make_node(struct builder *b, struct vp_section *s)
 				 VP_RESTART_NEVER);
 	n->restart_delay = kernel_number(b, s, "restart-delay", VPIPE_S,
 					 VPIPE_MS, 3600 * VPIPE_S, true);
+	n->restart_max_delay = kernel_number(b, s, "restart-max-delay",
+					     60 * VPIPE_S, VPIPE_MS,
+					     86400 * VPIPE_S, true);
+	if (n->restart_max_delay < n->restart_delay)
+		err_at(b, s->line,
+		       "[%s]: restart-max-delay must not be below restart-delay",
+		       s->name);
 	n->pool_count = (unsigned)kernel_number(b, s, "pool-size", 0, 0,
 						65536, false);
 	n->pool_user = n->pool_count != 0;
@@ -674,6 +706,9 @@ void vp_graph_free(struct vp_pipeline *pl)
 		free(n->config);
 		if (n->wake_fd >= 0)
 			close(n->wake_fd);
+		for (unsigned w = 0; w < VP_MAX_WORKERS; w++)
+			if (n->worker_wake_fd[w] >= 0)
+				close(n->worker_wake_fd[w]);
 		free(n->name);
 		free(n);
 	}

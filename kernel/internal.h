@@ -127,6 +127,7 @@ struct vpipe_node {
 	int queue_policy;
 	int restart;
 	int64_t restart_delay;
+	int64_t restart_max_delay;
 	char **inputs; /* as written: "node" or "node.port" */
 	unsigned n_inputs;
 	int input_line;
@@ -135,6 +136,11 @@ struct vpipe_node {
 	bool thread_started;
 	pthread_t workers[VP_MAX_WORKERS];
 	unsigned n_workers;
+	/* One eventfd per worker slot, made at the first spawn in that slot
+	 * and closed with the graph, so a waker never writes to a closed fd;
+	 * -1: none yet. */
+	_Atomic int worker_wake_fd[VP_MAX_WORKERS];
+	_Atomic int workers_quit; /* set before stop(): worker waits end */
 
 	_Atomic int stop;  /* 1: stop producing (sources), drain */
 	_Atomic int abort; /* stop now, drop what is queued */
@@ -185,6 +191,8 @@ int vp_log_parse_level(const char *s);
 
 /* node.c */
 void vp_node_wake_consumer(struct vpipe_node *n);
+/* Before stop(): the node's workers' kernel waits return -1 from now on. */
+void vp_node_quit_workers(struct vpipe_node *n);
 bool vp_node_inputs_ready(struct vpipe_node *n);
 void vp_link_release_slot(struct vp_link *l);
 struct vpipe_frame *vp_link_pop(struct vp_link *l);

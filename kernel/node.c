@@ -80,17 +80,43 @@ bool vpipe_node_stopping(struct vpipe_node *node)
 	       atomic_load_explicit(&node->stop, memory_order_relaxed);
 }
 
-void vpipe_node_wake(struct vpipe_node *node)
+/* The node's own thread: on its futex if it waits for input, else a token
+ * on its eventfd, which stays until its next kernel wait (so a wake-up
+ * between a module's "check" and its "wait" is not lost). */
+static void wake_node_thread(struct vpipe_node *node)
 {
 	atomic_fetch_add(&node->wake_seq, 1);
-	int s = atomic_load(&node->sleeping);
-	if (s == 1) {
+	if (atomic_load(&node->sleeping) == 1) {
 		vp_futex_wake_all(&node->wake_seq);
-	} else if (s == 2) {
+	} else {
 		uint64_t one = 1;
 		ssize_t w = write(node->wake_fd, &one, sizeof(one));
 		(void)w; /* EAGAIN: a wake-up is already pending */
 	}
+}
+
+static void wake_workers(struct vpipe_node *node)
+{
+	for (unsigned i = 0; i < VP_MAX_WORKERS; i++) {
+		int fd = atomic_load(&node->worker_wake_fd[i]);
+		if (fd >= 0) {
+			uint64_t one = 1;
+			ssize_t w = write(fd, &one, sizeof(one));
+			(void)w;
+		}
+	}
+}
+
+void vpipe_node_wake(struct vpipe_node *node)
+{
+	wake_node_thread(node);
+	wake_workers(node);
+}
+
+void vp_node_quit_workers(struct vpipe_node *n)
+{
+	atomic_store(&n->workers_quit, 1);
+	wake_workers(n);
 }
 
 /* Producer side, after a push: wake the consumer only if it sleeps. */
@@ -99,7 +125,7 @@ void vp_node_wake_consumer(struct vpipe_node *n)
 	/* Read-modify-write against the consumer's exchange in its wait:
 	 * either we see it sleeping or it sees what we pushed. */
 	if (atomic_fetch_add(&n->sleeping, 0))
-		vpipe_node_wake(n);
+		wake_node_thread(n);
 }
 
 /* Consumer side, after a pop: let a blocked producer go on. */
@@ -258,16 +284,38 @@ void vpipe_node_send_upstream(struct vpipe_node *node, unsigned event)
 	}
 }
 
-/* poll() on fd (or only the wake fd when fd < 0) with the node marked as
- * sleeping on its eventfd. Returns revents of fd, 0, or -1 if stopping. */
+/* The worker thread the caller is, if any: its node and its wake fd. */
+static _Thread_local struct vpipe_node *worker_node;
+static _Thread_local int worker_fd = -1;
+
+static bool in_worker(const struct vpipe_node *node)
+{
+	return worker_node == node;
+}
+
+/* When a kernel wait must return -1 for the calling thread. */
+static bool wait_ends(struct vpipe_node *node)
+{
+	if (in_worker(node))
+		return atomic_load(&node->abort) ||
+		       atomic_load(&node->workers_quit);
+	return vpipe_node_stopping(node);
+}
+
+/* poll() on fd (or only the wake fd when fd < 0) with the calling thread's
+ * wake fd: the node's (marked as sleeping on it) or the worker's. Returns
+ * revents of fd, 0, or -1 if the wait must end. */
 static int wait_on_wake_fd(struct vpipe_node *node, int fd, short events,
 			   int64_t timeout_ns)
 {
-	struct pollfd p[2] = {{.fd = node->wake_fd, .events = POLLIN},
+	bool worker = in_worker(node);
+	int wfd = worker ? worker_fd : node->wake_fd;
+	struct pollfd p[2] = {{.fd = wfd, .events = POLLIN},
 			      {.fd = fd, .events = events}};
-	atomic_exchange(&node->sleeping, 2);
+	if (!worker)
+		atomic_exchange(&node->sleeping, 2);
 	int rc = 0;
-	if (!vpipe_node_stopping(node)) {
+	if (!wait_ends(node)) {
 		struct timespec ts, *tp = NULL;
 		if (timeout_ns >= 0) {
 			ts.tv_sec = timeout_ns / 1000000000LL;
@@ -276,13 +324,14 @@ static int wait_on_wake_fd(struct vpipe_node *node, int fd, short events,
 		}
 		rc = ppoll(p, fd >= 0 ? 2 : 1, tp, NULL);
 	}
-	atomic_store(&node->sleeping, 0);
+	if (!worker)
+		atomic_store(&node->sleeping, 0);
 	if (p[0].revents & POLLIN) {
 		uint64_t v;
-		ssize_t r = read(node->wake_fd, &v, sizeof(v));
+		ssize_t r = read(wfd, &v, sizeof(v));
 		(void)r;
 	}
-	if (vpipe_node_stopping(node))
+	if (wait_ends(node))
 		return -1;
 	if (rc < 0)
 		return errno == EINTR ? 0 : -1;
@@ -299,7 +348,7 @@ int vpipe_node_sleep_until(struct vpipe_node *node, int64_t t)
 {
 	for (;;) {
 		int64_t now = vpipe_now();
-		if (vpipe_node_stopping(node))
+		if (wait_ends(node))
 			return -1;
 		if (now >= t)
 			return 0;
@@ -311,6 +360,8 @@ int vpipe_node_sleep_until(struct vpipe_node *node, int64_t t)
 struct worker_start {
 	void (*fn)(void *);
 	void *arg;
+	struct vpipe_node *node;
+	int wake_fd;
 	char name[16];
 };
 
@@ -319,8 +370,22 @@ static void *worker_main(void *p)
 	struct worker_start ws = *(struct worker_start *)p;
 	free(p);
 	pthread_setname_np(pthread_self(), ws.name);
+	worker_node = ws.node;
+	worker_fd = ws.wake_fd;
 	ws.fn(ws.arg);
 	return NULL;
+}
+
+/* The slot's eventfd, made once and kept until the graph is freed. */
+static int worker_wake_fd(struct vpipe_node *node, unsigned slot)
+{
+	int fd = atomic_load(&node->worker_wake_fd[slot]);
+	if (fd < 0) {
+		fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fd >= 0)
+			atomic_store(&node->worker_wake_fd[slot], fd);
+	}
+	return fd;
 }
 
 int vpipe_node_spawn_worker(struct vpipe_node *node, void (*fn)(void *arg),
@@ -332,10 +397,17 @@ int vpipe_node_spawn_worker(struct vpipe_node *node, void (*fn)(void *arg),
 		return -1;
 	}
 	struct worker_start *ws = malloc(sizeof(*ws));
-	if (!ws)
+	int wfd = worker_wake_fd(node, node->n_workers);
+	if (!ws || wfd < 0) {
+		free(ws);
+		vpipe_error(node, "cannot start a worker thread: %s",
+			    strerror(errno));
 		return -1;
+	}
 	ws->fn = fn;
 	ws->arg = arg;
+	ws->node = node;
+	ws->wake_fd = wfd;
 	snprintf(ws->name, sizeof(ws->name), "%.13s+w", node->name);
 	int rc = pthread_create(&node->workers[node->n_workers], NULL,
 				worker_main, ws);

@@ -21,7 +21,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define MAX_BACKOFF (60 * VPIPE_S)
 #define STABLE_RUN (30 * VPIPE_S) /* a run this long resets the backoff */
 
 static void account(struct vpipe_node *n, int64_t t0)
@@ -190,11 +189,13 @@ static void detach_inputs(struct vpipe_node *n)
 
 static void stop_module(struct vpipe_node *n)
 {
+	vp_node_quit_workers(n);
 	if (n->mod->stop && n->state)
 		n->mod->stop(n->state);
 	for (unsigned i = 0; i < n->n_workers; i++)
 		pthread_join(n->workers[i], NULL);
 	n->n_workers = 0;
+	atomic_store(&n->workers_quit, 0); /* a restart spawns them again */
 }
 
 /* Interruptible backoff wait; false if the pipeline is stopping. */
@@ -205,13 +206,14 @@ static bool backoff(struct vpipe_node *n, int64_t delay)
 	int64_t until = vpipe_now() + delay;
 	while (!atomic_load(&n->abort) && !atomic_load(&n->stop) &&
 	       vpipe_now() < until)
-		vpipe_node_sleep_until(n, until);
+		vpipe_node_wait_fd(n, -1, 0, until - vpipe_now()); /* or woken */
 	return !atomic_load(&n->abort) && !atomic_load(&n->stop);
 }
 
 static int run_node(struct vpipe_node *n)
 {
-	int64_t delay = n->restart_delay;
+	struct vpipe_backoff delay;
+	vpipe_backoff_init(&delay, n->restart_delay, n->restart_max_delay);
 	for (;;) {
 		if (!n->created && vp_node_create(n)) {
 			vpipe_error(n, "create failed");
@@ -254,14 +256,13 @@ static int run_node(struct vpipe_node *n)
 			return VP_NODE_FAILED;
 		}
 		if (vpipe_now() - started > STABLE_RUN)
-			delay = n->restart_delay;
+			vpipe_backoff_reset(&delay);
 		vp_node_destroy(n);
-		if (!backoff(n, delay)) {
+		if (!backoff(n, vpipe_backoff_next(&delay))) {
 			detach_inputs(n);
 			vpipe_push_event(n, VPIPE_EVENT_EOS);
 			return VP_NODE_FINISHED;
 		}
-		delay = delay * 2 > MAX_BACKOFF ? MAX_BACKOFF : delay * 2;
 		atomic_fetch_add(&n->restarts, 1);
 		n->discont_next = true;
 		vpipe_push_event(n, VPIPE_EVENT_DISCONTINUITY);

@@ -18,6 +18,8 @@
 #define CRED_MARGIN_S 300
 /* The data endpoint is looked up again at least this often (part1 §4.1). */
 #define ENDPOINT_MAX_AGE (45 * 60 * VPIPE_S)
+/* How long a created stream may stay CREATING before we retry later. */
+#define CREATING_WAIT (5 * VPIPE_S)
 
 void kvs_resp_reset(struct kvs_resp *r)
 {
@@ -25,16 +27,10 @@ void kvs_resp_reset(struct kvs_resp *r)
 	memset(r, 0, sizeof(*r));
 }
 
-void kvs_sleep_ms(struct kvs *k, long ms)
+bool kvs_pause(struct kvs *k, int64_t ns)
 {
-	/* Ends early on curl_multi_wakeup, which stop() calls. */
-	int64_t until = vpipe_now() + ms * VPIPE_MS;
-	while (!atomic_load(&k->quit)) {
-		int64_t left = (until - vpipe_now()) / VPIPE_MS;
-		if (left <= 0)
-			break;
-		curl_multi_poll(k->multi, NULL, 0, (int)left, NULL);
-	}
+	return !atomic_load(&k->quit) &&
+	       vpipe_node_sleep_until(k->node, vpipe_now() + ns) == 0;
 }
 
 int kvs_abort_requested(void *p)
@@ -282,6 +278,9 @@ enum kvs_action kvs_explain(struct kvs *k, const struct kvs_resp *r,
 		.access_key = k->creds.access_key,
 		.region = k->region,
 		.credential_source = k->prov.describe,
+		.static_credentials = k->prov.source == KVS_CRED_ENV ||
+				      k->prov.source == KVS_CRED_PARAMS,
+		.session_token = k->creds.session_token != NULL,
 	};
 	enum kvs_action a = kvs_explain_http_error(&e, msg, msglen);
 	json_free(v);
@@ -540,11 +539,14 @@ int kvs_prepare(struct kvs *k, enum kvs_action *action, char *msg,
 			k->stream_missing = false;
 			strcpy(status, "CREATING");
 		}
-		/* A new stream is CREATING for a moment. */
-		for (int i = 0; i < 50 && strcmp(status, "ACTIVE") &&
-				!kvs_abort_requested(k);
-		     i++) {
-			kvs_sleep_ms(k, 100);
+		/* A new stream is CREATING for a moment: the service tells
+		 * nobody when it is ready, so ask again, backing off, for up
+		 * to CREATING_WAIT. */
+		struct vpipe_backoff again;
+		vpipe_backoff_init(&again, 100 * VPIPE_MS, VPIPE_S);
+		int64_t give_up = vpipe_now() + CREATING_WAIT;
+		while (strcmp(status, "ACTIVE") && vpipe_now() < give_up &&
+		       kvs_pause(k, vpipe_backoff_next(&again))) {
 			if (describe(k, &r, status, sizeof(status), err,
 				     sizeof(err))) {
 				rc = fail(k, &r, "DescribeStream", action, msg,

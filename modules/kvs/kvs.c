@@ -74,6 +74,7 @@ static const struct vpipe_param params[] = {
 			 "rotate PutMedia before the service's 45-minute limit"),
 	VPIPE_P_STRING("user-agent", C, user_agent, "vpipe-kvs/" VPIPE_VERSION,
 		       0, "User-Agent header"),
+	VPIPE_P_RETRY(C, retry_delay, retry_max_delay, "300ms", "10s"),
 	VPIPE_P_END,
 };
 #undef C
@@ -110,6 +111,13 @@ static int kvs_create(struct vpipe_node *node, const void *config,
 		return -1;
 	k->node = node;
 	k->cfg = cfg;
+	if (vpipe_backoff_init(&k->backoff, cfg->retry_delay,
+			       cfg->retry_max_delay)) {
+		vpipe_error(node, "retry-max-delay must not be below "
+				  "retry-delay");
+		free(k);
+		return -1;
+	}
 	const char *region = getenv("AWS_DEFAULT_REGION");
 	if (!region || !*region)
 		region = getenv("AWS_REGION");
@@ -221,10 +229,14 @@ static int kvs_start(void *state)
 	return 0;
 }
 
+/* The worker waits for data either in libcurl (a paused upload) or in the
+ * kernel (idle): wake both, but only when it asked. */
 static void wake_worker(struct kvs *k)
 {
-	if (atomic_exchange(&k->want_wake, false))
+	if (atomic_exchange(&k->want_wake, false)) {
 		curl_multi_wakeup(k->multi);
+		vpipe_node_wake(k->node);
+	}
 }
 
 static int put_header(struct kvs *k, const struct vpipe_frame *in)
@@ -275,11 +287,12 @@ static int kvs_process(void *state, unsigned port, const struct vpipe_frame *in)
 	if (sc.has_cluster)
 		tc_ms = (int64_t)(sc.cluster_timecode * k->timecode_scale_ns /
 				  1000000);
+	/* offline: wait for room; the worker wakes us when ACKs (or sent
+	 * data, without ACKs) free some, or on a fatal error */
 	if (k->cfg->streaming_type == KVS_OFFLINE)
 		while (!kvs_store_has_room(&k->store, in->size) &&
 		       !atomic_load(&k->fatal))
-			if (vpipe_node_sleep_until(k->node,
-						   vpipe_now() + 20 * VPIPE_MS))
+			if (vpipe_node_wait_fd(k->node, -1, 0, -1) < 0)
 				return 0;
 	struct kvs_drops d = {0};
 	int rc = kvs_store_put_frame(&k->store, in->data, in->size,
@@ -326,16 +339,17 @@ static int kvs_flush(void *state)
 {
 	struct kvs *k = state;
 	kvs_store_end(&k->store, vpipe_now());
-	curl_multi_wakeup(k->multi);
+	curl_multi_wakeup(k->multi); /* the last fragment is ready to send */
+	vpipe_node_wake(k->node);
 	int64_t deadline = vpipe_now() + k->cfg->stop_stream_timeout;
 	for (;;) {
 		struct kvs_store_stats st;
 		kvs_store_stats(&k->store, &st);
-		if (!st.unacked || atomic_load(&k->fatal) ||
-		    vpipe_now() >= deadline)
+		int64_t left = deadline - vpipe_now();
+		if (!st.unacked || atomic_load(&k->fatal) || left <= 0)
 			break;
-		if (vpipe_node_sleep_until(k->node,
-					   vpipe_now() + 100 * VPIPE_MS))
+		/* every ACK and a fatal error wake us */
+		if (vpipe_node_wait_fd(k->node, -1, 0, left) < 0)
 			break;
 	}
 	report_unacked(k, true);

@@ -46,6 +46,7 @@ struct kvs_config {
 	int64_t stop_stream_timeout;
 	int64_t max_connection_duration;
 	const char *user_agent;
+	int64_t retry_delay, retry_max_delay;
 };
 
 enum { KVS_REALTIME, KVS_NEAR_REALTIME, KVS_OFFLINE };
@@ -87,7 +88,7 @@ struct kvs {
 	bool stream_missing; /* DescribeStream said so: create next */
 	char *data_endpoint;
 	int64_t endpoint_at;
-	unsigned failures; /* consecutive, for the backoff */
+	struct vpipe_backoff backoff; /* worker: reconnects and retries */
 
 	/* Current PutMedia connection (worker only). */
 	CURL *easy;
@@ -121,8 +122,8 @@ int kvs_refresh_credentials(struct kvs *k, bool force, enum kvs_action *action,
 enum kvs_action kvs_explain(struct kvs *k, const struct kvs_resp *r,
 			    char *msg, size_t msglen);
 int kvs_abort_requested(void *k);
-/* Wait ms, or less when stop() wakes the worker. */
-void kvs_sleep_ms(struct kvs *k, long ms);
+/* Worker: wait ns (the kernel's wait). False when the worker must end. */
+bool kvs_pause(struct kvs *k, int64_t ns);
 void kvs_curl_common(struct kvs *k, CURL *h, struct kvs_resp *r);
 
 /* upload.c: the worker. */

@@ -129,10 +129,36 @@ static enum kvs_action explain_403(const struct kvs_http_error *e, char *out,
 			 e->server_skew, msg);
 		return KVS_FATAL;
 	}
-	if (is_type(e, "ExpiredTokenException") ||
-	    has(msg, "X-Amz-Security-Token") ||
-	    has(msg, "token included in the request is expired") ||
-	    has(msg, "token has expired")) {
+	bool token_refused = is_type(e, "ExpiredTokenException") ||
+			     has(msg, "X-Amz-Security-Token") ||
+			     has(msg, "token included in the request is expired") ||
+			     has(msg, "token has expired") ||
+			     (e->session_token &&
+			      has(msg, "security token included in the "
+				       "request is invalid"));
+	if (token_refused && e->static_credentials && !e->session_token) {
+		snprintf(out, n,
+			 "HTTP 403: the service wants the session token that "
+			 "belongs to access key %s (%s) and none was given: "
+			 "set session-token (or AWS_SESSION_TOKEN) with the "
+			 "temporary credentials (service said: %s)",
+			 ak, src, msg);
+		return KVS_FATAL;
+	}
+	if (token_refused && e->static_credentials) {
+		/* Fetching again gives the same token: retrying cannot help. */
+		snprintf(out, n,
+			 "HTTP 403: the service refused the session token "
+			 "given with access key %s (%s): it has expired or is "
+			 "not the one issued with this key, and credentials "
+			 "from the INI or the environment are never renewed: "
+			 "give current temporary credentials, or use "
+			 "credential-path or iot-certificate, which vpipe "
+			 "renews (service said: %s)",
+			 ak, src, msg);
+		return KVS_FATAL;
+	}
+	if (token_refused) {
 		snprintf(out, n,
 			 "HTTP 403: the session token of access key %s (%s) "
 			 "has expired or is not the current one; fetching "

@@ -6,6 +6,7 @@
 #define VPIPE_MODULES_KVS_STATUS_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum kvs_action {
@@ -39,12 +40,17 @@ struct kvs_http_error {
 	const char *access_key;  /* to name it (never the secret) */
 	const char *region;
 	const char *credential_source; /* e.g. "environment", "credential-path F" */
+	/* The credentials cannot change while running (the INI's keys, the
+	 * environment): a refused session token will not get better. */
+	bool static_credentials;
+	bool session_token; /* the request carried X-Amz-Security-Token */
 };
 
 /* One sentence naming the cause and what to do. Returns the action:
  * KVS_FATAL for refusals that retrying cannot fix (bad key, signature,
- * region, TLS trust, missing stream), KVS_RESTART for the rest (network,
- * 5xx, throttling, expired temporary credentials). */
+ * region, TLS trust, missing stream, a refused session token that cannot
+ * be replaced), KVS_RESTART for the rest (network, 5xx, throttling, expired
+ * temporary credentials from a source that renews them). */
 enum kvs_action kvs_explain_http_error(const struct kvs_http_error *e,
 				       char *out, size_t outlen);
 #endif

@@ -1,7 +1,8 @@
 /* The kvs sink's upload worker: one PutMedia connection at a time, fed
  * from the content store as frames arrive, ACKs parsed while uploading,
- * rotation, staleness, error ACKs, and reconnection with jittered backoff
- * for as long as the node runs. */
+ * rotation, staleness, error ACKs, and reconnection with the kernel's
+ * jittered backoff (retry-delay, retry-max-delay) for as long as the node
+ * runs. */
 #include "kvs.h"
 
 #include <inttypes.h>
@@ -11,8 +12,6 @@
 #include <time.h>
 
 #define READ_CHUNK (64 * 1024)
-#define BACKOFF_BASE_MS 300
-#define BACKOFF_MAX_MS 10000
 /* A rotating connection must finish its fragment within this. */
 #define ROTATION_GRACE (20 * VPIPE_S)
 /* After ending the body, wait this long for the last ACKs. */
@@ -32,6 +31,7 @@ void kvs_report_drops(struct kvs *k, const struct kvs_drops *d)
 {
 	if (!d->fragments)
 		return;
+	vpipe_node_wake(k->node); /* room in the store (offline) */
 	vpipe_node_count(k->node, "DroppedFragments", d->fragments);
 	vpipe_node_count(k->node, "DroppedFrames", d->frames);
 	if (d->by_size)
@@ -84,6 +84,8 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *ctx)
 		vpipe_node_count(k->node, "PutMedia.IncomingFrames", frames);
 	if (frags)
 		vpipe_node_count(k->node, "PutMedia.IncomingFragments", frags);
+	if (frags && k->store.cfg.done_on_sent)
+		vpipe_node_wake(k->node); /* room in the store (offline) */
 	if (got)
 		return got;
 	switch (st) {
@@ -408,17 +410,6 @@ static enum conn_end run_connection(struct kvs *k)
 	return end;
 }
 
-static long backoff_ms(unsigned failures)
-{
-	long d = BACKOFF_BASE_MS;
-	for (unsigned i = 1; i < failures && d < BACKOFF_MAX_MS; i++)
-		d *= 2;
-	if (d > BACKOFF_MAX_MS)
-		d = BACKOFF_MAX_MS;
-	/* Full jitter on half the delay: cameras restarted together spread. */
-	return d / 2 + (long)((unsigned long)random() % (unsigned long)(d / 2 + 1));
-}
-
 static bool need_connection(struct kvs *k)
 {
 	struct kvs_store_stats st;
@@ -426,14 +417,34 @@ static bool need_connection(struct kvs *k)
 	return st.has_unsent || st.unacked > 0;
 }
 
+/* Nothing to send, or a fatal error: wait until process() or stop wakes
+ * us. False when the worker must end. */
+static bool idle(struct kvs *k)
+{
+	publish_store(k);
+	atomic_store(&k->want_wake, true);
+	if (!atomic_load(&k->fatal) && need_connection(k))
+		return true; /* data came in between */
+	return !atomic_load(&k->quit) &&
+	       vpipe_node_wait_fd(k->node, -1, 0, -1) >= 0;
+}
+
+static bool retry_after(struct kvs *k, const char *msg)
+{
+	int64_t wait = vpipe_backoff_next(&k->backoff);
+	if (msg)
+		vpipe_warn(k->node, "%s; retrying in %.1f s", msg,
+			   (double)wait / 1e9);
+	return kvs_pause(k, wait);
+}
+
 void kvs_worker(void *arg)
 {
 	struct kvs *k = arg;
-	srandom((unsigned)(vpipe_now() ^ (intptr_t)k));
-	while (!atomic_load(&k->quit)) {
+	bool go_on = true;
+	while (go_on && !atomic_load(&k->quit)) {
 		if (atomic_load(&k->fatal) || !need_connection(k)) {
-			publish_store(k);
-			kvs_sleep_ms(k, 1000);
+			go_on = idle(k);
 			continue;
 		}
 		enum kvs_action a;
@@ -445,31 +456,27 @@ void kvs_worker(void *arg)
 				kvs_set_fatal(k, msg);
 				continue;
 			}
-			k->failures++;
-			long ms = backoff_ms(k->failures);
-			vpipe_warn(k->node, "%s; retrying in %.1f s", msg,
-				   (double)ms / 1000);
-			kvs_sleep_ms(k, ms);
+			go_on = retry_after(k, msg);
 			continue;
 		}
-		enum conn_end end = run_connection(k);
-		switch (end) {
+		switch (run_connection(k)) {
 		case CONN_DONE:
-			k->failures = 0;
+			vpipe_backoff_reset(&k->backoff);
 			break;
 		case CONN_RESTART:
-			k->failures = k->conn_acks ? 1 : k->failures + 1;
-			kvs_sleep_ms(k, backoff_ms(k->failures));
+			if (k->conn_acks) /* it worked until now */
+				vpipe_backoff_reset(&k->backoff);
+			go_on = retry_after(k, NULL);
 			break;
 		case CONN_FAILED: {
-			k->failures++;
-			long ms = backoff_ms(k->failures);
+			int64_t wait = vpipe_backoff_next(&k->backoff);
 			vpipe_info(k->node, "reconnecting in %.1f s",
-				   (double)ms / 1000);
-			kvs_sleep_ms(k, ms);
+				   (double)wait / 1e9);
+			go_on = kvs_pause(k, wait);
 			break;
 		}
 		case CONN_STOPPED:
+			go_on = false;
 			break;
 		}
 	}

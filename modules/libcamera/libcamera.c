@@ -204,8 +204,13 @@ static void push_frame(struct lcam *s, const struct lc_frame *lf)
 static int lcam_produce(void *state)
 {
 	struct lcam *s = state;
-	int r = vpipe_node_wait_fd(s->node, lc_cam_fd(s->cam), POLLIN,
-				   2 * 1000000000LL);
+	int64_t deadline = vpipe_now() + 2 * VPIPE_S, left;
+	int r;
+	do /* 0 before the deadline: woken (a key-frame request), not late */
+		r = vpipe_node_wait_fd(s->node, lc_cam_fd(s->cam), POLLIN,
+				       (left = deadline - vpipe_now()) > 0 ? left
+									   : 0);
+	while (r == 0 && vpipe_now() < deadline);
 	if (r < 0)
 		return 0; /* stopping */
 	if (r == 0) {

@@ -4,9 +4,9 @@
  * DESCRIBE, SETUP and PLAY, then reads RTP (interleaved on the RTSP
  * connection by default, or UDP) and pushes one Annex-B access unit per
  * frame. Whatever goes wrong (server restart, network drop, 401 after a
- * password change, no media) ends in a reconnect with exponential
- * backoff; the stream resumes at the next key frame, flagged
- * discontinuous. */
+ * password change, no media) ends in a reconnect after the kernel's
+ * jittered backoff (retry-delay, retry-max-delay); the stream resumes at
+ * the next key frame, flagged discontinuous. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,12 +42,8 @@ static const struct vpipe_param params[] = {
 		     VPIPE_S,
 		     "keep-alive period; 0: half the session timeout the "
 		     "server announces"),
-    VPIPE_P_DURATION("reconnect-delay", struct rtsp_config, reconnect_min, "1s",
-		     0.01, 3600, VPIPE_S,
-		     "first wait before reconnecting; doubles per failure"),
-    VPIPE_P_DURATION("reconnect-max", struct rtsp_config, reconnect_max, "30s",
-		     0.01, 86400, VPIPE_S,
-		     "longest wait between reconnect attempts"),
+    VPIPE_P_RETRY(struct rtsp_config, retry_delay, retry_max_delay, "1s",
+		  "30s"),
     VPIPE_P_SIZE("max-frame-size", struct rtsp_config, max_frame_size, "8M",
 		 65536, 1 << 30,
 		 "largest access unit accepted; larger ones are dropped"),
@@ -256,14 +252,12 @@ void rtsp_on_rtcp(struct rtsp_client *c, const uint8_t *buf, size_t len)
 static void schedule_retry(struct rtsp_client *c)
 {
 	if (c->frame_this_session)
-		c->backoff = c->cfg->reconnect_min; /* it worked until now */
+		vpipe_backoff_reset(&c->backoff); /* it worked until now */
 	c->frame_this_session = false;
-	c->next_attempt = vpipe_now() + c->backoff;
+	int64_t wait = vpipe_backoff_next(&c->backoff);
+	c->next_attempt = vpipe_now() + wait;
 	vpipe_info(c->node, "%s: reconnecting in %.1f s", c->masked_url,
-		   (double)c->backoff / 1e9);
-	c->backoff *= 2;
-	if (c->backoff > c->cfg->reconnect_max)
-		c->backoff = c->cfg->reconnect_max;
+		   (double)wait / 1e9);
 	vpipe_node_count(c->node, "reconnects", 1);
 }
 
@@ -358,9 +352,10 @@ static int rtsp_create(struct vpipe_node *node, const void *config,
 			    (long long)cfg->client_port);
 		return -1;
 	}
-	if (cfg->reconnect_max < cfg->reconnect_min) {
-		vpipe_error(node, "reconnect-max must not be below "
-				  "reconnect-delay");
+	if (vpipe_backoff_init(&c->backoff, cfg->retry_delay,
+			       cfg->retry_max_delay)) {
+		vpipe_error(node, "retry-max-delay must not be below "
+				  "retry-delay");
 		return -1;
 	}
 	c->user = cfg->user ? cfg->user : c->url.has_user ? c->url.user : NULL;
@@ -385,7 +380,7 @@ static int rtsp_create(struct vpipe_node *node, const void *config,
 static int rtsp_start(void *state)
 {
 	struct rtsp_client *c = state;
-	c->backoff = c->cfg->reconnect_min;
+	vpipe_backoff_reset(&c->backoff);
 	c->next_attempt = 0;
 	c->have_anchor = false;
 	return 0;

@@ -25,7 +25,7 @@ struct rtsp_config {
 	int64_t client_port;
 	int64_t timeout;   /* ns: connect, reply, and no-data limit */
 	int64_t keepalive; /* ns; 0: half the session timeout */
-	int64_t reconnect_min, reconnect_max; /* ns */
+	int64_t retry_delay, retry_max_delay; /* ns */
 	int64_t max_frame_size;		      /* bytes */
 	int64_t reorder_depth;		      /* frames; -1: from the SPS */
 };
@@ -80,7 +80,8 @@ struct rtsp_client {
 	bool session_lost; /* set by the reader: reconnect */
 
 	/* reconnect policy */
-	int64_t backoff, next_attempt;
+	struct vpipe_backoff backoff;
+	int64_t next_attempt;
 	bool ever_played;
 	bool frame_this_session;
 	uint64_t sessions;

@@ -31,7 +31,10 @@ static int64_t remaining(int64_t deadline)
 static int wait_io(struct rtsp_client *c, int fd, short events,
 		   int64_t deadline, const char *what)
 {
-	int r = vpipe_node_wait_fd(c->node, fd, events, remaining(deadline));
+	int r;
+	do /* 0 before the deadline: woken (a key-frame request), not late */
+		r = vpipe_node_wait_fd(c->node, fd, events, remaining(deadline));
+	while (r == 0 && remaining(deadline) > 0);
 	if (r < 0)
 		return STOPPING;
 	if (r == 0) {

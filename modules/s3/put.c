@@ -1,6 +1,6 @@
 /* The s3 upload worker: takes objects from the queue in order, signs each
  * PUT with Signature V4 (common/sigv4), sends it with libcurl, retries
- * with jittered exponential backoff while the failure may pass, then
+ * with the kernel's jittered backoff while the failure may pass, then
  * writes the notification event object when asked. */
 #include "s3.h"
 
@@ -26,23 +26,39 @@ struct s3_resp {
 	char cerr[CURL_ERROR_SIZE];
 };
 
-void s3_sleep(struct s3 *s, int64_t ns)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	int64_t t = (int64_t)ts.tv_sec * VPIPE_S + ts.tv_nsec + ns;
-	ts.tv_sec = (time_t)(t / VPIPE_S);
-	ts.tv_nsec = (long)(t % VPIPE_S);
-	pthread_mutex_lock(&s->lock);
-	while (!atomic_load(&s->quit) &&
-	       pthread_cond_timedwait(&s->cond, &s->lock, &ts) == 0)
-		;
-	pthread_mutex_unlock(&s->lock);
-}
-
 static bool quitting(struct s3 *s)
 {
-	return atomic_load(&s->quit) || vpipe_node_stopping(s->node);
+	return atomic_load(&s->quit) || atomic_load(&s->fatal) ||
+	       vpipe_node_stopping(s->node);
+}
+
+/* S3 refused the session token (ExpiredToken, InvalidToken). */
+static bool token_refused(const char *code, const char *text)
+{
+	return !strcmp(code, "ExpiredToken") || !strcmp(code, "InvalidToken") ||
+	       strcasestr(text, "security token") != NULL;
+}
+
+/* A session token from the INI or the environment is never renewed: its
+ * refusal fails the node like a wrong secret, instead of being retried
+ * forever. Sources that renew it (files, IoT) are retried. */
+static bool token_fatal(struct s3 *s, const char *code, const char *text,
+			const char *msg)
+{
+	if (!s->creds.session_token || !token_refused(code, text) ||
+	    (s->prov.source != KVS_CRED_ENV &&
+	     s->prov.source != KVS_CRED_PARAMS))
+		return false;
+	snprintf(s->fatal_msg, sizeof(s->fatal_msg),
+		 "%s: the service refused the session token, and credentials "
+		 "from the INI or the environment are never renewed: give "
+		 "current temporary credentials, or use credential-path or "
+		 "iot-certificate, which vpipe renews",
+		 msg);
+	vpipe_error(s->node, "%s", s->fatal_msg);
+	atomic_store(&s->fatal, true);
+	vpipe_node_wake(s->node);
+	return true;
 }
 
 static int abort_fn(void *ctx)
@@ -245,17 +261,13 @@ out:
 	return rc;
 }
 
-static int64_t backoff_ns(struct s3 *s, unsigned attempt)
+/* The kernel's backoff (retry-delay, retry-max-delay). False when the
+ * worker must end. */
+static bool back_off(struct s3 *s)
 {
-	int64_t d = s->cfg->retry_min;
-	for (unsigned i = 0; i < attempt && d < s->cfg->retry_max; i++)
-		d *= 2;
-	if (d > s->cfg->retry_max)
-		d = s->cfg->retry_max;
-	/* Jitter over the upper half, so that many cameras spread out. */
-	s->jitter_state = s->jitter_state * 6364136223846793005ULL + 1;
-	return d / 2 +
-	       (int64_t)((s->jitter_state >> 33) % (uint64_t)(d / 2 + 1));
+	int64_t wait = vpipe_backoff_next(&s->backoff);
+	return vpipe_node_sleep_until(s->node, vpipe_now() + wait) == 0 &&
+	       !quitting(s);
 }
 
 /* A failure: logged once while it repeats, at debug level afterwards. */
@@ -289,7 +301,8 @@ static bool put_with_retries(struct s3 *s, const char *key, const uint8_t *data,
 			vpipe_node_count(s->node, "retries", 1);
 		if (refresh_creds(s, force_creds, err, sizeof(err))) {
 			problem(s, "credentials", err, false);
-			s3_sleep(s, backoff_ns(s, attempt));
+			if (!back_off(s))
+				break;
 			continue;
 		}
 		force_creds = false;
@@ -302,7 +315,8 @@ static bool put_with_retries(struct s3 *s, const char *key, const uint8_t *data,
 			snprintf(msg, sizeof(msg), "PUT s3://%s/%s: %s", bucket,
 				 key, err);
 			problem(s, "transport", msg, false);
-			s3_sleep(s, backoff_ns(s, attempt));
+			if (!back_off(s))
+				break;
 			continue;
 		}
 		char code[80], text[300];
@@ -310,6 +324,7 @@ static bool put_with_retries(struct s3 *s, const char *key, const uint8_t *data,
 				sizeof(code), text, sizeof(text));
 		enum s3_verdict v = s3_classify(r.status, code);
 		if (v == S3_OK) {
+			vpipe_backoff_reset(&s->backoff);
 			snprintf(etag, 130, "%s", r.etag);
 			sb_free(&r.body);
 			if (s->last_problem[0])
@@ -329,6 +344,8 @@ static bool put_with_retries(struct s3 *s, const char *key, const uint8_t *data,
 			 s->creds.access_key, s->prov.describe);
 		char kind[160];
 		snprintf(kind, sizeof(kind), "%ld %s", r.status, code);
+		if (v == S3_RETRY_AUTH && token_fatal(s, code, text, msg))
+			return false;
 		if (v == S3_GIVE_UP) {
 			problem(s, kind, msg, true);
 			vpipe_node_count(s->node, "failed", 1);
@@ -336,7 +353,8 @@ static bool put_with_retries(struct s3 *s, const char *key, const uint8_t *data,
 		}
 		force_creds = v == S3_RETRY_AUTH;
 		problem(s, kind, msg, false);
-		s3_sleep(s, backoff_ns(s, attempt));
+		if (!back_off(s))
+			break;
 	}
 	return false;
 }

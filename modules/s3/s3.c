@@ -64,10 +64,7 @@ static const struct vpipe_param params[] = {
     VPIPE_P_INT("max-pending", C, max_pending, "64", 1, 100000,
 		"objects waiting for upload; when full the oldest is "
 		"dropped (counted)"),
-    VPIPE_P_DURATION("retry-min", C, retry_min, "500ms", 0.01, 3600, VPIPE_MS,
-		     "first retry delay (bare number: ms)"),
-    VPIPE_P_DURATION("retry-max", C, retry_max, "10s", 0.01, 3600, VPIPE_MS,
-		     "longest retry delay (bare number: ms)"),
+    VPIPE_P_RETRY(C, retry_delay, retry_max_delay, "500ms", "10s"),
     VPIPE_P_DURATION("connection-timeout", C, connection_timeout, "5s", 0.1,
 		     600, VPIPE_MS, "TCP/TLS connect timeout"),
     VPIPE_P_DURATION("request-timeout", C, request_timeout, "60s", 0.1, 3600,
@@ -203,13 +200,16 @@ static int s3_create(struct vpipe_node *node, const void *config, void **state)
 		vpipe_error(node, "%s", err);
 		return -1;
 	}
-	if (cfg->retry_max < cfg->retry_min) {
-		vpipe_error(node, "retry-max is below retry-min");
-		return -1;
-	}
 	struct s3 *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -1;
+	if (vpipe_backoff_init(&s->backoff, cfg->retry_delay,
+			       cfg->retry_max_delay)) {
+		vpipe_error(node, "retry-max-delay must not be below "
+				  "retry-delay");
+		free(s);
+		return -1;
+	}
 	s->node = node;
 	s->cfg = cfg;
 	s->done_fd = -1;
@@ -276,13 +276,6 @@ static int s3_start(void *state)
 		vpipe_error(s->node, "out of resources for the upload queue");
 		return -1;
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	s->rand_state = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
-			(uint64_t)(uintptr_t)s;
-	/* Each thread draws from its own state: the worker's retries must not
-	 * race the node thread's keys. */
-	s->jitter_state = s->rand_state ^ 0x9e3779b97f4a7c15ULL;
 	if (!s->cfg->tls_verify)
 		vpipe_warn(s->node, "tls-verify = false: the server's "
 				    "certificate is not checked");
@@ -314,13 +307,11 @@ static void s3_stop(void *state)
 }
 
 /* Randomness for keys: spreading, not secrecy. */
-static void key_random(struct s3 *s, uint8_t out[17])
+static void key_random(uint8_t out[17])
 {
-	for (int i = 0; i < 17; i++) {
-		s->rand_state = s->rand_state * 6364136223846793005ULL +
-				1442695040888963407ULL;
-		out[i] = (uint8_t)(s->rand_state >> 56);
-	}
+	uint64_t r[3] = {vpipe_random_u64(), vpipe_random_u64(),
+			 vpipe_random_u64()};
+	memcpy(out, r, 17);
 }
 
 static int make_key(struct s3 *s, const struct s3_meta *f, uint32_t media,
@@ -337,7 +328,7 @@ static int make_key(struct s3 *s, const struct s3_meta *f, uint32_t media,
 	const char *ts = s3_meta_tag(f, S3_TAG_PRODUCER_TS);
 	int64_t wall = f->wallclock;
 	uint8_t rnd[17];
-	key_random(s, rnd);
+	key_random(rnd);
 	struct s3_key_vars v = {
 	    .stream = stream,
 	    .account = s->cfg->account_id,
@@ -481,6 +472,10 @@ static int s3_process(void *state, unsigned port, const struct vpipe_frame *in)
 {
 	struct s3 *s = state;
 	(void)port;
+	if (atomic_load(&s->fatal)) {
+		vpipe_error(s->node, "stopping: %s", s->fatal_msg);
+		return -1;
+	}
 	switch (in->media) {
 	case VPIPE_MEDIA_MKV:
 		return take_mkv(s, in);
@@ -521,7 +516,7 @@ static int s3_flush(void *state)
 	finish_clip(s);
 	int64_t deadline = vpipe_now() + s->cfg->flush_timeout;
 	size_t n;
-	while ((n = pending(s)) > 0) {
+	while ((n = pending(s)) > 0 && !atomic_load(&s->fatal)) {
 		int64_t left = deadline - vpipe_now();
 		if (left <= 0) {
 			vpipe_error(s->node,
@@ -535,6 +530,10 @@ static int s3_flush(void *state)
 		uint64_t v;
 		ssize_t r = read(s->done_fd, &v, sizeof(v));
 		(void)r;
+	}
+	if (atomic_load(&s->fatal)) {
+		vpipe_error(s->node, "stopped: %s", s->fatal_msg);
+		return -1;
 	}
 	return 0;
 }

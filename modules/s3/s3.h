@@ -33,7 +33,7 @@ struct s3_config {
 	const char *stream_arn;
 	int64_t clip_fragments;
 	int64_t max_pending;
-	int64_t retry_min, retry_max;				    /* ns */
+	int64_t retry_delay, retry_max_delay; /* ns */
 	int64_t connection_timeout, request_timeout, flush_timeout; /* ns */
 	const char *access_key, *secret_key, *session_token;
 	const char *credential_path, *profile, *iot_certificate;
@@ -69,8 +69,7 @@ struct s3 {
 	char region[64];
 	struct s3_target target;
 	struct kvs_cred_provider prov;
-	uint64_t rand_state;   /* node thread: keys (not secret, only spread) */
-	uint64_t jitter_state; /* worker thread: retry jitter */
+	struct vpipe_backoff backoff; /* worker thread: retries */
 
 	/* Queue: node thread appends, worker takes from the head. */
 	pthread_mutex_t lock;
@@ -79,6 +78,9 @@ struct s3 {
 	size_t q_head, q_len;
 	bool in_flight;
 	atomic_bool quit;
+	/* The worker met a refusal that no retry can fix: the node fails. */
+	atomic_bool fatal;
+	char fatal_msg[2700]; /* written before fatal is set */
 	int done_fd; /* eventfd: the worker finished an object */
 	bool worker_started;
 
@@ -105,6 +107,4 @@ void s3_item_free(struct s3_item *it);
 
 /* put.c */
 void s3_worker(void *arg);
-/* Wait up to ns (less when stop() asks). Worker only. */
-void s3_sleep(struct s3 *s, int64_t ns);
 #endif

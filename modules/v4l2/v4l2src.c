@@ -1,5 +1,5 @@
 /* v4l2: capture from a V4L2 camera (raw, MJPEG or the camera's own H.264),
- * poll-driven, zero copy, reopening with backoff when the device goes away. */
+ * poll-driven, zero copy, reopening with the kernel's backoff when the device goes away. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -40,10 +40,7 @@ static const struct vpipe_param params[] = {
     VPIPE_P_ENUM("profile", CFG, profile, "device", profiles, "h264: profile"),
     VPIPE_P_DURATION("frame-timeout", CFG, frame_timeout, "2s", 0.01, 3600,
 		     VPIPE_S, "no frame for this long: the device is reopened"),
-    VPIPE_P_DURATION("reopen-delay", CFG, reopen_delay, "100ms", 0.001, 3600,
-		     VPIPE_S, "first wait before reopening"),
-    VPIPE_P_DURATION("reopen-delay-max", CFG, reopen_delay_max, "5s", 0.001,
-		     3600, VPIPE_S, "the wait doubles up to this"),
+    VPIPE_P_RETRY(CFG, retry_delay, retry_max_delay, "100ms", "5s"),
     VPIPE_P_ENUM("export-dmabuf", CFG, export_dmabuf, "auto",
 		 v4l2src_export_modes,
 		 "raw: export the buffers (VIDIOC_EXPBUF) so an encoder "
@@ -60,7 +57,8 @@ struct v4l2src {
 	int64_t frame_ns;
 	int64_t mono_offset; /* CLOCK_MONOTONIC ns - pipeline ns */
 	int64_t last_frame;  /* pipeline ns of the last dequeue */
-	int64_t reopen_at, backoff;
+	int64_t reopen_at;
+	struct vpipe_backoff backoff;
 	unsigned attempts;
 	bool discont;  /* flag the next frame pushed */
 	bool need_key; /* H.264: drop until a key frame */
@@ -96,12 +94,10 @@ static int v4l2src_create(struct vpipe_node *node, const void *config,
 			  void **state)
 {
 	const struct v4l2src_config *cfg = config;
-	if (cfg->reopen_delay_max < cfg->reopen_delay) {
-		vpipe_error(node,
-			    "reopen-delay-max (%lld ms) is below "
-			    "reopen-delay (%lld ms)",
-			    (long long)(cfg->reopen_delay_max / 1000000),
-			    (long long)(cfg->reopen_delay / 1000000));
+	struct vpipe_backoff check;
+	if (vpipe_backoff_init(&check, cfg->retry_delay, cfg->retry_max_delay)) {
+		vpipe_error(node, "retry-max-delay must not be below "
+				  "retry-delay");
 		return -1;
 	}
 	uint32_t fourcc = v4l2src_fourcc(cfg->format);
@@ -172,8 +168,9 @@ static void device_lost(struct v4l2src *s, const char *why)
 	vpipe_node_count(s->node, "device-lost", 1);
 	v4l2dev_close(&s->dev);
 	s->discont = true;
-	s->backoff = s->cfg->reopen_delay;
-	s->reopen_at = vpipe_now() + s->backoff;
+	vpipe_backoff_init(&s->backoff, s->cfg->retry_delay,
+			   s->cfg->retry_max_delay);
+	s->reopen_at = vpipe_now() + vpipe_backoff_next(&s->backoff);
 	s->attempts = 0;
 }
 
@@ -192,15 +189,13 @@ static int reopen_step(struct v4l2src *s)
 		return 0;
 	s->attempts++;
 	if (v4l2dev_open(&s->dev, s->node, s->cfg, true) < 0) {
-		s->backoff *= 2;
-		if (s->backoff > s->cfg->reopen_delay_max)
-			s->backoff = s->cfg->reopen_delay_max;
-		s->reopen_at = vpipe_now() + s->backoff;
+		int64_t wait = vpipe_backoff_next(&s->backoff);
+		s->reopen_at = vpipe_now() + wait;
 		vpipe_warn(s->node,
 			   "%s still unavailable after %u attempts; "
 			   "next in %lld ms",
 			   s->cfg->device, s->attempts,
-			   (long long)(s->backoff / 1000000));
+			   (long long)(wait / 1000000));
 		return 0;
 	}
 	vpipe_info(s->node, "%s is back after %u attempts (%s)", s->cfg->device,

@@ -24,8 +24,7 @@ struct v4l2src_config {
 	bool inline_headers;
 	int profile;
 	int64_t frame_timeout;	  /* ns */
-	int64_t reopen_delay;	  /* ns */
-	int64_t reopen_delay_max; /* ns */
+	int64_t retry_delay, retry_max_delay; /* ns: reopening */
 	int export_dmabuf;	  /* index into v4l2src_export_modes */
 };
 

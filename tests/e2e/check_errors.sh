@@ -30,6 +30,19 @@ expect_error part_of_key "part_of_key.ini:3: error: unknown key 'live' for node 
 module = testsrc
 live = false
 INI
+# every module's retry keys got one name: an old one suggests the new
+expect_error renamed_key "renamed_key.ini:4: error: unknown key 'reconnect-max' for node [cam] (module rtsp); did you mean 'retry-max-delay'?" <<'INI'
+[cam]
+module = rtsp
+url = rtsp://127.0.0.1/cam
+reconnect-max = 30s
+INI
+expect_error restart_max_delay "restart_max_delay.ini:1: error: [cam]: restart-max-delay must not be below restart-delay" <<'INI'
+[cam]
+module = testsrc
+restart-delay = 5s
+restart-max-delay = 1s
+INI
 expect_error wrong_type "wrong_type.ini:3: error: [cam] invalid value 'big' for width: an integer" <<'INI'
 [cam]
 module = testsrc

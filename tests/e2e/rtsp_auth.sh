@@ -12,7 +12,7 @@ run() { # NAME URL [extra ini lines]
 	local name=$1 url=$2
 	shift 2
 	{
-		printf '[cam]\nmodule = rtsp\nurl = %s\ntimeout = 2s\nreconnect-delay = 300ms\n' "$url"
+		printf '[cam]\nmodule = rtsp\nurl = %s\ntimeout = 2s\nretry-delay = 300ms\n' "$url"
 		for l in "$@"; do printf '%s\n' "$l"; done
 		printf '[out]\nmodule = filesink\ninput = cam\nlocation = %s\n' "$T/$name.h264"
 	} >"$T/$name.ini"

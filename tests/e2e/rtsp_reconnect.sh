@@ -17,8 +17,8 @@ cat >"$T/g.ini" <<INI
 module = rtsp
 url = rtsp://127.0.0.1:$port/cam
 timeout = 1500ms
-reconnect-delay = 300ms
-reconnect-max = 1s
+retry-delay = 300ms
+retry-max-delay = 1s
 [raw]
 module = filesink
 input = cam

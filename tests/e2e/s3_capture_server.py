@@ -6,8 +6,9 @@ handling of S3 error answers.
   s3_capture_server.py PORT_FILE REQUESTS.jsonl
 
 Buckets answer by name: "denied" 403 SignatureDoesNotMatch, "nobucket" 404
-NoSuchBucket, "toolarge" 400 EntityTooLarge, "slow" 503 SlowDown for the
-first two requests; every other bucket stores (200 with an ETag)."""
+NoSuchBucket, "toolarge" 400 EntityTooLarge, "expired" 400 ExpiredToken,
+"slow" 503 SlowDown for the first two requests; every other bucket stores
+(200 with an ETag)."""
 import hashlib
 import http.server
 import json
@@ -20,6 +21,7 @@ ERRORS = {
     "nobucket": (404, "NoSuchBucket", "The specified bucket does not exist"),
     "toolarge": (400, "EntityTooLarge",
                  "Your proposed upload exceeds the maximum allowed size"),
+    "expired": (400, "ExpiredToken", "The provided token has expired."),
 }
 slow_left = [2]
 

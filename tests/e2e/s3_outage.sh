@@ -19,8 +19,8 @@ access-key = $S3_KEY
 secret-key = $S3_SECRET
 key-template = {stream}/{seq}.{ext}
 max-pending = $3
-retry-min = 200ms
-retry-max = 2s
+retry-delay = 200ms
+retry-max-delay = 2s
 connection-timeout = 1s
 flush-timeout = 20s
 INI

@@ -51,8 +51,8 @@ access-key = AKIDEXAMPLE
 secret-key = $SECRET
 session-token = FQoGZXIvYXdzEXAMPLETOKEN
 account-id = 111122223333
-retry-min = 50ms
-retry-max = 200ms
+retry-delay = 50ms
+retry-max-delay = 200ms
 flush-timeout = 2s
 INI
 	printf '%s\n' "$@"
@@ -89,3 +89,15 @@ expect_grep "uploads to s3://slow work again" "$T/slow.log"
 expect_grep "uploaded=3" "$T/slow.log"
 expect_grep "failed=3" "$T/toolarge.log"
 echo "ok: S3 errors named, retried or dropped; secret never logged"
+
+# A refused session token from the INI is never renewed: the node fails
+# with a message naming the token, instead of retrying it forever.
+graph expired "key-template = {stream}/{seq}.{ext}" >"$T/expired.ini"
+rc=0
+timeout 60 "$VPIPE" run "$T/expired.ini" >"$T/expired.log" 2>&1 || rc=$?
+[ "$rc" != 124 ] || { cat "$T/expired.log"; fail "a refused static token is still retried"; }
+[ "$rc" != 0 ] || { cat "$T/expired.log"; fail "the run succeeded with a refused token"; }
+expect_grep "HTTP 400 ExpiredToken.*refused the session token.*never renewed" "$T/expired.log"
+! grep -q "retrying" "$T/expired.log" || { cat "$T/expired.log"; fail "the refused token was retried"; }
+! grep -qF -e "$SECRET" -e FQoGZXIvYXdzEXAMPLETOKEN "$T/expired.log" || fail "a secret in the log"
+echo "ok: a refused static session token fails the node"

@@ -51,8 +51,8 @@ device = /dev/video$dev
 format = $fmt
 width = 160
 height = 120
-reopen-delay = 100ms
-reopen-delay-max = 400ms
+retry-delay = 100ms
+retry-max-delay = 400ms
 
 [out]
 module = filesink
@@ -62,7 +62,15 @@ INI
 	LD_PRELOAD="$V4L2DEV_PRELOAD" "$VPIPE" run "$T/g$dev.ini" --duration 2500ms 2>"$T/log$dev" ||
 		{ cat "$T/log$dev"; fail "run failed"; }
 	expect_grep "/dev/video$dev: VIDIOC_DQBUF: No such device (unplugged?); reopening" "$T/log$dev"
-	expect_grep "still unavailable after 1 attempts; next in 200 ms" "$T/log$dev"
+	# the kernel's backoff: the second wait is 100-200 ms (jittered), none
+	# is longer than retry-max-delay
+	next=$(sed -n 's/.*still unavailable after 1 attempts; next in \([0-9]*\) ms.*/\1/p' "$T/log$dev")
+	[ -n "$next" ] && [ "$next" -ge 100 ] && [ "$next" -le 200 ] ||
+		{ cat "$T/log$dev"; fail "second reopen wait '$next' ms is not in 100-200 ms"; }
+	for w in $(sed -n 's/.*next in \([0-9]*\) ms.*/\1/p' "$T/log$dev"); do
+		[ "$w" -le 400 ] || fail "a reopen wait of $w ms is above retry-max-delay"
+	done
+	echo "ok: reopen waits $(sed -n 's/.*next in \([0-9]*\) ms.*/\1/p' "$T/log$dev" | tr '\n' ' ')ms"
 	expect_grep "/dev/video$dev is back after" "$T/log$dev"
 	expect_grep "device-lost=1 reopens=1" "$T/log$dev"
 done

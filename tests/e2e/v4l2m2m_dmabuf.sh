@@ -186,8 +186,8 @@ device = /dev/video1
 format = i420
 width = 320
 height = 240
-reopen-delay = 100ms
-reopen-delay-max = 200ms
+retry-delay = 100ms
+retry-max-delay = 200ms
 
 [imp]
 module = v4l2m2m

@@ -460,6 +460,27 @@ static void test_error_map(void)
 	h.message = "The security token included in the request is expired";
 	CHECK_EQ_INT(kvs_explain_http_error(&h, out, sizeof(out)), KVS_RESTART);
 	CHECK_STR_CONTAINS(out, "expired");
+	/* A session token from the INI or the environment is never renewed:
+	 * its refusal fails at once, like a wrong secret. */
+	h.static_credentials = true;
+	h.session_token = true;
+	CHECK_EQ_INT(kvs_explain_http_error(&h, out, sizeof(out)), KVS_FATAL);
+	CHECK_STR_CONTAINS(out, "session token given with access key AKIDTEST");
+	CHECK_STR_CONTAINS(out, "never renewed");
+	h.session_token = false; /* none sent: say that one is needed */
+	CHECK_EQ_INT(kvs_explain_http_error(&h, out, sizeof(out)), KVS_FATAL);
+	CHECK_STR_CONTAINS(out, "none was given");
+	h.error_type = "UnrecognizedClientException";
+	h.message = "The security token included in the request is invalid.";
+	h.session_token = true;
+	CHECK_EQ_INT(kvs_explain_http_error(&h, out, sizeof(out)), KVS_FATAL);
+	CHECK_STR_CONTAINS(out, "session token");
+	/* from a source that renews it: fetch again and retry */
+	h.static_credentials = false;
+	CHECK_EQ_INT(kvs_explain_http_error(&h, out, sizeof(out)), KVS_RESTART);
+	h.session_token = false; /* no token sent: the key itself is unknown */
+	CHECK_EQ_INT(kvs_explain_http_error(&h, out, sizeof(out)), KVS_FATAL);
+	CHECK_STR_CONTAINS(out, "not known");
 
 	struct kvs_http_error s5 = {.status = 503};
 	CHECK_EQ_INT(kvs_explain_http_error(&s5, out, sizeof(out)), KVS_RESTART);

@@ -9,8 +9,11 @@
  *
  * Rules for module authors:
  *  - include only <vpipe/...> headers from vpipe;
- *  - never create threads (use vpipe_node_spawn_worker) and never sleep in a
- *    loop (use vpipe_node_wait_fd / vpipe_node_sleep_until, which wake on stop);
+ *  - never create threads (use vpipe_node_spawn_worker), never sleep or poll
+ *    on an interval (use vpipe_node_wait_fd / vpipe_node_sleep_until, which
+ *    return on vpipe_node_wake and on stop, in the node's thread and in its
+ *    workers) and never keep a retry scheme of your own (struct
+ *    vpipe_backoff, VPIPE_P_RETRY);
  *  - create() validates and computes; start() acquires devices, sockets, files.
  *    `vpipe check` calls create() and destroy() only.
  *  - a callback returns 0 on success, VPIPE_EOS (sources) at end of stream, or a
@@ -224,11 +227,22 @@ int64_t vpipe_clock_to_wall(int64_t pipeline_ns);
 bool vpipe_node_stopping(struct vpipe_node *node);
 
 /* Sleep until pipeline time `t` (ns) or until stop. Returns 0 when the time
- * came, -1 when stopping. Uses no CPU while waiting. */
+ * came, -1 when stopping (see below). Uses no CPU while waiting. Works in
+ * the node's thread and in its workers. */
 int vpipe_node_sleep_until(struct vpipe_node *node, int64_t t);
 
 /* Wait for `events` (POLLIN/POLLOUT) on fd, at most timeout_ns (<0: no
- * limit). Returns the revents (>0), 0 on timeout, -1 when stopping. */
+ * limit); fd < 0 waits only for a wake-up. Returns the revents (>0) when fd
+ * is ready, 0 when the time is up or vpipe_node_wake() was called (look at
+ * your condition and your deadline again), -1 when stopping. A wake-up that
+ * comes while the thread is not waiting is kept: the next wait returns at
+ * once, so "check, then wait" loses none.
+ *
+ * In the node's thread "stopping" means the node must stop now (sources: at
+ * the first stop request; others: when the pipeline aborts). In a worker
+ * thread it means the pipeline aborts or the kernel is about to call stop():
+ * a worker's waits return -1 from then on, so stop() needs no wake-up of
+ * its own. */
 int vpipe_node_wait_fd(struct vpipe_node *node, int fd, short events,
 		       int64_t timeout_ns);
 
@@ -238,7 +252,9 @@ int vpipe_node_wait_fd(struct vpipe_node *node, int fd, short events,
 int vpipe_node_spawn_worker(struct vpipe_node *node, void (*fn)(void *arg),
 			    void *arg);
 
-/* Wake a node blocked in vpipe_node_wait_fd/sleep_until (any thread). */
+/* Wake every thread of the node (its own and its workers) that waits in
+ * vpipe_node_wait_fd/sleep_until, or the next wait of each: call it from
+ * any thread after changing what a waiter looks at. */
 void vpipe_node_wake(struct vpipe_node *node);
 
 const char *vpipe_node_name(const struct vpipe_node *node);
@@ -248,6 +264,55 @@ void vpipe_node_count(struct vpipe_node *node, const char *name,
 		      int64_t delta);
 void vpipe_node_gauge(struct vpipe_node *node, const char *name,
 		      int64_t value);
+
+/* --------------------------------------------------------------- backoff */
+
+/* The one retry policy of vpipe: exponential backoff with jitter.
+ *
+ * The n-th wait after a reset (n = 0, 1, ...) is drawn uniformly from
+ * [c/2, c], where c = min(first * 2^n, max): the first wait is between half
+ * of `first` and `first`, the longest is at most `max`, and cameras that
+ * lost the same server at the same moment spread over the upper half of
+ * each step instead of calling back together. Reset after a success (what
+ * counts as one is the module's call: a session that delivered frames, an
+ * object stored).
+ *
+ * The jitter comes from a kernel-owned generator with one state per thread:
+ * a struct vpipe_backoff belongs to the thread that uses it, and nothing is
+ * shared. Modules take `first` and `max` from VPIPE_P_RETRY() below. */
+struct vpipe_backoff {
+	int64_t first_ns;   /* as given to init */
+	int64_t max_ns;     /* as given to init */
+	int64_t ceiling_ns; /* the next wait is drawn from [ceiling/2, ceiling] */
+	unsigned attempts;  /* waits handed out since the last reset */
+};
+
+/* Returns 0, or -1 when first_ns <= 0 or max_ns < first_ns (the backoff
+ * then uses first_ns for both, so it is safe to use anyway). */
+int vpipe_backoff_init(struct vpipe_backoff *b, int64_t first_ns,
+		       int64_t max_ns);
+/* The next wait in ns (jittered), and the step after it doubles. */
+int64_t vpipe_backoff_next(struct vpipe_backoff *b);
+/* Back to the first step after a success. */
+void vpipe_backoff_reset(struct vpipe_backoff *b);
+
+/* A uniformly distributed 64-bit number from the calling thread's kernel
+ * generator: for spreading (jitter, object keys), never for secrets. */
+uint64_t vpipe_random_u64(void);
+
+/* The retry parameters, with the same names, units and help in every
+ * module: `retry-delay` (first wait) and `retry-max-delay` (longest wait),
+ * durations (a bare number is ms). The kernel's own `restart-delay` and
+ * `restart-max-delay` follow the same policy. */
+#define VPIPE_P_RETRY(st, first_fld, max_fld, def_first, def_max)            \
+	VPIPE_P_DURATION("retry-delay", st, first_fld, def_first, 0.001, 3600,  \
+			 VPIPE_MS,                                              \
+			 "first wait before retrying (jittered: between half "  \
+			 "of it and all of it); doubles per failure"),          \
+	VPIPE_P_DURATION("retry-max-delay", st, max_fld, def_max, 0.001,        \
+			 86400, VPIPE_MS,                                       \
+			 "longest wait between retries (not below "            \
+			 "retry-delay)")
 
 /* ----------------------------------------------------------------- log */
 
