@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vpipe/export.h>
 #include <vpipe/frame.h>
 
 #ifdef __cplusplus
@@ -170,84 +171,88 @@ struct vpipe_module {
 };
 
 /* A module defines its descriptor with:
- *   VPIPE_MODULE = { .abi_version = VPIPE_ABI_VERSION, ... };  */
+ *   VPIPE_MODULE = { .abi_version = VPIPE_ABI_VERSION, ... };
+ * It is the one symbol a module exports (modules are built with hidden
+ * visibility; VPIPE_API makes the descriptor visible to the loader). */
 #define VPIPE_MODULE_SYMBOL "vpipe_module"
-#define VPIPE_MODULE                                                           \
-	__attribute__((visibility("default"))) const struct vpipe_module       \
-		vpipe_module
+#define VPIPE_MODULE	    VPIPE_API const struct vpipe_module vpipe_module
 
 /* ------------------------------------------------------ calls for modules */
 
 /* Push a frame on output `port`. The node gives up its reference. Returns
  * 0, or -1 when the node is stopping (the frame is released). Blocks when a
  * `block` link downstream is full. */
-int vpipe_push(struct vpipe_node *node, unsigned port, struct vpipe_frame *f);
+VPIPE_API int vpipe_push(struct vpipe_node *node, unsigned port,
+			 struct vpipe_frame *f);
 
 /* Push an in-band event (EOS, DISCONTINUITY) on every output. */
-int vpipe_push_event(struct vpipe_node *node, unsigned event);
+VPIPE_API int vpipe_push_event(struct vpipe_node *node, unsigned event);
 
 /* Send an out-of-band event to every upstream node (key-frame request). */
-void vpipe_node_send_upstream(struct vpipe_node *node, unsigned event);
+VPIPE_API void vpipe_node_send_upstream(struct vpipe_node *node,
+					unsigned event);
 
 /* Output media a configured node produces on `port` (default: the port's
  * declared mask). Call in create(). */
-void vpipe_node_set_output_media(struct vpipe_node *node, unsigned port,
-				 uint32_t media);
+VPIPE_API void vpipe_node_set_output_media(struct vpipe_node *node,
+					   unsigned port, uint32_t media);
 
 /* Frame pool of this node: `count` frames of about `frame_bytes` each.
  * The kernel adds the result to the graph's memory ceiling. Call in create(). */
-void vpipe_node_set_pool(struct vpipe_node *node, unsigned count,
-			 size_t frame_bytes);
+VPIPE_API void vpipe_node_set_pool(struct vpipe_node *node, unsigned count,
+				   size_t frame_bytes);
 
 /* Ask for the timer() callback every interval_ns (0: off). Call in create()
  * or start(). */
-void vpipe_node_set_timer(struct vpipe_node *node, int64_t interval_ns);
+VPIPE_API void vpipe_node_set_timer(struct vpipe_node *node,
+				    int64_t interval_ns);
 
 /* Memory the module itself holds at most besides its frame pool (a
  * content store, a recording buffer, encoder state): counted in the
  * graph's memory ceiling that `vpipe check` prints. Call in create(). */
-void vpipe_node_add_memory(struct vpipe_node *node, size_t bytes);
+VPIPE_API void vpipe_node_add_memory(struct vpipe_node *node, size_t bytes);
 
 /* This node may need up to ns to finish after end of stream (flush()
  * waiting for acknowledgements, say): a stop waits at least that long
  * before aborting, whatever [pipeline] drain-timeout says. Call in create(). */
-void vpipe_node_set_drain_timeout(struct vpipe_node *node, int64_t ns);
+VPIPE_API void vpipe_node_set_drain_timeout(struct vpipe_node *node,
+					    int64_t ns);
 
 /* Pipeline clock: monotonic ns since the pipeline started. */
-int64_t vpipe_now(void);
+VPIPE_API int64_t vpipe_now(void);
 /* Wall clock: ns since the Unix epoch. */
-int64_t vpipe_wallclock(void);
+VPIPE_API int64_t vpipe_wallclock(void);
 /* Pipeline clock time to wall-clock time (ns), for capture timestamps. */
-int64_t vpipe_clock_to_wall(int64_t pipeline_ns);
+VPIPE_API int64_t vpipe_clock_to_wall(int64_t pipeline_ns);
 
 /* True once the node has been asked to stop. */
-bool vpipe_node_stopping(struct vpipe_node *node);
+VPIPE_API bool vpipe_node_stopping(struct vpipe_node *node);
 
 /* Sleep until pipeline time `t` (ns) or until stop. Returns 0 when the time
  * came, -1 when stopping. Uses no CPU while waiting. */
-int vpipe_node_sleep_until(struct vpipe_node *node, int64_t t);
+VPIPE_API int vpipe_node_sleep_until(struct vpipe_node *node, int64_t t);
 
 /* Wait for `events` (POLLIN/POLLOUT) on fd, at most timeout_ns (<0: no
  * limit). Returns the revents (>0), 0 on timeout, -1 when stopping. */
-int vpipe_node_wait_fd(struct vpipe_node *node, int fd, short events,
-		       int64_t timeout_ns);
+VPIPE_API int vpipe_node_wait_fd(struct vpipe_node *node, int fd, short events,
+				 int64_t timeout_ns);
 
 /* Run fn(arg) in a kernel-owned thread named after the node; the kernel
  * joins it right after stop() returns, so stop() must make fn return (set
  * a flag, wake it). For sources fn may also watch vpipe_node_stopping(). */
-int vpipe_node_spawn_worker(struct vpipe_node *node, void (*fn)(void *arg),
-			    void *arg);
+VPIPE_API int vpipe_node_spawn_worker(struct vpipe_node *node,
+				      void (*fn)(void *arg), void *arg);
 
 /* Wake a node blocked in vpipe_node_wait_fd/sleep_until (any thread). */
-void vpipe_node_wake(struct vpipe_node *node);
+VPIPE_API void vpipe_node_wake(struct vpipe_node *node);
 
-const char *vpipe_node_name(const struct vpipe_node *node);
+VPIPE_API const char *vpipe_node_name(const struct vpipe_node *node);
 
 /* Per-node counters visible in metrics; name is a static string. */
-void vpipe_node_count(struct vpipe_node *node, const char *name,
-		      int64_t delta);
-void vpipe_node_gauge(struct vpipe_node *node, const char *name,
-		      int64_t value);
+VPIPE_API void vpipe_node_count(struct vpipe_node *node, const char *name,
+				int64_t delta);
+VPIPE_API void vpipe_node_gauge(struct vpipe_node *node, const char *name,
+				int64_t value);
 
 /* ----------------------------------------------------------------- log */
 
@@ -259,11 +264,11 @@ enum vpipe_log_level {
 };
 
 /* One line to stderr, prefixed with level and node name. `node` may be NULL. */
-void vpipe_log(struct vpipe_node *node, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void vpipe_vlog(struct vpipe_node *node, int level, const char *fmt,
-		va_list ap);
-bool vpipe_log_enabled(int level);
+VPIPE_API void vpipe_log(struct vpipe_node *node, int level, const char *fmt,
+			 ...) __attribute__((format(printf, 3, 4)));
+VPIPE_API void vpipe_vlog(struct vpipe_node *node, int level, const char *fmt,
+			  va_list ap);
+VPIPE_API bool vpipe_log_enabled(int level);
 
 #define vpipe_error(n, ...) vpipe_log((n), VPIPE_LOG_ERROR, __VA_ARGS__)
 #define vpipe_warn(n, ...) vpipe_log((n), VPIPE_LOG_WARN, __VA_ARGS__)
