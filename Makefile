@@ -65,11 +65,11 @@ ifneq ($(SAN),)
 SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 # Hidden visibility: only what the public headers mark VPIPE_API (and a
-# module's VPIPE_MODULE descriptor) is exported from a shared object.
-VIS := -fvisibility=hidden
-CFLAGS_ALL := -std=c11 $(OPT) -g -fPIC -pthread $(VIS) $(WARN) $(SANFLAGS) $(CFLAGS)
-CXXFLAGS_ALL := -std=c++17 $(OPT) -g -fPIC -pthread $(VIS) -fvisibility-inlines-hidden \
-	$(WARN) $(SANFLAGS) $(CXXFLAGS)
+# module's VPIPE_MODULE descriptor) is exported from a shared object. (Not
+# for the LD_PRELOAD test doubles, whose job is to export libc's names.)
+VIS = -fvisibility=hidden
+CFLAGS_ALL := -std=c11 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CFLAGS)
+CXXFLAGS_ALL := -std=c++17 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CXXFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(CROSS_LDFLAGS) $(LDFLAGS)
 
 .PHONY: all deps test check bench fuzz run install install-files clean format
@@ -163,17 +163,19 @@ all: $(MODULE_SOS)
 # ------------------------------------------------------------------ objects
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(VIS) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
 $(BUILD)/obj/%.o: %.cc
 	@mkdir -p $(@D)
-	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) $(VIS) -fvisibility-inlines-hidden $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ------------------------------------------------------------------- tests
 # tests/unit/test_NAME.c -> $(BUILD)/tests/test_NAME, linked with the private
 # kernel library (as the command is) and common. Internal kernel headers are
 # reachable as "kernel/...".
-# tests/unit/NAME.mk may set test_NAME_SRCS (more sources) and test_NAME_LIBS.
+# tests/unit/NAME.mk may set test_NAME_SRCS (more sources) and test_NAME_LIBS,
+# and test_NAME_KERNEL (how the kernel is linked; a test that defines its own
+# doubles of API functions takes only the archive members it still needs).
 # tests/doubles/NAME/*.c -> $(BUILD)/tests/NAME.so (LD_PRELOAD doubles etc.),
 # tests/doubles/NAME/double.mk may set NAME_DOUBLE_LIBS.
 # tests/e2e/*.sh are run by tests/run.sh with BUILD, VPIPE, VPIPE_MODULE_PATH.
@@ -184,13 +186,14 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 define unit_rules
 $(BUILD)/tests/$(1): $(BUILD)/obj/tests/unit/$(1).o $$($(1)_SRCS:%.c=$(BUILD)/obj/%.o) $(LIBKERNEL) $(LIBCOMMON)
 	@mkdir -p $$(@D)
-	$(CC) -o $$@ $$(filter %.o,$$^) $(KERNEL_LINK) $(LIBCOMMON) \
+	$(CC) -o $$@ $$(filter %.o,$$^) $$(or $$($(1)_KERNEL),$$(KERNEL_LINK)) $(LIBCOMMON) \
 		$(LDFLAGS_ALL) $$($(1)_LIBS) $(COMMON_LIBS) -lcurl $(KERNEL_LIBS)
 endef
 $(foreach t,$(UNIT_SRCS:tests/unit/%.c=%),$(eval $(call unit_rules,$(t))))
 $(BUILD)/obj/tests/unit/%.o: CPPFLAGS_ALL += -I.
 $(BUILD)/obj/bin/%.o: CPPFLAGS_ALL += -I.
 
+$(BUILD)/obj/tests/doubles/%.o: VIS :=
 DOUBLE_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/doubles/*/))))
 define double_rules
 $(1)_DOUBLE_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tests/doubles/$(1)/*.c))

@@ -81,6 +81,7 @@ struct vp_counter {
 	const char *name;
 	_Atomic int64_t value;
 	bool gauge;
+	bool refused; /* the name breaks the naming rule: never counted */
 };
 
 struct vp_outport {
@@ -182,6 +183,9 @@ int64_t vp_clock_origin(void);
 /* log.c */
 void vp_log_set_level(int level);
 int vp_log_parse_level(const char *s);
+
+/* counter_name.c: 0, or -1 with the reason in why. */
+int vp_counter_name_check(const char *name, bool gauge, char *why, size_t len);
 
 /* node.c */
 void vp_node_wake_consumer(struct vpipe_node *n);

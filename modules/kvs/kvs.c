@@ -129,19 +129,21 @@ static int kvs_create(struct vpipe_node *node, const void *config,
 	       k->cp_base[strlen(k->cp_base) - 1] == '/')
 		k->cp_base[strlen(k->cp_base) - 1] = 0;
 	char err[512];
-	struct kvs_cred_params cp = {
-		.iot_certificate = cfg->iot_certificate,
-		.access_key = cfg->access_key,
-		.secret_key = cfg->secret_key,
-		.session_token = cfg->session_token,
-		.credential_path = cfg->credential_path,
-		.profile = cfg->profile,
-		.stream_name = cfg->stream_name,
-		.tls_verify = cfg->tls_verify,
+	struct aws_creds_params cp = {
+	    .iot_certificate = cfg->iot_certificate,
+	    .access_key = cfg->access_key,
+	    .secret_key = cfg->secret_key,
+	    .session_token = cfg->session_token,
+	    .credential_path = cfg->credential_path,
+	    .profile = cfg->profile,
+	    .stream_name = cfg->stream_name,
+	    .tls_verify = cfg->tls_verify,
 	};
-	if (!k->cp_base || kvs_cred_provider_init(&k->prov, &cp, err,
-						  sizeof(err))) {
-		if (k->cp_base && !strncmp(err, "no AWS credentials", 18)) {
+	int crc = k->cp_base
+		      ? aws_creds_provider_init(&k->prov, &cp, err, sizeof(err))
+		      : -1;
+	if (crc) {
+		if (crc == AWS_CREDS_NOT_CONFIGURED) {
 			/* The environment of `vpipe check` may lack them:
 			 * start() fails if they are still missing then. */
 			vpipe_warn(node, "%s", err);
@@ -186,7 +188,7 @@ static int kvs_start(void *state)
 		return -1;
 	}
 	atomic_store(&k->quit, false);
-	if (k->prov.source == KVS_CRED_NONE) {
+	if (k->prov.source == AWS_CREDS_SRC_NONE) {
 		vpipe_error(k->node,
 			    "no AWS credentials: set iot-certificate, "
 			    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
@@ -268,7 +270,7 @@ static int kvs_process(void *state, unsigned port, const struct vpipe_frame *in)
 			   "frame %llu: Matroska data unreadable at byte %zu "
 			   "(%s): dropped",
 			   (unsigned long long)in->seq, off, why ? why : "?");
-		vpipe_node_count(k->node, "DroppedFrames", 1);
+		vpipe_node_count(k->node, "dropped_frames_total", 1);
 		return 0;
 	}
 	int64_t tc_ms = 0;
@@ -292,7 +294,7 @@ static int kvs_process(void *state, unsigned port, const struct vpipe_frame *in)
 		return -1;
 	}
 	if (rc > 0) {
-		vpipe_node_count(k->node, "DroppedFrames", 1);
+		vpipe_node_count(k->node, "dropped_frames_total", 1);
 		if (!k->warned_no_header) {
 			k->warned_no_header = true;
 			vpipe_warn(k->node,
@@ -374,8 +376,8 @@ static void kvs_destroy(void *state)
 	if (k->store_ready)
 		kvs_store_free(&k->store);
 	kvs_resp_reset(&k->resp);
-	kvs_creds_clear(&k->creds);
-	kvs_cred_provider_free(&k->prov);
+	aws_creds_clear(&k->creds);
+	aws_creds_provider_free(&k->prov);
 	free(k->cp_base);
 	free(k->data_endpoint);
 	free(k);

@@ -114,12 +114,13 @@ static void report_stats(struct mkv *s)
 {
 	struct mkv_mux_stats st;
 	mkv_mux_get_stats(s->mux, &st);
-	count_delta(s, "dropped", st.dropped, &s->reported.dropped);
-	count_delta(s, "fragments", st.fragments, &s->reported.fragments);
-	count_delta(s, "headers", st.headers, &s->reported.headers);
-	count_delta(s, "tags_refused", st.tags_refused,
+	count_delta(s, "dropped_frames_total", st.dropped,
+		    &s->reported.dropped);
+	count_delta(s, "fragments_total", st.fragments, &s->reported.fragments);
+	count_delta(s, "headers_total", st.headers, &s->reported.headers);
+	count_delta(s, "tags_refused_total", st.tags_refused,
 		    &s->reported.tags_refused);
-	count_delta(s, "keyframe_requests", st.keyframe_requests,
+	count_delta(s, "keyframe_requests_total", st.keyframe_requests,
 		    &s->reported.keyframe_requests);
 }
 

@@ -128,7 +128,7 @@ run_case() {
 	local acked
 	acked=$(grep -c "every fragment acknowledged" "$T/$name.log" || true)
 	[ "$acked" = "$n" ] || { tail -n 30 "$T/$name.log"; echo "FAIL: $name: $acked of $n streams fully acknowledged"; exit 1; }
-	! grep -q "DroppedFrames=[1-9]" "$T/$name.log" || { echo "FAIL: $name: frames dropped"; exit 1; }
+	! grep -q "dropped_frames_total=[1-9]" "$T/$name.log" || { echo "FAIL: $name: frames dropped"; exit 1; }
 	read -r user sys maxrss <"$T/$name.time"
 	R_CPU=$(awk -v u="$user" -v s="$sys" -v w="$R_WALL" 'BEGIN { printf "%.2f", (u + s) * 100000 / w }')
 	R_CPUMS=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f", (u + s) * 1000 }')

@@ -41,7 +41,7 @@ graph "$T/outage.ini" "$T/in.h264" cam-outage "$KL_URL" "buffer-duration = 3"
 "$VPIPE" run "$T/outage.ini" >"$T/run-outage.log" 2>&1 ||
 	{ cat "$T/run-outage.log"; fail "outage: run failed"; }
 expect_grep "buffer-duration (3 s) exceeded" "$T/run-outage.log"
-dropped=$(grep -o 'DroppedFrames=[0-9]*' "$T/run-outage.log" | tail -1 | cut -d= -f2)
+dropped=$(grep -o 'dropped_frames_total=[0-9]*' "$T/run-outage.log" | tail -1 | cut -d= -f2)
 [ "${dropped:-0}" -gt 0 ] || fail "no dropped frames counted"
 get_media "$KL_URL" cam-outage "$T/outage.mkv"
 got=$(ffprobe -v error -count_packets -show_entries stream=nb_read_packets \

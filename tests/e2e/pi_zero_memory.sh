@@ -82,7 +82,7 @@ while kill -0 "$pid" 2>/dev/null; do
 done
 wait "$pid" || { tail -n 30 "$T/run.log"; fail "vpipe run failed"; }
 expect_grep "every fragment acknowledged" "$T/run.log"
-frames=$(sed -n 's/.*PutMedia.IncomingFrames=\([0-9]*\).*/\1/p' "$T/run.log" | tail -n 1)
+frames=$(sed -n 's/.*putmedia_incoming_frames_total=\([0-9]*\).*/\1/p' "$T/run.log" | tail -n 1)
 [ "${frames:-0}" -ge $((SECONDS_RUN * 30 / 2)) ] ||
 	fail "only ${frames:-0} frames reached kvs-local in ${SECONDS_RUN} s (CPU too busy?)"
 hwm_mb=$(awk -v k="$hwm" 'BEGIN {printf "%.1f", k / 1024}')

@@ -64,7 +64,7 @@ INI
 	expect_grep "/dev/video$dev: VIDIOC_DQBUF: No such device (unplugged?); reopening" "$T/log$dev"
 	expect_grep "still unavailable after 1 attempts; next in 200 ms" "$T/log$dev"
 	expect_grep "/dev/video$dev is back after" "$T/log$dev"
-	expect_grep "device-lost=1 reopens=1" "$T/log$dev"
+	expect_grep "device_lost_total=1 reopens_total=1" "$T/log$dev"
 done
 $CHECK "$T/out.yuyv" YUYV 160 120 --min-frames 40 | tee "$T/chk"
 gaps=$(sed -n 's/.*gaps=\([0-9]*\).*/\1/p' "$T/chk")
