@@ -65,11 +65,11 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			}
 			o->sets[o->n_sets++] = val;
 		} else if (!strncmp(a, "--duration", 10) && val) {
-			if (vp_parse_duration(val, VPIPE_S, &o->duration)) {
-				fprintf(stderr,
-					"error: --duration '%s': a duration like "
-					"10s, 500ms or 2m\n",
-					val);
+			if (vp_parse_duration(val, &o->duration)) {
+				char msg[512];
+				vp_duration_error("--duration", val, msg,
+						  sizeof(msg));
+				fprintf(stderr, "error: %s\n", msg);
 				return -1;
 			}
 		} else if (!strncmp(a, "--log-level", 11) && val) {

@@ -119,12 +119,15 @@ static int64_t kernel_number(struct builder *b, struct vp_section *s,
 	if (!v)
 		return def;
 	int64_t x;
-	int rc = duration ? vp_parse_duration(v, VPIPE_S, &x)
-			  : vp_parse_int(v, &x);
+	int rc = duration ? vp_parse_duration(v, &x) : vp_parse_int(v, &x);
+	char msg[512];
+	if (rc && duration)
+		vp_duration_error(key, v, msg, sizeof(msg));
+	else if (rc)
+		snprintf(msg, sizeof(msg),
+			 "invalid value '%s' for %s: an integer", v, key);
 	if (rc)
-		err_at(b, kv->line, "invalid value '%s' for %s: %s", v, key,
-		       duration ? "a duration like 500ms, 5s or 1m"
-				: "an integer");
+		err_at(b, kv->line, "%s", msg);
 	else if (x < lo || x > hi) {
 		char l[32], h[32];
 		if (duration) {

@@ -2,6 +2,7 @@
  * load, a name with a path separator or ".." is refused, and a module built
  * for another ABI is refused with both versions named. */
 #include "loader.h"
+#include "params.h"
 #include "internal.h"
 
 #include <dirent.h>
@@ -140,6 +141,14 @@ static struct vp_module *open_module(const char *name, const char *path,
 			 "module '%s' (%s) has an invalid descriptor (name "
 			 "'%s', needs produce or process)",
 			 name, path, d->name ? d->name : "(none)");
+		dlclose(h);
+		return NULL;
+	}
+	char why[1024];
+	if (vp_params_check_table(d->params, why, sizeof(why))) {
+		snprintf(err, errlen,
+			 "module '%s' (%s) has a broken parameter table: %s",
+			 name, path, why);
 		dlclose(h);
 		return NULL;
 	}

@@ -49,7 +49,7 @@ static const struct vpipe_param params[] = {
     VPIPE_P_ENUM("format", C, format, "jpeg", formats, "output picture format"),
     VPIPE_P_DURATION("interval", C, interval, "60s", 0, 86400, VPIPE_MS,
 		     "one picture per interval, at least 200 ms (0: only "
-		     "on trigger; bare number: ms)"),
+		     "on trigger)"),
     VPIPE_P_STRING("trigger-tag", C, trigger_tag,
 		   "AWS_KINESISVIDEO_IMAGE_GENERATION", 0,
 		   "a frame carrying this tag asks for a picture now "

@@ -438,7 +438,7 @@ static int create(struct kvs *k, struct kvs_resp *r, char *err, size_t errlen)
 	sb_puts(&b, ",\"MediaType\":");
 	json_put_string(&b, k->cfg->content_type);
 	sb_printf(&b, ",\"DataRetentionInHours\":%lld",
-		  (long long)k->cfg->retention_period);
+		  (long long)(k->cfg->retention_period / (3600 * VPIPE_S)));
 	if (k->cfg->kms_key_id && *k->cfg->kms_key_id) {
 		sb_puts(&b, ",\"KmsKeyId\":");
 		json_put_string(&b, k->cfg->kms_key_id);
@@ -531,7 +531,8 @@ int kvs_prepare(struct kvs *k, enum kvs_action *action, char *msg,
 				   "stream \"%s\" does not exist: creating it "
 				   "(retention %lld h)",
 				   k->cfg->stream_name,
-				   (long long)k->cfg->retention_period);
+				   (long long)(k->cfg->retention_period /
+					       (3600 * VPIPE_S)));
 			k->stream_missing = true;
 			if (create(k, &r, err, sizeof(err)) &&
 			    strcmp(r.error_type, "ResourceInUseException")) {

@@ -26,11 +26,11 @@ struct kvs_config {
 	const char *credential_path;
 	const char *profile;
 	const char *iot_certificate;
-	int64_t storage_size_mib;
+	int64_t storage_size; /* bytes */
 	int64_t buffer_duration;
 	int64_t replay_duration;
 	int64_t connection_staleness;
-	int64_t retention_period;
+	int64_t retention_period; /* ns, whole hours */
 	const char *kms_key_id;
 	const char *content_type;
 	const char *stream_tags;

@@ -39,7 +39,7 @@ void kvs_report_drops(struct kvs *k, const struct kvs_drops *d)
 			   "STATUS_STORE_OUT_OF_MEMORY (0x5200002e): content "
 			   "store full (storage-size %lld MiB): dropped the "
 			   "oldest %u fragment(s), %u frames, %zu bytes",
-			   (long long)k->cfg->storage_size_mib, d->by_size,
+			   (long long)(k->cfg->storage_size >> 20), d->by_size,
 			   d->frames, d->bytes);
 	if (d->by_duration)
 		vpipe_warn(k->node,

@@ -12,17 +12,16 @@
 
 static const struct vpipe_param params[] = {
     VPIPE_P_DURATION("fragment-duration", struct mkv_config, fragment_duration,
-		     "2000", 1, 20, VPIPE_MS,
+		     "2s", 1, 20, VPIPE_MS,
 		     "with key-frame-fragmentation off: a fragment ends at "
-		     "the first key frame after this (bare number: ms)"),
+		     "the first key frame after this"),
     VPIPE_P_DURATION("max-fragment-duration", struct mkv_config,
-		     max_fragment_duration, "10000", 1, 20, VPIPE_MS,
+		     max_fragment_duration, "10s", 1, 20, VPIPE_MS,
 		     "a GOP running longer asks upstream for a key frame "
-		     "and warns (KVS allows 1-20 s; bare number: ms)"),
-    VPIPE_P_DURATION("timecode-scale", struct mkv_config, timecode_scale, "1",
+		     "and warns (KVS allows 1-20 s)"),
+    VPIPE_P_DURATION("timecode-scale", struct mkv_config, timecode_scale, "1ms",
 		     1e-7, 1, VPIPE_MS,
-		     "Matroska TimecodeScale, 100 ns to 1 s (bare number: "
-		     "ms)"),
+		     "Matroska TimecodeScale, 100 ns to 1 s"),
     VPIPE_P_BOOL("key-frame-fragmentation", struct mkv_config,
 		 key_frame_fragmentation, "true",
 		 "every key frame starts a new fragment (cluster)"),

@@ -40,7 +40,7 @@ struct record_cfg {
 	const char *location;
 	int64_t segment_duration; /* ns, 0: no limit */
 	int64_t segment_size;	  /* bytes, 0: no limit */
-	int64_t max_size_mb;	  /* MiB, 0: no limit */
+	int64_t max_size;	  /* bytes, 0: no limit */
 	int64_t max_age;	  /* ns, 0: keep */
 	int on_full;
 	int64_t sync_interval; /* ns, 0: only at close */
@@ -92,9 +92,10 @@ static const struct vpipe_param record_params[] = {
 		 (double)(1LL << 40),
 		 "start a new file at the fragment that would take it "
 		 "past this size; 0: no limit"),
-    VPIPE_P_INT("max-size", struct record_cfg, max_size_mb, "0", 0, 2000000,
-		"MiB all of this node's files may use "
-		"(MaxLocalMediaSizeInMB); 0: no limit"),
+    VPIPE_P_SIZE("max-size", struct record_cfg, max_size, "0", 0,
+		 2000000.0 * (1 << 20),
+		 "what all of this node's files may use "
+		 "(MaxLocalMediaSizeInMB); 0: no limit"),
     VPIPE_P_DURATION("max-age", struct record_cfg, max_age, "720h", 0,
 		     315360000, VPIPE_S,
 		     "delete files last written longer ago than this "
@@ -592,7 +593,7 @@ static int record_create(struct vpipe_node *node, const void *config,
 	r->node = node;
 	r->cfg = *cfg;
 	snprintf(r->prefix, sizeof(r->prefix), "%s", prefix);
-	r->max_bytes = (uint64_t)cfg->max_size_mb * MIB;
+	r->max_bytes = (uint64_t)cfg->max_size;
 	r->segment_limit = (uint64_t)cfg->segment_size;
 	if (r->max_bytes) {
 		uint64_t share = r->max_bytes / MAX_SIZE_SEGMENT_SHARE;

@@ -65,9 +65,9 @@ static const struct vpipe_param params[] = {
 		"objects waiting for upload; when full the oldest is "
 		"dropped (counted)"),
     VPIPE_P_DURATION("retry-min", C, retry_min, "500ms", 0.01, 3600, VPIPE_MS,
-		     "first retry delay (bare number: ms)"),
+		     "first retry delay"),
     VPIPE_P_DURATION("retry-max", C, retry_max, "10s", 0.01, 3600, VPIPE_MS,
-		     "longest retry delay (bare number: ms)"),
+		     "longest retry delay"),
     VPIPE_P_DURATION("connection-timeout", C, connection_timeout, "5s", 0.1,
 		     600, VPIPE_MS, "TCP/TLS connect timeout"),
     VPIPE_P_DURATION("request-timeout", C, request_timeout, "60s", 0.1, 3600,

@@ -15,7 +15,7 @@
 # and the capture-to-wire latency p50/p99 each sink logs (frame's capture
 # wall-clock time to its last byte handed to the socket; for 16 streams the
 # worst stream's). Any dropped frame or unacknowledged fragment fails.
-# Each sink has a 16 MiB content store (storage-size = 16), the size with
+# Each sink has a 16 MiB content store (storage-size = 16M), the size with
 # which the SDK lost frames.
 # The input, 1080p30 H.264 (x264 ultrafast, 4 Mbit/s, a key frame every 2 s,
 # as a camera would send), is encoded once and kept in $BUILD/bench-cache/.
@@ -70,10 +70,10 @@ graph() { # PREFIX N: the graph on stdout
 			continue
 		fi
 		printf '[kvs%d]\nmodule = kvs\ninput = mux%d\nstream-name = %s-%d\n' "$i" "$i" "$1" "$i"
-		printf 'endpoint = http://127.0.0.1:%s\nstop-stream-timeout = 60\n' "$port"
-		printf 'storage-size = 16\n\n' # MiB, where the SDK lost frames
+		printf 'endpoint = http://127.0.0.1:%s\nstop-stream-timeout = 60s\n' "$port"
+		printf 'storage-size = 16M\n\n' # where the SDK lost frames
 	done
-	printf '[pipeline]\ndrain-timeout = 60\n'
+	printf '[pipeline]\ndrain-timeout = 60s\n'
 }
 
 now_ms() { date +%s%3N; }

@@ -139,6 +139,34 @@ module = testsrc
 module = testsrc
 input = x
 INI
+# A duration or a size without a unit is an error with a hint, for module
+# parameters and the kernel's own keys alike.
+expect_error bare_duration "bare_duration.ini:4: error: [mux] invalid value '2' for fragment-duration: a duration needs a unit: write 2s or 2ms" <<'INI'
+[cam]
+module = testsrc
+[mux]
+fragment-duration = 2
+module = mkv
+input = enc
+[enc]
+module = x264
+input = cam
+INI
+expect_error bare_size "bare_size.ini:5: error: [out] invalid value '2000000' for buffer-size: a size needs a unit: write 2000000B for bytes" <<'INI'
+[out]
+module = filesink
+input = cam
+location = /dev/null
+buffer-size = 2000000
+[cam]
+module = testsrc
+INI
+expect_error bare_kernel_duration "bare_kernel_duration.ini:2: error: invalid value '5' for drain-timeout: a duration needs a unit: write 5s or 5ms" <<'INI'
+[pipeline]
+drain-timeout = 5
+[cam]
+module = testsrc
+INI
 
 # An error never starts anything: `run` refuses the same file.
 "$VPIPE" run "$T/unknown_key.ini" >"$T/run.out" 2>&1 && fail "run started a bad graph"
@@ -173,6 +201,8 @@ expect_grep "this graph holds at most" "$T/ok.out"
 VPIPE_TEST_W=320 "$VPIPE" graph "$T/ok.ini" >"$T/ok.dot"
 expect_grep '"cam" -> "out" \[label="queue 8, block"\]' "$T/ok.dot"
 echo "$n error cases reported as expected"
+"$VPIPE" run "$T/ok.ini" --duration 2 >"$T/dur.out" 2>&1 && fail "run --duration 2 accepted"
+expect_grep "error: invalid value '2' for --duration: a duration needs a unit: write 2s or 2ms" "$T/dur.out"
 
 # Long values (past libinih's 200-byte line buffer) and indented
 # continuation lines both reach the module whole.

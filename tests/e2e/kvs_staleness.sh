@@ -9,7 +9,7 @@ source "$VPIPE_TOP/tests/e2e/lib/kvs.sh"
 make_h264 "$T/in.h264" 10
 start_kvs_local stall --stall-acks-after 6 --stall-for 5000
 LIVE=1 graph "$T/g.ini" "$T/in.h264" cam-stall "$KL_URL" \
-	"connection-staleness = 2"
+	"connection-staleness = 2s"
 "$VPIPE" run "$T/g.ini" >"$T/run.log" 2>&1 || { cat "$T/run.log"; fail "run failed"; }
 expect_grep "stalling after 6 ACKs" "$T/stall.log"
 expect_grep "connection stale: data sent but no ACK" "$T/run.log"

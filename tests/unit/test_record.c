@@ -136,7 +136,7 @@ struct record_cfg {
 	const char *location;
 	int64_t segment_duration;
 	int64_t segment_size;
-	int64_t max_size_mb;
+	int64_t max_size;
 	int64_t max_age;
 	int on_full;
 	int64_t sync_interval;
@@ -782,7 +782,7 @@ static void test_delete_oldest(void)
 	make_test_dir(dir, sizeof(dir), "oldest");
 	reset_counters();
 	struct record_cfg cfg = default_cfg(dir);
-	cfg.max_size_mb = 1;
+	cfg.max_size = 1 << 20;
 	cfg.segment_duration = 2 * VPIPE_S;
 	void *st = rec_open(&cfg);
 	struct gen g;
@@ -821,7 +821,7 @@ static void test_deny_new(void)
 	make_test_dir(dir, sizeof(dir), "deny");
 	reset_counters();
 	struct record_cfg cfg = default_cfg(dir);
-	cfg.max_size_mb = 1;
+	cfg.max_size = 1 << 20;
 	cfg.on_full = 1; /* deny-new */
 	cfg.segment_duration = 2 * VPIPE_S;
 	void *st = rec_open(&cfg);

@@ -42,20 +42,22 @@ extern "C" {
 
 enum vpipe_param_type {
 	VPIPE_PARAM_STRING = 1, /* const char *   (kernel-owned)            */
-	VPIPE_PARAM_INT,        /* int64_t        range [min, max]           */
-	VPIPE_PARAM_BOOL,       /* bool           true/false/yes/no/on/off/1/0 */
-	VPIPE_PARAM_ENUM,       /* int            index into choices         */
-	VPIPE_PARAM_DURATION,   /* int64_t ns     "500ms", "2s", "1m", "1h"   */
-	VPIPE_PARAM_SIZE,       /* int64_t bytes  "512", "64k", "16M", "1G"   */
-	VPIPE_PARAM_PATH,       /* const char *   a file system path         */
-	VPIPE_PARAM_SECRET,     /* const char *   never printed              */
-	VPIPE_PARAM_DOUBLE,     /* double         range [min, max]           */
+	VPIPE_PARAM_INT,	/* int64_t        range [min, max]           */
+	VPIPE_PARAM_BOOL,     /* bool           true/false/yes/no/on/off/1/0 */
+	VPIPE_PARAM_ENUM,     /* int            index into choices         */
+	VPIPE_PARAM_DURATION, /* int64_t ns     "500ms", "2s", "1m", "1h"   */
+	VPIPE_PARAM_SIZE,     /* int64_t bytes  "512B", "64k", "16M", "1G"  */
+	VPIPE_PARAM_PATH,     /* const char *   a file system path         */
+	VPIPE_PARAM_SECRET,   /* const char *   never printed              */
+	VPIPE_PARAM_DOUBLE,   /* double         range [min, max]           */
 };
 
 enum vpipe_param_flags {
 	VPIPE_PARAM_REQUIRED = 1u << 0,
-	VPIPE_PARAM_MASKED = 1u << 1,  /* mask value in every printout */
-	VPIPE_PARAM_RUNTIME = 1u << 2, /* may change while running (reload) */
+	VPIPE_PARAM_MASKED = 1u << 1, /* mask value in every printout */
+	/* May change while running (reload). Declared for tables to say so;
+	 * the kernel does not act on it yet: a change needs a restart. */
+	VPIPE_PARAM_RUNTIME = 1u << 2,
 };
 
 struct vpipe_param {
@@ -66,7 +68,10 @@ struct vpipe_param {
 	const char *def;  /* default, written as in the INI; NULL: none */
 	double min, max;  /* INT, DOUBLE, DURATION (s), SIZE (bytes); min > max: unbounded */
 	const char *const *choices; /* ENUM: NULL-terminated allowed values */
-	int64_t unit; /* DURATION: ns per unit of a bare number (0: seconds) */
+	/* Unused: a duration or size must always carry its unit ("2s",
+	 * "512B"; only 0 may go without), so a bare number is refused
+	 * whatever the table says. Kept so existing tables compile. */
+	int64_t unit;
 	const char *help; /* one line */
 	const void *reserved[2];
 };
@@ -93,7 +98,7 @@ struct vpipe_param {
 	VPIPE_P_(n, VPIPE_PARAM_BOOL, 0, st, fld, d, 1, 0, NULL, 0, h)
 #define VPIPE_P_ENUM(n, st, fld, d, ch, h)                                      \
 	VPIPE_P_(n, VPIPE_PARAM_ENUM, 0, st, fld, d, 1, 0, ch, 0, h)
-/* lo/hi in seconds; unit: ns per bare number (VPIPE_MS, VPIPE_S) */
+/* lo/hi in seconds; u: unused (see struct vpipe_param's unit) */
 #define VPIPE_P_DURATION(n, st, fld, d, lo, hi, u, h)                           \
 	VPIPE_P_(n, VPIPE_PARAM_DURATION, 0, st, fld, d, lo, hi, NULL, u, h)
 #define VPIPE_P_SIZE(n, st, fld, d, lo, hi, h)                                  \
