@@ -199,6 +199,9 @@ int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns);
 
 /* util */
 unsigned vp_edit_distance(const char *a, const char *b);
+/* The candidate a user most likely meant by `word` ("widht" -> "width",
+ * "region" -> "aws-region", "x246" -> "x264"), or NULL. */
+const char *vp_nearest(const char *word, const char *const *cands, size_t n);
 char *vp_strdup(const char *s);
 void *vp_xcalloc(size_t n, size_t size);
 

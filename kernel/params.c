@@ -476,6 +476,30 @@ const struct vpipe_param *vp_param_find(const struct vpipe_param *table,
 	return NULL;
 }
 
+void vp_params_print(const struct vpipe_param *table, FILE *out)
+{
+	for (const struct vpipe_param *p = table; p && p->name; p++) {
+		char range[512], def[256];
+		vp_param_describe_range(p, range, sizeof(range));
+		if (!p->def)
+			snprintf(def, sizeof(def), "%s",
+				 p->flags & VPIPE_PARAM_REQUIRED ? "required"
+								 : "none");
+		else if (p->type == VPIPE_PARAM_SECRET)
+			snprintf(def, sizeof(def), "********");
+		else
+			snprintf(def, sizeof(def), "%s", p->def);
+		fprintf(out, "  %-24s %-8s default %s%s%s%s\n", p->name,
+			vp_param_type_name(p->type), def,
+			(p->flags & VPIPE_PARAM_REQUIRED) && p->def
+			    ? ", required"
+			    : "",
+			range[0] ? "; " : "", range);
+		if (p->help)
+			fprintf(out, "  %-24s %s\n", "", p->help);
+	}
+}
+
 /* A masked URL shows all but its password: rtsp://user:***@host/path.
  * Returns false when the value is not a URL. */
 static bool mask_url_password(const char *v, char *buf, size_t len)

@@ -52,6 +52,8 @@ void vp_param_describe_range(const struct vpipe_param *p, char *buf,
 /* A config value as text (masked for secrets). */
 void vp_param_format_value(const struct vpipe_param *p, const void *config,
 			   char *buf, size_t len);
+/* A table as `vpipe modules` shows it: name, type, default, range, help. */
+void vp_params_print(const struct vpipe_param *table, FILE *out);
 void vp_format_duration(int64_t ns, char *buf, size_t len);
 void vp_format_size(int64_t bytes, char *buf, size_t len);
 #endif

@@ -161,9 +161,50 @@ buffer-size = 2000000
 [cam]
 module = testsrc
 INI
-expect_error bare_kernel_duration "bare_kernel_duration.ini:2: error: invalid value '5' for drain-timeout: a duration needs a unit: write 5s or 5ms" <<'INI'
+expect_error bare_kernel_duration "bare_kernel_duration.ini:2: error: [pipeline] invalid value '5' for drain-timeout: a duration needs a unit: write 5s or 5ms" <<'INI'
 [pipeline]
 drain-timeout = 5
+[cam]
+module = testsrc
+INI
+
+# The kernel's own keys go through parameter tables like a module's: the
+# same value errors, ranges and "did you mean", module names included.
+expect_error module_typo "module_typo.ini:4: error: unknown module 'x246'; did you mean 'x264'? (available: " <<'INI'
+[cam]
+module = testsrc
+[enc]
+module = x246
+input = cam
+INI
+expect_error kernel_key_typo "kernel_key_typo.ini:3: error: unknown key 'queue-sise' for node [cam] (module testsrc); did you mean 'queue-size'?" <<'INI'
+[cam]
+module = testsrc
+queue-sise = 4
+INI
+expect_error kernel_enum "kernel_enum.ini:7: error: [out] invalid value 'drop' for queue-policy: one of: block, drop-new, drop-old" <<'INI'
+[cam]
+module = testsrc
+
+[out]
+module = null
+input = cam
+queue-policy = drop
+INI
+expect_error kernel_range "kernel_range.ini:3: error: [cam] out of range: pool-size must be 0 to 65536" <<'INI'
+[cam]
+module = testsrc
+pool-size = 100000
+INI
+expect_error kernel_bare_delay "kernel_bare_delay.ini:4: error: [cam] invalid value '2' for restart-delay: a duration needs a unit: write 2s or 2ms" <<'INI'
+[cam]
+module = testsrc
+restart = on-error
+restart-delay = 2
+INI
+expect_error pipeline_enum "pipeline_enum.ini:2: error: [pipeline] invalid value 'loud' for log-level: one of: error, warn, info, debug" <<'INI'
+[pipeline]
+log-level = loud
 [cam]
 module = testsrc
 INI

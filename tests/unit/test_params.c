@@ -1,4 +1,6 @@
 /* Parameter value parsing: what an INI value may say, and the messages. */
+#include "kernel/internal.h"
+#include "kernel/keys.h"
 #include "kernel/params.h"
 #include "tests/unit/check.h"
 
@@ -158,6 +160,32 @@ static void test_table_check(void)
 	CHECK_STR_CONTAINS(err, "'wait' is declared twice");
 }
 
+/* The kernel's keys are tables like a module's, and as valid. */
+static void test_kernel_keys(void)
+{
+	char err[512];
+	CHECK_EQ_INT(vp_params_check_table(vp_node_key_table, err, sizeof(err)),
+		     0);
+	CHECK_EQ_INT(
+	    vp_params_check_table(vp_pipeline_key_table, err, sizeof(err)), 0);
+	struct vp_node_keys k = {0};
+	CHECK_EQ_INT(
+	    vp_params_defaults(vp_node_key_table, &k, err, sizeof(err)), 0);
+	CHECK_EQ_INT(k.queue_size, 8);
+	CHECK_EQ_INT(k.restart_delay, VPIPE_S);
+	CHECK(!strcmp(vp_policy_names[k.queue_policy], "block"));
+	CHECK(vp_param_parse(vp_param_find(vp_node_key_table, "queue-policy"),
+			     "drop-old", &k, err, sizeof(err)) == 0);
+	CHECK(!strcmp(vp_policy_names[k.queue_policy], "drop-old"));
+	CHECK_EQ_INT(vp_pipeline_log_level(3), VPIPE_LOG_DEBUG);
+	/* suggestions: a transposition, a dash-separated part */
+	const char *mods[] = {"testsrc", "x264", "v4l2", "v4l2m2m", NULL};
+	CHECK(!strcmp(vp_nearest("x246", mods, 4), "x264"));
+	const char *keys[] = {"queue-size", "queue-policy", "restart", NULL};
+	CHECK(!strcmp(vp_nearest("policy", keys, 3), "queue-policy"));
+	CHECK(vp_nearest("colour", keys, 3) == NULL);
+}
+
 static void test_secret_masked(void)
 {
 	struct s {
@@ -199,6 +227,7 @@ int main(void)
 	test_sizes();
 	test_table();
 	test_table_check();
+	test_kernel_keys();
 	test_secret_masked();
 	return check_done();
 }
