@@ -38,8 +38,9 @@ static const char *spelling_error(const char *name)
 	return NULL;
 }
 
-/* Units spelled as abbreviations: the suffix names the unit in full. */
-static const char *unit_error(const char *name)
+/* Units spelled as abbreviations: the suffix names the unit in full.
+ * Writes the reason into why and returns true when one is found. */
+static bool unit_abbreviated(const char *name, char *why, size_t len)
 {
 	static const struct {
 		const char *abbrev, *unit;
@@ -47,20 +48,18 @@ static const char *unit_error(const char *name)
 		     {"_ns", "_nanoseconds"},  {"_sec", "_seconds"},
 		     {"_secs", "_seconds"},    {"_b", "_bytes"},
 		     {"_kb", "_bytes"},	       {"_mb", "_bytes"}};
-	static char msg[96];
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		char with_total[16];
 		snprintf(with_total, sizeof(with_total), "%s_total",
 			 units[i].abbrev);
 		if (ends_with(name, units[i].abbrev) ||
 		    ends_with(name, with_total)) {
-			snprintf(msg, sizeof(msg),
-				 "spell the unit out: '%s', not '%s'",
+			snprintf(why, len, "spell the unit out: '%s', not '%s'",
 				 units[i].unit, units[i].abbrev);
-			return msg;
+			return true;
 		}
 	}
-	return NULL;
+	return false;
 }
 
 int vp_counter_name_check(const char *name, bool gauge, char *why, size_t len)
@@ -72,9 +71,9 @@ int vp_counter_name_check(const char *name, bool gauge, char *why, size_t len)
 	if (!e && gauge && ends_with(name, "_total"))
 		e = "'_total' marks a counter; a gauge is named for what it "
 		    "measures (queued_objects, content_store_bytes)";
-	if (!e)
-		e = unit_error(name);
-	if (e)
+	if (e) {
 		snprintf(why, len, "%s", e);
-	return e ? -1 : 0;
+		return -1;
+	}
+	return unit_abbreviated(name, why, len) ? -1 : 0;
 }
