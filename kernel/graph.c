@@ -45,17 +45,25 @@ static char *expanded(struct builder *b, const struct vp_kv *kv)
 	return v;
 }
 
+/* Called for a key no table of the section declares. */
+typedef void unknown_fn(struct builder *b, struct vp_kv *kv, void *ctx);
+
 /* Parse the keys of section s that `table` declares into config, marking
- * them used; `label` starts each value error ("[cam]", "[pipeline]"). */
+ * them used; `label` starts each value error ("[cam]", "[pipeline]"). With
+ * `unknown`, the other keys not used yet are reported through it, in file
+ * order with the value errors. */
 static void parse_table_keys(struct builder *b, struct vp_section *s,
 			     const struct vpipe_param *table, void *config,
-			     const char *label)
+			     const char *label, unknown_fn *unknown, void *ctx)
 {
 	char err[1024];
 	for (size_t i = 0; i < s->n_kv; i++) {
 		struct vp_kv *kv = &s->kv[i];
-		const struct vpipe_param *p =
-		    kv->used ? NULL : vp_param_find(table, kv->key);
+		if (kv->used)
+			continue;
+		const struct vpipe_param *p = vp_param_find(table, kv->key);
+		if (!p && unknown)
+			unknown(b, kv, ctx);
 		if (!p)
 			continue;
 		kv->used = true;
@@ -89,8 +97,9 @@ static size_t table_names(const struct vpipe_param *table, const char **out,
 	return n;
 }
 
-static void unknown_pipeline_key(struct builder *b, struct vp_kv *kv)
+static void unknown_pipeline_key(struct builder *b, struct vp_kv *kv, void *ctx)
 {
+	(void)ctx;
 	const char *names[64];
 	size_t n = table_names(vp_pipeline_key_table, names, 0, 64);
 	char keys[512] = "";
@@ -108,12 +117,9 @@ static void parse_pipeline_section(struct builder *b)
 	struct vp_pipeline_keys k = {.log_level = -1};
 	kernel_defaults(vp_pipeline_key_table, &k);
 	struct vp_section *s = vp_config_section(b->cfg, "pipeline");
-	if (s) {
-		parse_table_keys(b, s, vp_pipeline_key_table, &k, "[pipeline]");
-		for (size_t i = 0; i < s->n_kv; i++)
-			if (!s->kv[i].used)
-				unknown_pipeline_key(b, &s->kv[i]);
-	}
+	if (s)
+		parse_table_keys(b, s, vp_pipeline_key_table, &k, "[pipeline]",
+				 unknown_pipeline_key, NULL);
 	b->pl->drain_timeout = k.drain_timeout;
 	b->pl->log_level = vp_pipeline_log_level(k.log_level);
 	vp_module_path_init(&b->mp, k.module_path);
@@ -141,9 +147,9 @@ static void split_inputs(struct vpipe_node *n, const char *value)
 	free(copy);
 }
 
-static void unknown_key(struct builder *b, struct vpipe_node *n,
-			struct vp_kv *kv)
+static void unknown_key(struct builder *b, struct vp_kv *kv, void *ctx)
 {
+	struct vpipe_node *n = ctx;
 	const char *cands[256];
 	size_t nc = table_names(vp_node_key_table, cands, 0, 256);
 	nc = table_names(n->mod->params, cands, nc, 256);
@@ -164,10 +170,7 @@ static void parse_module_params(struct builder *b, struct vpipe_node *n,
 	if (vp_params_defaults(m->params, n->config, err, sizeof(err)))
 		err_at(b, s->line, "module %s: %s", m->name, err);
 	snprintf(label, sizeof(label), "[%s]", n->name);
-	parse_table_keys(b, s, m->params, n->config, label);
-	for (size_t i = 0; i < s->n_kv; i++)
-		if (!s->kv[i].used)
-			unknown_key(b, n, &s->kv[i]);
+	parse_table_keys(b, s, m->params, n->config, label, unknown_key, n);
 	for (const struct vpipe_param *p = m->params; p && p->name; p++)
 		if ((p->flags & VPIPE_PARAM_REQUIRED) && !vp_section_get(s, p->name))
 			err_at(b, s->line,
@@ -213,7 +216,7 @@ static struct vpipe_node *make_node(struct builder *b, struct vp_section *s)
 	char label[300];
 	kernel_defaults(vp_node_key_table, &k);
 	snprintf(label, sizeof(label), "[%s]", s->name);
-	parse_table_keys(b, s, vp_node_key_table, &k, label);
+	parse_table_keys(b, s, vp_node_key_table, &k, label, NULL, NULL);
 	struct vp_module *lm = node_module(b, s, &k);
 	if (!lm) {
 		vp_params_free(vp_node_key_table, &k);
