@@ -12,7 +12,8 @@
 #   make CROSS=aarch64-linux-gnu|arm-linux-gnueabihf [dist]   cross builds
 #
 # Layout of the build tree ($(BUILD)):
-#   lib/libvpipe.so  lib/libvpipe-common.a  bin/vpipe  modules/NAME.so  tests/
+#   lib/libvpipe.so  lib/libvpipe-kernel.a  lib/libvpipe-common.a  bin/vpipe
+#   modules/NAME.so  tests/
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -63,6 +64,10 @@ CPPFLAGS_ALL := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 \
 ifneq ($(SAN),)
 SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
+# Hidden visibility: only what the public headers mark VPIPE_API (and a
+# module's VPIPE_MODULE descriptor) is exported from a shared object. (Not
+# for the LD_PRELOAD test doubles, whose job is to export libc's names.)
+VIS = -fvisibility=hidden
 CFLAGS_ALL := -std=c11 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CFLAGS)
 CXXFLAGS_ALL := -std=c++17 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CXXFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(CROSS_LDFLAGS) $(LDFLAGS)
@@ -71,10 +76,24 @@ LDFLAGS_ALL := -pthread $(SANFLAGS) $(CROSS_LDFLAGS) $(LDFLAGS)
 all:
 
 # ------------------------------------------------------------------ kernel
+# libvpipe.so exports the public API only (vpipe_*). libvpipe-kernel.a, the
+# same objects, is private: the vpipe command and the unit tests link all of
+# it (the internals they call: graph, config, loader, params, sched) and
+# export the API from the executable with --export-dynamic, so the modules
+# they load resolve vpipe_* against that one kernel (one logger, one clock).
+# KERNEL_LINK is how an executable takes the kernel.
 KERNEL_SRCS := $(wildcard kernel/*.c)
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBVPIPE := $(BUILD)/lib/libvpipe.so
+LIBKERNEL := $(BUILD)/lib/libvpipe-kernel.a
 KERNEL_LIBS := -linih -ldl -lm
+KERNEL_LINK := -Wl,--export-dynamic -Wl,--whole-archive $(LIBKERNEL) -Wl,--no-whole-archive
+
+$(LIBKERNEL): $(KERNEL_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+all: $(LIBKERNEL)
 
 $(LIBVPIPE): $(KERNEL_OBJS)
 	@mkdir -p $(@D)
@@ -103,14 +122,16 @@ BIN_OBJS := $(BIN_SRCS:%.c=$(BUILD)/obj/%.o)
 VPIPE := $(BUILD)/bin/vpipe
 BIN_LIBS := $(COMMON_LIBS) -lcurl
 
-$(VPIPE): $(BIN_OBJS) $(LIBVPIPE) $(LIBCOMMON)
+$(VPIPE): $(BIN_OBJS) $(LIBKERNEL) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $(BIN_OBJS) $(LIBCOMMON) -L$(BUILD)/lib -lvpipe \
-		-Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL) $(BIN_LIBS)
+	$(CC) -o $@ $(BIN_OBJS) $(KERNEL_LINK) $(LIBCOMMON) \
+		$(LDFLAGS_ALL) $(BIN_LIBS) $(KERNEL_LIBS)
 all: $(VPIPE)
 
 # ---------------------------------------------------------------- modules
 # Each modules/NAME/ builds $(BUILD)/modules/NAME.so from its *.c and *.cc.
+# Modules are not linked against libvpipe: their vpipe_* references bind,
+# when loaded, to the kernel of the program that loads them.
 # An optional modules/NAME/module.mk may set:
 #   NAME_PKGS    pkg-config packages (module skipped, with a message, if absent)
 #   NAME_LIBS    extra link flags;  NAME_CFLAGS extra compile flags
@@ -127,10 +148,10 @@ $(1)_PKGLIBS := $$(if $$($(1)_PKGS),$$(if $$($(1)_MISSING),,$$(shell $(PKG_CONFI
 $(1)_LINKER := $$(if $$($(1)_CXXSRCS),$(CXX),$(CC))
 $$($(1)_OBJS): EXTRA_CFLAGS := $$($(1)_CFLAGS) $$($(1)_PKGCFLAGS)
 ifeq ($$($(1)_MISSING),)
-$(BUILD)/modules/$(1).so: $$($(1)_OBJS) $(LIBVPIPE) $(LIBCOMMON)
+$(BUILD)/modules/$(1).so: $$($(1)_OBJS) $(LIBCOMMON) kernel/module.map
 	@mkdir -p $$(@D)
-	$$($(1)_LINKER) -shared -o $$@ $$($(1)_OBJS) $(LIBCOMMON) -L$(BUILD)/lib -lvpipe \
-		$(LDFLAGS_ALL) $$($(1)_LIBS) $$($(1)_PKGLIBS) $(COMMON_LIBS)
+	$$($(1)_LINKER) -shared -o $$@ $$($(1)_OBJS) $(LIBCOMMON) \
+		-Wl,--version-script=kernel/module.map $(LDFLAGS_ALL) $$($(1)_LIBS) $$($(1)_PKGLIBS) $(COMMON_LIBS)
 MODULE_SOS += $(BUILD)/modules/$(1).so
 else
 $$(info vpipe: skipping module $(1): pkg-config cannot find $$($(1)_MISSING))
@@ -142,16 +163,19 @@ all: $(MODULE_SOS)
 # ------------------------------------------------------------------ objects
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(VIS) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
 $(BUILD)/obj/%.o: %.cc
 	@mkdir -p $(@D)
-	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) $(VIS) -fvisibility-inlines-hidden $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ------------------------------------------------------------------- tests
-# tests/unit/test_NAME.c -> $(BUILD)/tests/test_NAME, linked with libvpipe and
-# common. Internal kernel headers are reachable as "kernel/...".
-# tests/unit/NAME.mk may set test_NAME_SRCS (more sources) and test_NAME_LIBS.
+# tests/unit/test_NAME.c -> $(BUILD)/tests/test_NAME, linked with the private
+# kernel library (as the command is) and common. Internal kernel headers are
+# reachable as "kernel/...".
+# tests/unit/NAME.mk may set test_NAME_SRCS (more sources) and test_NAME_LIBS,
+# and test_NAME_KERNEL (how the kernel is linked; a test that defines its own
+# doubles of API functions takes only the archive members it still needs).
 # tests/doubles/NAME/*.c -> $(BUILD)/tests/NAME.so (LD_PRELOAD doubles etc.),
 # tests/doubles/NAME/double.mk may set NAME_DOUBLE_LIBS.
 # tests/e2e/*.sh are run by tests/run.sh with BUILD, VPIPE, VPIPE_MODULE_PATH.
@@ -160,15 +184,16 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 -include $(wildcard tests/unit/*.mk) $(wildcard tests/doubles/*/double.mk)
 
 define unit_rules
-$(BUILD)/tests/$(1): $(BUILD)/obj/tests/unit/$(1).o $$($(1)_SRCS:%.c=$(BUILD)/obj/%.o) $(LIBVPIPE) $(LIBCOMMON)
+$(BUILD)/tests/$(1): $(BUILD)/obj/tests/unit/$(1).o $$($(1)_SRCS:%.c=$(BUILD)/obj/%.o) $(LIBKERNEL) $(LIBCOMMON)
 	@mkdir -p $$(@D)
-	$(CC) -o $$@ $$(filter %.o,$$^) $(LIBCOMMON) -L$(BUILD)/lib -lvpipe \
-		-Wl,-rpath,'$$$$ORIGIN/../lib' $(LDFLAGS_ALL) $$($(1)_LIBS) $(COMMON_LIBS) -lcurl $(KERNEL_LIBS)
+	$(CC) -o $$@ $$(filter %.o,$$^) $$(or $$($(1)_KERNEL),$$(KERNEL_LINK)) $(LIBCOMMON) \
+		$(LDFLAGS_ALL) $$($(1)_LIBS) $(COMMON_LIBS) -lcurl $(KERNEL_LIBS)
 endef
 $(foreach t,$(UNIT_SRCS:tests/unit/%.c=%),$(eval $(call unit_rules,$(t))))
 $(BUILD)/obj/tests/unit/%.o: CPPFLAGS_ALL += -I.
 $(BUILD)/obj/bin/%.o: CPPFLAGS_ALL += -I.
 
+$(BUILD)/obj/tests/doubles/%.o: VIS :=
 DOUBLE_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/doubles/*/))))
 define double_rules
 $(1)_DOUBLE_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tests/doubles/$(1)/*.c))
@@ -246,10 +271,10 @@ check:
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/%)
 -include $(wildcard tests/bench/*.mk)
-$(BUILD)/tests/bench_%: $(BUILD)/obj/tests/bench/bench_%.o $(LIBVPIPE) $(LIBCOMMON)
+$(BUILD)/tests/bench_%: $(BUILD)/obj/tests/bench/bench_%.o $(LIBKERNEL) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $(filter %.o,$^) $(LIBCOMMON) -L$(BUILD)/lib -lvpipe \
-		-Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL) $(BENCH_LIBS) $(COMMON_LIBS) $(KERNEL_LIBS)
+	$(CC) -o $@ $(filter %.o,$^) $(KERNEL_LINK) $(LIBCOMMON) \
+		$(LDFLAGS_ALL) $(BENCH_LIBS) $(COMMON_LIBS) $(KERNEL_LIBS)
 $(BUILD)/obj/tests/bench/%.o: CPPFLAGS_ALL += -I.
 bench: all $(BENCH_BINS)
 	@BUILD=$(BUILD) tests/bench/run.sh

@@ -6,6 +6,7 @@
 
 #include "kernel/config.h"
 #include "kernel/graph.h"
+#include "kernel/keys.h"
 #include "kernel/loader.h"
 #include "kernel/params.h"
 
@@ -65,11 +66,11 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			}
 			o->sets[o->n_sets++] = val;
 		} else if (!strncmp(a, "--duration", 10) && val) {
-			if (vp_parse_duration(val, VPIPE_S, &o->duration)) {
-				fprintf(stderr,
-					"error: --duration '%s': a duration like "
-					"10s, 500ms or 2m\n",
-					val);
+			if (vp_parse_duration(val, &o->duration)) {
+				char msg[512];
+				vp_duration_error("--duration", val, msg,
+						  sizeof(msg));
+				fprintf(stderr, "error: %s\n", msg);
 				return -1;
 			}
 		} else if (!strncmp(a, "--log-level", 11) && val) {
@@ -200,29 +201,20 @@ static void print_module(const struct vp_module *m)
 	print_ports("inputs", d->inputs);
 	print_ports("outputs", d->outputs);
 	printf("parameters:\n");
-	for (const struct vpipe_param *p = d->params; p && p->name; p++) {
-		char range[512], def[256];
-		vp_param_describe_range(p, range, sizeof(range));
-		if (!p->def)
-			snprintf(def, sizeof(def), "%s",
-				 p->flags & VPIPE_PARAM_REQUIRED ? "required"
-								 : "none");
-		else if (p->type == VPIPE_PARAM_SECRET)
-			snprintf(def, sizeof(def), "********");
-		else
-			snprintf(def, sizeof(def), "%s", p->def);
-		printf("  %-24s %-8s default %s%s%s%s\n", p->name,
-		       vp_param_type_name(p->type), def,
-		       (p->flags & VPIPE_PARAM_REQUIRED) && p->def ? ", required"
-								    : "",
-		       range[0] ? "; " : "", range);
-		if (p->help)
-			printf("  %-24s %s\n", "", p->help);
-	}
-	printf("node keys handled by vpipe itself: module, input, queue-size "
-	       "(8), queue-policy (block|drop-new|drop-old), restart "
-	       "(never|on-error), restart-delay (1s), restart-max-delay (60s), "
-	       "pool-size (auto)\n");
+	vp_params_print(d->params, stdout);
+	printf("and the common node keys:");
+	for (const struct vpipe_param *p = vp_node_key_table; p->name; p++)
+		printf("%s %s", p == vp_node_key_table ? "" : ",", p->name);
+	printf(" (`vpipe modules` describes them)\n");
+}
+
+/* The keys vpipe itself reads, described like a module's parameters. */
+static void print_kernel_keys(void)
+{
+	printf("\ncommon node keys (every node section):\n");
+	vp_params_print(vp_node_key_table, stdout);
+	printf("\n[pipeline] keys:\n");
+	vp_params_print(vp_pipeline_key_table, stdout);
 }
 
 static int cmd_modules(int argc, char **argv)
@@ -233,6 +225,7 @@ static int cmd_modules(int argc, char **argv)
 	if (argc < 2) {
 		printf("modules:\n");
 		vp_module_foreach(&mp, list_one, list_bad, NULL);
+		print_kernel_keys();
 	} else {
 		for (int i = 1; i < argc; i++) {
 			char err[4096];

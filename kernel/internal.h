@@ -81,6 +81,7 @@ struct vp_counter {
 	const char *name;
 	_Atomic int64_t value;
 	bool gauge;
+	bool refused; /* the name breaks the naming rule: never counted */
 };
 
 struct vp_outport {
@@ -189,6 +190,9 @@ int64_t vp_clock_origin(void);
 void vp_log_set_level(int level);
 int vp_log_parse_level(const char *s);
 
+/* counter_name.c: 0, or -1 with the reason in why. */
+int vp_counter_name_check(const char *name, bool gauge, char *why, size_t len);
+
 /* node.c */
 void vp_node_wake_consumer(struct vpipe_node *n);
 /* Before stop(): the node's workers' kernel waits return -1 from now on. */
@@ -203,6 +207,9 @@ int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns);
 
 /* util */
 unsigned vp_edit_distance(const char *a, const char *b);
+/* The candidate a user most likely meant by `word` ("widht" -> "width",
+ * "region" -> "aws-region", "x246" -> "x264"), or NULL. */
+const char *vp_nearest(const char *word, const char *const *cands, size_t n);
 char *vp_strdup(const char *s);
 void *vp_xcalloc(size_t n, size_t size);
 

@@ -2,6 +2,7 @@
  * load, a name with a path separator or ".." is refused, and a module built
  * for another ABI is refused with both versions named. */
 #include "loader.h"
+#include "params.h"
 #include "internal.h"
 
 #include <dirent.h>
@@ -143,6 +144,14 @@ static struct vp_module *open_module(const char *name, const char *path,
 		dlclose(h);
 		return NULL;
 	}
+	char why[1024];
+	if (vp_params_check_table(d->params, why, sizeof(why))) {
+		snprintf(err, errlen,
+			 "module '%s' (%s) has a broken parameter table: %s",
+			 name, path, why);
+		dlclose(h);
+		return NULL;
+	}
 	struct vp_module *m = vp_xcalloc(1, sizeof(*m));
 	m->name = vp_strdup(name);
 	m->path = vp_strdup(path);
@@ -154,6 +163,8 @@ static struct vp_module *open_module(const char *name, const char *path,
 struct list_ctx {
 	char *buf;
 	size_t len, used;
+	const char *names[256]; /* for a suggestion */
+	size_t n;
 };
 
 static void list_names(struct vp_module *m, void *arg)
@@ -163,6 +174,8 @@ static void list_names(struct vp_module *m, void *arg)
 		c->used += (size_t)snprintf(c->buf + c->used, c->len - c->used,
 					    "%s%s", c->used ? ", " : "",
 					    m->name);
+	if (c->n < 255)
+		c->names[c->n++] = m->name;
 }
 
 struct vp_module *vp_module_load(const struct vp_module_path *mp,
@@ -185,8 +198,10 @@ struct vp_module *vp_module_load(const struct vp_module_path *mp,
 	char *path = find_file(mp, name);
 	if (!path) {
 		char names[2048] = "";
-		struct list_ctx c = {names, sizeof(names), 0};
+		struct list_ctx c = {.buf = names, .len = sizeof(names)};
 		vp_module_foreach(mp, list_names, NULL, &c);
+		c.names[c.n] = NULL;
+		const char *near = vp_nearest(name, c.names, c.n);
 		char dirs[1024] = "";
 		size_t off = 0;
 		for (unsigned i = 0; i < mp->n && off < sizeof(dirs); i++)
@@ -194,8 +209,10 @@ struct vp_module *vp_module_load(const struct vp_module_path *mp,
 						"%s%s", i ? ":" : "",
 						mp->dirs[i]);
 		snprintf(err, errlen,
-			 "unknown module '%s' (available: %s; searched %s)",
-			 name, *names ? names : "none", dirs);
+			 "unknown module '%s'%s%s%s (available: %s; searched "
+			 "%s)",
+			 name, near ? "; did you mean '" : "", near ? near : "",
+			 near ? "'?" : "", *names ? names : "none", dirs);
 		return NULL;
 	}
 	struct vp_module *m = open_module(name, path, err, errlen);

@@ -311,13 +311,17 @@ static void print_summary(struct vp_pipeline *pl)
 {
 	for (unsigned i = 0; i < pl->n_nodes; i++) {
 		struct vpipe_node *n = pl->nodes[i];
-		char extra[512] = "";
+		/* room for every counter: names are up to 64 characters */
+		char extra[VP_MAX_COUNTERS * 88] = "";
 		unsigned nc = atomic_load(&n->n_counters);
-		for (unsigned c = 0; c < nc; c++)
+		for (unsigned c = 0; c < nc; c++) {
+			if (n->counters[c].refused)
+				continue;
 			snprintf(extra + strlen(extra),
 				 sizeof(extra) - strlen(extra),
 				 " %s=%" PRId64, n->counters[c].name,
 				 atomic_load(&n->counters[c].value));
+		}
 		vpipe_info(n,
 			   "frames in=%" PRIu64 " out=%" PRIu64
 			   " errors=%" PRIu64 " restarts=%" PRIu64

@@ -51,3 +51,27 @@ unsigned vp_edit_distance(const char *a, const char *b)
 	}
 	return row[lb];
 }
+
+/* The closest candidate within a small edit distance, else one that
+ * contains the word as a dash-separated part ("region" -> "aws-region"),
+ * or NULL. */
+const char *vp_nearest(const char *word, const char *const *cands, size_t n)
+{
+	const char *best = NULL;
+	unsigned best_d = 3;
+	for (size_t i = 0; i < n && cands[i]; i++) {
+		unsigned d = vp_edit_distance(word, cands[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = cands[i];
+		}
+	}
+	size_t wl = strlen(word);
+	for (size_t i = 0; !best && wl >= 3 && i < n && cands[i]; i++) {
+		const char *c = cands[i], *hit = strstr(c, word);
+		if (hit && (hit == c || hit[-1] == '-') &&
+		    (hit[wl] == 0 || hit[wl] == '-'))
+			best = c;
+	}
+	return best;
+}

@@ -12,19 +12,21 @@ struct identity_config {
 };
 
 static const struct vpipe_param params[] = {
-	VPIPE_P_DURATION("delay", struct identity_config, delay, "0", 0, 60,
-			 VPIPE_MS, "hold each frame this long before passing it "
-				   "on (a bare number is ms)"),
-	VPIPE_P_INT("fail-after", struct identity_config, fail_after, "-1", -1,
-		    1e15, "fail (return an error) on this frame number, counted "
-			  "from each start (-1: never)"),
-	VPIPE_P_BOOL("fail-start", struct identity_config, fail_start, "false",
-		     "fail in start(), as a device that cannot be opened"),
-	VPIPE_P_INT("request-keyframe-at", struct identity_config,
-		    request_keyframe_at, "-1", -1, 1e15,
-		    "after passing this frame number on, ask upstream for a key "
-		    "frame (-1: never)"),
-	VPIPE_P_END,
+    VPIPE_P_DURATION("delay", struct identity_config, delay, "0", 0, 60,
+		     VPIPE_MS,
+		     "hold each frame this long before passing it "
+		     "on"),
+    VPIPE_P_INT("fail-after", struct identity_config, fail_after, "-1", -1,
+		1e15,
+		"fail (return an error) on this frame number, counted "
+		"from each start (-1: never)"),
+    VPIPE_P_BOOL("fail-start", struct identity_config, fail_start, "false",
+		 "fail in start(), as a device that cannot be opened"),
+    VPIPE_P_INT("request-keyframe-at", struct identity_config,
+		request_keyframe_at, "-1", -1, 1e15,
+		"after passing this frame number on, ask upstream for a key "
+		"frame (-1: never)"),
+    VPIPE_P_END,
 };
 
 struct identity {

@@ -68,7 +68,7 @@ struct s3 {
 	const struct s3_config *cfg;
 	char region[64];
 	struct s3_target target;
-	struct kvs_cred_provider prov;
+	struct aws_creds_provider prov;
 	struct vpipe_backoff backoff; /* worker thread: retries */
 
 	/* Queue: node thread appends, worker takes from the head. */
@@ -94,7 +94,7 @@ struct s3 {
 
 	/* Worker only. */
 	CURL *curl;
-	struct kvs_creds creds;
+	struct aws_creds creds;
 	bool creds_ok;
 	int64_t creds_checked;
 	char last_problem[160]; /* to log a repeated failure once */

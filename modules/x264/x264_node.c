@@ -165,8 +165,8 @@ static int emit(struct x264_node *x, const struct x264enc_au *au)
 	vpipe_frame_copy_tags(f, in);
 	vpipe_frame_unref(in);
 	if (au->key)
-		vpipe_node_count(x->node, "keyframes", 1);
-	vpipe_node_count(x->node, "bytes_out", (int64_t)au->size);
+		vpipe_node_count(x->node, "keyframes_total", 1);
+	vpipe_node_count(x->node, "output_bytes_total", (int64_t)au->size);
 	vpipe_push(x->node, 0, f);
 	return 0;
 }
@@ -303,7 +303,7 @@ static int x264_upstream_event(void *state, unsigned event)
 	if (event != VPIPE_UPSTREAM_KEYFRAME_REQUEST)
 		return 0;
 	x->force_key = true;
-	vpipe_node_count(x->node, "keyframe_requests", 1);
+	vpipe_node_count(x->node, "keyframe_requests_total", 1);
 	return 1;
 }
 

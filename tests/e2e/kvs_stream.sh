@@ -25,8 +25,8 @@ start_kvs_local http
 graph "$T/http.ini" "$T/in.h264" cam-http "$KL_URL"
 "$VPIPE" run "$T/http.ini" >"$T/run-http.log" 2>&1 || { cat "$T/run-http.log"; fail "run failed"; }
 expect_grep "every fragment acknowledged" "$T/run-http.log"
-expect_grep "PutMedia.IncomingFrames=300" "$T/run-http.log"
-expect_grep "PutMedia.Success=10" "$T/run-http.log"
+expect_grep "putmedia_incoming_frames_total=300" "$T/run-http.log"
+expect_grep "putmedia_success_total=10" "$T/run-http.log"
 check_stream "$KL_URL" cam-http
 
 # --- TLS with a test CA (added to the system's trust by ca-path)

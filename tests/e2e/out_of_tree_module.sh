@@ -49,6 +49,7 @@ VPIPE_MODULE_PATH="$T/mods" "$T/prefix/bin/vpipe" modules grayscale >"$T/mod.txt
 expect_grep "strength                 int      default 100; 0 to 100" "$T/mod.txt"
 env -u VPIPE_MODULE_PATH "$T/prefix/bin/vpipe" run "$T/g.ini" 2>"$T/log" || { cat "$T/log"; fail "run with the out-of-tree module"; }
 expect_grep "gray: frames in=5 out=5" "$T/log"
+expect_grep "gray: frames in=5 out=5 .* grayscale_frames_total=5" "$T/log"
 # every chroma byte of every frame is neutral
 /usr/bin/python3 - "$T/out.nv12" <<'PY'
 import sys
@@ -60,6 +61,18 @@ for i in range(5):
     assert set(uv) == {128}, set(uv)
 print("ok: 5 frames, chroma neutral")
 PY
+
+# A counter name that breaks the naming rule is refused at first use, once,
+# and never published; the pipeline itself runs on.
+sed 's/"grayscale_frames_total"/"GrayscaleFrames"/' docs/examples/grayscale/grayscale.c >"$T/badname.c"
+mkdir -p "$T/badmods"
+cc -shared -fPIC -o "$T/badmods/grayscale.so" "$T/badname.c" $(pkg-config --cflags vpipe)
+sed "s|^module-path = .*|module-path = $T/badmods|" "$T/g.ini" >"$T/bad.ini"
+"$T/prefix/bin/vpipe" run "$T/bad.ini" 2>"$T/bad.log" || { cat "$T/bad.log"; fail "run with a bad counter name"; }
+expect_grep "gray: counter name 'GrayscaleFrames' refused: use lower-case letters" "$T/bad.log"
+[ "$(grep -c "'GrayscaleFrames' refused" "$T/bad.log")" = 1 ] || fail "the refusal was logged more than once"
+grep -q "GrayscaleFrames=" "$T/bad.log" && fail "a refused counter was published"
+echo "ok: a bad counter name is refused once and not published"
 
 # ABI mismatch: the same module claiming another ABI version.
 sed 's/\.abi_version = VPIPE_ABI_VERSION/.abi_version = VPIPE_ABI_VERSION + 1/' \

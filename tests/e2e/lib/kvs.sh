@@ -41,7 +41,7 @@ graph() {
 		[ -n "${LIVE:-}" ] && printf 'is-live = true\n'
 		printf '\n[mux]\nmodule = mkv\ninput = cam\n\n'
 		printf '[cloud]\nmodule = kvs\ninput = mux\nstream-name = %s\n' "$stream"
-		printf "endpoint = %s\nstop-stream-timeout = ${STOP_TIMEOUT:-20}\n" "$url"
+		printf "endpoint = %s\nstop-stream-timeout = ${STOP_TIMEOUT:-20s}\n" "$url"
 		for l in "$@"; do printf '%s\n' "$l"; done
 	} >"$out"
 }
