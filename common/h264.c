@@ -154,6 +154,19 @@ int h264_next_nal(const uint8_t *buf, size_t len, size_t *pos,
 	}
 }
 
+bool h264_headers_only(const uint8_t *buf, size_t len)
+{
+	size_t pos = 0;
+	struct h264_nal n;
+	bool any = false;
+	while (h264_next_nal(buf, len, &pos, &n, NULL) == 1) {
+		if (h264_nal_is_vcl(n.type))
+			return false;
+		any = true;
+	}
+	return any;
+}
+
 size_t h264_unescape(const uint8_t *in, size_t n, uint8_t *out)
 {
 	size_t o = 0;

@@ -70,6 +70,11 @@ struct h264_nal {
 int h264_next_nal(const uint8_t *buf, size_t len, size_t *pos,
 		  struct h264_nal *nal, size_t *garbage);
 
+/* True when buf holds NAL units and none of them is a slice (VCL): a
+ * buffer of parameter sets and SEI only, as some encoders hand out before
+ * the first picture. */
+bool h264_headers_only(const uint8_t *buf, size_t len);
+
 /* Offset of the first start code (00 00 01) at or after `from`, or `len`. */
 size_t h264_find_start_code(const uint8_t *buf, size_t len, size_t from);
 
