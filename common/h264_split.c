@@ -51,6 +51,18 @@ void h264_au_splitter_free(struct h264_au_splitter *s)
 	free(s);
 }
 
+/* The consumed bytes, c of them, no longer precede buf[0]: every offset
+ * into buf moves down by c. */
+static void splitter_rebase(struct h264_au_splitter *s, size_t c)
+{
+	s->base += c;
+	s->search -= c;
+	s->nal_start -= s->in_nal ? c : 0;
+	s->nal_hdr -= s->in_nal ? c : 0;
+	s->au_start -= s->au_open ? c : 0;
+	s->consumed = 0;
+}
+
 static void splitter_compact(struct h264_au_splitter *s)
 {
 	size_t c = s->consumed;
@@ -58,12 +70,7 @@ static void splitter_compact(struct h264_au_splitter *s)
 		return;
 	memmove(s->buf, s->buf + c, s->len - c);
 	s->len -= c;
-	s->base += c;
-	s->search -= c;
-	s->nal_start -= s->in_nal ? c : 0;
-	s->nal_hdr -= s->in_nal ? c : 0;
-	s->au_start -= s->au_open ? c : 0;
-	s->consumed = 0;
+	splitter_rebase(s, c);
 }
 
 /* Room for at least `min` more bytes in the splitter's own buffer. */
@@ -128,14 +135,8 @@ int h264_au_splitter_use_buffer(struct h264_au_splitter *s, uint8_t *buf,
 	if (pending)
 		memcpy(buf, s->buf + s->consumed, pending);
 	/* The same shift as a compaction, into the new buffer. */
-	size_t c = s->consumed;
 	s->len = pending;
-	s->base += c;
-	s->search -= c;
-	s->nal_start -= s->in_nal ? c : 0;
-	s->nal_hdr -= s->in_nal ? c : 0;
-	s->au_start -= s->au_open ? c : 0;
-	s->consumed = 0;
+	splitter_rebase(s, s->consumed);
 	if (!s->external)
 		free(s->buf);
 	s->buf = buf;

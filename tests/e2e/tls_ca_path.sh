@@ -10,13 +10,7 @@ need openssl
 
 # A test CA, a server certificate for 127.0.0.1, and the CA both as a file
 # and as a directory under its hashed name.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=vpipe-test-ca \
-	-keyout "$T/ca.key" -out "$T/ca.pem" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
-	-keyout "$T/srv.key" -out "$T/srv.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/ext"
-openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" \
-	-CAcreateserial -days 2 -extfile "$T/ext" -out "$T/srv.pem" 2>/dev/null
+make_test_ca "$T"
 mkdir "$T/cadir"
 cp "$T/ca.pem" "$T/cadir/$(openssl x509 -hash -noout -in "$T/ca.pem").0"
 
