@@ -107,6 +107,29 @@ static char *find_file(const struct vp_module_path *mp, const char *name)
 	return NULL;
 }
 
+/* The ABI and the descriptor's shape; 0, or -1 with the reason in err. */
+static int check_descriptor(const struct vpipe_module *d, const char *name,
+			    const char *path, char *err, size_t errlen)
+{
+	if (d->abi_version != VPIPE_ABI_VERSION) {
+		snprintf(err, errlen,
+			 "module '%s' (%s) was built for vpipe ABI version %u, "
+			 "but this vpipe has ABI version %u: rebuild the module "
+			 "against this vpipe's headers",
+			 name, path, d->abi_version, VPIPE_ABI_VERSION);
+		return -1;
+	}
+	if (d->struct_size < offsetof(struct vpipe_module, reserved) ||
+	    !d->name || strcmp(d->name, name) || (!d->produce && !d->process)) {
+		snprintf(err, errlen,
+			 "module '%s' (%s) has an invalid descriptor (name "
+			 "'%s', needs produce or process)",
+			 name, path, d->name ? d->name : "(none)");
+		return -1;
+	}
+	return 0;
+}
+
 static struct vp_module *open_module(const char *name, const char *path,
 				     char *err, size_t errlen)
 {
@@ -125,21 +148,7 @@ static struct vp_module *open_module(const char *name, const char *path,
 		dlclose(h);
 		return NULL;
 	}
-	if (d->abi_version != VPIPE_ABI_VERSION) {
-		snprintf(err, errlen,
-			 "module '%s' (%s) was built for vpipe ABI version %u, "
-			 "but this vpipe has ABI version %u: rebuild the module "
-			 "against this vpipe's headers",
-			 name, path, d->abi_version, VPIPE_ABI_VERSION);
-		dlclose(h);
-		return NULL;
-	}
-	if (d->struct_size < offsetof(struct vpipe_module, reserved) ||
-	    !d->name || strcmp(d->name, name) || (!d->produce && !d->process)) {
-		snprintf(err, errlen,
-			 "module '%s' (%s) has an invalid descriptor (name "
-			 "'%s', needs produce or process)",
-			 name, path, d->name ? d->name : "(none)");
+	if (check_descriptor(d, name, path, err, errlen)) {
 		dlclose(h);
 		return NULL;
 	}
@@ -207,6 +216,41 @@ struct vp_module *vp_module_load(const struct vp_module_path *mp,
 	if (!cache)
 		abort();
 	cache[n_cache++] = m;
+	pthread_mutex_unlock(&cache_lock);
+	return m;
+}
+
+struct vp_module *vp_module_register(const struct vpipe_module *desc,
+				     char *err, size_t errlen)
+{
+	const char *name = desc && desc->name ? desc->name : "";
+	if (!valid_name(name)) {
+		snprintf(err, errlen, "invalid module name '%s' in a descriptor",
+			 name);
+		return NULL;
+	}
+	if (check_descriptor(desc, name, "(linked in)", err, errlen))
+		return NULL;
+	struct vp_module *m = NULL;
+	pthread_mutex_lock(&cache_lock);
+	for (unsigned i = 0; i < n_cache && !m; i++)
+		if (!strcmp(cache[i]->name, name))
+			m = cache[i];
+	if (m && m->desc != desc) {
+		snprintf(err, errlen,
+			 "a different module named '%s' is already loaded (%s)",
+			 name, m->path);
+		m = NULL;
+	} else if (!m) {
+		m = vp_xcalloc(1, sizeof(*m));
+		m->name = vp_strdup(name);
+		m->path = vp_strdup("(linked in)");
+		m->desc = desc;
+		cache = realloc(cache, (n_cache + 1) * sizeof(*cache));
+		if (!cache)
+			abort();
+		cache[n_cache++] = m;
+	}
 	pthread_mutex_unlock(&cache_lock);
 	return m;
 }
