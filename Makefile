@@ -223,7 +223,7 @@ dist: all
 # events upstream; the modules with worker threads (kvs, s3) and their
 # servers (kvs-local); frames released on other threads (filesrc chunks,
 # V4L2 and OMX buffers, the device double's camera and encoder threads).
-TSAN_TESTS ?= test_ring test_pool test_sched test_v4l2 \
+TSAN_TESTS ?= test_ring test_pool test_sched test_v4l2 test_harness \
 	graceful_stop two_chains keyframe_request demo \
 	kvs_stream kvs_faults kvs_rotation kvs_iot_credentials kvs_unacked_exit \
 	kvs_local_stress kvs_local_putmedia \
