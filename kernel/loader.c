@@ -160,6 +160,23 @@ static struct vp_module *open_module(const char *name, const char *path,
 	return m;
 }
 
+/* With cache_lock held. */
+static struct vp_module *cache_find(const char *name)
+{
+	for (unsigned i = 0; i < n_cache; i++)
+		if (!strcmp(cache[i]->name, name))
+			return cache[i];
+	return NULL;
+}
+
+static void cache_add(struct vp_module *m)
+{
+	cache = realloc(cache, (n_cache + 1) * sizeof(*cache));
+	if (!cache)
+		abort();
+	cache[n_cache++] = m;
+}
+
 struct list_ctx {
 	char *buf;
 	size_t len, used;
@@ -185,12 +202,10 @@ struct vp_module *vp_module_load(const struct vp_module_path *mp,
 		return NULL;
 	}
 	pthread_mutex_lock(&cache_lock);
-	for (unsigned i = 0; i < n_cache; i++)
-		if (!strcmp(cache[i]->name, name)) {
-			pthread_mutex_unlock(&cache_lock);
-			return cache[i];
-		}
+	struct vp_module *cached = cache_find(name);
 	pthread_mutex_unlock(&cache_lock);
+	if (cached)
+		return cached;
 	char *path = find_file(mp, name);
 	if (!path) {
 		char names[2048] = "";
@@ -212,10 +227,7 @@ struct vp_module *vp_module_load(const struct vp_module_path *mp,
 	if (!m)
 		return NULL;
 	pthread_mutex_lock(&cache_lock);
-	cache = realloc(cache, (n_cache + 1) * sizeof(*cache));
-	if (!cache)
-		abort();
-	cache[n_cache++] = m;
+	cache_add(m);
 	pthread_mutex_unlock(&cache_lock);
 	return m;
 }
@@ -231,11 +243,8 @@ struct vp_module *vp_module_register(const struct vpipe_module *desc,
 	}
 	if (check_descriptor(desc, name, "(linked in)", err, errlen))
 		return NULL;
-	struct vp_module *m = NULL;
 	pthread_mutex_lock(&cache_lock);
-	for (unsigned i = 0; i < n_cache && !m; i++)
-		if (!strcmp(cache[i]->name, name))
-			m = cache[i];
+	struct vp_module *m = cache_find(name);
 	if (m && m->desc != desc) {
 		snprintf(err, errlen,
 			 "a different module named '%s' is already loaded (%s)",
@@ -246,10 +255,7 @@ struct vp_module *vp_module_register(const struct vpipe_module *desc,
 		m->name = vp_strdup(name);
 		m->path = vp_strdup("(linked in)");
 		m->desc = desc;
-		cache = realloc(cache, (n_cache + 1) * sizeof(*cache));
-		if (!cache)
-			abort();
-		cache[n_cache++] = m;
+		cache_add(m);
 	}
 	pthread_mutex_unlock(&cache_lock);
 	return m;
