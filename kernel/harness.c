@@ -7,19 +7,17 @@
 #include <vpipe/harness.h>
 
 #include "config.h"
+#include "futex.h"
 #include "graph.h"
 #include "internal.h"
 #include "loader.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #define PORTS		     8 /* input and output ports of the module, at most */
 #define IN_NODE		     "harness-in"
@@ -62,7 +60,6 @@ struct vpipe_harness {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* output queued, eos, finished */
-	int in_fd;	     /* eventfd: input queued (harness-in waits) */
 	struct in_item *in_head, **in_tail;
 	bool in_closed; /* push_eos or stop: nothing more goes in */
 	struct out_item *out_head, **out_tail;
@@ -115,9 +112,26 @@ static int in_push_item(struct vpipe_harness *h, struct in_item *it)
 	return 0;
 }
 
-/* One queued item per call, or a wait for one (woken by a push, an
- * upstream event the scheduler then handles, or stop); the stream ends
- * after push_eos, once the queue is empty. */
+/* Sleep until the test queues something, ends the input, an upstream
+ * event arrives (the scheduler handles it between produce calls) or the
+ * pipeline stops. As in the scheduler's own wait: the wake counter is read
+ * before the checks, so a wake-up after them ends the futex wait at once. */
+static void in_wait(struct vpipe_harness *h)
+{
+	struct vpipe_node *n = h->in_node;
+	uint32_t seq = atomic_load(&n->wake_seq);
+	atomic_exchange(&n->sleeping, 1); /* see vpipe_node_wake */
+	pthread_mutex_lock(&h->lock);
+	bool idle = !h->in_head && !h->in_closed;
+	pthread_mutex_unlock(&h->lock);
+	if (idle && !vpipe_node_stopping(n) &&
+	    !atomic_load(&n->upstream_pending))
+		vp_futex_wait(&n->wake_seq, seq);
+	atomic_store(&n->sleeping, 0);
+}
+
+/* One queued item per call, or one wait for it; the stream ends after
+ * push_eos, once the queue is empty. */
 static int in_produce(void *state)
 {
 	struct vpipe_harness *h = state;
@@ -126,11 +140,7 @@ static int in_produce(void *state)
 	if (!it && closed)
 		return VPIPE_EOS;
 	if (!it) {
-		if (vpipe_node_wait_fd(h->in_node, h->in_fd, POLLIN, -1) > 0) {
-			uint64_t v;
-			ssize_t r = read(h->in_fd, &v, sizeof(v));
-			(void)r; /* EAGAIN: nothing new, look again */
-		}
+		in_wait(h);
 		return 0;
 	}
 	int rc = in_push_item(h, it);
@@ -288,7 +298,6 @@ struct vpipe_harness *vpipe_harness_new(const char *name,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&h->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	h->in_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	h->in_tail = &h->in_head;
 	h->out_tail = &h->out_head;
 	return h;
@@ -460,9 +469,8 @@ static int enqueue(struct vpipe_harness *h, struct in_item *it)
 		in_item_free(it);
 		return -1;
 	}
-	uint64_t one = 1;
-	ssize_t w = write(h->in_fd, &one, sizeof(one));
-	(void)w; /* a full counter still wakes the reader */
+	if (h->in_node)
+		vpipe_node_wake(h->in_node);
 	return 0;
 }
 
@@ -518,9 +526,8 @@ int vpipe_harness_push_eos(struct vpipe_harness *h)
 	pthread_mutex_lock(&h->lock);
 	h->in_closed = true;
 	pthread_mutex_unlock(&h->lock);
-	uint64_t one = 1;
-	ssize_t w = write(h->in_fd, &one, sizeof(one));
-	(void)w;
+	if (h->in_node)
+		vpipe_node_wake(h->in_node);
 	return 0;
 }
 
@@ -696,8 +703,6 @@ int vpipe_harness_free(struct vpipe_harness *h)
 	for (unsigned i = 0; i < h->n_sets; i++)
 		free(h->sets[i]);
 	free(h->sets);
-	if (h->in_fd >= 0)
-		close(h->in_fd);
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->lock);
 	free(h->name);

@@ -22,7 +22,7 @@ static void test_identity_frames(void)
 		return;
 	CHECK_EQ_INT(vpipe_harness_start(h), 0);
 	for (int i = 0; i < 3; i++) {
-		char payload[16];
+		char payload[24];
 		snprintf(payload, sizeof(payload), "frame %d", i);
 		struct vpipe_frame f;
 		vpipe_harness_frame_init(&f, VPIPE_MEDIA_H264, payload,
@@ -40,7 +40,7 @@ static void test_identity_frames(void)
 		CHECK(out != NULL);
 		if (!out)
 			return;
-		char want[16];
+		char want[24];
 		snprintf(want, sizeof(want), "frame %d", i);
 		CHECK_EQ_INT(port, 0);
 		CHECK_EQ_INT(out->media, VPIPE_MEDIA_H264);
