@@ -24,8 +24,15 @@ cc -std=c11 -Wall -Wextra -Werror -shared -fPIC -o "$T/mods/grayscale.so" \
 	docs/examples/grayscale/grayscale.c $(pkg-config --cflags vpipe) $(pkg-config --libs vpipe)
 echo "ok: example module built with pkg-config --cflags vpipe"
 
-# The example's test, on the harness, from the installed files only.
-cc -std=c11 -Wall -Wextra -Werror -o "$T/test_grayscale" \
+# The example's test, on the harness, from the installed files only. A
+# program linked with a sanitized libvpipe (make check) needs the same
+# sanitizer's runtime first.
+san=()
+case "${VPIPE_SANITIZER:-}" in
+asan) san=(-fsanitize=address,undefined) ;;
+tsan) san=(-fsanitize=thread) ;;
+esac
+cc -std=c11 -Wall -Wextra -Werror "${san[@]}" -o "$T/test_grayscale" \
 	docs/examples/grayscale/test_grayscale.c docs/examples/grayscale/grayscale.c \
 	$(pkg-config --cflags --libs vpipe)
 LD_LIBRARY_PATH="$T/prefix/lib" "$T/test_grayscale" >"$T/harness.log" 2>&1 ||
@@ -35,7 +42,7 @@ expect_grep "test_grayscale: ok" "$T/harness.log"
 sed 's/return (uint8_t)(c + (128 - c) \* strength \/ 100);/return c;/' \
 	docs/examples/grayscale/grayscale.c >"$T/broken.c"
 ! cmp -s "$T/broken.c" docs/examples/grayscale/grayscale.c || fail "sed did not break the module"
-cc -std=c11 -o "$T/test_broken" docs/examples/grayscale/test_grayscale.c "$T/broken.c" \
+cc -std=c11 "${san[@]}" -o "$T/test_broken" docs/examples/grayscale/test_grayscale.c "$T/broken.c" \
 	$(pkg-config --cflags --libs vpipe)
 if LD_LIBRARY_PATH="$T/prefix/lib" "$T/test_broken" >"$T/broken.log" 2>&1; then
 	cat "$T/broken.log"
