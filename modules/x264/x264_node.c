@@ -231,6 +231,13 @@ static int x264_start(void *state)
 
 	if (x->enc || vpipe_node_input_format(x->node, 0, NULL, &fmt) < 0)
 		return 0;
+	if (yuv_complete_layout(&fmt) < 0) {
+		vpipe_error(x->node,
+			    "the input is %s (declared upstream): x264 takes "
+			    "i420, nv12 or yuyv",
+			    vpipe_fourcc_name(fmt.fourcc));
+		return -1;
+	}
 	return open_encoder(x, &fmt);
 }
 

@@ -212,6 +212,18 @@ static void test_x264(void)
 	CHECK(vpipe_harness_pull(h, NULL, WAIT) == NULL);
 	CHECK(vpipe_harness_eos(h));
 	CHECK_EQ_INT(vpipe_harness_free(h), 0);
+
+	/* A declared format x264 cannot encode fails its start(), before
+	 * any frame arrives: the output ends and the run reports it. */
+	h = vpipe_harness_new("x264", NULL);
+	struct vpipe_format mjpg = {.fourcc = VPIPE_FOURCC_MJPG,
+				    .width = 64,
+				    .height = 48};
+	vpipe_harness_set_input_format(h, 0, VPIPE_MEDIA_RAW_VIDEO, &mjpg);
+	CHECK_EQ_INT(vpipe_harness_start(h), 0);
+	CHECK(vpipe_harness_pull(h, NULL, WAIT) == NULL);
+	CHECK(vpipe_harness_eos(h));
+	CHECK_EQ_INT(vpipe_harness_free(h), 1);
 }
 
 /* ------------------------------------------ a module linked in: ticker */
