@@ -216,14 +216,47 @@ static void test_x264(void)
 	/* A declared format x264 cannot encode fails its start(), before
 	 * any frame arrives: the output ends and the run reports it. */
 	h = vpipe_harness_new("x264", NULL);
-	struct vpipe_format mjpg = {.fourcc = VPIPE_FOURCC_MJPG,
-				    .width = 64,
-				    .height = 48};
+	struct vpipe_format mjpg = {
+	    .fourcc = VPIPE_FOURCC_MJPG, .width = 64, .height = 48};
 	vpipe_harness_set_input_format(h, 0, VPIPE_MEDIA_RAW_VIDEO, &mjpg);
 	CHECK_EQ_INT(vpipe_harness_start(h), 0);
 	CHECK(vpipe_harness_pull(h, NULL, WAIT) == NULL);
 	CHECK(vpipe_harness_eos(h));
 	CHECK_EQ_INT(vpipe_harness_free(h), 1);
+}
+
+/* A live source paces itself on the pipeline clock: on the harness clock a
+ * frame is due only when the test has moved the clock to its time. */
+static void test_live_source_on_harness_clock(void)
+{
+	struct vpipe_harness *h = vpipe_harness_new("testsrc", NULL);
+	vpipe_harness_use_clock(h, 0);
+	vpipe_harness_set(h, "width", "32");
+	vpipe_harness_set(h, "height", "16");
+	vpipe_harness_set(h, "framerate", "10");
+	vpipe_harness_set(h, "num-frames", "3");
+	vpipe_harness_set(h, "is-live", "true");
+	CHECK_EQ_INT(vpipe_harness_start(h), 0);
+	struct vpipe_frame none;
+	vpipe_harness_frame_init(&none, VPIPE_MEDIA_RAW_VIDEO, "x", 1, 0);
+	CHECK_EQ_INT(vpipe_harness_push(h, 0, &none), -1); /* no input */
+	for (int i = 0; i < 3; i++) {
+		if (i > 0) {
+			CHECK(vpipe_harness_pull(h, NULL, 200 * VPIPE_MS) ==
+			      NULL);
+			vpipe_harness_advance(h, 100 * VPIPE_MS);
+		}
+		struct vpipe_frame *out = vpipe_harness_pull(h, NULL, WAIT);
+		CHECK(out != NULL);
+		if (!out)
+			break;
+		CHECK_EQ_INT(out->pts, i * 100 * VPIPE_MS);
+		CHECK_EQ_INT(out->fmt.width, 32);
+		vpipe_frame_unref(out);
+	}
+	CHECK(vpipe_harness_pull(h, NULL, WAIT) == NULL); /* num-frames */
+	CHECK(vpipe_harness_eos(h));
+	CHECK_EQ_INT(vpipe_harness_free(h), 0);
 }
 
 /* ------------------------------------------ a module linked in: ticker */
@@ -282,6 +315,7 @@ static int ticker_timer(void *state)
 		return 0;
 	f->media = VPIPE_MEDIA_JPEG;
 	f->pts = vpipe_now();
+	vpipe_node_count(t->node, "ticks_total", 1);
 	vpipe_push(t->node, 0, f);
 	return 0;
 }
@@ -352,6 +386,9 @@ static void test_descriptor_clock_and_format(void)
 		CHECK_EQ_INT(out->pts, s * VPIPE_S);
 		vpipe_frame_unref(out);
 	}
+	/* Counted before each tick was pushed, so all three are in. */
+	CHECK_EQ_INT(vpipe_harness_counter(h, "ticks_total"), 3);
+	CHECK_EQ_INT(vpipe_harness_counter(h, "no_such_total"), 0);
 	CHECK_EQ_INT(vpipe_harness_stop(h, WAIT), 0);
 	CHECK(vpipe_harness_pull(h, NULL, 0) == NULL);
 	CHECK(vpipe_harness_eos(h));
@@ -382,6 +419,7 @@ int main(void)
 	test_identity_delay_on_harness_clock();
 	test_bad_setup();
 	test_x264();
+	test_live_source_on_harness_clock();
 	test_descriptor_clock_and_format();
 	return check_done();
 }
