@@ -345,32 +345,31 @@ void vpipe_harness_advance(struct vpipe_harness *h, int64_t ns)
 }
 
 /* [harness-in] -> [NAME] -> [harness-out], each side only if the module
- * has ports there. */
+ * has ports there. NULL when out of memory. */
 static char *graph_text(const char *name, const struct vpipe_module *d)
 {
-	size_t cap = 4096, len = 0;
-	char *t = vp_xcalloc(1, cap);
+	char *t = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&t, &len);
+	if (!m)
+		return NULL;
 	unsigned nin = count_ports(d->inputs), nout = count_ports(d->outputs);
 	if (nin)
-		len += (size_t)snprintf(t + len, cap - len,
-					"[" IN_NODE "]\nmodule = %s\n\n",
-					harness_in.name);
-	len += (size_t)snprintf(t + len, cap - len, "[%s]\nmodule = %s\n", name,
-				name);
+		fprintf(m, "[" IN_NODE "]\nmodule = %s\n\n", harness_in.name);
+	fprintf(m, "[%s]\nmodule = %s\n", name, name);
 	for (unsigned i = 0; i < nin; i++)
-		len +=
-		    (size_t)snprintf(t + len, cap - len, "%s" IN_NODE ".out%u",
-				     i ? ", " : "input = ", i);
-	len += (size_t)snprintf(t + len, cap - len, "\n\n");
+		fprintf(m, "%s" IN_NODE ".out%u", i ? ", " : "input = ", i);
+	fprintf(m, "\n\n");
 	if (nout) {
-		len += (size_t)snprintf(t + len, cap - len,
-					"[" OUT_NODE "]\nmodule = %s\n",
-					harness_out.name);
+		fprintf(m, "[" OUT_NODE "]\nmodule = %s\n", harness_out.name);
 		for (unsigned i = 0; i < nout; i++)
-			len += (size_t)snprintf(t + len, cap - len, "%s%s.%s",
-						i ? ", " : "input = ", name,
-						d->outputs[i].name);
-		snprintf(t + len, cap - len, "\n");
+			fprintf(m, "%s%s.%s", i ? ", " : "input = ", name,
+				d->outputs[i].name);
+		fprintf(m, "\n");
+	}
+	if (fclose(m) != 0) {
+		free(t);
+		return NULL;
 	}
 	return t;
 }
@@ -399,6 +398,8 @@ static void adopt(struct vpipe_harness *h, struct vpipe_node *n)
 static int build(struct vpipe_harness *h)
 {
 	char *text = graph_text(h->name, h->desc);
+	if (!text)
+		return -1;
 	char file[300];
 	snprintf(file, sizeof(file), "harness(%s)", h->name);
 	h->cfg = vp_config_load_string(file, text);
