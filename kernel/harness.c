@@ -1,15 +1,11 @@
 /* The test harness for module authors (vpipe/harness.h): a three-node
- * pipeline, harness-in -> MODULE -> harness-out, built from a generated
- * graph and run by the scheduler in a thread of its own, so the module
- * under test meets the same kernel as in `vpipe run`. harness-in is a
- * source that pushes what the test queued; harness-out keeps every frame
- * and event until the test pulls it. */
-#include <vpipe/harness.h>
+ * pipeline, harness-in -> MODULE -> harness-out (harness_nodes.c), built
+ * from a generated graph and run by the scheduler in a thread of its own,
+ * so the module under test meets the same kernel as in `vpipe run`. */
+#include "harness_internal.h"
 
 #include "config.h"
-#include "futex.h"
 #include "graph.h"
-#include "internal.h"
 #include "loader.h"
 
 #include <errno.h>
@@ -18,226 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define PORTS		     8 /* input and output ports of the module, at most */
-#define IN_NODE		     "harness-in"
-#define OUT_NODE	     "harness-out"
-#define DEFAULT_STOP_TIMEOUT (5 * VPIPE_S)
-
-/* A frame or event the test queued: its own copy of payload and tags. */
-struct in_item {
-	struct in_item *next;
-	unsigned port;
-	bool is_event;
-	unsigned event;
-	struct vpipe_frame meta;
-	uint8_t *data;
-	char *tag_names[VPIPE_MAX_TAGS], *tag_values[VPIPE_MAX_TAGS];
-};
-
-struct out_item {
-	struct out_item *next;
-	unsigned port;
-	struct vpipe_frame *f;
-};
-
-struct vpipe_harness {
-	char *name;
-	const struct vpipe_module *desc;
-	char **sets; /* "name.key=value", as `vpipe run --set` takes them */
-	unsigned n_sets;
-	uint32_t in_media[PORTS];
-	bool in_has_fmt[PORTS];
-	struct vpipe_format in_fmt[PORTS];
-	bool manual_clock;
-
-	struct vp_config *cfg;
-	struct vp_pipeline *pl;
-	struct vpipe_node *in_node, *dut, *out_node;
-	pthread_t thread;
-	bool started, joined;
-	int result;
-
-	pthread_mutex_t lock;
-	pthread_cond_t cond; /* output queued, eos, finished */
-	struct in_item *in_head, **in_tail;
-	bool in_closed; /* push_eos or stop: nothing more goes in */
-	struct out_item *out_head, **out_tail;
-	bool out_eos, finished;
-	unsigned upstream_seen[32];
-};
-
-/* ------------------------------------------------------------ harness-in */
-
-static void in_item_free(struct in_item *it)
-{
-	free(it->data);
-	for (unsigned i = 0; i < it->meta.num_tags; i++) {
-		free(it->tag_names[i]);
-		free(it->tag_values[i]);
-	}
-	free(it);
-}
-
-static struct in_item *in_pop(struct vpipe_harness *h, bool *closed)
-{
-	pthread_mutex_lock(&h->lock);
-	struct in_item *it = h->in_head;
-	if (it) {
-		h->in_head = it->next;
-		if (!h->in_head)
-			h->in_tail = &h->in_head;
-	}
-	*closed = h->in_closed;
-	pthread_mutex_unlock(&h->lock);
-	return it;
-}
-
-static int in_push_item(struct vpipe_harness *h, struct in_item *it)
-{
-	struct vpipe_node *node = h->in_node;
-	if (it->is_event) {
-		vpipe_push_event(node,
-				 it->event); /* fails only when stopping */
-		return 0;
-	}
-	struct vpipe_frame *f = vpipe_frame_alloc(node, it->meta.size);
-	if (!f)
-		return 0; /* stopping */
-	vpipe_frame_copy_meta(f, &it->meta);
-	if (it->meta.size)
-		memcpy(f->data, it->data, it->meta.size);
-	vpipe_frame_copy_tags(f, &it->meta);
-	vpipe_push(node, it->port, f);
-	return 0;
-}
-
-/* Sleep until the test queues something, ends the input, an upstream
- * event arrives (the scheduler handles it between produce calls) or the
- * pipeline stops. As in the scheduler's own wait: the wake counter is read
- * before the checks, so a wake-up after them ends the futex wait at once. */
-static void in_wait(struct vpipe_harness *h)
-{
-	struct vpipe_node *n = h->in_node;
-	uint32_t seq = atomic_load(&n->wake_seq);
-	atomic_exchange(&n->sleeping, 1); /* see vpipe_node_wake */
-	pthread_mutex_lock(&h->lock);
-	bool idle = !h->in_head && !h->in_closed;
-	pthread_mutex_unlock(&h->lock);
-	if (idle && !vpipe_node_stopping(n) &&
-	    !atomic_load(&n->upstream_pending))
-		vp_futex_wait(&n->wake_seq, seq);
-	atomic_store(&n->sleeping, 0);
-}
-
-/* One queued item per call, or one wait for it; the stream ends after
- * push_eos, once the queue is empty. */
-static int in_produce(void *state)
-{
-	struct vpipe_harness *h = state;
-	bool closed;
-	struct in_item *it = in_pop(h, &closed);
-	if (!it && closed)
-		return VPIPE_EOS;
-	if (!it) {
-		in_wait(h);
-		return 0;
-	}
-	int rc = in_push_item(h, it);
-	in_item_free(it);
-	return rc;
-}
-
-static int in_upstream(void *state, unsigned event)
-{
-	struct vpipe_harness *h = state;
-	pthread_mutex_lock(&h->lock);
-	if (event < 32)
-		h->upstream_seen[event]++;
-	pthread_cond_broadcast(&h->cond);
-	pthread_mutex_unlock(&h->lock);
-	return 1;
-}
-
-static const struct vpipe_port any_ports_out[PORTS + 1] = {
-    {.name = "out0", .media = VPIPE_MEDIA_ANY},
-    {.name = "out1", .media = VPIPE_MEDIA_ANY},
-    {.name = "out2", .media = VPIPE_MEDIA_ANY},
-    {.name = "out3", .media = VPIPE_MEDIA_ANY},
-    {.name = "out4", .media = VPIPE_MEDIA_ANY},
-    {.name = "out5", .media = VPIPE_MEDIA_ANY},
-    {.name = "out6", .media = VPIPE_MEDIA_ANY},
-    {.name = "out7", .media = VPIPE_MEDIA_ANY},
-    {.name = NULL},
-};
-
-static const struct vpipe_param no_params[] = {VPIPE_P_END};
-
-static const struct vpipe_module harness_in = {
-    .abi_version = VPIPE_ABI_VERSION,
-    .struct_size = sizeof(struct vpipe_module),
-    .name = "vpipe-harness-in",
-    .version = VPIPE_VERSION,
-    .summary = "what a test pushes (vpipe/harness.h)",
-    .outputs = any_ports_out,
-    .params = no_params,
-    .produce = in_produce,
-    .upstream_event = in_upstream,
-};
-
-/* ----------------------------------------------------------- harness-out */
-
-/* Frames and events (media EVENT: the ports take ANY) alike, in order. */
-static int out_process(void *state, unsigned port, const struct vpipe_frame *f)
-{
-	struct vpipe_harness *h = state;
-	struct out_item *it = malloc(sizeof(*it));
-	if (!it)
-		return -1;
-	it->next = NULL;
-	it->port = port;
-	it->f = vpipe_frame_ref(f);
-	pthread_mutex_lock(&h->lock);
-	*h->out_tail = it;
-	h->out_tail = &it->next;
-	pthread_cond_broadcast(&h->cond);
-	pthread_mutex_unlock(&h->lock);
-	return 0;
-}
-
-static int out_flush(void *state)
-{
-	struct vpipe_harness *h = state;
-	pthread_mutex_lock(&h->lock);
-	h->out_eos = true;
-	pthread_cond_broadcast(&h->cond);
-	pthread_mutex_unlock(&h->lock);
-	return 0;
-}
-
-static const struct vpipe_port any_ports_in[PORTS + 1] = {
-    {.name = "in0", .media = VPIPE_MEDIA_ANY},
-    {.name = "in1", .media = VPIPE_MEDIA_ANY},
-    {.name = "in2", .media = VPIPE_MEDIA_ANY},
-    {.name = "in3", .media = VPIPE_MEDIA_ANY},
-    {.name = "in4", .media = VPIPE_MEDIA_ANY},
-    {.name = "in5", .media = VPIPE_MEDIA_ANY},
-    {.name = "in6", .media = VPIPE_MEDIA_ANY},
-    {.name = "in7", .media = VPIPE_MEDIA_ANY},
-    {.name = NULL},
-};
-
-static const struct vpipe_module harness_out = {
-    .abi_version = VPIPE_ABI_VERSION,
-    .struct_size = sizeof(struct vpipe_module),
-    .name = "vpipe-harness-out",
-    .version = VPIPE_VERSION,
-    .summary = "what a test pulls (vpipe/harness.h)",
-    .inputs = any_ports_in,
-    .params = no_params,
-    .process = out_process,
-    .flush = out_flush,
-};
 
 /* -------------------------------------------------------------- the API */
 
@@ -261,8 +37,8 @@ struct vpipe_harness *vpipe_harness_new(const char *name,
 			    name ? name : "(none)");
 		return NULL;
 	}
-	if (!vp_module_register(&harness_in, err, sizeof(err)) ||
-	    !vp_module_register(&harness_out, err, sizeof(err)) ||
+	if (!vp_module_register(&vp_harness_in, err, sizeof(err)) ||
+	    !vp_module_register(&vp_harness_out, err, sizeof(err)) ||
 	    (desc && !vp_module_register(desc, err, sizeof(err)))) {
 		vpipe_error(NULL, "harness: %s", err);
 		return NULL;
@@ -279,18 +55,18 @@ struct vpipe_harness *vpipe_harness_new(const char *name,
 		}
 		desc = m->desc;
 	}
-	if (count_ports(desc->inputs) > PORTS ||
-	    count_ports(desc->outputs) > PORTS) {
+	if (count_ports(desc->inputs) > HARNESS_PORTS ||
+	    count_ports(desc->outputs) > HARNESS_PORTS) {
 		vpipe_error(NULL,
 			    "harness: module %s has more than %d input or "
 			    "output ports",
-			    name, PORTS);
+			    name, HARNESS_PORTS);
 		return NULL;
 	}
 	struct vpipe_harness *h = vp_xcalloc(1, sizeof(*h));
 	h->name = vp_strdup(name);
 	h->desc = desc;
-	for (unsigned p = 0; p < PORTS; p++)
+	for (unsigned p = 0; p < HARNESS_PORTS; p++)
 		h->in_media[p] = VPIPE_MEDIA_ANY;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_condattr_t ca;
@@ -322,7 +98,7 @@ int vpipe_harness_set_input_format(struct vpipe_harness *h, unsigned port,
 				   uint32_t media,
 				   const struct vpipe_format *fmt)
 {
-	if (h->started || port >= PORTS)
+	if (h->started || port >= HARNESS_PORTS)
 		return -1;
 	h->in_media[port] = media;
 	h->in_has_fmt[port] = fmt != NULL;
@@ -355,13 +131,16 @@ static char *graph_text(const char *name, const struct vpipe_module *d)
 		return NULL;
 	unsigned nin = count_ports(d->inputs), nout = count_ports(d->outputs);
 	if (nin)
-		fprintf(m, "[" IN_NODE "]\nmodule = %s\n\n", harness_in.name);
+		fprintf(m, "[" HARNESS_IN_NODE "]\nmodule = %s\n\n",
+			vp_harness_in.name);
 	fprintf(m, "[%s]\nmodule = %s\n", name, name);
 	for (unsigned i = 0; i < nin; i++)
-		fprintf(m, "%s" IN_NODE ".out%u", i ? ", " : "input = ", i);
+		fprintf(m, "%s" HARNESS_IN_NODE ".out%u",
+			i ? ", " : "input = ", i);
 	fprintf(m, "\n\n");
 	if (nout) {
-		fprintf(m, "[" OUT_NODE "]\nmodule = %s\n", harness_out.name);
+		fprintf(m, "[" HARNESS_OUT_NODE "]\nmodule = %s\n",
+			vp_harness_out.name);
 		for (unsigned i = 0; i < nout; i++)
 			fprintf(m, "%s%s.%s", i ? ", " : "input = ", name,
 				d->outputs[i].name);
@@ -412,12 +191,12 @@ static int build(struct vpipe_harness *h)
 	h->pl = vp_graph_build(h->cfg, false);
 	if (!h->pl)
 		return -1;
-	h->in_node = vp_graph_find(h->pl, IN_NODE);
-	h->out_node = vp_graph_find(h->pl, OUT_NODE);
+	h->in_node = vp_graph_find(h->pl, HARNESS_IN_NODE);
+	h->out_node = vp_graph_find(h->pl, HARNESS_OUT_NODE);
 	h->dut = vp_graph_find(h->pl, h->name);
 	adopt(h, h->in_node);
 	adopt(h, h->out_node);
-	for (unsigned p = 0; h->in_node && p < PORTS; p++) {
+	for (unsigned p = 0; h->in_node && p < HARNESS_PORTS; p++) {
 		h->in_node->out[p].media = h->in_media[p];
 		if (h->in_has_fmt[p])
 			vpipe_node_set_output_format(h->in_node, p,
@@ -467,7 +246,7 @@ static int enqueue(struct vpipe_harness *h, struct in_item *it)
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (closed) {
-		in_item_free(it);
+		vp_harness_item_free(it);
 		return -1;
 	}
 	if (h->in_node)
@@ -506,7 +285,7 @@ int vpipe_harness_push(struct vpipe_harness *h, unsigned port,
 		ok = it->tag_names[i] && it->tag_values[i];
 	}
 	if (!ok) {
-		in_item_free(it);
+		vp_harness_item_free(it);
 		return -1;
 	}
 	return enqueue(h, it);
@@ -609,7 +388,7 @@ void vpipe_harness_send_upstream(struct vpipe_harness *h, unsigned event)
 	 * is gone, what the test pushes next is processed after the event.
 	 * The node clears it within one process() call; the bound is for a
 	 * node that never runs again. */
-	struct timespec end = deadline(DEFAULT_STOP_TIMEOUT), now;
+	struct timespec end = deadline(HARNESS_STOP_TIMEOUT), now;
 	while (atomic_load(&h->dut->upstream_pending) & (1u << event)) {
 		pthread_mutex_lock(&h->lock);
 		bool done = h->finished;
@@ -683,7 +462,7 @@ int vpipe_harness_free(struct vpipe_harness *h)
 {
 	if (!h)
 		return 0;
-	int rc = vpipe_harness_stop(h, DEFAULT_STOP_TIMEOUT);
+	int rc = vpipe_harness_stop(h, HARNESS_STOP_TIMEOUT);
 	/* What the test did not take goes back to the module's pool before
 	 * the pools go. */
 	while (h->out_head) {
@@ -695,7 +474,7 @@ int vpipe_harness_free(struct vpipe_harness *h)
 	while (h->in_head) {
 		struct in_item *it = h->in_head;
 		h->in_head = it->next;
-		in_item_free(it);
+		vp_harness_item_free(it);
 	}
 	vp_graph_free(h->pl);
 	vp_config_free(h->cfg);
