@@ -37,8 +37,8 @@ struct vpipe_harness *vpipe_harness_new(const char *name,
 			    name ? name : "(none)");
 		return NULL;
 	}
-	if (!vp_module_register(&vp_harness_in, err, sizeof(err)) ||
-	    !vp_module_register(&vp_harness_out, err, sizeof(err)) ||
+	if (!vp_module_register(vp_harness_in_module(), err, sizeof(err)) ||
+	    !vp_module_register(vp_harness_out_module(), err, sizeof(err)) ||
 	    (desc && !vp_module_register(desc, err, sizeof(err)))) {
 		vpipe_error(NULL, "harness: %s", err);
 		return NULL;
@@ -132,7 +132,7 @@ static char *graph_text(const char *name, const struct vpipe_module *d)
 	unsigned nin = count_ports(d->inputs), nout = count_ports(d->outputs);
 	if (nin)
 		fprintf(m, "[" HARNESS_IN_NODE "]\nmodule = %s\n\n",
-			vp_harness_in.name);
+			vp_harness_in_module()->name);
 	fprintf(m, "[%s]\nmodule = %s\n", name, name);
 	for (unsigned i = 0; i < nin; i++)
 		fprintf(m, "%s" HARNESS_IN_NODE ".out%u",
@@ -140,7 +140,7 @@ static char *graph_text(const char *name, const struct vpipe_module *d)
 	fprintf(m, "\n\n");
 	if (nout) {
 		fprintf(m, "[" HARNESS_OUT_NODE "]\nmodule = %s\n",
-			vp_harness_out.name);
+			vp_harness_out_module()->name);
 		for (unsigned i = 0; i < nout; i++)
 			fprintf(m, "%s%s.%s", i ? ", " : "input = ", name,
 				d->outputs[i].name);

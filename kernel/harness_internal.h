@@ -58,7 +58,8 @@ struct vpipe_harness {
 /* harness_nodes.c: harness-in (a source pushing what the test queued) and
  * harness-out (keeps what the module outputs until the test pulls it);
  * their node state is the harness. */
-extern const struct vpipe_module vp_harness_in, vp_harness_out;
+const struct vpipe_module *vp_harness_in_module(void);
+const struct vpipe_module *vp_harness_out_module(void);
 void vp_harness_item_free(struct in_item *it);
 
 #endif

@@ -114,7 +114,7 @@ static const struct vpipe_port any_ports_out[HARNESS_PORTS + 1] = {
 
 static const struct vpipe_param no_params[] = {VPIPE_P_END};
 
-const struct vpipe_module vp_harness_in = {
+static const struct vpipe_module harness_in = {
     .abi_version = VPIPE_ABI_VERSION,
     .struct_size = sizeof(struct vpipe_module),
     .name = "vpipe-harness-in",
@@ -168,7 +168,7 @@ static const struct vpipe_port any_ports_in[HARNESS_PORTS + 1] = {
     {.name = NULL},
 };
 
-const struct vpipe_module vp_harness_out = {
+static const struct vpipe_module harness_out = {
     .abi_version = VPIPE_ABI_VERSION,
     .struct_size = sizeof(struct vpipe_module),
     .name = "vpipe-harness-out",
@@ -179,3 +179,15 @@ const struct vpipe_module vp_harness_out = {
     .process = out_process,
     .flush = out_flush,
 };
+
+/* Functions, not exported data: a global in libvpipe would be registered
+ * twice under ASan when the library is also loaded as a plug-in. */
+const struct vpipe_module *vp_harness_in_module(void)
+{
+	return &harness_in;
+}
+
+const struct vpipe_module *vp_harness_out_module(void)
+{
+	return &harness_out;
+}
