@@ -248,7 +248,7 @@ dist: all
 # events upstream; the modules with worker threads (kvs, s3) and their
 # servers (kvs-local); frames released on other threads (filesrc chunks,
 # V4L2 and OMX buffers, the device double's camera and encoder threads).
-TSAN_TESTS ?= test_ring test_pool test_sched test_backoff test_v4l2 \
+TSAN_TESTS ?= test_ring test_pool test_sched test_backoff test_v4l2 test_harness \
 	graceful_stop two_chains keyframe_request demo \
 	kvs_stream kvs_faults kvs_rotation kvs_iot_credentials kvs_unacked_exit \
 	kvs_local_stress kvs_local_putmedia \
@@ -312,6 +312,9 @@ install-files:
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@MODULEDIR@|$(MODULEDIR)|; s|@VERSION@|$(VERSION)|' \
 		kernel/vpipe.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/vpipe.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' \
+		kernel/vpipe-harness.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/vpipe-harness.pc
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')

@@ -171,25 +171,38 @@ static void list_bad(const char *name, const char *why, void *arg)
 	printf("  %-12s (does not load: %s)\n", name, why);
 }
 
-static void print_ports(const char *what, const struct vpipe_port *p)
+/* One line a port: the media it takes or gives and, for an input, whether
+ * in-band events (DISCONTINUITY, custom) reach process(): they do when the
+ * mask has VPIPE_MEDIA_EVENT, which VPIPE_MEDIA_ANY includes. EOS never
+ * does, and the kernel forwards every event downstream either way. */
+static void print_ports(const char *what, const struct vpipe_port *p,
+			bool input)
 {
 	if (!p || !p->name) {
 		printf("%s: none\n", what);
 		return;
 	}
-	printf("%s:", what);
+	printf("%s:\n", what);
 	for (; p->name; p++) {
-		printf(" %s (", p->name);
+		printf("  %-10s ", p->name);
+		uint32_t data = p->media & ~(uint32_t)VPIPE_MEDIA_EVENT;
 		bool first = true;
-		for (uint32_t bit = 1; bit <= VPIPE_MEDIA_EVENT; bit <<= 1)
-			if (p->media & bit) {
-				printf("%s%s", first ? "" : " | ",
-				       vpipe_media_name(bit));
-				first = false;
-			}
-		printf("%s)", p->flags & VPIPE_PORT_MULTI ? ", several links" : "");
+		if (data == (VPIPE_MEDIA_ANY & ~(uint32_t)VPIPE_MEDIA_EVENT))
+			printf("any media");
+		else
+			for (uint32_t bit = 1; bit < VPIPE_MEDIA_EVENT; bit <<= 1)
+				if (data & bit) {
+					printf("%s%s", first ? "" : " | ",
+					       vpipe_media_name(bit));
+					first = false;
+				}
+		if (input)
+			printf("; events %s process()",
+			       p->media & VPIPE_MEDIA_EVENT ? "also go to"
+							    : "do not go to");
+		printf("%s\n",
+		       p->flags & VPIPE_PORT_MULTI ? "; several links" : "");
 	}
-	printf("\n");
 }
 
 static void print_module(const struct vp_module *m)
@@ -198,8 +211,8 @@ static void print_module(const struct vp_module *m)
 	printf("%s %s: %s\n", d->name, d->version ? d->version : "",
 	       d->summary ? d->summary : "");
 	printf("file: %s (ABI %u)\n", m->path, d->abi_version);
-	print_ports("inputs", d->inputs);
-	print_ports("outputs", d->outputs);
+	print_ports("inputs", d->inputs, true);
+	print_ports("outputs", d->outputs, false);
 	printf("parameters:\n");
 	vp_params_print(d->params, stdout);
 	printf("and the common node keys:");

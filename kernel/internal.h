@@ -89,6 +89,9 @@ struct vp_outport {
 	unsigned n_links;
 	uint32_t media;
 	uint64_t seq;
+	/* set by the module in create() (format.c, under its lock) */
+	bool has_fmt;
+	struct vpipe_format fmt;
 };
 
 struct vp_module; /* loaded module, loader.c */
@@ -185,6 +188,9 @@ struct vp_pipeline {
 /* clock.c */
 int64_t vp_monotonic_ns(void);
 int64_t vp_clock_origin(void);
+/* The harness clock (harness.c): vpipe_now() reads `now` while on. */
+void vp_clock_set_manual(bool on, int64_t now);
+void vp_clock_advance(int64_t ns);
 
 /* log.c */
 void vp_log_set_level(int level);
@@ -204,6 +210,10 @@ bool vp_node_all_outputs_dead(struct vpipe_node *n);
 
 /* sched.c */
 int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns);
+/* What the first signal does (drain, then stop), and the second (stop at
+ * once): for a pipeline that vp_pipeline_run runs in another thread. */
+void vp_pipeline_stop(struct vp_pipeline *pl);
+void vp_pipeline_abort(struct vp_pipeline *pl);
 
 /* util */
 unsigned vp_edit_distance(const char *a, const char *b);

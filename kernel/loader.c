@@ -108,6 +108,29 @@ static char *find_file(const struct vp_module_path *mp, const char *name)
 	return NULL;
 }
 
+/* The ABI and the descriptor's shape; 0, or -1 with the reason in err. */
+static int check_descriptor(const struct vpipe_module *d, const char *name,
+			    const char *path, char *err, size_t errlen)
+{
+	if (d->abi_version != VPIPE_ABI_VERSION) {
+		snprintf(err, errlen,
+			 "module '%s' (%s) was built for vpipe ABI version %u, "
+			 "but this vpipe has ABI version %u: rebuild the module "
+			 "against this vpipe's headers",
+			 name, path, d->abi_version, VPIPE_ABI_VERSION);
+		return -1;
+	}
+	if (d->struct_size < offsetof(struct vpipe_module, reserved) ||
+	    !d->name || strcmp(d->name, name) || (!d->produce && !d->process)) {
+		snprintf(err, errlen,
+			 "module '%s' (%s) has an invalid descriptor (name "
+			 "'%s', needs produce or process)",
+			 name, path, d->name ? d->name : "(none)");
+		return -1;
+	}
+	return 0;
+}
+
 static struct vp_module *open_module(const char *name, const char *path,
 				     char *err, size_t errlen)
 {
@@ -126,21 +149,7 @@ static struct vp_module *open_module(const char *name, const char *path,
 		dlclose(h);
 		return NULL;
 	}
-	if (d->abi_version != VPIPE_ABI_VERSION) {
-		snprintf(err, errlen,
-			 "module '%s' (%s) was built for vpipe ABI version %u, "
-			 "but this vpipe has ABI version %u: rebuild the module "
-			 "against this vpipe's headers",
-			 name, path, d->abi_version, VPIPE_ABI_VERSION);
-		dlclose(h);
-		return NULL;
-	}
-	if (d->struct_size < offsetof(struct vpipe_module, reserved) ||
-	    !d->name || strcmp(d->name, name) || (!d->produce && !d->process)) {
-		snprintf(err, errlen,
-			 "module '%s' (%s) has an invalid descriptor (name "
-			 "'%s', needs produce or process)",
-			 name, path, d->name ? d->name : "(none)");
+	if (check_descriptor(d, name, path, err, errlen)) {
 		dlclose(h);
 		return NULL;
 	}
@@ -158,6 +167,23 @@ static struct vp_module *open_module(const char *name, const char *path,
 	m->handle = h;
 	m->desc = d;
 	return m;
+}
+
+/* With cache_lock held. */
+static struct vp_module *cache_find(const char *name)
+{
+	for (unsigned i = 0; i < n_cache; i++)
+		if (!strcmp(cache[i]->name, name))
+			return cache[i];
+	return NULL;
+}
+
+static void cache_add(struct vp_module *m)
+{
+	cache = realloc(cache, (n_cache + 1) * sizeof(*cache));
+	if (!cache)
+		abort();
+	cache[n_cache++] = m;
 }
 
 struct list_ctx {
@@ -189,12 +215,10 @@ struct vp_module *vp_module_load(const struct vp_module_path *mp,
 		return NULL;
 	}
 	pthread_mutex_lock(&cache_lock);
-	for (unsigned i = 0; i < n_cache; i++)
-		if (!strcmp(cache[i]->name, name)) {
-			pthread_mutex_unlock(&cache_lock);
-			return cache[i];
-		}
+	struct vp_module *cached = cache_find(name);
 	pthread_mutex_unlock(&cache_lock);
+	if (cached)
+		return cached;
 	char *path = find_file(mp, name);
 	if (!path) {
 		char names[2048] = "";
@@ -220,10 +244,36 @@ struct vp_module *vp_module_load(const struct vp_module_path *mp,
 	if (!m)
 		return NULL;
 	pthread_mutex_lock(&cache_lock);
-	cache = realloc(cache, (n_cache + 1) * sizeof(*cache));
-	if (!cache)
-		abort();
-	cache[n_cache++] = m;
+	cache_add(m);
+	pthread_mutex_unlock(&cache_lock);
+	return m;
+}
+
+struct vp_module *vp_module_register(const struct vpipe_module *desc,
+				     char *err, size_t errlen)
+{
+	const char *name = desc && desc->name ? desc->name : "";
+	if (!valid_name(name)) {
+		snprintf(err, errlen, "invalid module name '%s' in a descriptor",
+			 name);
+		return NULL;
+	}
+	if (check_descriptor(desc, name, "(linked in)", err, errlen))
+		return NULL;
+	pthread_mutex_lock(&cache_lock);
+	struct vp_module *m = cache_find(name);
+	if (m && m->desc != desc) {
+		snprintf(err, errlen,
+			 "a different module named '%s' is already loaded (%s)",
+			 name, m->path);
+		m = NULL;
+	} else if (!m) {
+		m = vp_xcalloc(1, sizeof(*m));
+		m->name = vp_strdup(name);
+		m->path = vp_strdup("(linked in)");
+		m->desc = desc;
+		cache_add(m);
+	}
 	pthread_mutex_unlock(&cache_lock);
 	return m;
 }

@@ -473,3 +473,13 @@ int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns)
 		}
 	return failed ? 1 : 0;
 }
+
+void vp_pipeline_stop(struct vp_pipeline *pl)
+{
+	begin_stop(pl);
+}
+
+void vp_pipeline_abort(struct vp_pipeline *pl)
+{
+	begin_abort(pl);
+}

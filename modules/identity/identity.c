@@ -64,6 +64,10 @@ static int identity_process(void *state, unsigned port,
 {
 	struct identity *s = state;
 	(void)port;
+	/* Its port takes any media, so in-band events come here too: the
+	 * kernel forwards them itself, passing one on would double it. */
+	if (in->media == VPIPE_MEDIA_EVENT)
+		return 0;
 	if (s->cfg->fail_after >= 0 && s->count == s->cfg->fail_after) {
 		vpipe_error(s->node,
 			    "failing on frame %lld, as configured (fail-after)",

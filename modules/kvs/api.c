@@ -8,10 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
 #include "json.h"
+#include "tls.h"
 
 #define MAX_BODY (64 * 1024)
 /* Refresh temporary credentials this long before they expire (at most). */
@@ -39,28 +37,9 @@ int kvs_abort_requested(void *p)
 	return atomic_load(&k->quit);
 }
 
-static CURLcode add_ca(CURL *curl, void *ssl_ctx, void *path)
-{
-	(void)curl;
-	X509_STORE *st = SSL_CTX_get_cert_store(ssl_ctx);
-	if (!st || X509_STORE_load_file(st, path) != 1)
-		return CURLE_SSL_CACERT_BADFILE;
-	return CURLE_OK;
-}
-
 void kvs_tls_setup(struct kvs *k, CURL *h)
 {
-	if (!k->cfg->tls_verify) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-		return;
-	}
-	if (k->cfg->ca_path && *k->cfg->ca_path) {
-		/* Added to the system's trust store, not replacing it. */
-		curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, add_ca);
-		curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA,
-				 (void *)k->cfg->ca_path);
-	}
+	tls_setup(h, k->cfg->tls_verify, k->cfg->ca_path);
 }
 
 /* "scheme://host[:port][/prefix]" -> host[:port] and prefix. */

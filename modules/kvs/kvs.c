@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mkv_scan.h"
+#include "tls.h"
 
 static const char *const streaming_types[] = {"realtime", "near-realtime",
 					      "offline", NULL};
@@ -50,11 +51,7 @@ static const struct vpipe_param params[] = {
     VPIPE_P_STRING("endpoint", C, endpoint, NULL, 0,
 		   "control-plane URL (kvs-local, VPC, dual-stack); "
 		   "default https://kinesisvideo.REGION.amazonaws.com"),
-    VPIPE_P_PATH("ca-path", C, ca_path, NULL, 0,
-		 "PEM CA certificate(s) to trust besides the system's"),
-    VPIPE_P_BOOL("tls-verify", C, tls_verify, "true",
-		 "verify the service's certificate (false: warned at "
-		 "every start)"),
+    TLS_PARAMS(C),
     VPIPE_P_ENUM("streaming-type", C, streaming_type, "realtime",
 		 streaming_types,
 		 "realtime drops the oldest when full; offline waits"),

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sigv4.h"
+#include "tls.h"
 
 #define MAX_HEADERS   (S3_META_LINES + 8)
 #define MAX_BODY_KEPT (64 * 1024)
@@ -241,10 +242,7 @@ static int put_once(struct s3 *s, const char *key, const uint8_t *data,
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->cerr);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
-	if (c->ca_path && *c->ca_path)
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_path);
+	tls_setup(h, c->tls_verify, c->ca_path);
 	r->cerr[0] = 0;
 	r->cc = curl_easy_perform(h);
 	if (r->cc != CURLE_OK) {

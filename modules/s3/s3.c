@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tls.h"
+
 static const char *const addressing_choices[] = {"auto", "path", "virtual",
 						 NULL};
 
@@ -73,10 +75,7 @@ static const struct vpipe_param params[] = {
 		     VPIPE_MS,
 		     "at end of stream, wait this long for the queue"),
     AWS_CREDS_PARAMS(C),
-    VPIPE_P_PATH("ca-path", C, ca_path, NULL, 0,
-		 "PEM CA certificate(s) to trust besides the system's"),
-    VPIPE_P_BOOL("tls-verify", C, tls_verify, "true",
-		 "verify the server's certificate"),
+    TLS_PARAMS(C),
     VPIPE_P_STRING("user-agent", C, user_agent, "vpipe-s3/" VPIPE_VERSION, 0,
 		   "User-Agent header"),
     VPIPE_P_END,

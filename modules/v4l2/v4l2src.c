@@ -239,19 +239,6 @@ static void keep_headers(struct v4l2src *s, const uint8_t *au,
 		s->hdr_len = len;
 }
 
-static bool only_headers(const uint8_t *p, size_t len)
-{
-	size_t pos = 0;
-	struct h264_nal n;
-	bool any = false;
-	while (h264_next_nal(p, len, &pos, &n, NULL) == 1) {
-		if (h264_nal_is_vcl(n.type))
-			return false;
-		any = true;
-	}
-	return any;
-}
-
 /* The frame to push for an H.264 buffer, or NULL to drop it (the buffer
  * is then re-queued by the caller). */
 static struct vpipe_frame *h264_frame(struct v4l2src *s, struct bufset_buf *b,
@@ -260,7 +247,7 @@ static struct vpipe_frame *h264_frame(struct v4l2src *s, struct bufset_buf *b,
 	struct h264_au_info info;
 	char err[128];
 	*wrapped = false;
-	if (only_headers(b->mem, used)) { /* bcm2835: a header-only buffer */
+	if (h264_headers_only(b->mem, used)) { /* bcm2835: a header-only buffer */
 		struct h264_au_info hi;
 		memset(&hi, 0, sizeof(hi));
 		size_t pos = 0;

@@ -144,19 +144,6 @@ static void keep_headers(struct m2m *s, const uint8_t *p, size_t len)
 		s->hdr_len = out;
 }
 
-static bool only_headers(const uint8_t *p, size_t len)
-{
-	size_t pos = 0;
-	struct h264_nal n;
-	bool any = false;
-	while (h264_next_nal(p, len, &pos, &n, NULL) == 1) {
-		if (h264_nal_is_vcl(n.type))
-			return false;
-		any = true;
-	}
-	return any;
-}
-
 static struct vpipe_frame *take_meta(struct m2m *s, int64_t key_us)
 {
 	for (unsigned i = 0; i < s->ninflight; i++) {
@@ -267,7 +254,7 @@ static int collect(struct m2m *s)
 		    (int64_t)b.timestamp.tv_sec * 1000000 + b.timestamp.tv_usec;
 		if (b.flags & V4L2_BUF_FLAG_ERROR)
 			vpipe_node_count(s->node, "bad_frames_total", 1);
-		else if (used && only_headers(p, used))
+		else if (used && h264_headers_only(p, used))
 			keep_headers(s, p, used); /* bcm2835: headers alone */
 		else if (used)
 			emit(s, p, used, key_us, b.flags);

@@ -14,7 +14,8 @@ defined "$lib" >"$T/lib.txt"
 others=$(grep -v '^vpipe_' "$T/lib.txt" || true)
 [ -z "$others" ] || fail "libvpipe.so exports non-API symbols: $others"
 # The exported list is exactly what the headers declare VPIPE_API.
-sed -n 's/^VPIPE_API [^(]*[ *]\(vpipe_[a-z0-9_]*\)(.*/\1/p' \
+# (a declaration may wrap after its return type)
+perl -0777 -ne 'print "$1\n" while /^VPIPE_API\b[^;(]*?\b(vpipe_\w+)\s*\(/mg' \
 	"$VPIPE_TOP"/kernel/include/vpipe/*.h | sort >"$T/api.txt"
 [ -s "$T/api.txt" ] || fail "no VPIPE_API declarations found"
 diff "$T/api.txt" "$T/lib.txt" >"$T/diff.txt" || { cat "$T/diff.txt"; fail "libvpipe.so exports differ from the VPIPE_API declarations"; }

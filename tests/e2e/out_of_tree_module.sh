@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # make install honours PREFIX and DESTDIR and installs headers and vpipe.pc;
-# a module built outside the tree with pkg-config loads and runs; a module
+# a module built outside the tree with pkg-config loads and runs, and its
+# own test, written with the installed harness (vpipe/harness.h), passes and
+# fails when the module is broken; a module
 # built for another ABI, and module names that are paths, are refused.
 source "$VPIPE_TOP/tests/lib.sh"
 cd "$VPIPE_TOP"
 make -s BUILD="$BUILD" install-files PREFIX="$T/prefix" >"$T/install.log" 2>&1 || { cat "$T/install.log"; fail "make install"; }
 for f in bin/vpipe lib/libvpipe.so.1 include/vpipe/module.h include/vpipe/frame.h \
+	include/vpipe/harness.h \
 	lib/pkgconfig/vpipe.pc lib/vpipe/modules/testsrc.so; do
 	[ -e "$T/prefix/$f" ] || fail "make install did not install $f"
 done
@@ -20,6 +23,32 @@ mkdir -p "$T/mods"
 cc -std=c11 -Wall -Wextra -Werror -shared -fPIC -o "$T/mods/grayscale.so" \
 	docs/examples/grayscale/grayscale.c $(pkg-config --cflags vpipe) $(pkg-config --libs vpipe)
 echo "ok: example module built with pkg-config --cflags vpipe"
+
+# The example's test, on the harness, from the installed files only. A
+# program linked with a sanitized libvpipe (make check) needs the same
+# sanitizer's runtime first.
+san=()
+case "${VPIPE_SANITIZER:-}" in
+asan) san=(-fsanitize=address,undefined) ;;
+tsan) san=(-fsanitize=thread) ;;
+esac
+cc -std=c11 -Wall -Wextra -Werror "${san[@]}" -o "$T/test_grayscale" \
+	docs/examples/grayscale/test_grayscale.c docs/examples/grayscale/grayscale.c \
+	$(pkg-config --cflags --libs vpipe-harness)
+LD_LIBRARY_PATH="$T/prefix/lib" "$T/test_grayscale" >"$T/harness.log" 2>&1 ||
+	{ cat "$T/harness.log"; fail "the example's harness test failed"; }
+expect_grep "test_grayscale: ok" "$T/harness.log"
+# A module that no longer removes colour fails its test.
+sed 's/return (uint8_t)(c + (128 - c) \* strength \/ 100);/return c;/' \
+	docs/examples/grayscale/grayscale.c >"$T/broken.c"
+! cmp -s "$T/broken.c" docs/examples/grayscale/grayscale.c || fail "sed did not break the module"
+cc -std=c11 "${san[@]}" -o "$T/test_broken" docs/examples/grayscale/test_grayscale.c "$T/broken.c" \
+	$(pkg-config --cflags --libs vpipe-harness)
+if LD_LIBRARY_PATH="$T/prefix/lib" "$T/test_broken" >"$T/broken.log" 2>&1; then
+	cat "$T/broken.log"
+	fail "the harness test passed a module that keeps the colour"
+fi
+expect_grep "test_grayscale: FAILED" "$T/broken.log"
 
 cat >"$T/g.ini" <<INI
 [pipeline]

@@ -205,6 +205,23 @@ VPIPE_API void vpipe_node_send_upstream(struct vpipe_node *node,
 VPIPE_API void vpipe_node_set_output_media(struct vpipe_node *node,
 					   unsigned port, uint32_t media);
 
+/* The format a node will produce on output `port` (fourcc, size, rate),
+ * when it knows it before its first frame. Call in create(): a node
+ * downstream reads it with vpipe_node_input_format() in its own create()
+ * (nodes are created upstream first) or start(). */
+VPIPE_API void vpipe_node_set_output_format(struct vpipe_node *node, unsigned port,
+				  const struct vpipe_format *fmt);
+
+/* What arrives on input `port`, before the first frame: *media gets the
+ * media the link carries (a mask; one bit once negotiated), *fmt the
+ * format its producer declared with vpipe_node_set_output_format (through
+ * pass-through nodes such as identity). Valid in create() and start() and
+ * after. Returns 0 when a format was declared; -1 when it was not (*fmt is
+ * zeroed: the format is known only from the frames) or the port has no
+ * link. Either pointer may be NULL. */
+VPIPE_API int vpipe_node_input_format(struct vpipe_node *node, unsigned port,
+			    uint32_t *media, struct vpipe_format *fmt);
+
 /* Frame pool of this node: `count` frames of about `frame_bytes` each.
  * The kernel adds the result to the graph's memory ceiling. Call in create(). */
 VPIPE_API void vpipe_node_set_pool(struct vpipe_node *node, unsigned count,
