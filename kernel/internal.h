@@ -219,5 +219,7 @@ int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns);
 unsigned vp_edit_distance(const char *a, const char *b);
 char *vp_strdup(const char *s);
 void *vp_xcalloc(size_t n, size_t size);
+bool vp_is_control(unsigned char c);
+void vp_escape_controls(const char *s, char *out, size_t len);
 
 #endif
