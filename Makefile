@@ -5,6 +5,7 @@
 #   make check      the suite under ASan+UBSan, the concurrent parts under TSan
 #   make bench      benchmarks that print figures
 #   make fuzz       build the libFuzzer targets (FUZZ_SECONDS=N runs each)
+#   make fuzz-smoke build every fuzz target and run each for 10 s (CI)
 #   make run        run the demo pipeline (conf/demo.ini)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make cross-test the tests built for arm64/armhf, run under qemu-user
@@ -67,7 +68,7 @@ CFLAGS_ALL := -std=c11 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CFLAGS)
 CXXFLAGS_ALL := -std=c++17 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CXXFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(CROSS_LDFLAGS) $(LDFLAGS)
 
-.PHONY: all deps test check bench fuzz run install install-files clean format
+.PHONY: all deps test check bench fuzz fuzz-smoke run install install-files clean format
 all:
 
 # ------------------------------------------------------------------ kernel
@@ -261,6 +262,12 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 0
 fuzz:
 	@tests/fuzz/build.sh $(FUZZ_SECONDS)
+# Every target built and run briefly, so that no harness rots unnoticed (a
+# kernel call a module gained and a harness lacks fails its build): CI runs
+# it after `make test`. Any build error, crash or sanitizer report fails it.
+FUZZ_SMOKE_SECONDS ?= 10
+fuzz-smoke:
+	@tests/fuzz/build.sh $(FUZZ_SMOKE_SECONDS)
 
 # -------------------------------------------------------------------- deps
 # Debian packages and npm packages the build, tests and demo need (sudo).

@@ -217,7 +217,9 @@ static void shorten_long_line(struct reader *r, char *str, int num)
 		return; /* inih reports what it makes of it */
 	}
 	char *v = eq + 1;
-	while (*v == ' ' || *v == '\t')
+	/* A continuation line reaches the handler whole ("key=\x01N"), and
+	 * keeps the blanks after its '='. */
+	while (!r->continuation && (*v == ' ' || *v == '\t'))
 		v++;
 	char *end = v + strlen(v);
 	for (char *c = v + 1; *c; c++)
@@ -232,7 +234,7 @@ static void shorten_long_line(struct reader *r, char *str, int num)
 	if (!r->long_values)
 		abort();
 	r->long_values[r->n_long] = strndup(v, (size_t)(end - v));
-	snprintf(str, (size_t)num, "%.*s= \x01%u\n", (int)keylen, r->raw,
+	snprintf(str, (size_t)num, "%.*s=\x01%u\n", (int)keylen, r->raw,
 		 r->n_long);
 	r->n_long++;
 }
@@ -256,8 +258,48 @@ static char *read_line(char *str, int num, void *stream)
 	return str;
 }
 
+/* The value with each "\x01N" of shorten_long_line replaced by long value
+ * N. Usually the whole value is one marker; an indented (continuation)
+ * line that was long reaches the handler whole, its marker after the text
+ * before its '='. Control bytes were refused on reading, so a \x01 here
+ * is always a marker. A new string. */
+static char *expand_long_values(struct reader *r, const char *value)
+{
+	size_t cap = strlen(value) + 1, len = 0;
+	char *out = malloc(cap);
+	if (!out)
+		abort();
+	for (const char *p = value; *p;) {
+		const char *add = p;
+		size_t n = 1;
+		if (*p == '\x01') {
+			char *end;
+			unsigned long idx = strtoul(p + 1, &end, 10);
+			add = "";
+			n = 0;
+			if (end > p + 1 && idx < r->n_long) {
+				add = r->long_values[idx];
+				n = strlen(add);
+			}
+			p = end > p + 1 ? end : p + 1;
+		} else {
+			p++;
+		}
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			out = realloc(out, cap);
+			if (!out)
+				abort();
+		}
+		memcpy(out + len, add, n);
+		len += n;
+	}
+	out[len] = 0;
+	return out;
+}
+
 static int on_value(void *user, const char *section, const char *name,
-		    const char *value)
+		    const char *raw_value)
 {
 	struct reader *r = user;
 	struct vp_config *cfg = r->cfg;
@@ -273,10 +315,7 @@ static int on_value(void *user, const char *section, const char *name,
 	struct vp_section *s = vp_config_section(cfg, section);
 	if (!s)
 		s = add_section(cfg, section, r->line);
-	unsigned idx;
-	if (value[0] == '\x01' && sscanf(value + 1, "%u", &idx) == 1 &&
-	    idx < r->n_long)
-		value = r->long_values[idx];
+	char *value = expand_long_values(r, raw_value);
 	struct vp_kv *prev = vp_section_get(s, name);
 	if (prev) {
 		if (r->continuation && s - cfg->sections == r->last_section &&
@@ -289,14 +328,17 @@ static int on_value(void *user, const char *section, const char *name,
 				abort();
 			memcpy(v + a, value, b + 1);
 			prev->value = v;
-			return 1;
+		} else {
+			cfg_error(cfg, r->line,
+				  "duplicate key '%s' in [%s] (first set at "
+				  "line %d)",
+				  name, section, prev->line);
 		}
-		cfg_error(cfg, r->line,
-			  "duplicate key '%s' in [%s] (first set at line %d)",
-			  name, section, prev->line);
+		free(value);
 		return 1;
 	}
 	add_kv(s, name, value, r->line);
+	free(value);
 	r->last_section = s - cfg->sections;
 	r->last_key = (long)s->n_kv - 1;
 	return 1;
@@ -348,6 +390,11 @@ struct vp_config *vp_config_load(const char *path)
 	struct vp_config *cfg = load(path, fp, NULL);
 	fclose(fp);
 	return cfg;
+}
+
+struct vp_config *vp_config_load_stream(const char *name, FILE *fp)
+{
+	return load(name, fp, NULL);
 }
 
 struct vp_config *vp_config_load_string(const char *name, const char *text)
