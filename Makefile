@@ -222,10 +222,11 @@ dist: all
 # Concurrent parts run again under ThreadSanitizer (docs/sanitizers.md):
 # the ring, pools and scheduler; graphs that stop, fail one chain, send
 # events upstream; the modules with worker threads (kvs, s3) and their
-# servers (kvs-local); frames released on other threads (filesrc chunks,
+# servers (kvs-local); a node given up on after the abort, a source waiting
+# on a FIFO; frames released on other threads (filesrc chunks,
 # V4L2 and OMX buffers, the device double's camera and encoder threads).
 TSAN_TESTS ?= test_ring test_pool test_sched test_v4l2 \
-	graceful_stop two_chains keyframe_request demo \
+	graceful_stop stop_hung_module filesrc_fifo two_chains keyframe_request demo \
 	kvs_stream kvs_faults kvs_rotation kvs_iot_credentials kvs_unacked_exit \
 	kvs_local_stress kvs_local_putmedia \
 	v4l2_capture v4l2_h264 v4l2_unplug v4l2m2m v4l2m2m_dmabuf omx \
