@@ -7,9 +7,9 @@
  *   abort (second signal, or drain-timeout): everything stops at once and
  *     what is still queued is dropped and counted;
  *   give up (a node still in a module callback well after the abort, or a
- *     third signal): vpipe_run reports the node and the callback it is in
- *     and returns without that thread, which the caller must end with the
- *     process (pl->abandoned). */
+ *     third signal): vp_pipeline_run reports the node and the callback it
+ *     is in and returns without that thread, which the caller must end
+ *     with the process (pl->abandoned). */
 #include "futex.h"
 #include "graph.h"
 #include "internal.h"
