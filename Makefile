@@ -5,6 +5,7 @@
 #   make check      the suite under ASan+UBSan, the concurrent parts under TSan
 #   make bench      benchmarks that print figures
 #   make fuzz       build the libFuzzer targets (FUZZ_SECONDS=N runs each)
+#   make fuzz-smoke build every fuzz target and run each for 10 s (CI)
 #   make run        run the demo pipeline (conf/demo.ini)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make cross-test the tests built for arm64/armhf, run under qemu-user
@@ -72,7 +73,7 @@ CFLAGS_ALL := -std=c11 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CFLAGS)
 CXXFLAGS_ALL := -std=c++17 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CXXFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(CROSS_LDFLAGS) $(LDFLAGS)
 
-.PHONY: all deps test check bench fuzz run install install-files clean format
+.PHONY: all deps test check bench fuzz fuzz-smoke run install install-files clean format
 all:
 
 # ------------------------------------------------------------------ kernel
@@ -246,10 +247,11 @@ dist: all
 # Concurrent parts run again under ThreadSanitizer (docs/sanitizers.md):
 # the ring, pools and scheduler; graphs that stop, fail one chain, send
 # events upstream; the modules with worker threads (kvs, s3) and their
-# servers (kvs-local); frames released on other threads (filesrc chunks,
+# servers (kvs-local); a node given up on after the abort, a source waiting
+# on a FIFO; frames released on other threads (filesrc chunks,
 # V4L2 and OMX buffers, the device double's camera and encoder threads).
 TSAN_TESTS ?= test_ring test_pool test_sched test_backoff test_v4l2 test_harness \
-	graceful_stop two_chains keyframe_request demo \
+	graceful_stop stop_hung_module filesrc_fifo two_chains keyframe_request demo \
 	kvs_stream kvs_faults kvs_rotation kvs_iot_credentials kvs_unacked_exit \
 	kvs_local_stress kvs_local_putmedia \
 	v4l2_capture v4l2_h264 v4l2_unplug v4l2m2m v4l2m2m_dmabuf omx \
@@ -286,6 +288,12 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 0
 fuzz:
 	@tests/fuzz/build.sh $(FUZZ_SECONDS)
+# Every target built and run briefly, so that no harness rots unnoticed (a
+# kernel call a module gained and a harness lacks fails its build): CI runs
+# it after `make test`. Any build error, crash or sanitizer report fails it.
+FUZZ_SMOKE_SECONDS ?= 10
+fuzz-smoke:
+	@tests/fuzz/build.sh $(FUZZ_SMOKE_SECONDS)
 
 # -------------------------------------------------------------------- deps
 # Debian packages and npm packages the build, tests and demo need (sudo).

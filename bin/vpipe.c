@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kernel/config.h"
 #include "kernel/graph.h"
@@ -129,6 +130,12 @@ static int cmd_run(int argc, char **argv)
 	if (o.log_level > 0) /* the command line wins over [pipeline] */
 		vp_log_set_level(o.log_level);
 	int rc = vp_pipeline_run(pl, o.duration);
+	if (pl->abandoned) {
+		/* A node's thread is still in module code that did not stop:
+		 * freeing the graph under it would crash, so end here. */
+		fflush(stdout);
+		_exit(rc ? rc : 1);
+	}
 	vp_graph_free(pl);
 	vp_config_free(cfg);
 	return rc;

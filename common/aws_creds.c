@@ -14,6 +14,7 @@
 
 #include "json.h"
 #include "strbuf.h"
+#include "whole_file.h"
 
 #define MAX_CRED_FILE (64 * 1024)
 
@@ -488,6 +489,9 @@ void aws_creds_provider_free(struct aws_creds_provider *p)
 static int read_file(const char *path, char **out, struct stat *st, char *err,
 		     size_t errlen)
 {
+	if (whole_file_check("credentials file", path, MAX_CRED_FILE, err,
+			     errlen))
+		return -1;
 	FILE *f = fopen(path, "re");
 	if (!f) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
@@ -631,6 +635,13 @@ static int fetch_iot(struct aws_creds_provider *p, struct aws_creds *c,
 		     size_t errlen)
 {
 	struct aws_creds_iot *iot = &p->iot;
+	if (whole_file_check("iot-certificate cert-path", iot->cert_path,
+			     WHOLE_FILE_MAX, err, errlen) ||
+	    whole_file_check("iot-certificate key-path", iot->key_path,
+			     WHOLE_FILE_MAX, err, errlen) ||
+	    whole_file_check("iot-certificate ca-path", iot->ca_path,
+			     WHOLE_FILE_MAX, err, errlen))
+		return -2; /* the same at every retry */
 	CURL *h = curl_easy_init();
 	if (!h) {
 		snprintf(err, errlen, "STATUS_CURL_INIT_FAILED (0x1500000d)");

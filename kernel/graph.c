@@ -25,11 +25,12 @@ static void err_at(struct builder *b, int line, const char *fmt, ...)
 
 static void err_at(struct builder *b, int line, const char *fmt, ...)
 {
-	char where[512], msg[2048];
+	char where[512], raw[2048], msg[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	vp_escape_controls(raw, msg, sizeof(msg));
 	vp_config_where(b->cfg, line, where, sizeof(where));
 	fprintf(stderr, "%s: error: %s\n", where, msg);
 	b->errors++;
@@ -693,17 +694,36 @@ void vp_graph_print(struct vp_pipeline *pl, FILE *out)
 	fprintf(out, "\n");
 }
 
+/* The inside of a DOT quoted string: " and \ escaped, since a node may
+ * be named [a"b\]. */
+static void dot_escaped(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+}
+
 void vp_graph_dot(struct vp_pipeline *pl, FILE *out)
 {
 	fprintf(out, "digraph vpipe {\n  rankdir=LR;\n  node [shape=box];\n");
-	for (unsigned i = 0; i < pl->n_nodes; i++)
-		fprintf(out, "  \"%s\" [label=\"%s\\n(%s)\"];\n",
-			pl->nodes[i]->name, pl->nodes[i]->name,
-			pl->nodes[i]->mod->name);
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		fputs("  \"", out);
+		dot_escaped(out, pl->nodes[i]->name);
+		fputs("\" [label=\"", out);
+		dot_escaped(out, pl->nodes[i]->name);
+		fputs("\\n(", out); /* DOT's own line break in a label */
+		dot_escaped(out, pl->nodes[i]->mod->name);
+		fputs(")\"];\n", out);
+	}
 	for (unsigned i = 0; i < pl->n_links; i++) {
 		struct vp_link *l = pl->links[i];
-		fprintf(out, "  \"%s\" -> \"%s\" [label=\"queue %zu, %s\"];\n",
-			l->from->name, l->to->name, l->capacity,
+		fputs("  \"", out);
+		dot_escaped(out, l->from->name);
+		fputs("\" -> \"", out);
+		dot_escaped(out, l->to->name);
+		fprintf(out, "\" [label=\"queue %zu, %s\"];\n", l->capacity,
 			policy_name(l->policy));
 	}
 	fprintf(out, "}\n");

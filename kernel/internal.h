@@ -99,6 +99,22 @@ struct vp_pipeline;
 
 enum vp_restart { VP_RESTART_NEVER, VP_RESTART_ON_ERROR };
 
+/* The module callback a node's thread is in, for the report of a node that
+ * does not stop (sched.c). */
+enum vp_callback {
+	VP_CB_NONE,
+	VP_CB_CREATE,
+	VP_CB_START,
+	VP_CB_PRODUCE,
+	VP_CB_PROCESS,
+	VP_CB_FLUSH,
+	VP_CB_TIMER,
+	VP_CB_UPSTREAM,
+	VP_CB_STOP,
+	VP_CB_WORKERS, /* the kernel joins its worker threads after stop() */
+	VP_CB_DESTROY,
+};
+
 enum vp_node_state {
 	VP_NODE_IDLE,
 	VP_NODE_RUNNING,
@@ -159,6 +175,9 @@ struct vpipe_node {
 	 * the node's thread while the main thread may read it (stop) */
 	_Atomic int64_t drain_timeout;
 	uint64_t extra_memory;              /* declared by the module */
+	_Atomic int callback;		    /* enum vp_callback */
+	_Atomic int64_t callback_since;	    /* when it was entered */
+	_Atomic bool exited;		    /* the node's thread returned */
 
 	/* counters */
 	_Atomic uint64_t frames_in, frames_out, errors, restarts;
@@ -183,6 +202,9 @@ struct vp_pipeline {
 	int log_level;
 	int done_fd; /* eventfd: a node thread finished */
 	_Atomic unsigned running;
+	/* node threads left running when vp_pipeline_run gave up on them: the
+	 * pipeline must not be freed, the process must exit (_exit) */
+	unsigned abandoned;
 };
 
 /* clock.c */
@@ -222,5 +244,7 @@ unsigned vp_edit_distance(const char *a, const char *b);
 const char *vp_nearest(const char *word, const char *const *cands, size_t n);
 char *vp_strdup(const char *s);
 void *vp_xcalloc(size_t n, size_t size);
+bool vp_is_control(unsigned char c);
+void vp_escape_controls(const char *s, char *out, size_t len);
 
 #endif

@@ -75,3 +75,33 @@ const char *vp_nearest(const char *word, const char *const *cands, size_t n)
 	}
 	return best;
 }
+
+/* A control byte (other than tab) or DEL: never written raw to a terminal,
+ * and refused in graph files. */
+bool vp_is_control(unsigned char c)
+{
+	return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+/* Copy s for an error or log line: control bytes become \xNN (line breaks
+ * a space, so one message stays one line); truncated to fit. */
+void vp_escape_controls(const char *s, char *out, size_t len)
+{
+	size_t o = 0;
+	if (!len)
+		return;
+	for (; *s && o + 1 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\n' || c == '\r') {
+			out[o++] = ' ';
+		} else if (!vp_is_control(c)) {
+			out[o++] = (char)c;
+		} else if (o + 4 < len) {
+			snprintf(out + o, len - o, "\\x%02x", c);
+			o += 4;
+		} else {
+			break;
+		}
+	}
+	out[o] = 0;
+}

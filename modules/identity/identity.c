@@ -1,6 +1,8 @@
 /* identity: passes frames on unchanged (by reference). It can also delay
- * each frame or fail on cue, which tests of drain and restart need. */
+ * each frame, fail or hang on cue, which tests of drain, restart and stop
+ * need. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <vpipe/vpipe.h>
 
@@ -9,6 +11,7 @@ struct identity_config {
 	int64_t fail_after;
 	bool fail_start;
 	int64_t request_keyframe_at;
+	int64_t hang_after;
 };
 
 static const struct vpipe_param params[] = {
@@ -26,6 +29,11 @@ static const struct vpipe_param params[] = {
 		request_keyframe_at, "-1", -1, 1e15,
 		"after passing this frame number on, ask upstream for a key "
 		"frame (-1: never)"),
+    VPIPE_P_INT("hang-after", struct identity_config, hang_after, "-1", -1,
+		1e15,
+		"never return from process() on this frame number, "
+		"ignoring stop requests, as a module stuck in a "
+		"driver call (-1: never)"),
     VPIPE_P_END,
 };
 
@@ -74,6 +82,13 @@ static int identity_process(void *state, unsigned port,
 			    (long long)s->count);
 		return -1;
 	}
+	if (s->cfg->hang_after >= 0 && s->count == s->cfg->hang_after) {
+		vpipe_warn(s->node,
+			   "hanging on frame %lld, as configured (hang-after)",
+			   (long long)s->count);
+		for (;;) /* deliberately deaf to stop and abort */
+			pause();
+	}
 	s->count++;
 	if (s->cfg->delay > 0)
 		vpipe_node_sleep_until(s->node, vpipe_now() + s->cfg->delay);
@@ -107,7 +122,7 @@ VPIPE_MODULE = {
 	.struct_size = sizeof(struct vpipe_module),
 	.name = "identity",
 	.version = "1.0",
-	.summary = "passes frames on; can delay or fail on cue (for tests)",
+	.summary = "passes frames on; can delay, fail or hang on cue (for tests)",
 	.inputs = inputs,
 	.outputs = outputs,
 	.params = params,

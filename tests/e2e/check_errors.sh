@@ -273,7 +273,14 @@ module = filesink
 input = cam
 location = /tmp/first-part-
     second-part
+[out3]
+module = filesink
+input = cam
+location = /tmp/a
+    b=$long ; a comment
 INI
 "$VPIPE" check "$T/long.ini" >"$T/long.out" 2>&1 || { cat "$T/long.out"; fail "long line refused"; }
 expect_grep "location = /tmp/$long\$" "$T/long.out"
 expect_grep "location = /tmp/first-part-second-part\$" "$T/long.out"
+# a long continuation line with '=' in it (found by fuzz_config)
+expect_grep "location = /tmp/ab=$long\$" "$T/long.out"
