@@ -8,6 +8,14 @@
   kvs_local_load.py slowread ENDPOINT STREAM SECONDS KBPS
         a live GetMedia (StartSelector NOW) read at only KBPS kilobytes
         per second for SECONDS; prints the bytes read
+  kvs_local_load.py flood ENDPOINT STREAM SECONDS FRAGMENT_KB
+        one PutMedia sending one-second fragments of FRAGMENT_KB as fast
+        as it can (far faster than real time) for SECONDS of wall time;
+        prints the fragments sent and the ACKs counted
+  kvs_local_load.py idle ENDPOINT STREAM
+        one PutMedia that sends a header, one fragment and the start of
+        a second, then nothing while keeping the connection open; prints
+        every ACK and exits 0 once an ERROR ACK has ended the response
 
 Requests are signed by botocore (kvs_client.sign)."""
 import json
@@ -74,6 +82,81 @@ def stream(endpoint, name, seconds, mbps):
     return 0 if acks.get("RECEIVED", 0) >= int(seconds) - 1 else 1
 
 
+def open_putmedia(endpoint, name, acks, lines=None):
+    """A chunked PutMedia whose ACKs a thread counts into acks (and
+    appends to lines); returns (sock, send, reader thread)."""
+    sock, u = connect(endpoint)
+    headers = {
+        "Host": u.netloc,
+        "x-amzn-stream-name": name,
+        "x-amzn-fragment-timecode-type": "RELATIVE",
+        "x-amzn-producer-start-timestamp": "%.3f" % time.time(),
+        "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD",
+        "Transfer-Encoding": "chunked",
+    }
+    signed = sign("POST", endpoint + "/putMedia", headers)
+    sock.sendall(("POST /putMedia HTTP/1.1\r\n" + "".join(
+        "%s: %s\r\n" % kv for kv in signed.items()) + "\r\n").encode())
+
+    def reader():
+        buf = b""
+        for c in Response(sock).chunks():
+            buf += c
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if line.strip():
+                    a = json.loads(line)
+                    acks[a["EventType"]] = acks.get(a["EventType"], 0) + 1
+                    if lines is not None:
+                        lines.append(a)
+                        print("ack", json.dumps(a), flush=True)
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+
+    def send(data):
+        for i in range(0, len(data), 65536):
+            piece = data[i:i + 65536]
+            sock.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+    return sock, send, t
+
+
+def flood(endpoint, name, seconds, fragment_kb):
+    acks = {}
+    sock, send, t = open_putmedia(endpoint, name, acks)
+    frame = int(fragment_kb * 1024 / 25)
+    blocks = [block(i * 40, i == 0, size=frame) for i in range(25)]
+    send(header())
+    start = time.time()
+    n = 0
+    while time.time() - start < seconds:
+        send(cluster(n * 1000, blocks))
+        n += 1
+    sock.sendall(b"0\r\n\r\n")
+    t.join(60)
+    took = time.time() - start
+    print("flood: %d fragments (%d s of media) in %.1f s, %.0fx real time, "
+          "acks %s" % (n, n, took, n / took, json.dumps(acks, sort_keys=True)),
+          flush=True)
+    return 0 if acks.get("RECEIVED", 0) == n else 1
+
+
+def idle(endpoint, name):
+    acks, lines = {}, []
+    sock, send, t = open_putmedia(endpoint, name, acks, lines)
+    blocks = [block(i * 40, i == 0) for i in range(25)]
+    # fragment 1 whole (it is complete once fragment 2 starts), then the
+    # start of fragment 2, then silence
+    send(header() + cluster(0, blocks) + cluster(1000, blocks[:3]))
+    t.join(300)
+    errors = [a for a in lines if a["EventType"] == "ERROR"]
+    print("idle: acks %s, response %s" % (
+        json.dumps(acks, sort_keys=True),
+        "ended" if not t.is_alive() else "still open"), flush=True)
+    sock.close()
+    return 0 if errors and not t.is_alive() else 1
+
+
 def slowread(endpoint, name, seconds, kbps):
     sock, u = connect(endpoint)
     body = json.dumps({"StreamName": name,
@@ -105,6 +188,10 @@ def main():
         return stream(a[0], a[1], float(a[2]), float(a[3]))
     if cmd == "slowread":
         return slowread(a[0], a[1], float(a[2]), float(a[3]))
+    if cmd == "flood":
+        return flood(a[0], a[1], float(a[2]), float(a[3]))
+    if cmd == "idle":
+        return idle(a[0], a[1])
     raise SystemExit(__doc__)
 
 
