@@ -162,7 +162,7 @@ struct kl_stream {
 	struct kl_tag *tags;
 	size_t n_tags;
 	struct kl_index idx;	 /* fragments, on disk (store lock) */
-	int64_t bytes;		 /* of the live fragments' media */
+	int64_t bytes;		 /* on disk for its fragments (quota) */
 	int64_t oldest_ms;	 /* server time of idx.first, if any */
 	unsigned next_header_id;
 	unsigned first_header_id; /* lowest h/ID.mkv that may exist */

@@ -331,6 +331,15 @@ void kl_store_next_number(struct kl_store *s, int64_t now_ms, char out[32])
 
 /* ------------------------------------------------------------ deletion */
 
+/* What a fragment takes on disk, as the quota counts it: its files in
+ * whole 4 KiB blocks (the index and the stream headers are not counted;
+ * they are small and go with the fragments). */
+static int64_t disk_size(const struct kl_fragment *f)
+{
+	int64_t blocks = (f->size + 4095) / 4096 + (f->has_tags ? 1 : 0);
+	return blocks * 4096;
+}
+
 /* Unlink fragment pos's files and move first past it; lock held. */
 static void delete_first(struct kl_store *s, struct kl_stream *st)
 {
@@ -344,8 +353,8 @@ static void delete_first(struct kl_store *s, struct kl_stream *st)
 			tags_path(st, f.number, path, sizeof path);
 			unlink(path);
 		}
-		st->bytes -= f.size;
-		s->bytes -= f.size;
+		st->bytes -= disk_size(&f);
+		s->bytes -= disk_size(&f);
 	}
 	kl_index_drop_before(&st->idx, pos + 1);
 }
@@ -487,8 +496,8 @@ int kl_store_commit(struct kl_store *s, struct kl_stream *st,
 	int fd = -1;
 	bool new_segment = false;
 	if (rc == 0) {
-		st->bytes += f->size;
-		s->bytes += f->size;
+		st->bytes += disk_size(&rec);
+		s->bytes += disk_size(&rec);
 		if (st->idx.next - st->idx.first == 1)
 			st->oldest_ms = f->server_ms;
 		/* synced outside the lock (a deletion may close wfd) */
@@ -699,7 +708,7 @@ static void scan_fragments(struct kl_store *s, struct kl_stream *st)
 			hi_num = n > hi_num ? n : hi_num;
 			if (n > s->last_fragment_number)
 				s->last_fragment_number = n;
-			st->bytes += f->size;
+			st->bytes += disk_size(f);
 			if (f->header_id >= st->next_header_id)
 				st->next_header_id = f->header_id + 1;
 		}
