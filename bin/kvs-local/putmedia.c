@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -159,7 +161,15 @@ static int send_ack(struct pm *p, const char *type, bool with_fragment)
 		sb_printf(&b, ",\"ErrorId\":%d,\"ErrorCode\":\"%s\"",
 			  p->error_id, p->error_code);
 	sb_puts(&b, "}\n");
-	int rc = b.failed ? -1 : kl_send_chunk(p->c, b.s, b.len);
+	/* one write per ACK (chunk head, line, CRLF): see kl_put_media() */
+	struct strbuf chunk = STRBUF_INIT;
+	sb_printf(&chunk, "%zx\r\n", b.len);
+	sb_append(&chunk, b.s, b.len);
+	sb_puts(&chunk, "\r\n");
+	int rc = b.failed || chunk.failed
+		     ? -1
+		     : kl_conn_write(p->c, chunk.s, chunk.len);
+	sb_free(&chunk);
 	if (p->srv->cfg.verbose || !strcmp(type, "ERROR"))
 		kl_log("%s PutMedia %s ack: %.*s", p->st->name, type,
 		       b.s ? (int)b.len - 1 : 0, b.s ? b.s : "");
@@ -773,6 +783,11 @@ int kl_put_media(struct kl_server *srv, struct kl_conn *c, struct kl_request *r)
 	}
 	kl_log("%s PutMedia from %s (%s timecodes)", p->st->name, c->peer,
 	       p->absolute ? "ABSOLUTE" : "RELATIVE");
+	/* ACKs are small writes that must leave at once: with Nagle, the
+	 * PERSISTED after a RECEIVED waited for the client's next packet
+	 * (a frame later, 33 ms at 30 fps; a second for a quiet producer) */
+	int one = 1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (setup_aws_chunked(srv, c, r, p)) {
 		release_stream(p);
 		return -1;
