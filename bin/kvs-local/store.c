@@ -473,6 +473,13 @@ int kl_store_commit(struct kl_store *s, struct kl_stream *st,
 		    const struct kl_fragment *f, const char *tmp_path)
 {
 	char path[KL_PATH_MAX], dir[KL_PATH_MAX];
+	pthread_mutex_lock(&s->lock);
+	bool deleted = st->deleted;
+	pthread_mutex_unlock(&s->lock);
+	if (deleted) { /* its directory is gone */
+		unlink(tmp_path);
+		return -2;
+	}
 	struct kl_fragment rec = *f;
 	rec.has_tags = f->tags_json && strcmp(f->tags_json, "{}") != 0;
 	snprintf(dir, sizeof dir, "%s/f", st->dir);
