@@ -60,8 +60,13 @@ sent=$(($(sed 's/flood: \([0-9]*\) .*/\1/' "$T/live.out") + $(sed 's/flood: \([0
 echo "fragments stored: $sent; RSS after warm-up ${rss_warm} KB, at the end ${rss_end} KB;" \
 	"data directory at most ${max_disk} KB (quota $((QUOTA_MB * 1024)) KB)"
 [ "$max_disk" -le "$limit_kb" ] || fail "data directory grew to ${max_disk} KB, over ${limit_kb} KB"
-[ $((rss_end - rss_warm)) -lt "$MAX_GROWTH_KB" ] ||
-	fail "memory grew by $((rss_end - rss_warm)) KB with the fragments stored"
+if ldd "$VPIPE" 2>/dev/null | grep -qE 'lib(asan|tsan)'; then
+	# the sanitizer keeps freed memory in quarantine: RSS grows regardless
+	echo "memory not checked: $VPIPE runs under a sanitizer"
+else
+	[ $((rss_end - rss_warm)) -lt "$MAX_GROWTH_KB" ] ||
+		fail "memory grew by $((rss_end - rss_warm)) KB with the fragments stored"
+fi
 expect_grep 'disk quota of .* oldest first: deleted' "$KVS_LOG"
 expect_grep 'live: older than the live window, 3 s: deleted' "$KVS_LOG"
 # what "live" still lists is recent: the live window, plus the second the
