@@ -315,7 +315,7 @@ int kl_index_open(struct kl_index *ix, const char *stream_dir)
 		kl_log("cannot create %s: %s", ix->dir, strerror(errno));
 		return -1;
 	}
-	uint64_t lo, hi;
+	uint64_t lo = 0, hi = 0;
 	if (segment_range(ix->dir, &lo, &hi))
 		return 0; /* empty */
 	ix->first = lo * KL_INDEX_SEGMENT;
