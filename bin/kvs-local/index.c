@@ -139,8 +139,7 @@ int kl_index_read(const struct kl_index *ix, uint64_t pos,
 	return kl_index_read_many(ix, pos, 1, f) == 1 ? 0 : -1;
 }
 
-int kl_index_find(const struct kl_index *ix, const char *number,
-		  uint64_t *pos)
+int kl_index_find(const struct kl_index *ix, const char *number, uint64_t *pos)
 {
 	uint64_t want;
 	if (kl_number_parse(number, &want))
@@ -285,7 +284,8 @@ static uint64_t trim_tail(struct kl_index *ix, uint64_t seg)
 	uint64_t good = n;
 	while (good > 0) {
 		struct record r;
-		if (pread(fd, &r, sizeof r, (off_t)(good - 1) * KL_RECORD_SIZE) ==
+		if (pread(fd, &r, sizeof r,
+			  (off_t)(good - 1) * KL_RECORD_SIZE) ==
 			(ssize_t)sizeof r &&
 		    record_ok(&r))
 			break;

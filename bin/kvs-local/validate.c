@@ -16,15 +16,15 @@
 #include <wctype.h>
 
 enum kind {
-	K_NAME,		   /* [a-zA-Z0-9_.-]+ */
-	K_ARN,		   /* arn:...:kinesisvideo:...:stream/NAME/N */
-	K_MEDIA_TYPE,	   /* type/subtype(,type/subtype)* */
-	K_ANY,		   /* .+ without control characters */
-	K_ALNUM,	   /* [a-zA-Z0-9]+ */
-	K_TOKEN,	   /* [a-zA-Z0-9+/=]* */
-	K_DIGITS,	   /* [0-9]+ */
-	K_TOKEN_CHARS,	   /* [a-zA-Z0-9_.-]+ (ContinuationToken) */
-	K_TAG,		   /* [\p{L}\p{Z}\p{N}_.:/=+\-@]* */
+	K_NAME,	       /* [a-zA-Z0-9_.-]+ */
+	K_ARN,	       /* arn:...:kinesisvideo:...:stream/NAME/N */
+	K_MEDIA_TYPE,  /* type/subtype(,type/subtype)* */
+	K_ANY,	       /* .+ without control characters */
+	K_ALNUM,       /* [a-zA-Z0-9]+ */
+	K_TOKEN,       /* [a-zA-Z0-9+/=]* */
+	K_DIGITS,      /* [0-9]+ */
+	K_TOKEN_CHARS, /* [a-zA-Z0-9_.-]+ (ContinuationToken) */
+	K_TAG,	       /* [\p{L}\p{Z}\p{N}_.:/=+\-@]* */
 };
 
 struct rule {
@@ -46,8 +46,7 @@ static const struct rule rules[] = {
     {"KmsKeyId", "kmsKeyId", K_ANY, 1, 2048, ".+"},
     {"CurrentVersion", "currentVersion", K_ALNUM, 1, 64, "[a-zA-Z0-9]+"},
     {"StreamNameCondition.ComparisonValue",
-     "streamNameCondition.comparisonValue", K_NAME, 1, 256,
-     "[a-zA-Z0-9_.-]+"},
+     "streamNameCondition.comparisonValue", K_NAME, 1, 256, "[a-zA-Z0-9_.-]+"},
     {"StartSelector.AfterFragmentNumber", "startSelector.afterFragmentNumber",
      K_DIGITS, 1, 128, "^[0-9]+$"},
     {"StartSelector.ContinuationToken", "startSelector.continuationToken",
@@ -125,9 +124,9 @@ static bool valid_arn(const char *s, size_t n)
 	for (int i = 0; i < 5; i++) {
 		if (!field(&s, end, ':', &f, &fl))
 			return false;
-		if (parts[i] ? !all(f, fl, parts[i])
-			     : (fl != strlen(fixed[i]) ||
-				memcmp(f, fixed[i], fl)))
+		if (parts[i]
+			? !all(f, fl, parts[i])
+			: (fl != strlen(fixed[i]) || memcmp(f, fixed[i], fl)))
 			return false;
 	}
 	/* resource: [a-z]+/NAME/[0-9]+ */
@@ -147,8 +146,7 @@ static bool valid_media_type(const char *s, size_t n)
 	size_t fl;
 	while (field(&s, end, ',', &f, &fl)) {
 		const char *slash = memchr(f, '/', fl);
-		if (!slash ||
-		    !all(f, (size_t)(slash - f), media_char) ||
+		if (!slash || !all(f, (size_t)(slash - f), media_char) ||
 		    !all(slash + 1, fl - (size_t)(slash - f) - 1, media_char))
 			return false;
 	}
@@ -203,8 +201,8 @@ static bool is_control(unsigned cp)
 static bool unicode_space(unsigned cp)
 {
 	return cp == 0x20 || cp == 0xA0 || cp == 0x1680 ||
-	       (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
-	       cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+	       (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+	       cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
 /* \p{L} and \p{N} beyond ASCII, from the C library's Unicode tables. */
@@ -227,7 +225,8 @@ static bool valid_tag_text(const char *s, size_t n)
 		size_t l;
 		unsigned cp = next_cp(s + i, n - i, &l);
 		i += l;
-		if (cp < 0x80 ? !(alnum(cp) || cp == ' ' || strchr("_.:/=+-@", (int)cp))
+		if (cp < 0x80 ? !(alnum(cp) || cp == ' ' ||
+				  strchr("_.:/=+-@", (int)cp))
 			      : !(unicode_space(cp) ||
 				  (!is_control(cp) && unicode_alnum(cp))))
 			return false;
@@ -339,8 +338,7 @@ static int not_a_string(struct kl_conn *c, const char *member, int *rc)
 	return -1;
 }
 
-static int check_tags(struct kl_conn *c, const struct json_value *tags,
-		      int *rc)
+static int check_tags(struct kl_conn *c, const struct json_value *tags, int *rc)
 {
 	if (!tags)
 		return 0;
