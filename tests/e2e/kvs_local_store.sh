@@ -81,6 +81,15 @@ call listFragments "{\"StreamName\":\"$n256\"}" >"$T/lf.out"
 nfrag=$(grep -o FragmentNumber "$T/lf.out" | wc -l)
 [ "$nfrag" -ge 2 ] || { cat "$T/lf.out"; fail "fragments of the 256-character stream: $nfrag"; }
 echo "ok: a 256-character stream holds $nfrag fragments"
+# ListFragments pages: NextToken continues where the page ended
+call listFragments "{\"StreamName\":\"$n256\",\"MaxResults\":1}" >"$T/p1.out"
+token=$(sed -n 's/.*"NextToken": *"\([^"]*\)".*/\1/p' "$T/p1.out")
+[ -n "$token" ] || { cat "$T/p1.out"; fail "no NextToken after one of $nfrag fragments"; }
+call listFragments "{\"StreamName\":\"$n256\",\"MaxResults\":1,\"NextToken\":\"$token\"}" >"$T/p2.out"
+f1=$(grep -o '"FragmentNumber":"[0-9]*"' "$T/p1.out")
+f2=$(grep -o '"FragmentNumber":"[0-9]*"' "$T/p2.out")
+[ -n "$f2" ] && [ "$f1" != "$f2" ] || fail "second page: '$f2' after '$f1'"
+echo "ok: ListFragments pages with NextToken"
 # PutMedia headers follow the same rules
 $PY "$LOAD" stream "$EP" "$(long 257 n)" 1 1 >"$T/bad.out" 2>&1 && fail "PutMedia to a 257-character name accepted"
 expect_grep "at 'x-amzn-stream-name' failed to satisfy constraint" "$KVS_LOG"

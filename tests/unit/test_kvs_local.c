@@ -216,6 +216,70 @@ static void test_store(void)
 	kl_store_close(&s);
 }
 
+/* A data directory from before the on-disk index: one JSON line per
+ * fragment in fragments.idx, moved into the index at open. */
+static void test_migration(void)
+{
+	char dir[512], path[KL_PATH_MAX];
+	snprintf(dir, sizeof dir, "%s/old", root);
+	static const char *const levels[] = {"", "/streams", "/streams/cam",
+					     "/streams/cam/f"};
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof path, "%s%s", dir, levels[i]);
+		CHECK_EQ_INT(mkdir(path, 0755), 0);
+	}
+	snprintf(path, sizeof path, "%s/streams/cam/stream.json", dir);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs("{\"StreamName\":\"cam\",\"StreamARN\":\"arn:aws:kinesisvideo:"
+	      "us-west-2:123456789012:stream/cam/1\",\"Version\":\"v1\","
+	      "\"CreationMs\":1,\"DataRetentionInHours\":24,\"Tags\":{}}\n",
+	      f);
+	fclose(f);
+	int64_t now = kl_now_ms();
+	snprintf(path, sizeof path, "%s/streams/cam/fragments.idx", dir);
+	f = fopen(path, "w");
+	for (int i = 0; f && i < 3; i++) {
+		char num[32];
+		kl_number_format(1000 + (uint64_t)i, num);
+		fprintf(f,
+			"{\"n\":\"%s\",\"p\":%lld,\"s\":%lld,\"d\":1000,"
+			"\"z\":10,\"h\":0,\"t\":%s}\n",
+			num, (long long)now, (long long)now + i,
+			i == 1 ? "{\"AWS_KINESISVIDEO_NOTIFICATION\":\"x\"}"
+			       : "{}");
+		char frag[KL_PATH_MAX];
+		snprintf(frag, sizeof frag, "%s/streams/cam/f/%s.mkv", dir,
+			 num);
+		FILE *g = fopen(frag, "w");
+		if (g) {
+			fputs("0123456789", g);
+			fclose(g);
+		}
+	}
+	if (f)
+		fclose(f);
+	struct kl_store s;
+	CHECK_EQ_INT(kl_store_open(&s, dir, "us-west-2"), 0);
+	pthread_mutex_lock(&s.lock);
+	struct kl_stream *st = kl_store_find(&s, "cam", NULL);
+	pthread_mutex_unlock(&s.lock);
+	CHECK(st != NULL);
+	if (st) {
+		CHECK_EQ_INT(live(st), 3);
+		CHECK(!exists(path)); /* fragments.idx gone */
+		struct kl_fragment fr;
+		CHECK_EQ_INT(kl_index_read(&st->idx, 1, &fr), 0);
+		CHECK(fr.has_tags && fr.server_ms == now + 1);
+		char *tags = kl_fragment_tags(st, &fr);
+		CHECK_STR_CONTAINS(tags, "AWS_KINESISVIDEO_NOTIFICATION");
+		free(tags);
+	}
+	kl_store_close(&s);
+}
+
 static void test_sizes(void)
 {
 	int64_t v = 0;
@@ -236,6 +300,7 @@ int main(void)
 	test_numbers();
 	test_index();
 	test_store();
+	test_migration();
 	test_sizes();
 	nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return check_done();
