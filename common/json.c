@@ -453,15 +453,22 @@ const struct json_value *json_get(const struct json_value *v, const char *key)
 {
 	if (!v || v->type != JSON_OBJECT)
 		return NULL;
+	size_t n = strlen(key);
 	for (size_t i = 0; i < v->n; i++)
-		if (strcmp(v->members[i].key, key) == 0)
+		if (v->members[i].key_len == n &&
+		    memcmp(v->members[i].key, key, n) == 0)
 			return v->members[i].value;
 	return NULL;
 }
 
+bool json_has_nul(const struct json_value *v)
+{
+	return v && v->type == JSON_STRING && memchr(v->str, 0, v->len);
+}
+
 const char *json_string(const struct json_value *v)
 {
-	return v && v->type == JSON_STRING ? v->str : NULL;
+	return v && v->type == JSON_STRING && !json_has_nul(v) ? v->str : NULL;
 }
 
 int json_int64(const struct json_value *v, int64_t *out)

@@ -24,8 +24,8 @@ enum json_type {
 struct json_value;
 
 struct json_member {
-	char *key;
-	size_t key_len; /* of key, which may hold NUL (\u0000) */
+	char *key;	/* decoded; may hold NUL (\u0000): see key_len */
+	size_t key_len; /* of key */
 	struct json_value *value;
 };
 
@@ -46,10 +46,15 @@ struct json_value *json_parse(const char *s, size_t n, size_t *err_offset,
 			      const char **err);
 void json_free(struct json_value *v);
 
-/* Object member by key, or NULL (also when v is not an object). */
+/* Object member by key, or NULL (also when v is not an object). A key
+ * holding a NUL matches no key: "a\u0000b" is not "a". */
 const struct json_value *json_get(const struct json_value *v, const char *key);
-/* The string of a STRING value, or NULL. */
+/* The string of a STRING value, or NULL, also when it holds a NUL
+ * (\u0000): a C string would silently stop there. Such a string is still
+ * a STRING with its whole text in str/len; json_has_nul() tells. */
 const char *json_string(const struct json_value *v);
+/* true if v is a STRING holding a NUL. */
+bool json_has_nul(const struct json_value *v);
 /* An integral NUMBER value without loss: 0 on success. */
 int json_int64(const struct json_value *v, int64_t *out);
 

@@ -33,6 +33,10 @@ int kvs_local_main(int argc, char **argv);
 /* a reader that takes no byte for this long is dropped */
 #define KL_WRITE_STALL_MS    60000
 #define KL_MAX_FRAGMENT_LIST 1000
+/* a PutMedia whose body brings nothing this long is ended (4000) */
+#define KL_BODY_IDLE_TIMEOUT_MS 30000
+/* streams with retention 0 keep fragments this long, for live readers */
+#define KL_LIVE_WINDOW_MS (300 * 1000)
 /* timestamps beyond this (year ~33658) are refused, not overflowed */
 #define KL_MAX_EPOCH_SECONDS 1e12
 
@@ -63,6 +67,9 @@ struct kl_config {
 	bool no_rate_limits;	 /* --no-rate-limits: no TPS/credit limits */
 	int write_stall_ms;	 /* drop a peer that reads nothing this long */
 	bool verbose;
+	int body_idle_timeout_ms; /* --idle-timeout */
+	int64_t live_window_ms;	  /* --live-window, retention 0 */
+	int64_t max_disk;	  /* --max-disk bytes, -1 = default share */
 	/* header before every fragment, as the service does (default: only
 	 * when it changes, so ffmpeg reads the response as one Segment) */
 	bool repeat_headers;
@@ -101,7 +108,51 @@ struct kl_fragment {
 	int64_t producer_ms, server_ms, duration_ms;
 	int64_t size;
 	unsigned header_id;
-	char *tags_json; /* {"name":"value",...} of the fragment's SimpleTags */
+	bool has_tags; /* f/NUMBER.tags holds its SimpleTags */
+	/* {"name":"value",...} of the fragment's SimpleTags: set by the
+	 * writer; readers load it with kl_fragment_tags() */
+	char *tags_json;
+};
+
+/* Paths: data directory (checked at start) plus a stream directory name
+ * (at most 255 bytes) plus a file name fit in this. */
+#define KL_PATH_MAX   4096
+#define KL_DATA_DIR_MAX 3000
+
+/* The on-disk fragment index of a stream (index.c). Positions count the
+ * stream's fragments from 0 in arrival order; [first, next) are live. */
+struct kl_index {
+	char *dir; /* STREAM/i */
+	uint64_t first, next;
+	int wfd; /* segment open for appending, or -1 */
+	uint64_t wseg;
+	bool wfd_new;
+};
+
+int kl_index_open(struct kl_index *ix, const char *stream_dir);
+void kl_index_close(struct kl_index *ix);
+/* The record at pos (tags_json NULL): 0, or -1 if gone or unreadable. */
+int kl_index_read(const struct kl_index *ix, uint64_t pos,
+		  struct kl_fragment *f);
+/* Up to n records from pos on; returns how many were read. */
+size_t kl_index_read_many(const struct kl_index *ix, uint64_t pos, size_t n,
+			  struct kl_fragment *out);
+/* Position of the fragment numbered `number`: 0, or -1 if none. */
+int kl_index_find(const struct kl_index *ix, const char *number,
+		  uint64_t *pos);
+int kl_index_append(struct kl_index *ix, const struct kl_fragment *f);
+/* Make what kl_index_append() wrote durable (fdatasync). */
+int kl_index_sync(struct kl_index *ix);
+/* Forget the records before pos, unlinking segments wholly before it. */
+void kl_index_drop_before(struct kl_index *ix, uint64_t pos);
+/* Fragment numbers: "9" and 20 digits, from and to their integer. */
+int kl_number_parse(const char *s, uint64_t *out);
+void kl_number_format(uint64_t n, char out[32]);
+int kl_sync_dir(const char *dir);
+
+/* Deletions not logged yet (logged as sums, at most every 10 s). */
+struct kl_deletions {
+	int64_t n, bytes, logged_ms;
 };
 
 struct kl_stream {
@@ -110,15 +161,18 @@ struct kl_stream {
 	int64_t retention_hours;
 	struct kl_tag *tags;
 	size_t n_tags;
-	struct kl_fragment *frags;
-	size_t n_frags, cap_frags;
+	struct kl_index idx;	 /* fragments, on disk (store lock) */
+	int64_t bytes;		 /* on disk for its fragments (quota) */
+	int64_t oldest_ms;	 /* server time of idx.first, if any */
 	unsigned next_header_id;
+	unsigned first_header_id; /* lowest h/ID.mkv that may exist */
+	struct kl_deletions expired;
 	bool putmedia_active;
 	int getmedia_active;
 	int fragment_list_active;	/* GetMediaForFragmentList responses */
 	struct kl_rate rates[KL_API_N]; /* stream-level limits, store lock */
 	bool deleted;
-	char dir[1024];
+	char *dir; /* DATA/streams/DIRNAME */
 	int refs;
 };
 
@@ -130,10 +184,26 @@ struct kl_store {
 	struct kl_stream **streams;
 	size_t n_streams;
 	uint64_t last_fragment_number;
+	/* retention and disk quota (kl_store_limits) */
+	int64_t bytes;	       /* media of every stream */
+	int64_t max_disk;      /* 0 = no quota */
+	int64_t live_window_ms; /* what retention 0 keeps */
+	pthread_t janitor;
+	bool janitor_running, closing;
+	pthread_cond_t janitor_wake;
+	struct kl_deletions over_quota;
 };
 
 int kl_store_open(struct kl_store *s, const char *dir, const char *region);
+/* Enforce retention (live_window_ms for retention 0) and the disk quota
+ * (max_disk bytes; < 0: what is stored plus half the free space) now and
+ * every second from a thread of the store's own. 0, or -1 if the thread
+ * cannot start. */
+int kl_store_limits(struct kl_store *s, int64_t max_disk,
+		    int64_t live_window_ms);
 void kl_store_close(struct kl_store *s);
+/* "10G", "512M", "1000000": bytes (K, M, G are powers of 1024). */
+int kl_parse_size(const char *s, int64_t *out);
 /* With s->lock held. */
 struct kl_stream *kl_store_find(struct kl_store *s, const char *name,
 				const char *arn);
@@ -145,8 +215,17 @@ int kl_store_save_stream(struct kl_store *s, struct kl_stream *st);
 void kl_stream_put(struct kl_store *s, struct kl_stream *st);
 /* Next fragment number (decimal), strictly increasing; lock held. */
 void kl_store_next_number(struct kl_store *s, int64_t now_ms, char out[32]);
-int kl_store_add_fragment(struct kl_store *s, struct kl_stream *st,
-			  const struct kl_fragment *f);
+/* Store a received fragment whose Cluster bytes are in tmp_path (written
+ * and synced): durable on disk (file, tags, index, directories) when this
+ * returns 0; -2 if the stream was deleted, -1 on an I/O error. Takes the
+ * store lock itself. */
+int kl_store_commit(struct kl_store *s, struct kl_stream *st,
+		    const struct kl_fragment *f, const char *tmp_path);
+/* Save a stream header (EBML .. Tracks) durably; its id in *id. */
+int kl_store_save_header(struct kl_store *s, struct kl_stream *st,
+			 const void *data, size_t len, unsigned *id);
+/* The fragment's SimpleTags as a JSON object (malloc'd; "{}" if none). */
+char *kl_fragment_tags(const struct kl_stream *st, const struct kl_fragment *f);
 /* Paths for a stream's header and fragment files. */
 void kl_header_path(const struct kl_stream *st, unsigned id, char *out,
 		    size_t n);
@@ -241,6 +320,13 @@ int kl_list_fragments(struct kl_server *srv, struct kl_conn *c,
 		      struct kl_request *r);
 int kl_get_media_for_fragment_list(struct kl_server *srv, struct kl_conn *c,
 				   struct kl_request *r);
+
+/* Service constraints on names, ARNs, tags, tokens (validate.c): 0, or -1
+ * with the 400 sent (*rc its result). Handlers call it first. */
+int kl_validate_request(struct kl_conn *c, const struct kl_request *r,
+			int *rc);
+int kl_validate_header(struct kl_conn *c, const char *header, const char *value,
+		       int *rc);
 
 /* JSON helpers shared by the handlers. */
 const char *kl_json_str(const struct kl_request *r, const char *key);

@@ -822,7 +822,16 @@ static void usage(FILE *f)
 	    "limits\n"
 	    "  --write-timeout MS     drop a peer that reads nothing for MS "
 	    "(60000)\n"
-	    "  -v, --verbose          log every request\n");
+	    "  -v, --verbose          log every request\n"
+	    "storage (docs/kvs-local.md):\n"
+	    "  --idle-timeout MS      end a PutMedia whose body brings no byte "
+	    "for MS (30000)\n"
+	    "  --max-disk SIZE        bytes of fragments kept, oldest deleted "
+	    "first (K, M, G\n"
+	    "                         suffixes; default: what is stored plus "
+	    "half the free space)\n"
+	    "  --live-window SECONDS  how long streams with retention 0 keep "
+	    "fragments (300)\n");
 }
 
 static int parse_args(int argc, char **argv, struct kl_config *cfg)
@@ -851,6 +860,9 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg)
 		O_STALL,
 		O_STALL_ACKS,
 		O_STALL_FOR,
+		O_IDLE_TIMEOUT,
+		O_MAX_DISK,
+		O_LIVE_WINDOW,
 	};
 	static const struct option opts[] = {
 	    {"listen", 1, 0, O_LISTEN},
@@ -876,6 +888,9 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg)
 	    {"write-timeout", 1, 0, O_STALL},
 	    {"stall-acks-after", 1, 0, O_STALL_ACKS},
 	    {"stall-for", 1, 0, O_STALL_FOR},
+	    {"idle-timeout", 1, 0, O_IDLE_TIMEOUT},
+	    {"max-disk", 1, 0, O_MAX_DISK},
+	    {"live-window", 1, 0, O_LIVE_WINDOW},
 	    {"verbose", 0, 0, 'v'},
 	    {"help", 0, 0, 'h'},
 	    {0, 0, 0, 0},
@@ -919,6 +934,14 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg)
 			continue;
 		case O_NOLIMITS:
 			cfg->no_rate_limits = true;
+			continue;
+		case O_MAX_DISK:
+			if (kl_parse_size(optarg, &cfg->max_disk)) {
+				kl_log("--max-disk: want bytes with an optional "
+				       "K, M or G, got '%s'",
+				       optarg);
+				return -1;
+			}
 			continue;
 		case 'h':
 			usage(stdout);
@@ -971,6 +994,12 @@ static int parse_args(int argc, char **argv, struct kl_config *cfg)
 			break;
 		case O_STALL_FOR:
 			cfg->stall_ms = (int)n;
+			break;
+		case O_IDLE_TIMEOUT:
+			cfg->body_idle_timeout_ms = (int)n;
+			break;
+		case O_LIVE_WINDOW:
+			cfg->live_window_ms = n * 1000;
 			break;
 		}
 	}
@@ -1070,6 +1099,9 @@ void kl_config_defaults(struct kl_config *cfg)
 	cfg->max_fragment_size = KL_MAX_FRAGMENT_SIZE;
 	cfg->max_fragment_ms = KL_MAX_FRAGMENT_MS;
 	cfg->write_stall_ms = KL_WRITE_STALL_MS;
+	cfg->body_idle_timeout_ms = KL_BODY_IDLE_TIMEOUT_MS;
+	cfg->live_window_ms = KL_LIVE_WINDOW_MS;
+	cfg->max_disk = -1; /* decided at start from the free space */
 }
 
 int kvs_local_main(int argc, char **argv)
@@ -1093,7 +1125,8 @@ int kvs_local_main(int argc, char **argv)
 	    !(srv->tls = tls_context(cfg->tls_cert, cfg->tls_key)))
 		return 1;
 	pthread_mutex_init(&srv->throttle_lock, NULL);
-	if (kl_store_open(&srv->store, cfg->data_dir, cfg->region))
+	if (kl_store_open(&srv->store, cfg->data_dir, cfg->region) ||
+	    kl_store_limits(&srv->store, cfg->max_disk, cfg->live_window_ms))
 		return 1;
 	char host[256];
 	int port;

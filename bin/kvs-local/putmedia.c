@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -48,7 +50,7 @@ struct pm {
 	/* the fragment being received */
 	bool in_frag, have_tc;
 	FILE *file;
-	char tmp_path[1200];
+	char tmp_path[KL_PATH_MAX];
 	struct kl_fragment frag;
 	int64_t tc_ms;
 	int64_t first_block_ms, last_block_ms;
@@ -159,7 +161,15 @@ static int send_ack(struct pm *p, const char *type, bool with_fragment)
 		sb_printf(&b, ",\"ErrorId\":%d,\"ErrorCode\":\"%s\"",
 			  p->error_id, p->error_code);
 	sb_puts(&b, "}\n");
-	int rc = b.failed ? -1 : kl_send_chunk(p->c, b.s, b.len);
+	/* one write per ACK (chunk head, line, CRLF): see kl_put_media() */
+	struct strbuf chunk = STRBUF_INIT;
+	sb_printf(&chunk, "%zx\r\n", b.len);
+	sb_append(&chunk, b.s, b.len);
+	sb_puts(&chunk, "\r\n");
+	int rc = b.failed || chunk.failed
+		     ? -1
+		     : kl_conn_write(p->c, chunk.s, chunk.len);
+	sb_free(&chunk);
 	if (p->srv->cfg.verbose || !strcmp(type, "ERROR"))
 		kl_log("%s PutMedia %s ack: %.*s", p->st->name, type,
 		       b.s ? (int)b.len - 1 : 0, b.s ? b.s : "");
@@ -178,23 +188,9 @@ static int fail(struct pm *p, int id, const char *code)
 
 static int save_header(struct pm *p)
 {
-	char path[1200];
-	pthread_mutex_lock(&p->srv->store.lock);
-	p->header_id = p->st->next_header_id++;
-	pthread_mutex_unlock(&p->srv->store.lock);
-	kl_header_path(p->st, p->header_id, path, sizeof path);
-	FILE *f = fopen(path, "wb");
-	int rc = -1;
-	if (f) {
-		rc = fwrite(p->header.s, 1, p->header.len, f) == p->header.len
-			 ? 0
-			 : -1;
-		rc = fclose(f) ? -1 : rc;
-	}
-	if (rc) {
-		kl_log("cannot write %s: %s", path, strerror(errno));
+	if (kl_store_save_header(&p->srv->store, p->st, p->header.s,
+				 p->header.len, &p->header_id))
 		return fail(p, 5001, "ARCHIVAL_ERROR");
-	}
 	p->header_new = false;
 	return 0;
 }
@@ -291,7 +287,9 @@ static int cluster_end(struct pm *p)
 	int64_t span = p->last_block_ms - p->first_block_ms;
 	p->frag.duration_ms =
 	    p->n_blocks > 1 ? span + span / (p->n_blocks - 1) : 0;
-	int rc = fclose(p->file);
+	/* on disk before it can be acknowledged PERSISTED */
+	int rc = fflush(p->file) || fdatasync(fileno(p->file)) ? -1 : 0;
+	rc = fclose(p->file) ? -1 : rc;
 	p->file = NULL;
 	p->in_frag = false;
 	if (p->srv->cfg.error_fragment &&
@@ -363,27 +361,16 @@ static int commit_fragment(struct pm *p)
 		p->frag.tags_json = NULL;
 		return -1;
 	}
-	char path[1200];
-	kl_fragment_path(p->st, p->frag.number, path, sizeof path);
-	if (rename(p->tmp_path, path)) {
-		kl_log("cannot store %s: %s", path, strerror(errno));
-		unlink(p->tmp_path);
-		free(p->frag.tags_json);
-		p->frag.tags_json = NULL;
-		return fail(p, 5001, "ARCHIVAL_ERROR");
-	}
+	/* PERSISTED only once file, tags, index and directories are synced */
+	int rc = kl_store_commit(&p->srv->store, p->st, &p->frag, p->tmp_path);
 	pthread_mutex_lock(&p->srv->store.lock);
-	bool deleted = p->st->deleted;
-	int rc = deleted
-		     ? -1
-		     : kl_store_add_fragment(&p->srv->store, p->st, &p->frag);
 	int64_t retention = p->st->retention_hours;
 	pthread_mutex_unlock(&p->srv->store.lock);
 	free(p->frag.tags_json);
 	p->frag.tags_json = NULL;
 	if (rc)
-		return fail(p, deleted ? 4507 : 5001,
-			    deleted ? "STREAM_DELETED" : "ARCHIVAL_ERROR");
+		return fail(p, rc == -2 ? 4507 : 5001,
+			    rc == -2 ? "STREAM_DELETED" : "ARCHIVAL_ERROR");
 	if (retention > 0)
 		return send_ack(p, "PERSISTED", true);
 	return 0;
@@ -608,6 +595,9 @@ static int begin(struct kl_server *srv, struct kl_conn *c, struct kl_request *r,
 				    "is required");
 		return -1;
 	}
+	if (kl_validate_header(c, "x-amzn-stream-name", name, rc) ||
+	    kl_validate_header(c, "x-amzn-stream-arn", arn, rc))
+		return -1;
 	if (!tct || (strcmp(tct, "ABSOLUTE") && strcmp(tct, "RELATIVE"))) {
 		*rc = kl_send_error(c, 400, "InvalidArgumentException",
 				    "x-amzn-fragment-timecode-type must be "
@@ -661,6 +651,26 @@ static int begin(struct kl_server *srv, struct kl_conn *c, struct kl_request *r,
 	return 0;
 }
 
+/* A PutMedia whose body brings no byte for --idle-timeout (30 s) is ended
+ * with ERROR 4000 STREAM_READ_ERROR: it would otherwise hold the stream's
+ * one PutMedia slot (ConnectionLimitExceededException for every other
+ * producer) for as long as its peer keeps the socket open. Only body
+ * bytes count: chunk framing alone (an empty chunk extension trickled
+ * byte by byte) does not keep it alive. A fragment already complete is
+ * stored first. */
+static bool body_idle_too_long(struct pm *p, int64_t last_data)
+{
+	int limit = p->srv->cfg.body_idle_timeout_ms;
+	if (limit <= 0 || kl_now_ms() - last_data < limit)
+		return false;
+	kl_log("%s PutMedia: no body byte for %d ms, ending it "
+	       "(--idle-timeout)",
+	       p->st->name, limit);
+	if (!commit_fragment(p))
+		fail(p, 4000, "STREAM_READ_ERROR");
+	return true;
+}
+
 /* Read the body until it ends, an error is pending, or the peer leaves.
  * Returns 1 at a clean end of body, 0 on error pending, -1 if the
  * connection is gone. */
@@ -672,6 +682,7 @@ static int body_loop(struct pm *p, struct kl_request *r)
 	struct http_chunked ch;
 	http_chunked_init(&ch);
 	int64_t last_data = kl_now_ms();
+	uint64_t bytes_at_last_data = p->body_bytes;
 	for (;;) {
 		while (c->len > 0) {
 			const uint8_t *d = c->buf;
@@ -716,11 +727,15 @@ static int body_loop(struct pm *p, struct kl_request *r)
 		if (!chunked && left == 0)
 			return 1;
 		int wait = p->srv->cfg.idle_ms > 0 ? p->srv->cfg.idle_ms : 1000;
-		int rc = kl_conn_fill(c, wait);
-		if (rc > 0) {
+		if (p->body_bytes != bytes_at_last_data) {
 			last_data = kl_now_ms();
-			continue;
+			bytes_at_last_data = p->body_bytes;
 		}
+		if (body_idle_too_long(p, last_data))
+			return 0;
+		int rc = kl_conn_fill(c, wait);
+		if (rc > 0)
+			continue;
 		if (rc == -2 && !atomic_load(&p->srv->stopping)) {
 			if (p->srv->cfg.idle_ms > 0 &&
 			    kl_now_ms() - last_data >= p->srv->cfg.idle_ms &&
@@ -768,6 +783,11 @@ int kl_put_media(struct kl_server *srv, struct kl_conn *c, struct kl_request *r)
 	}
 	kl_log("%s PutMedia from %s (%s timecodes)", p->st->name, c->peer,
 	       p->absolute ? "ABSOLUTE" : "RELATIVE");
+	/* ACKs are small writes that must leave at once: with Nagle, the
+	 * PERSISTED after a RECEIVED waited for the client's next packet
+	 * (a frame later, 33 ms at 30 fps; a second for a quiet producer) */
+	int one = 1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (setup_aws_chunked(srv, c, r, p)) {
 		release_stream(p);
 		return -1;

@@ -37,7 +37,7 @@ expect_grep MAX_FRAGMENT_SIZE_REACHED "$KVS_LOG"
 $PY "$CLIENT" mkv tagged "$T/tagged.mkv"
 $PY "$CLIENT" putmedia "$EP" s8 "$T/tagged.mkv" --expect-fragments 2 >/dev/null ||
 	fail "tagged PutMedia"
-grep -q AWS_KINESISVIDEO_NOTIFICATION "$T"/data/streams/s8/fragments.idx ||
+cat "$T"/data/streams/s8/f/*.tags 2>/dev/null | grep -q AWS_KINESISVIDEO_NOTIFICATION ||
 	fail "fragment tag not recorded"
 echo "ok: fragment tags recorded"
 

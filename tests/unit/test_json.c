@@ -73,9 +73,31 @@ static void test_writer(void)
 	sb_free(&b);
 }
 
+/* A NUL inside a string or a key is kept whole, never read as the C
+ * string before it ("a\u0000b" is not "a"). */
+static void test_embedded_nul(void)
+{
+	const char *doc = "{\"StreamName\":\"a\\u0000b\",\"k\\u0000x\":1,"
+			  "\"ok\":\"fine\"}";
+	struct json_value *v = parse(doc);
+	CHECK(v != NULL);
+	const struct json_value *name = json_get(v, "StreamName");
+	CHECK(name && name->type == JSON_STRING && name->len == 3);
+	CHECK(name && memcmp(name->str, "a\0b", 3) == 0);
+	CHECK(json_string(name) == NULL);
+	CHECK(json_has_nul(name));
+	CHECK(json_get(v, "k") == NULL);
+	CHECK(v && v->n == 3 && v->members[1].key_len == 3);
+	CHECK(!json_has_nul(json_get(v, "ok")));
+	CHECK(json_string(json_get(v, "ok")) &&
+	      strcmp(json_string(json_get(v, "ok")), "fine") == 0);
+	json_free(v);
+}
+
 int main(void)
 {
 	test_valid();
+	test_embedded_nul();
 	test_invalid();
 	test_writer();
 	return check_done();
