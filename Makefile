@@ -12,7 +12,8 @@
 #   make CROSS=aarch64-linux-gnu|arm-linux-gnueabihf [dist]   cross builds
 #
 # Layout of the build tree ($(BUILD)):
-#   lib/libvpipe.so  lib/libvpipe-common.a  bin/vpipe  modules/NAME.so  tests/
+#   lib/libvpipe.so  lib/libvpipe-common.a  bin/vpipe  bin/vpipe-kvs-local
+#   modules/NAME.so  tests/
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -97,17 +98,30 @@ $(LIBCOMMON): $(COMMON_OBJS)
 all: $(LIBCOMMON)
 
 # ---------------------------------------------------------------- command
-# bin/*.c is the vpipe command; bin/NAME/*.c are its larger subcommands.
+# bin/*.c is the vpipe command; bin/NAME/*.c are its larger subcommands. It
+# links neither OpenSSL nor libcurl (tests/e2e/vpipe_links.sh checks).
 BIN_SRCS := $(wildcard bin/*.c bin/*/*.c)
 BIN_OBJS := $(BIN_SRCS:%.c=$(BUILD)/obj/%.o)
 VPIPE := $(BUILD)/bin/vpipe
-BIN_LIBS := $(COMMON_LIBS) -lcurl
+BIN_LIBS := -lm
 
 $(VPIPE): $(BIN_OBJS) $(LIBVPIPE) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $(BIN_OBJS) $(LIBCOMMON) -L$(BUILD)/lib -lvpipe \
 		-Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL) $(BIN_LIBS)
 all: $(VPIPE)
+
+# -------------------------------------------------------------- kvs-local
+# kvs-local/ is vpipe-kvs-local, the local Kinesis Video Streams endpoint of
+# the tests and the demo (docs/kvs-local.md), with the code only it uses.
+# `vpipe kvs-local ...` execs it from beside the vpipe binary.
+KVSLOCAL_SRCS := $(wildcard kvs-local/*.c)
+KVSLOCAL_OBJS := $(KVSLOCAL_SRCS:%.c=$(BUILD)/obj/%.o)
+KVSLOCAL := $(BUILD)/bin/vpipe-kvs-local
+$(KVSLOCAL): $(KVSLOCAL_OBJS) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $(KVSLOCAL_OBJS) $(LIBCOMMON) $(LDFLAGS_ALL) $(COMMON_LIBS)
+all: $(KVSLOCAL)
 
 # ---------------------------------------------------------------- modules
 # Each modules/NAME/ builds $(BUILD)/modules/NAME.so from its *.c and *.cc.
@@ -168,6 +182,7 @@ endef
 $(foreach t,$(UNIT_SRCS:tests/unit/%.c=%),$(eval $(call unit_rules,$(t))))
 $(BUILD)/obj/tests/unit/%.o: CPPFLAGS_ALL += -I.
 $(BUILD)/obj/bin/%.o: CPPFLAGS_ALL += -I.
+$(BUILD)/obj/kvs-local/%.o: CPPFLAGS_ALL += -Ikvs-local
 
 DOUBLE_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/doubles/*/))))
 define double_rules
@@ -280,6 +295,7 @@ install-files:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
 		$(DESTDIR)$(MODULEDIR) $(DESTDIR)$(INCLUDEDIR)/vpipe
 	install -m 0755 $(VPIPE) $(DESTDIR)$(PREFIX)/bin/vpipe
+	install -m 0755 $(KVSLOCAL) $(DESTDIR)$(PREFIX)/bin/vpipe-kvs-local
 	install -m 0755 $(LIBVPIPE) $(DESTDIR)$(LIBDIR)/libvpipe.so.1
 	ln -sf libvpipe.so.1 $(DESTDIR)$(LIBDIR)/libvpipe.so
 	install -m 0755 $(MODULE_SOS) $(DESTDIR)$(MODULEDIR)/

@@ -1,8 +1,10 @@
-/* vpipe kvs-local: a Kinesis Video Streams compatible endpoint for
+/* vpipe-kvs-local: a Kinesis Video Streams compatible endpoint for
  * development and tests (docs/kvs-local.md). Internal interfaces between
- * its files; bin/vpipe.c only calls kvs_local_main(). */
-#ifndef VPIPE_BIN_KVS_LOCAL_H
-#define VPIPE_BIN_KVS_LOCAL_H
+ * its files. Calls go one way (no cycle): main -> args, server;
+ * server -> dispatch -> auth, handlers (control, putmedia, getmedia) ->
+ * request, reply -> conn -> log; store, limits below them all. */
+#ifndef VPIPE_KVS_LOCAL_H
+#define VPIPE_KVS_LOCAL_H
 
 #include <openssl/ssl.h>
 #include <pthread.h>
@@ -16,8 +18,6 @@
 #include "sigv4.h"
 #include "strbuf.h"
 
-/* argv[0] is "kvs-local". Returns the process exit status. */
-int kvs_local_main(int argc, char **argv);
 
 /* ------------------------------------------------------------ limits */
 #define KL_MAX_FRAGMENT_SIZE	  (50LL * 1000 * 1000) /* 4001 */
@@ -154,6 +154,8 @@ void kl_fragment_path(const struct kl_stream *st, const char *number, char *out,
 		      size_t n);
 int64_t kl_now_ms(void);
 
+struct kl_request;
+
 /* ------------------------------------------------------------ connection */
 struct kl_server;
 
@@ -199,6 +201,15 @@ bool kl_limit_stream(struct kl_server *srv, struct kl_stream *st, int api,
  * target calls it directly on a socketpair. */
 void kl_serve(struct kl_conn *c);
 void kl_config_defaults(struct kl_config *cfg);
+/* The command line into cfg (args.c); 0 ok, -1 after an error message. */
+int kl_parse_args(int argc, char **argv, struct kl_config *cfg);
+/* Listen and serve until SIGTERM/SIGINT (server.c); the exit status. */
+int kl_server_run(struct kl_server *srv);
+/* 0 if the request may proceed; otherwise the 403 was sent (auth.c). */
+int kl_check_signature(struct kl_server *srv, struct kl_conn *c,
+		       struct kl_request *r, bool streaming);
+/* Reads and writes also end when fd (the stop pipe) is readable. */
+void kl_conn_set_stop_fd(int fd);
 
 /* Read more into c->buf (appending). >0 bytes read, 0 EOF, -1 error,
  * -2 timeout. */
