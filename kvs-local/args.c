@@ -15,9 +15,18 @@ static void usage(FILE *f)
 	    "0 = any free)\n"
 	    "  --data DIR             storage (default ./kvs-local-data)\n"
 	    "  --tls-cert F --tls-key F   serve HTTPS\n"
-	    "  --access-key K --secret-key S [--session-token T]\n"
-	    "                         check Signature V4 (default: env "
-	    "AWS_ACCESS_KEY_ID...; none = unchecked)\n"
+	    "  --access-key K --secret-key-file F\n"
+	    "                         check Signature V4 with this key; the "
+	    "secret on F's first line\n"
+	    "                         (default: env KVS_LOCAL_ACCESS_KEY/"
+	    "KVS_LOCAL_SECRET_KEY/\n"
+	    "                         KVS_LOCAL_SESSION_TOKEN, else "
+	    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/\n"
+	    "                         AWS_SESSION_TOKEN; none = unchecked)\n"
+	    "  --secret-key S, --session-token T   accepted, with a warning "
+	    "(ps shows them)\n"
+	    "  --no-auth              do not check signatures, whatever the "
+	    "environment says\n"
 	    "  --region R             region in ARNs and signatures "
 	    "(default us-west-2)\n"
 	    "  --max-skew SECONDS     allowed request clock skew (300)\n"
@@ -42,6 +51,17 @@ static void usage(FILE *f)
 	    "limits\n"
 	    "  --write-timeout MS     drop a peer that reads nothing for MS "
 	    "(60000)\n"
+	    "connections (docs/kvs-local.md):\n"
+	    "  --max-connections N    open connections in all (1024)\n"
+	    "  --max-connections-per-client N   from one IP address (128)\n"
+	    "  --max-requests N       requests served at once, one thread "
+	    "each (128)\n"
+	    "  --idle-timeout MS      close a connection with no request for "
+	    "MS (30000)\n"
+	    "  --header-timeout MS    a request head (and TLS handshake) "
+	    "must arrive within MS (10000)\n"
+	    "  --body-timeout MS      a non-streaming body must arrive "
+	    "within MS (10000)\n"
 	    "  -v, --verbose          log every request\n");
 }
 
@@ -71,6 +91,14 @@ int kl_parse_args(int argc, char **argv, struct kl_config *cfg)
 		O_STALL,
 		O_STALL_ACKS,
 		O_STALL_FOR,
+		O_SKFILE,
+		O_NOAUTH,
+		O_MAXCONN,
+		O_MAXCLIENT,
+		O_MAXREQ,
+		O_IDLETO,
+		O_HEADTO,
+		O_BODYTO,
 	};
 	static const struct option opts[] = {
 	    {"listen", 1, 0, O_LISTEN},
@@ -96,12 +124,21 @@ int kl_parse_args(int argc, char **argv, struct kl_config *cfg)
 	    {"write-timeout", 1, 0, O_STALL},
 	    {"stall-acks-after", 1, 0, O_STALL_ACKS},
 	    {"stall-for", 1, 0, O_STALL_FOR},
+	    {"secret-key-file", 1, 0, O_SKFILE},
+	    {"no-auth", 0, 0, O_NOAUTH},
+	    {"max-connections", 1, 0, O_MAXCONN},
+	    {"max-connections-per-client", 1, 0, O_MAXCLIENT},
+	    {"max-requests", 1, 0, O_MAXREQ},
+	    {"idle-timeout", 1, 0, O_IDLETO},
+	    {"header-timeout", 1, 0, O_HEADTO},
+	    {"body-timeout", 1, 0, O_BODYTO},
 	    {"verbose", 0, 0, 'v'},
 	    {"help", 0, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
 	optind = 1;
 	int o;
+	struct kl_key_args keys = {0};
 	while ((o = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		char *end = NULL;
 		long long n = optarg ? strtoll(optarg, &end, 10) : 0;
@@ -120,13 +157,19 @@ int kl_parse_args(int argc, char **argv, struct kl_config *cfg)
 			cfg->tls_key = optarg;
 			continue;
 		case O_AK:
-			cfg->key.access_key = optarg;
+			keys.access_key = optarg;
 			continue;
 		case O_SK:
-			cfg->key.secret_key = optarg;
+			keys.secret_key = optarg;
 			continue;
 		case O_TOKEN:
-			cfg->key.session_token = optarg;
+			keys.session_token = optarg;
+			continue;
+		case O_SKFILE:
+			keys.secret_key_file = optarg;
+			continue;
+		case O_NOAUTH:
+			cfg->no_auth = true;
 			continue;
 		case O_REGION:
 			cfg->region = optarg;
@@ -192,20 +235,38 @@ int kl_parse_args(int argc, char **argv, struct kl_config *cfg)
 		case O_STALL_FOR:
 			cfg->stall_ms = (int)n;
 			break;
+		case O_MAXCONN:
+			cfg->max_conns = (int)n;
+			break;
+		case O_MAXCLIENT:
+			cfg->max_conns_per_client = (int)n;
+			break;
+		case O_MAXREQ:
+			cfg->max_requests = (int)n;
+			break;
+		case O_IDLETO:
+			cfg->idle_timeout_ms = (int)n;
+			break;
+		case O_HEADTO:
+			cfg->header_timeout_ms = (int)n;
+			break;
+		case O_BODYTO:
+			cfg->body_timeout_ms = (int)n;
+			break;
 		}
 	}
 	if (optind < argc) {
 		kl_log("unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
-	if (!cfg->key.access_key && getenv("KVS_LOCAL_ACCESS_KEY")) {
-		cfg->key.access_key = getenv("KVS_LOCAL_ACCESS_KEY");
-		cfg->key.secret_key = getenv("KVS_LOCAL_SECRET_KEY");
-	}
-	if (!!cfg->key.access_key != !!cfg->key.secret_key) {
-		kl_log("--access-key and --secret-key go together");
+	if (cfg->max_conns < 1 || cfg->max_conns_per_client < 1 ||
+	    cfg->max_requests < 1) {
+		kl_log("--max-connections, --max-connections-per-client and "
+		       "--max-requests must be at least 1");
 		return -1;
 	}
+	if (kl_resolve_keys(cfg, &keys))
+		return -1;
 	if (!!cfg->tls_cert != !!cfg->tls_key) {
 		kl_log("--tls-cert and --tls-key go together");
 		return -1;
@@ -223,4 +284,10 @@ void kl_config_defaults(struct kl_config *cfg)
 	cfg->max_fragment_size = KL_MAX_FRAGMENT_SIZE;
 	cfg->max_fragment_ms = KL_MAX_FRAGMENT_MS;
 	cfg->write_stall_ms = KL_WRITE_STALL_MS;
+	cfg->max_conns = 1024;
+	cfg->max_conns_per_client = 128;
+	cfg->max_requests = 128;
+	cfg->idle_timeout_ms = 30000;
+	cfg->header_timeout_ms = 10000;
+	cfg->body_timeout_ms = 10000;
 }

@@ -68,9 +68,14 @@ int kl_check_signature(struct kl_server *srv, struct kl_conn *c,
 	}
 	kl_log("%s %s %s: signature refused (%s): %s", c->peer, r->head.method,
 	       r->head.path, sigv4_verdict_name(v), res.reason);
-	if (v == SIGV4_MISMATCH && res.canonical_request)
+	if (v == SIGV4_MISMATCH && res.canonical_request) {
+		/* for a diff against the client's, without its token */
+		struct strbuf cr = STRBUF_INIT;
+		kl_redact(&cr, res.canonical_request);
 		kl_log("expected canonical request:\n%s\nstring to sign:\n%s",
-		       res.canonical_request, res.string_to_sign);
+		       cr.s ? cr.s : "", res.string_to_sign);
+		sb_free(&cr);
+	}
 	const char *type = "InvalidSignatureException";
 	if (v == SIGV4_UNKNOWN_KEY || v == SIGV4_BAD_TOKEN)
 		type = "UnrecognizedClientException";

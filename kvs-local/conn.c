@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* The read end of the server's stop pipe; -1 (none) until kl_conn_set_stop_fd.
  */
@@ -18,10 +20,27 @@ void kl_conn_set_stop_fd(int fd)
 	stop_fd = fd;
 }
 
+/* A body spooled and verified before the handler runs (payload.c) is read
+ * back first; the socket after it. */
+static int fill_from_replay(struct kl_conn *c)
+{
+	size_t n = fread(c->buf + c->len, 1, sizeof c->buf - c->len, c->replay);
+	if (n > 0) {
+		c->len += n;
+		return (int)n;
+	}
+	fclose(c->replay);
+	c->replay = NULL;
+	return 0;
+}
+
 int kl_conn_fill(struct kl_conn *c, int timeout_ms)
 {
 	if (c->len >= sizeof c->buf)
 		return -1;
+	int replayed = c->replay ? fill_from_replay(c) : 0;
+	if (replayed > 0)
+		return replayed;
 	if (!c->ssl || !SSL_pending(c->ssl)) {
 		struct pollfd p[2] = {{c->fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
 		int rc = poll(p, 2, timeout_ms);
@@ -152,4 +171,18 @@ int kl_conn_printf(struct kl_conn *c, const char *fmt, ...)
 	int rc = b.failed ? -1 : kl_conn_write(c, b.s, b.len);
 	sb_free(&b);
 	return rc;
+}
+
+void kl_conn_close(struct kl_conn *c)
+{
+	if (c->ssl) {
+		if (!c->closed)
+			SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	if (c->replay)
+		fclose(c->replay);
+	close(c->fd);
+	sb_free(&c->out);
+	free(c);
 }

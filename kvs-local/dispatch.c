@@ -6,8 +6,8 @@
 #include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 static bool throttled(struct kl_server *srv)
 {
@@ -24,10 +24,26 @@ static bool throttled(struct kl_server *srv)
 	return over;
 }
 
-/* Read the head: 1 ok, 0 clean close before any byte, -1 error (sent). */
+bool kl_head_ready(const struct kl_conn *c)
+{
+	struct http_head h;
+	long n = http_parse_request((const char *)c->buf, c->len, &h, NULL);
+	if (n > 0)
+		http_head_free(&h);
+	return n != 0 || c->len >= KL_MAX_HEAD;
+}
+
+/* Read the head: 1 ok, 0 clean close or idle before any byte, -1 error
+ * (sent). Waits at most --idle-timeout for a first byte, then
+ * --header-timeout for the rest: a client trickling bytes cannot hold the
+ * connection. (The server's loop reads heads itself; this is for
+ * kl_serve.) */
 static int read_head(struct kl_conn *c, struct kl_request *r)
 {
-	int waited = 0;
+	const struct kl_config *cfg = &c->srv->cfg;
+	int64_t deadline = kl_now_ms() + (c->len ? cfg->header_timeout_ms
+						 : cfg->idle_timeout_ms);
+	bool started = c->len > 0;
 	for (;;) {
 		const char *err = NULL;
 		long n = http_parse_request((const char *)c->buf, c->len,
@@ -37,22 +53,36 @@ static int read_head(struct kl_conn *c, struct kl_request *r)
 			return 1;
 		}
 		if (n < 0) {
+			c->close_after = true;
 			kl_send_error(c, 400, "InvalidArgumentException",
 				      "malformed HTTP request: %s", err);
 			return -1;
 		}
 		if (c->len >= KL_MAX_HEAD) {
+			c->close_after = true;
 			kl_send_error(c, 431, "InvalidArgumentException",
 				      "request head longer than %d bytes",
 				      KL_MAX_HEAD);
 			return -1;
 		}
-		int rc = kl_conn_fill(c, 1000);
-		if (rc == -2) {
-			if (++waited >= 30)
-				return c->len ? -1 : 0; /* idle keep-alive */
-			continue;
+		if (!started && c->len) {
+			started = true;
+			deadline = kl_now_ms() + cfg->header_timeout_ms;
 		}
+		int64_t left = deadline - kl_now_ms();
+		if (left <= 0) {
+			if (!c->len)
+				return 0; /* idle keep-alive */
+			c->close_after = true;
+			kl_send_error(c, 408, "RequestTimeoutException",
+				      "request head not complete after %d ms "
+				      "(--header-timeout)",
+				      cfg->header_timeout_ms);
+			return -1;
+		}
+		int rc = kl_conn_fill(c, left < 1000 ? (int)left : 1000);
+		if (rc == -2)
+			continue;
 		if (rc <= 0)
 			return c->len ? -1 : 0;
 	}
@@ -79,7 +109,8 @@ static int read_body(struct kl_conn *c, struct kl_request *r)
 	struct http_chunked ch;
 	http_chunked_init(&ch);
 	int64_t want = chunked ? -1 : (cl < 0 ? 0 : cl);
-	int waited = 0;
+	int timeout = c->srv->cfg.body_timeout_ms;
+	int64_t deadline = kl_now_ms() + timeout;
 	for (;;) {
 		if (chunked) {
 			size_t used, dl;
@@ -116,8 +147,17 @@ static int read_body(struct kl_conn *c, struct kl_request *r)
 			if ((int64_t)b.len >= want)
 				break;
 		}
-		int rc = kl_conn_fill(c, 1000);
-		if (rc == -2 && ++waited < 10)
+		int64_t left = deadline - kl_now_ms();
+		if (left <= 0) {
+			c->close_after = true;
+			kl_send_error(c, 408, "RequestTimeoutException",
+				      "body not complete after %d ms "
+				      "(--body-timeout): %zu bytes arrived",
+				      timeout, b.len);
+			goto bad;
+		}
+		int rc = kl_conn_fill(c, left < 1000 ? (int)left : 1000);
+		if (rc == -2)
 			continue;
 		if (rc <= 0) {
 			kl_send_error(c, 400, "InvalidArgumentException",
@@ -159,6 +199,62 @@ static bool is_data_plane(const char *op)
 	       !strcmp(op, "getMediaForFragmentList");
 }
 
+/* Headers named name in the head. */
+static size_t count_headers(const struct http_head *h, const char *name)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < h->n_headers; i++)
+		n += !strcasecmp(h->headers[i].name, name);
+	return n;
+}
+
+/* Exactly one way to find the body's end, and a length this operation
+ * takes: 0 = go; otherwise the error was sent (the body is unread, so the
+ * connection closes). Both Transfer-Encoding and Content-Length is how
+ * request smuggling starts: each side of a proxy may pick another. */
+static int check_framing(struct kl_conn *c, struct kl_request *r,
+			 bool put_media)
+{
+	const char *te = http_header_get(&r->head, "transfer-encoding");
+	int64_t cl = http_content_length(&r->head);
+	int64_t max = put_media ? KL_MAX_PUTMEDIA_BODY : KL_MAX_JSON_BODY;
+	c->close_after = true;
+	if (te && (strcasecmp(te, "chunked") ||
+		   count_headers(&r->head, "transfer-encoding") > 1))
+		kl_send_error(c, 400, "InvalidArgumentException",
+			      "Transfer-Encoding '%s': only one, chunked, is "
+			      "taken",
+			      te);
+	else if (te && cl != -1)
+		kl_send_error(c, 400, "InvalidArgumentException",
+			      "both Transfer-Encoding: chunked and "
+			      "Content-Length: where the body ends is "
+			      "ambiguous; send one");
+	else if (cl == -2)
+		kl_send_error(c, 400, "InvalidArgumentException",
+			      "invalid Content-Length '%s'",
+			      http_header_get(&r->head, "content-length"));
+	else if (cl > max)
+		kl_send_error(c, 413, "InvalidArgumentException",
+			      "Content-Length %lld is over the %lld bytes %s "
+			      "takes",
+			      (long long)cl, (long long)max, r->op);
+	else {
+		c->close_after = false;
+		return 0;
+	}
+	return -1;
+}
+
+/* Connection: close, or HTTP/1.0 without keep-alive. */
+static bool client_closes(const struct http_head *h)
+{
+	const char *v = http_header_get(h, "connection");
+	if (v && strcasestr(v, "close"))
+		return true;
+	return h->minor_version == 0 && !(v && strcasestr(v, "keep-alive"));
+}
+
 /* One request; returns 0 to keep the connection open. */
 static int handle_request(struct kl_server *srv, struct kl_conn *c)
 {
@@ -167,9 +263,14 @@ static int handle_request(struct kl_server *srv, struct kl_conn *c)
 	if (rc <= 0)
 		return -1;
 	r.op = r.head.path + 1;
-	if (srv->cfg.verbose)
-		kl_log("%s %s %s", c->peer, r.head.method, r.head.target);
+	if (srv->cfg.verbose) {
+		struct strbuf t = STRBUF_INIT;
+		kl_redact(&t, r.head.target);
+		kl_log("%s %s %s", c->peer, r.head.method, t.s ? t.s : "");
+		sb_free(&t);
+	}
 	bool put_media = !strcmp(r.op, "putMedia");
+	c->close_after = client_closes(&r.head);
 	if (atomic_load(&srv->cfg.fail_next) > 0 &&
 	    atomic_fetch_sub(&srv->cfg.fail_next, 1) > 0) {
 		kl_send_error(c, 500, "InternalFailure",
@@ -184,16 +285,22 @@ static int handle_request(struct kl_server *srv, struct kl_conn *c)
 		rc = -1;
 		goto out;
 	}
+	if (check_framing(c, &r, put_media)) {
+		rc = -1;
+		goto out;
+	}
 	c->defer = true; /* from here handlers may answer under the lock */
 	if (put_media) {
-		if (kl_check_signature(srv, c, &r, true)) {
+		if (kl_check_signature(srv, c, &r, true) ||
+		    kl_check_payload(srv, c, &r, true)) {
 			rc = -1;
 			goto out;
 		}
 		rc = kl_put_media(srv, c, &r);
 		goto out;
 	}
-	if (read_body(c, &r) || kl_check_signature(srv, c, &r, false)) {
+	if (read_body(c, &r) || kl_check_signature(srv, c, &r, false) ||
+	    kl_check_payload(srv, c, &r, false)) {
 		rc = -1;
 		goto out;
 	}
@@ -223,7 +330,7 @@ static int handle_request(struct kl_server *srv, struct kl_conn *c)
 	else
 		rc = kl_control(srv, c, &r);
 out:
-	if (kl_conn_flush(c))
+	if (kl_conn_flush(c) || c->close_after)
 		rc = -1;
 	json_free(r.json);
 	free(r.body);
@@ -254,12 +361,17 @@ void kl_serve(struct kl_conn *c)
 	while (!c->closed && !atomic_load(&srv->stopping))
 		if (handle_request(srv, c))
 			break;
-	if (c->ssl) {
-		if (!c->closed)
-			SSL_shutdown(c->ssl);
-		SSL_free(c->ssl);
+	kl_conn_close(c);
+}
+
+bool kl_serve_pending(struct kl_conn *c)
+{
+	struct kl_server *srv = c->srv;
+	for (;;) {
+		if (handle_request(srv, c) || c->closed ||
+		    atomic_load(&srv->stopping))
+			return false;
+		if (!kl_head_ready(c))
+			return true;
 	}
-	close(c->fd);
-	sb_free(&c->out);
-	free(c);
 }

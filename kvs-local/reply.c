@@ -44,6 +44,12 @@ static void request_id(char out[37])
 		 (unsigned)rand() & 0xffff);
 }
 
+/* "Connection: close" once the client asked for it (or we will close). */
+static const char *connection_header(const struct kl_conn *c)
+{
+	return c->close_after ? "Connection: close\r\n" : "";
+}
+
 int kl_send_json(struct kl_conn *c, int status, const char *json)
 {
 	char rid[37];
@@ -51,34 +57,44 @@ int kl_send_json(struct kl_conn *c, int status, const char *json)
 	return kl_conn_printf(c,
 			      "HTTP/1.1 %d %s\r\nContent-Type: "
 			      "application/json\r\nx-amzn-RequestId: %s\r\n"
-			      "Content-Length: %zu\r\n\r\n%s",
-			      status, status_text(status), rid, strlen(json),
-			      json);
+			      "%sContent-Length: %zu\r\n\r\n%s",
+			      status, status_text(status), rid,
+			      connection_header(c), strlen(json), json);
+}
+
+void kl_format_error(struct strbuf *out, int status, const char *type,
+		     const char *msg, bool close)
+{
+	struct strbuf body = STRBUF_INIT;
+	sb_puts(&body, "{\"Message\":");
+	json_put_string(&body, msg);
+	sb_puts(&body, "}");
+	char rid[37];
+	request_id(rid);
+	sb_printf(out,
+		  "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+		  "x-amzn-RequestId: %s\r\nx-amzn-ErrorType: %s:\r\n"
+		  "%sContent-Length: %zu\r\n\r\n%s",
+		  status, status_text(status), rid, type,
+		  close ? "Connection: close\r\n" : "", body.len,
+		  body.s ? body.s : "");
+	sb_free(&body);
 }
 
 int kl_send_error(struct kl_conn *c, int status, const char *type,
 		  const char *fmt, ...)
 {
-	struct strbuf msg = STRBUF_INIT, body = STRBUF_INIT;
+	struct strbuf msg = STRBUF_INIT, reply = STRBUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
 	sb_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	sb_puts(&body, "{\"Message\":");
-	json_put_string(&body, msg.s ? msg.s : "");
-	sb_puts(&body, "}");
-	char rid[37];
-	request_id(rid);
-	int rc = kl_conn_printf(
-	    c,
-	    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-	    "x-amzn-RequestId: %s\r\nx-amzn-ErrorType: %s:\r\n"
-	    "Content-Length: %zu\r\n\r\n%s",
-	    status, status_text(status), rid, type, body.len,
-	    body.s ? body.s : "");
+	kl_format_error(&reply, status, type, msg.s ? msg.s : "",
+			c->close_after);
+	int rc = reply.failed ? -1 : kl_conn_write(c, reply.s, reply.len);
 	kl_log("%s -> %d %s: %s", c->peer, status, type, msg.s ? msg.s : "");
 	sb_free(&msg);
-	sb_free(&body);
+	sb_free(&reply);
 	return rc;
 }
 

@@ -1,9 +1,11 @@
-/* The server: listener, TLS context, accepting connections and giving
- * each one its thread, stopping on SIGTERM/SIGINT. */
+/* The server: listener, TLS context, signals, and the order of start and
+ * stop. Connections are the loop's (loop.c), requests the workers'
+ * (pool.c). */
 #include "kvs_local.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -11,20 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 static int stop_pipe[2] = {-1, -1};
-
-static void *conn_main(void *arg)
-{
-	struct kl_conn *c = arg;
-	struct kl_server *srv = c->srv;
-	kl_serve(c);
-	atomic_fetch_sub(&srv->n_conns, 1);
-	return NULL;
-}
 
 /* ------------------------------------------------------------ listener */
 
@@ -102,70 +96,28 @@ static SSL_CTX *tls_context(const char *cert, const char *key)
 	return ctx;
 }
 
-static void accept_loop(struct kl_server *srv, int lfd)
+/* Room for --max-connections: raise the soft limit on open files to the
+ * hard one; if that is still short, lower --max-connections to fit. */
+static void fit_fd_limit(struct kl_config *cfg)
 {
-	int64_t refuse_until = srv->started_ms + srv->cfg.refuse_ms;
-	for (;;) {
-		struct pollfd p[2] = {{lfd, POLLIN, 0},
-				      {stop_pipe[0], POLLIN, 0}};
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[1].revents)
-			break;
-		if (!(p[0].revents & POLLIN))
-			continue;
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof ss;
-		int fd =
-		    accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (kl_now_ms() < refuse_until) {
-			/* RST rather than FIN: a refused connection */
-			struct linger lg = {1, 0};
-			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-			close(fd);
-			kl_log("connection refused (--refuse-for)");
-			continue;
-		}
-		struct kl_conn *c = calloc(1, sizeof *c);
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->srv = srv;
-		/* writes come back every second (kl_conn_write) */
-		struct timeval send_timeout = {1, 0};
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout,
-			   sizeof send_timeout);
-		char host[INET6_ADDRSTRLEN] = "?";
-		int port = 0;
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-			port = ntohs(in->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *in = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof host);
-			port = ntohs(in->sin6_port);
-		}
-		snprintf(c->peer, sizeof c->peer, "%s:%d", host, port);
-		if (srv->tls)
-			c->ssl = SSL_new(srv->tls);
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		pthread_t t;
-		atomic_fetch_add(&srv->n_conns, 1);
-		if (pthread_create(&t, &attr, conn_main, c)) {
-			atomic_fetch_sub(&srv->n_conns, 1);
-			if (c->ssl)
-				SSL_free(c->ssl);
-			close(fd);
-			free(c);
-		}
-		pthread_attr_destroy(&attr);
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* each request may hold a few files (fragments, spool) beside its
+	 * socket */
+	rlim_t spare = 64 + 4 * (rlim_t)cfg->max_requests;
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)cfg->max_conns + spare > rl.rlim_cur) {
+		int fit = rl.rlim_cur > spare ? (int)(rl.rlim_cur - spare) : 1;
+		kl_log("--max-connections %d lowered to %d: %llu open files "
+		       "allowed (ulimit -n)",
+		       cfg->max_conns, fit, (unsigned long long)rl.rlim_cur);
+		cfg->max_conns = fit;
 	}
 }
 
@@ -173,9 +125,11 @@ int kl_server_run(struct kl_server *srv)
 {
 	struct kl_config *cfg = &srv->cfg;
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	if (pipe(stop_pipe))
+	int wake[2];
+	if (pipe2(stop_pipe, O_CLOEXEC) || pipe2(wake, O_CLOEXEC))
 		return 1;
 	kl_conn_set_stop_fd(stop_pipe[0]);
+	fit_fd_limit(cfg);
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
@@ -197,22 +151,21 @@ int kl_server_run(struct kl_server *srv)
 		 srv->tls ? "https" : "http", v6 ? "[" : "", host,
 		 v6 ? "]" : "", port);
 	srv->started_ms = kl_now_ms();
-	if (!cfg->key.access_key)
-		kl_log("no --access-key: signatures are not checked");
 	kl_log("%zu streams in %s", srv->store.n_streams, cfg->data_dir);
 	printf("kvs-local listening on %s\n", srv->endpoint);
 	fflush(stdout);
-	accept_loop(srv, lfd);
+	kl_pool_init(cfg->max_requests, wake[1]);
+	kl_loop_run(srv, lfd, stop_pipe[0], wake[0]);
 	close(lfd);
 	atomic_store(&srv->stopping, 1);
-	/* connections see the stop pipe (reads, writes) or the broadcast
+	/* requests see the stop pipe (reads, writes) or the broadcast
 	 * (GetMedia waiting for a live fragment) and end */
 	pthread_mutex_lock(&srv->store.lock);
 	pthread_cond_broadcast(&srv->store.changed);
 	pthread_mutex_unlock(&srv->store.lock);
-	for (int i = 0; i < 70 && atomic_load(&srv->n_conns) > 0; i++)
-		usleep(100 * 1000);
-	if (atomic_load(&srv->n_conns) == 0) {
+	int running = kl_pool_stop(7000);
+	kl_loop_close_all();
+	if (running == 0) {
 		kl_store_close(&srv->store);
 		if (srv->tls)
 			SSL_CTX_free(srv->tls);
