@@ -218,6 +218,7 @@ static int check_framing(struct kl_conn *c, struct kl_request *r,
 	const char *te = http_header_get(&r->head, "transfer-encoding");
 	int64_t cl = http_content_length(&r->head);
 	int64_t max = put_media ? KL_MAX_PUTMEDIA_BODY : KL_MAX_JSON_BODY;
+	bool client_closes = c->close_after;
 	c->close_after = true;
 	if (te && (strcasecmp(te, "chunked") ||
 		   count_headers(&r->head, "transfer-encoding") > 1))
@@ -240,7 +241,7 @@ static int check_framing(struct kl_conn *c, struct kl_request *r,
 			      "takes",
 			      (long long)cl, (long long)max, r->op);
 	else {
-		c->close_after = false;
+		c->close_after = client_closes;
 		return 0;
 	}
 	return -1;

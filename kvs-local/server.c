@@ -48,7 +48,7 @@ static int listen_on(const char *addr, char *host_out, size_t hn, int *port)
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) ||
-	    listen(fd, 64)) {
+	    listen(fd, SOMAXCONN)) {
 		kl_log("--listen %s: %s", addr, strerror(errno));
 		if (fd >= 0)
 			close(fd);
