@@ -1,8 +1,9 @@
 /* vpipe-kvs-local: a Kinesis Video Streams compatible endpoint for
  * development and tests (docs/kvs-local.md). Internal interfaces between
- * its files. Calls go one way (no cycle): main -> args, server;
- * server -> dispatch -> auth, handlers (control, putmedia, getmedia) ->
- * request, reply -> conn -> log; store, limits below them all. */
+ * its files. Calls go one way (no cycle): main -> args (-> keys), server;
+ * server -> loop (connections, heads) -> pool (worker threads) ->
+ * dispatch (a request) -> auth, payload, handlers (control, putmedia,
+ * getmedia) -> request, reply -> conn; log, store, limits below them. */
 #ifndef VPIPE_KVS_LOCAL_H
 #define VPIPE_KVS_LOCAL_H
 

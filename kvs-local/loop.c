@@ -160,10 +160,9 @@ static void hand_over(struct kl_conn *c)
 	unlink_waiting(c);
 	epoll_ctl(L.ep, EPOLL_CTL_DEL, c->fd, NULL);
 	c->epoll_events = 0;
-	if (kl_pool_submit(c)) {
-		set_blocking(c->fd, true);
+	set_blocking(c->fd, true); /* before a worker may touch it */
+	if (kl_pool_submit(c))
 		return;
-	}
 	char msg[160];
 	snprintf(msg, sizeof msg,
 		 "all %d request threads are busy (--max-requests); try again",

@@ -1,6 +1,7 @@
 fuzz_kvs_local_SRCS := kvs-local/log.c kvs-local/conn.c kvs-local/reply.c \
 	kvs-local/request.c kvs-local/auth.c kvs-local/dispatch.c \
-	kvs-local/args.c kvs-local/control.c kvs-local/putmedia.c \
+	kvs-local/args.c kvs-local/keys.c kvs-local/payload.c \
+	kvs-local/control.c kvs-local/putmedia.c \
 	kvs-local/getmedia.c kvs-local/store.c kvs-local/limits.c \
 	kvs-local/http_parse.c kvs-local/mkv_stream.c \
 	kvs-local/sigv4_chunked.c common/json.c common/sigv4.c \
