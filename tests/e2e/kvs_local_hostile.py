@@ -19,6 +19,8 @@ when kvs-local let the client through.
       keep-alive otherwise
   kvs_local_hostile.py caps ENDPOINT PER_CLIENT TOTAL   connections over
       the per-client and the total cap refused with a readable 503
+  kvs_local_hostile.py busy ENDPOINT N   N requests holding every worker
+      (--max-requests N): one more gets a 503
   kvs_local_hostile.py signed-call ENDPOINT OP JSON   one signed call
       (AWS_SESSION_TOKEN included when set): prints status and error type
 """
@@ -170,6 +172,13 @@ def json_payload(args):
     if status != 400 or "SHA256Mismatch" not in hdrs.get("x-amzn-errortype",
                                                           ""):
         fail("a call whose body is not the one hashed was taken")
+    s = socket.create_connection((host, port))
+    s.sendall(signed_call_bytes(endpoint, "describeStream", body, {
+        "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"}))
+    status, hdrs, resp = read_response(s)
+    print("UNSIGNED-PAYLOAD on DescribeStream:", status, resp.decode())
+    if status != 400:
+        fail("an unsigned body was taken on a JSON call")
 
 
 def framing(args):
@@ -357,6 +366,37 @@ def caps(args):
         s.close()
 
 
+def busy(args):
+    """--max-requests N: N requests whose bodies trickle hold every
+    worker; one more request is refused at once with a 503, and answered
+    once they time out."""
+    endpoint, n = args[0], int(args[1])
+    host, port, _ = addr(endpoint)
+    body = b'{"StreamName":"' + b"a" * 100 + b'"}'
+    req = signed_call_bytes(endpoint, "describeStream", body)
+    held = []
+    for _ in range(n):
+        s = socket.create_connection((host, port))
+        s.sendall(req[:-len(body)] + body[:1])
+        held.append(s)
+    time.sleep(0.5)
+    s = socket.create_connection((host, port))
+    s.sendall(signed_call_bytes(endpoint, "listStreams", b"{}"))
+    status, hdrs, resp = read_response(s)
+    print("with %d requests running: %d %s %s" %
+          (n, status, hdrs.get("x-amzn-errortype", ""), resp.decode()))
+    if status != 503:
+        fail("a request beyond --max-requests %d was not refused" % n)
+    for h in held:
+        status, _, _ = read_response(h)
+        if status != 408:
+            fail("a held request ended with %d, want 408" % status)
+    status = describe_ok(endpoint)
+    print("after they timed out: %d" % status)
+    if status != 200:
+        fail("not answered once the workers were free")
+
+
 def signed_call(args):
     endpoint, op, body = args[0], args[1], args[2].encode()
     host, port, _ = addr(endpoint)
@@ -369,7 +409,7 @@ def signed_call(args):
 COMMANDS = {
     "payload": payload, "json-payload": json_payload, "framing": framing,
     "idle": idle, "trickle-head": trickle_head, "trickle-body": trickle_body,
-    "close": close, "caps": caps, "signed-call": signed_call,
+    "close": close, "caps": caps, "busy": busy, "signed-call": signed_call,
 }
 
 if __name__ == "__main__":

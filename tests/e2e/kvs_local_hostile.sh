@@ -4,8 +4,8 @@
 # ambiguous framing and absurd lengths are refused; 1,000 idle connections
 # take no threads (figures printed) and are closed after --idle-timeout; a
 # head or body trickled a byte per 0.9 s is cut with a 408; Connection:
-# close is honoured; connections over the per-client and total caps get a
-# readable 503; secrets and tokens appear neither in the log nor in ps.
+# close is honoured; connections over the per-client and total caps, and a
+# request beyond --max-requests worker threads, get a readable 503; secrets and tokens appear neither in the log nor in ps.
 source "$VPIPE_TOP/tests/lib.sh"
 source "$VPIPE_TOP/tests/e2e/kvs_local_helpers.bash"
 H="$VPIPE_TOP/tests/e2e/kvs_local_hostile.py"
@@ -44,10 +44,14 @@ hostile trickle-body "$EP"
 hostile idle "$EP" "$KVS_PID" 1000
 stop_kvs_local
 
-# --- connection caps
-start_kvs_local --max-connections 30 --max-connections-per-client 20
+# --- connection caps; requests beyond the worker threads
+start_kvs_local --max-connections 30 --max-connections-per-client 20 \
+	--max-requests 2 --body-timeout 2000
 hostile caps "$EP" 20 30
 expect_grep "connection refused" "$KVS_LOG"
+hostile busy "$EP" 2
+threads=$(awk '/^Threads:/ {print $2}' "/proc/$KVS_PID/status")
+expect_eq "threads with --max-requests 2 (loop and 2 workers)" "$threads" 3
 stop_kvs_local
 
 # --- secrets: from the environment, a file, or (warned) the command line
