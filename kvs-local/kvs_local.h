@@ -260,8 +260,8 @@ int kl_check_payload(struct kl_server *srv, struct kl_conn *c,
  * or query parameter) replaced by their length (log.c). */
 void kl_redact(struct strbuf *out, const char *text);
 /* The worker threads (pool.c): at most max_threads; a byte on wake_fd
- * says a connection came back (kl_pool_take_back). */
-void kl_pool_init(int max_threads, int wake_fd);
+ * says a connection came back (kl_pool_take_back). -1: out of memory. */
+int kl_pool_init(int max_threads, int wake_fd);
 /* false if every thread is busy (the caller refuses the request). */
 bool kl_pool_submit(struct kl_conn *c);
 struct kl_conn *kl_pool_take_back(void);

@@ -7,6 +7,7 @@
 #include "kvs_local.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,9 @@ static struct {
 	int threads, idle, queued, max;
 	bool stopping;
 	int wake_fd;
+	pthread_t *started; /* joined at stop: a thread's exit (OpenSSL's
+			       per-thread state freed) ends before ours */
+	int n_started;
 } pool = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .work = PTHREAD_COND_INITIALIZER,
@@ -26,10 +30,12 @@ static struct {
     .wake_fd = -1,
 };
 
-void kl_pool_init(int max_threads, int wake_fd)
+int kl_pool_init(int max_threads, int wake_fd)
 {
-	pool.max = max_threads;
+	pool.started = calloc((size_t)max_threads, sizeof *pool.started);
+	pool.max = pool.started ? max_threads : 0;
 	pool.wake_fd = wake_fd;
+	return pool.started ? 0 : -1;
 }
 
 static void give_back(struct kl_conn *c, bool keep)
@@ -47,6 +53,7 @@ static void give_back(struct kl_conn *c, bool keep)
 static void *worker(void *arg)
 {
 	(void)arg;
+	pthread_setname_np(pthread_self(), "kvs-local-req"); /* top -H, tests */
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
 		while (!pool.head && !pool.stopping) {
@@ -71,15 +78,14 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* With pool.lock held. */
 static bool start_worker(void)
 {
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_t t;
-	bool ok = pthread_create(&t, &attr, worker, NULL) == 0;
-	pthread_attr_destroy(&attr);
-	return ok;
+	if (pthread_create(&t, NULL, worker, NULL))
+		return false;
+	pool.started[pool.n_started++] = t;
+	return true;
 }
 
 bool kl_pool_submit(struct kl_conn *c)
@@ -141,5 +147,12 @@ int kl_pool_stop(int wait_ms)
 		;
 	int left = pool.threads;
 	pthread_mutex_unlock(&pool.lock);
+	if (left == 0) {
+		for (int i = 0; i < pool.n_started; i++)
+			pthread_join(pool.started[i], NULL);
+		free(pool.started);
+		pool.started = NULL;
+		pool.n_started = 0;
+	}
 	return left;
 }

@@ -154,7 +154,8 @@ int kl_server_run(struct kl_server *srv)
 	kl_log("%zu streams in %s", srv->store.n_streams, cfg->data_dir);
 	printf("kvs-local listening on %s\n", srv->endpoint);
 	fflush(stdout);
-	kl_pool_init(cfg->max_requests, wake[1]);
+	if (kl_pool_init(cfg->max_requests, wake[1]))
+		return 1;
 	kl_loop_run(srv, lfd, stop_pipe[0], wake[0]);
 	close(lfd);
 	atomic_store(&srv->stopping, 1);

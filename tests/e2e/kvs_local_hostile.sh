@@ -50,8 +50,8 @@ start_kvs_local --max-connections 30 --max-connections-per-client 20 \
 hostile caps "$EP" 20 30
 expect_grep "connection refused" "$KVS_LOG"
 hostile busy "$EP" 2
-threads=$(awk '/^Threads:/ {print $2}' "/proc/$KVS_PID/status")
-expect_eq "threads with --max-requests 2 (loop and 2 workers)" "$threads" 3
+workers=$(cat /proc/"$KVS_PID"/task/*/comm | grep -c '^kvs-local-req$')
+expect_eq "request threads with --max-requests 2" "$workers" 2
 stop_kvs_local
 
 # --- secrets: from the environment, a file, or (warned) the command line
