@@ -13,7 +13,7 @@
 #   make CROSS=aarch64-linux-gnu|arm-linux-gnueabihf [dist]   cross builds
 #
 # Layout of the build tree ($(BUILD)):
-#   lib/libvpipe.so  lib/libvpipe-kernel.a  lib/libvpipe-common.a  bin/vpipe
+#   lib/libvpipe.so  lib/libvpipe-kernel.a  lib/libvpipe-common.a  bin/vpipe  bin/vpipe-kvs-local
 #   modules/NAME.so  tests/
 
 PREFIX ?= /usr/local
@@ -117,17 +117,30 @@ $(LIBCOMMON): $(COMMON_OBJS)
 all: $(LIBCOMMON)
 
 # ---------------------------------------------------------------- command
-# bin/*.c is the vpipe command; bin/NAME/*.c are its larger subcommands.
+# bin/*.c is the vpipe command; bin/NAME/*.c are its larger subcommands. It
+# links neither OpenSSL nor libcurl (tests/e2e/vpipe_links.sh checks).
 BIN_SRCS := $(wildcard bin/*.c bin/*/*.c)
 BIN_OBJS := $(BIN_SRCS:%.c=$(BUILD)/obj/%.o)
 VPIPE := $(BUILD)/bin/vpipe
-BIN_LIBS := $(COMMON_LIBS) -lcurl
+BIN_LIBS := -lm
 
 $(VPIPE): $(BIN_OBJS) $(LIBKERNEL) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $(BIN_OBJS) $(KERNEL_LINK) $(LIBCOMMON) \
 		$(LDFLAGS_ALL) $(BIN_LIBS) $(KERNEL_LIBS)
 all: $(VPIPE)
+
+# -------------------------------------------------------------- kvs-local
+# kvs-local/ is vpipe-kvs-local, the local Kinesis Video Streams endpoint of
+# the tests and the demo (docs/kvs-local.md), with the code only it uses.
+# `vpipe kvs-local ...` execs it from beside the vpipe binary.
+KVSLOCAL_SRCS := $(wildcard kvs-local/*.c)
+KVSLOCAL_OBJS := $(KVSLOCAL_SRCS:%.c=$(BUILD)/obj/%.o)
+KVSLOCAL := $(BUILD)/bin/vpipe-kvs-local
+$(KVSLOCAL): $(KVSLOCAL_OBJS) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $(KVSLOCAL_OBJS) $(LIBCOMMON) $(LDFLAGS_ALL) $(COMMON_LIBS)
+all: $(KVSLOCAL)
 
 # ---------------------------------------------------------------- modules
 # Each modules/NAME/ builds $(BUILD)/modules/NAME.so from its *.c and *.cc.
@@ -193,6 +206,7 @@ endef
 $(foreach t,$(UNIT_SRCS:tests/unit/%.c=%),$(eval $(call unit_rules,$(t))))
 $(BUILD)/obj/tests/unit/%.o: CPPFLAGS_ALL += -I.
 $(BUILD)/obj/bin/%.o: CPPFLAGS_ALL += -I.
+$(BUILD)/obj/kvs-local/%.o: CPPFLAGS_ALL += -Ikvs-local
 
 $(BUILD)/obj/tests/doubles/%.o: VIS :=
 DOUBLE_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/doubles/*/))))
@@ -253,7 +267,7 @@ dist: all
 TSAN_TESTS ?= test_ring test_pool test_sched test_backoff test_v4l2 test_harness \
 	graceful_stop stop_hung_module filesrc_fifo two_chains keyframe_request demo \
 	kvs_stream kvs_faults kvs_rotation kvs_iot_credentials kvs_unacked_exit \
-	kvs_local_stress kvs_local_putmedia kvs_local_retention \
+	kvs_local_stress kvs_local_putmedia kvs_local_retention kvs_local_hostile \
 	v4l2_capture v4l2_h264 v4l2_unplug v4l2m2m v4l2m2m_dmabuf omx \
 	s3_outage image_h264 mkv record rtsp_reconnect
 # Both stages run even when the first fails, so one run shows both results.
@@ -313,6 +327,7 @@ install-files:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
 		$(DESTDIR)$(MODULEDIR) $(DESTDIR)$(INCLUDEDIR)/vpipe
 	install -m 0755 $(VPIPE) $(DESTDIR)$(PREFIX)/bin/vpipe
+	install -m 0755 $(KVSLOCAL) $(DESTDIR)$(PREFIX)/bin/vpipe-kvs-local
 	install -m 0755 $(LIBVPIPE) $(DESTDIR)$(LIBDIR)/libvpipe.so.1
 	ln -sf libvpipe.so.1 $(DESTDIR)$(LIBDIR)/libvpipe.so
 	install -m 0755 $(MODULE_SOS) $(DESTDIR)$(MODULEDIR)/

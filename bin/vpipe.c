@@ -1,10 +1,11 @@
-/* The vpipe command: run, check, graph, modules, and the subcommands that
- * live in their own directories (kvs-local, probe). */
+/* The vpipe command: run, check, graph, modules, probe (bin/probe/), and
+ * kvs-local, which runs the separate program vpipe-kvs-local. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "exec_beside.h"
 #include "kernel/config.h"
 #include "kernel/graph.h"
 #include "kernel/keys.h"
@@ -12,7 +13,6 @@
 #include "kernel/params.h"
 
 /* Larger subcommands, linked in when their directory is in the tree. */
-int kvs_local_main(int argc, char **argv) __attribute__((weak));
 int probe_main(int argc, char **argv) __attribute__((weak));
 
 static void usage(FILE *out)
@@ -288,9 +288,10 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "kvs-local") || !strcmp(cmd, "probe")) {
-		int (*fn)(int, char **) =
-			!strcmp(cmd, "probe") ? probe_main : kvs_local_main;
+	if (!strcmp(cmd, "kvs-local"))
+		return exec_beside("vpipe-kvs-local", argv + 1);
+	if (!strcmp(cmd, "probe")) {
+		int (*fn)(int, char **) = probe_main;
 		if (!fn) {
 			fprintf(stderr, "error: this vpipe was built without "
 					"'%s'\n",

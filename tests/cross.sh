@@ -66,9 +66,15 @@ for triplet in "${triplets[@]}"; do
 		grep "skipping module" "/tmp/vpipe-cross-$triplet.log" || true
 	fi
 	# The e2e scripts run "$VPIPE": a wrapper that starts it under qemu.
+	# vpipe kvs-local would exec vpipe-kvs-local, which the host kernel
+	# cannot run without binfmt_misc: the wrapper starts it under qemu.
 	mkdir -p "$BUILD/qemu"
 	cat >"$BUILD/qemu/vpipe" <<SH
 #!/bin/sh
+if [ "\$1" = kvs-local ]; then
+	shift
+	exec $qemu "$TOP/$BUILD/bin/vpipe-kvs-local" "\$@"
+fi
 exec $qemu "$TOP/$BUILD/bin/vpipe" "\$@"
 SH
 	chmod +x "$BUILD/qemu/vpipe"

@@ -53,8 +53,8 @@ export AWS_ACCESS_KEY_ID=AKIDKVSBENCH AWS_SECRET_ACCESS_KEY=kvsBenchSecret012345
 export AWS_DEFAULT_REGION=us-west-2
 
 port=$(/usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+# keys: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment
 "$VPIPE" kvs-local --listen "127.0.0.1:$port" --data "$T/data" \
-	--access-key "$AWS_ACCESS_KEY_ID" --secret-key "$AWS_SECRET_ACCESS_KEY" \
 	>"$T/kvs-local.log" 2>&1 &
 KL_PID=$!
 for _ in $(seq 100); do grep -q listening "$T/kvs-local.log" && break; sleep 0.1; done

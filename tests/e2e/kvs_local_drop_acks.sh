@@ -14,7 +14,7 @@ PY=/usr/bin/python3
 $PY -c 'import botocore' 2>/dev/null || skip "needs python3-botocore"
 
 # no keys: the test client does not sign
-"$VPIPE" kvs-local --listen 127.0.0.1:0 --data "$T/data" --drop-after 75000 \
+"$VPIPE" kvs-local --listen 127.0.0.1:0 --data "$T/data" --no-auth --drop-after 75000 \
 	>"$T/kvs-local.out" 2>"$T/kvs-local.log" &
 pid=$!
 at_exit "kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null"

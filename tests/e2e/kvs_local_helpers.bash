@@ -13,9 +13,9 @@ KVS_N=0
 start_kvs_local() {
 	KVS_N=$((KVS_N + 1))
 	KVS_LOG="$T/kvs-local.$KVS_N.log"
+	# keys: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment
 	"$VPIPE" kvs-local --listen 127.0.0.1:0 --data "${KVS_DATA:-$T/data}" \
-		--access-key "$AWS_ACCESS_KEY_ID" \
-		--secret-key "$AWS_SECRET_ACCESS_KEY" "$@" \
+		"$@" \
 		>"$T/kvs-local.$KVS_N.out" 2>"$KVS_LOG" &
 	KVS_PID=$!
 	at_exit "kill -TERM $KVS_PID 2>/dev/null; wait $KVS_PID 2>/dev/null"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kvs-local keeps to the service's rules and its own storage promises:
 #  - a PutMedia whose body goes silent is ended with an ERROR ack its client
-#    reads (--idle-timeout), and the stream's next producer gets in;
+#    reads (--putmedia-idle-timeout), and the stream's next producer gets in;
 #  - names, ARNs, tags and tokens at their length limits work, one past is
 #    InvalidArgumentException, and NUL or another control character is
 #    refused (never cut: "a\u0000b" does not create "a");
@@ -24,7 +24,7 @@ expect_status() {
 }
 long() { head -c "$1" /dev/zero | tr '\0' "${2:-a}"; }
 
-start_kvs_local --idle-timeout 2000 --idle-interval 500
+start_kvs_local --putmedia-idle-timeout 2000 --idle-interval 500
 
 # --- idle PutMedia -------------------------------------------------------
 expect_status 200 createStream '{"StreamName":"idle","DataRetentionInHours":1}'

@@ -1,5 +1,5 @@
 /* libFuzzer: HTTP heads and chunked decoding on arbitrary bytes. */
-#include "common/http_parse.h"
+#include "kvs-local/http_parse.h"
 
 #include <stdint.h>
 #include <stdlib.h>

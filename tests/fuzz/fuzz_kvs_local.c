@@ -7,7 +7,7 @@
  * Signature V4, JSON bodies, every operation,
  * PutMedia's chunked, aws-chunked and Matroska paths, then GetMedia,
  * ListFragments and GetMediaForFragmentList over what was stored. */
-#include "bin/kvs-local/kvs_local.h"
+#include "kvs-local/kvs_local.h"
 
 #include <fcntl.h>
 #include <ftw.h>

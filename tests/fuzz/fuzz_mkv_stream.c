@@ -1,6 +1,6 @@
 /* libFuzzer: the incremental Matroska reader, fed in pieces whose sizes
  * come from the first input byte. */
-#include "common/mkv_stream.h"
+#include "kvs-local/mkv_stream.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,1 +1,1 @@
-fuzz_mkv_stream_SRCS := common/mkv_stream.c common/ebml.c
+fuzz_mkv_stream_SRCS := kvs-local/mkv_stream.c common/ebml.c

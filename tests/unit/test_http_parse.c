@@ -2,7 +2,7 @@
  * kvs-local must refuse. */
 #include "tests/unit/check.h"
 
-#include "common/http_parse.h"
+#include "kvs-local/http_parse.h"
 
 static void test_request(void)
 {

@@ -5,7 +5,7 @@
  * a killed run's files at open, and sizes with units. */
 #include "tests/unit/check.h"
 
-#include "bin/kvs-local/kvs_local.h"
+#include "kvs-local/kvs_local.h"
 
 #include <fcntl.h>
 #include <ftw.h>

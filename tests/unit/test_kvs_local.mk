@@ -1,4 +1,8 @@
-test_kvs_local_SRCS := bin/kvs-local/main.c bin/kvs-local/control.c \
-	bin/kvs-local/putmedia.c bin/kvs-local/getmedia.c \
-	bin/kvs-local/store.c bin/kvs-local/limits.c \
-	bin/kvs-local/index.c bin/kvs-local/validate.c
+test_kvs_local_SRCS := kvs-local/log.c kvs-local/conn.c kvs-local/reply.c \
+	kvs-local/request.c kvs-local/auth.c kvs-local/dispatch.c \
+	kvs-local/args.c kvs-local/keys.c kvs-local/payload.c \
+	kvs-local/control.c kvs-local/putmedia.c \
+	kvs-local/getmedia.c kvs-local/store.c kvs-local/limits.c \
+	kvs-local/index.c kvs-local/validate.c \
+	kvs-local/http_parse.c common/http_head.c kvs-local/mkv_stream.c \
+	kvs-local/sigv4_chunked.c

@@ -4,7 +4,7 @@
 #include "tests/unit/check.h"
 
 #include "common/ebml.h"
-#include "common/mkv_stream.h"
+#include "kvs-local/mkv_stream.h"
 
 struct rec {
 	char log[4096];

@@ -10,7 +10,7 @@
 #include "tests/unit/check.h"
 
 #include "common/sigv4.h"
-#include "common/sigv4_chunked.h"
+#include "kvs-local/sigv4_chunked.h"
 #include "common/strbuf.h"
 
 #include <stdlib.h>

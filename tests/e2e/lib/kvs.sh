@@ -28,9 +28,9 @@ start_kvs_local() {
 	local name=$1 port
 	shift
 	port=$(free_port)
+	# keys: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from the environment
 	"$VPIPE" kvs-local --listen "127.0.0.1:$port" --data "$T/$name-data" \
-		--access-key "$AWS_ACCESS_KEY_ID" \
-		--secret-key "$AWS_SECRET_ACCESS_KEY" "$@" >"$T/$name.log" 2>&1 &
+		"$@" >"$T/$name.log" 2>&1 &
 	local pid=$!
 	at_exit "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
 	KL_PID=$pid

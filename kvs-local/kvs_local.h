@@ -1,8 +1,11 @@
-/* vpipe kvs-local: a Kinesis Video Streams compatible endpoint for
+/* vpipe-kvs-local: a Kinesis Video Streams compatible endpoint for
  * development and tests (docs/kvs-local.md). Internal interfaces between
- * its files; bin/vpipe.c only calls kvs_local_main(). */
-#ifndef VPIPE_BIN_KVS_LOCAL_H
-#define VPIPE_BIN_KVS_LOCAL_H
+ * its files. Calls go one way (no cycle): main -> args (-> keys), server;
+ * server -> loop (connections, heads) -> pool (worker threads) ->
+ * dispatch (a request) -> auth, payload, handlers (control, putmedia,
+ * getmedia) -> request, reply -> conn; log, store, limits below them. */
+#ifndef VPIPE_KVS_LOCAL_H
+#define VPIPE_KVS_LOCAL_H
 
 #include <openssl/ssl.h>
 #include <pthread.h>
@@ -10,14 +13,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "http_parse.h"
 #include "json.h"
 #include "sigv4.h"
 #include "strbuf.h"
 
-/* argv[0] is "kvs-local". Returns the process exit status. */
-int kvs_local_main(int argc, char **argv);
 
 /* ------------------------------------------------------------ limits */
 #define KL_MAX_FRAGMENT_SIZE	  (50LL * 1000 * 1000) /* 4001 */
@@ -39,6 +41,12 @@ int kvs_local_main(int argc, char **argv);
 #define KL_LIVE_WINDOW_MS (300 * 1000)
 /* timestamps beyond this (year ~33658) are refused, not overflowed */
 #define KL_MAX_EPOCH_SECONDS 1e12
+/* A PutMedia Content-Length beyond what one connection can carry: 12.5 MB/s
+ * (the per-stream PutMedia limit) for 45 minutes (the longest connection). */
+#define KL_MAX_PUTMEDIA_BODY (45LL * 60 * 12500000)
+/* A PutMedia whose X-Amz-Content-Sha256 is a fixed hash is held on disk
+ * until its whole body is verified; longer uploads use the streaming forms. */
+#define KL_MAX_SPOOLED_BODY (64LL * 1024 * 1024)
 
 /* ------------------------------------------------------------ config */
 struct kl_config {
@@ -67,9 +75,17 @@ struct kl_config {
 	bool no_rate_limits;	 /* --no-rate-limits: no TPS/credit limits */
 	int write_stall_ms;	 /* drop a peer that reads nothing this long */
 	bool verbose;
-	int body_idle_timeout_ms; /* --idle-timeout */
+	int body_idle_timeout_ms; /* --putmedia-idle-timeout */
 	int64_t live_window_ms;	  /* --live-window, retention 0 */
 	int64_t max_disk;	  /* --max-disk bytes, -1 = default share */
+	bool no_auth; /* --no-auth: keys in the environment are not used */
+	/* connection limits and timeouts (server.c, dispatch.c) */
+	int max_conns;		  /* --max-connections, in all */
+	int max_conns_per_client; /* --max-connections-per-client (by IP) */
+	int max_requests;	  /* --max-requests: served at once (threads) */
+	int idle_timeout_ms;	  /* no new request on a kept-alive connection */
+	int header_timeout_ms;	  /* first byte of a head (or TLS) to its end */
+	int body_timeout_ms;	  /* a whole non-streaming body */
 	/* header before every fragment, as the service does (default: only
 	 * when it changes, so ffmpeg reads the response as one Segment) */
 	bool repeat_headers;
@@ -233,6 +249,8 @@ void kl_fragment_path(const struct kl_stream *st, const char *number, char *out,
 		      size_t n);
 int64_t kl_now_ms(void);
 
+struct kl_request;
+
 /* ------------------------------------------------------------ connection */
 struct kl_server;
 
@@ -249,6 +267,14 @@ struct kl_conn {
 	 * read must not stall every other connection on that lock. */
 	bool defer;
 	struct strbuf out;
+	char client[64];   /* the peer's address alone (per-client limit) */
+	bool close_after;  /* Connection: close: close after this response */
+	FILE *replay;	   /* a verified body, read before the socket */
+	/* the server's wait for the next request head (server.c) */
+	struct kl_conn *prev, *next;
+	int64_t deadline_ms;
+	bool head_started, handshaken;
+	unsigned epoll_events;
 };
 
 struct kl_server {
@@ -261,7 +287,6 @@ struct kl_server {
 	pthread_mutex_t throttle_lock;
 	int64_t throttle_second;
 	int throttle_count;
-	atomic_int n_conns;
 	struct kl_rate account_rates[KL_API_N]; /* under throttle_lock */
 };
 
@@ -274,10 +299,62 @@ bool kl_limit_stream(struct kl_server *srv, struct kl_stream *st, int api,
 		     double cost, char *why, size_t n);
 
 /* Serve the connection c (fd, ssl, srv, peer set) until it closes, then
- * close and free it. The connection threads run it; the request-path fuzz
- * target calls it directly on a socketpair. */
+ * close and free it, reading heads itself (blocking, with the idle and
+ * header timeouts). The request-path fuzz target calls it directly on a
+ * socketpair. */
 void kl_serve(struct kl_conn *c);
+/* Serve the requests whose heads are complete in c->buf (a worker thread,
+ * server.c). true: keep the connection and wait for its next head; false:
+ * close it (kl_conn_close). */
+bool kl_serve_pending(struct kl_conn *c);
+/* true if c->buf holds a whole request head (or one that can only fail). */
+bool kl_head_ready(const struct kl_conn *c);
+/* Shut down, close and free c. */
+void kl_conn_close(struct kl_conn *c);
 void kl_config_defaults(struct kl_config *cfg);
+/* The command line into cfg (args.c); 0 ok, -1 after an error message. */
+int kl_parse_args(int argc, char **argv, struct kl_config *cfg);
+/* The keys as the command line gave them (args.c), for kl_resolve_keys. */
+struct kl_key_args {
+	const char *access_key;	     /* --access-key */
+	char *secret_key;	     /* --secret-key: argv, overwritten */
+	char *session_token;	     /* --session-token: likewise */
+	const char *secret_key_file; /* --secret-key-file */
+};
+/* cfg->key from a, a file or the environment (keys.c); 0 ok, -1 after an
+ * error message. */
+int kl_resolve_keys(struct kl_config *cfg, struct kl_key_args *a);
+/* Listen and serve until SIGTERM/SIGINT (server.c); the exit status. */
+int kl_server_run(struct kl_server *srv);
+/* 0 if the request may proceed; otherwise the 403 was sent (auth.c). */
+int kl_check_signature(struct kl_server *srv, struct kl_conn *c,
+		       struct kl_request *r, bool streaming);
+/* X-Amz-Content-Sha256 against the body (payload.c): 0 = go; otherwise
+ * the error was sent. A non-streaming request's body is in r; a PutMedia
+ * body with a fixed hash is read, hashed and spooled here, then replayed
+ * from c->replay. */
+int kl_check_payload(struct kl_server *srv, struct kl_conn *c,
+		     struct kl_request *r, bool streaming);
+/* Copy text to out with the values of X-Amz-Security-Token (header line
+ * or query parameter) replaced by their length (log.c). */
+void kl_redact(struct strbuf *out, const char *text);
+/* The worker threads (pool.c): at most max_threads; a byte on wake_fd
+ * says a connection came back (kl_pool_take_back). -1: out of memory. */
+int kl_pool_init(int max_threads, int wake_fd);
+/* false if every thread is busy (the caller refuses the request). */
+bool kl_pool_submit(struct kl_conn *c);
+struct kl_conn *kl_pool_take_back(void);
+int kl_pool_threads(void);
+/* Stop the workers once their requests end; those still running after
+ * wait_ms. */
+int kl_pool_stop(int wait_ms);
+/* The connection loop (loop.c): until stop_fd is readable. */
+int kl_loop_run(struct kl_server *srv, int listen_fd, int stop_fd,
+		int wake_fd);
+/* After the pool stopped: close every connection. */
+void kl_loop_close_all(void);
+/* Reads and writes also end when fd (the stop pipe) is readable. */
+void kl_conn_set_stop_fd(int fd);
 
 /* Read more into c->buf (appending). >0 bytes read, 0 EOF, -1 error,
  * -2 timeout. */
@@ -290,7 +367,10 @@ int kl_conn_flush(struct kl_conn *c);
 int kl_conn_printf(struct kl_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Responses. */
+/* Responses. An error reply's whole text, for kl_send_error and for the
+ * server's own refusals (written at once, without blocking). */
+void kl_format_error(struct strbuf *out, int status, const char *type,
+		     const char *msg, bool close);
 int kl_send_json(struct kl_conn *c, int status, const char *json);
 int kl_send_error(struct kl_conn *c, int status, const char *type,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -198,7 +198,7 @@ int64_t http_content_length(const struct http_head *h)
 		if (strcasecmp(h->headers[i].name, "content-length") != 0)
 			continue;
 		const char *v = h->headers[i].value;
-		if (!*v || strlen(v) > 15)
+		if (!*v || strlen(v) > 18) /* 18 digits: any fits int64_t */
 			return -2;
 		int64_t x = 0;
 		for (const char *p = v; *p; p++) {

@@ -651,7 +651,7 @@ static int begin(struct kl_server *srv, struct kl_conn *c, struct kl_request *r,
 	return 0;
 }
 
-/* A PutMedia whose body brings no byte for --idle-timeout (30 s) is ended
+/* A PutMedia whose body brings no byte for --putmedia-idle-timeout (30 s) is ended
  * with ERROR 4000 STREAM_READ_ERROR: it would otherwise hold the stream's
  * one PutMedia slot (ConnectionLimitExceededException for every other
  * producer) for as long as its peer keeps the socket open. Only body
@@ -664,7 +664,7 @@ static bool body_idle_too_long(struct pm *p, int64_t last_data)
 	if (limit <= 0 || kl_now_ms() - last_data < limit)
 		return false;
 	kl_log("%s PutMedia: no body byte for %d ms, ending it "
-	       "(--idle-timeout)",
+	       "(--putmedia-idle-timeout)",
 	       p->st->name, limit);
 	if (!commit_fragment(p))
 		fail(p, 4000, "STREAM_READ_ERROR");

@@ -1,0 +1,1 @@
+test_http_parse_SRCS := kvs-local/http_parse.c
