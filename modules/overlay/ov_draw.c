@@ -87,27 +87,34 @@ static void draw_text(struct ov_font *f, const char *text, uint8_t *canvas,
 	}
 }
 
-/* Grey dilation by a disc of radius r: the outline's coverage. */
-static void dilate(const uint8_t *in, uint8_t *out, int w, int h, int r)
+/* Max over [i-r, i+r] of n values spaced `step` apart. */
+static void max_run(const uint8_t *in, uint8_t *out, int n, int step, int r)
 {
-	for (int y = 0; y < h; y++)
-		for (int x = 0; x < w; x++) {
-			uint8_t m = 0;
-			for (int dy = -r; dy <= r; dy++) {
-				int yy = y + dy;
-				if (yy < 0 || yy >= h)
-					continue;
-				for (int dx = -r; dx <= r; dx++) {
-					int xx = x + dx;
-					if (xx < 0 || xx >= w ||
-					    dx * dx + dy * dy > r * r + r)
-						continue;
-					uint8_t v = in[yy * w + xx];
-					m = v > m ? v : m;
-				}
-			}
-			out[y * w + x] = m;
+	for (int i = 0; i < n; i++) {
+		uint8_t m = 0;
+		int lo = i - r < 0 ? 0 : i - r, hi = i + r >= n ? n - 1 : i + r;
+		for (int j = lo; j <= hi; j++) {
+			uint8_t v = in[j * step];
+			m = v > m ? v : m;
 		}
+		out[i * step] = m;
+	}
+}
+
+/* Grey dilation by a (2r+1)-pixel square, in two passes (rows, then
+ * columns): the outline's coverage. */
+static int dilate(const uint8_t *in, uint8_t *out, int w, int h, int r)
+{
+	uint8_t *rows = malloc((size_t)w * (size_t)h);
+	if (!rows)
+		return -1;
+	for (int y = 0; y < h; y++)
+		max_run(in + (size_t)y * (size_t)w,
+			rows + (size_t)y * (size_t)w, w, 1, r);
+	for (int x = 0; x < w; x++)
+		max_run(rows + x, out + x, h, w, r);
+	free(rows);
+	return 0;
 }
 
 struct px {
@@ -252,8 +259,9 @@ int ov_compose(struct ov_image *img, struct ov_font *f, const char *text,
 	if (ok) {
 		int inset = (int)(st->padding + st->outline);
 		draw_text(f, text, cover, r.w, r.h, inset, inset);
-		if (outline)
-			dilate(cover, outline, r.w, r.h, (int)st->outline);
+		if (outline &&
+		    dilate(cover, outline, r.w, r.h, (int)st->outline) < 0)
+			memset(outline, 0, canvas); /* no memory: no outline */
 		for (size_t i = 0; i < canvas; i++)
 			full[i] = pixel(st, cover, outline, i);
 		int iw = img->x1 - img->x0;
