@@ -40,9 +40,33 @@ INI
 if "$VPIPE" check "$T/odd.ini" >"$T/odd.out" 2>&1; then fail "odd width accepted"; fi
 expect_grep "must be even" "$T/odd.out"
 
+# rpicam-apps' camera options: malformed values, and what this build's
+# libcamera cannot express, are refused by `vpipe check` with the key.
+check_refused() { # NAME 'key = value' expected-text
+	printf '[cam]\nmodule = libcamera\n%s\n[out]\nmodule = null\ninput = cam\n' "$2" >"$T/$1.ini"
+	if "$VPIPE" check "$T/$1.ini" >"$T/$1.out" 2>&1; then fail "$2 accepted"; fi
+	expect_grep "$3" "$T/$1.out"
+}
+check_refused roi 'roi = 0.5,0.5,0.6,0.2' "roi = 0.5,0.5,0.6,0.2: .*x+w, y+h at most 1"
+check_refused gains 'awbgains = 1.5' "awbgains = 1.5: '1.5' is not red,blue"
+check_refused mode 'mode = 2304x1296' "mode = 2304x1296: '2304x1296' is not W:H"
+check_refused awb 'awb = sunny' "awb.ini:3: .*invalid value 'sunny' for awb: one of: default, auto"
+check_refused lens 'lens-position = -0.5' "lens-position = -0.5: dioptres are 0 or more"
+check_refused tuning 'tuning-file = /nonexistent/imx708.json' "tuning-file = /nonexistent/imx708.json: cannot be read"
+if pkg-config --exists 'libcamera < 0.2'; then
+	check_refused hdr 'hdr = single-exp' "hdr needs libcamera 0.2 or later"
+	check_refused flicker 'flicker-period = 10ms' "flicker-period needs libcamera 0.2 or later"
+fi
+
 cat >"$T/g.ini" <<'INI'
 [cam]
 module = libcamera
+shutter = 10ms
+gain = 2
+awb = daylight
+autofocus-mode = continuous
+roi = 0.25,0.25,0.5,0.5
+mode = 2304:1296:10:P
 width = 320
 height = 240
 rotation = 180
