@@ -2,7 +2,8 @@
 # libcamera without a camera (no /dev/media* here): the module loads,
 # `vpipe modules` prints its table, `vpipe check` validates the section
 # (bad values refused with file:line), and `vpipe run` fails with a clear
-# "no camera" error instead of crashing or hanging.
+# "no camera" error instead of crashing or hanging; rpicam-apps-style
+# options are checked; `vpipe probe --libcamera` reports no camera.
 source "$VPIPE_TOP/tests/lib.sh"
 [ -f "$VPIPE_MODULE_PATH/libcamera.so" ] || skip "libcamera module not built (pkg-config libcamera missing)"
 if ls /dev/media* >/dev/null 2>&1; then skip "a media device exists here: this test wants none"; fi
@@ -83,4 +84,11 @@ rc=$?
 [ "$rc" -ne 124 ] || fail "vpipe run hung"
 expect_grep "no camera found by libcamera" "$T/run.out"
 if grep -q "Sanitizer" "$T/run.out"; then cat "$T/run.out"; fail "sanitizer report on the failure path"; fi
+# `vpipe probe --libcamera` goes through the module: it names the version
+# and says there is no camera, exiting 1.
+if "$VPIPE" probe --libcamera >"$T/probe.out" 2>&1; then
+	cat "$T/probe.out"; fail "probe --libcamera succeeded without a camera"
+fi
+expect_grep "^libcamera v\?0\.[0-9.]* (module built with " "$T/probe.out"
+expect_grep "no camera found by libcamera" "$T/probe.out"
 echo PASS
