@@ -445,8 +445,7 @@ static std::string mode_refused(const StreamConfiguration &raw,
 	       ":" + std::to_string(m.height) +
 	       (m.bits ? ":" + std::to_string(m.bits) : std::string()) +
 	       " (it picked " + raw.toString() +
-	       "; modes: " + (offered.empty() ? "none listed" : offered) +
-	       ")";
+	       "; modes: " + (offered.empty() ? "none listed" : offered) + ")";
 }
 
 static int configure(lc_cam *c, const lc_cam_config *cfg, lc_cam_format *fmt,
