@@ -4,6 +4,7 @@
  * against NV12 chroma. */
 #include "tests/unit/check.h"
 
+#ifdef HAVE_FREETYPE
 #include <stdint.h>
 #include <unistd.h>
 
@@ -288,3 +289,10 @@ int main(void)
 	ov_font_close(f);
 	return check_done();
 }
+#else
+int main(void)
+{
+	printf("skip: built without FreeType (pkg-config freetype2)\n");
+	return 77;
+}
+#endif
