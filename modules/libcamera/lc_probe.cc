@@ -6,6 +6,7 @@
 // starts its own CameraManager.
 #include <libcamera/libcamera.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -85,10 +86,15 @@ void print_streams(Camera &cam, StreamRole role, const char *what,
 void print_controls(Camera &cam)
 {
 	printf("  controls (vpipe parameter: libcamera control range):\n");
-	for (const auto &[id, info] : cam.controls()) {
-		const char *p = param_of(id->name());
-		printf("    %-18s %s %s\n", p ? p : "-", id->name().c_str(),
-		       info.toString().c_str());
+	// By name: the map itself is unordered.
+	std::vector<std::pair<std::string, std::string>> lines;
+	for (const auto &[id, info] : cam.controls())
+		lines.emplace_back(id->name(), info.toString());
+	std::sort(lines.begin(), lines.end());
+	for (const auto &[name, range] : lines) {
+		const char *p = param_of(name);
+		printf("    %-18s %s %s\n", p ? p : "-", name.c_str(),
+		       range.c_str());
 	}
 }
 

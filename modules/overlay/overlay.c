@@ -173,14 +173,17 @@ static int planes_of(struct overlay *s, const struct vpipe_frame *in,
 /* Re-render when the text or the frame size changed. */
 static int update_image(struct overlay *s, const struct vpipe_frame *in)
 {
-	struct tm tm;
-	int64_t wall = in->wallclock != VPIPE_TIME_NONE ? in->wallclock
-							: vpipe_wallclock();
-	time_t t = (time_t)(wall / 1000000000);
-	if (s->cfg->timezone == 1)
-		gmtime_r(&t, &tm);
-	else
-		localtime_r(&t, &tm);
+	struct tm tm = {0};
+	if (s->uses_time) { /* a text without conversions needs no clock */
+		int64_t wall = in->wallclock != VPIPE_TIME_NONE
+				   ? in->wallclock
+				   : vpipe_wallclock();
+		time_t t = (time_t)(wall / 1000000000);
+		if (s->cfg->timezone == 1)
+			gmtime_r(&t, &tm);
+		else
+			localtime_r(&t, &tm);
+	}
 	struct ov_vars v = {.node = vpipe_node_name(s->node),
 			    .label = s->cfg->label,
 			    .tag = frame_tag,
