@@ -199,8 +199,21 @@ static struct px pixel(const struct ov_style *st, const uint8_t *text,
 	return p;
 }
 
-static void chroma(struct ov_image *img, const struct px *full, int bw,
-		   int width, int height)
+/* The text's coverage, and its outline's, over the part of the box the
+ * frame shows (plus the outline's reach, which still colours it): a text
+ * box larger than the picture costs no more than the picture. */
+struct canvas {
+	int x, y, w, h; /* frame coordinates */
+	uint8_t *cover, *outline;
+};
+
+static size_t at(const struct canvas *c, int x, int y)
+{
+	return (size_t)(y - c->y) * (size_t)c->w + (size_t)(x - c->x);
+}
+
+static void chroma(struct ov_image *img, const struct ov_style *st,
+		   const struct canvas *cv, int width, int height)
 {
 	for (int cy = img->cy0; cy < img->cy1; cy++)
 		for (int cx = img->cx0; cx < img->cx1; cx++) {
@@ -213,12 +226,12 @@ static void chroma(struct ov_image *img, const struct px *full, int bw,
 					if (x < img->x0 || x >= img->x1 ||
 					    y < img->y0 || y >= img->y1)
 						continue;
-					const struct px *p =
-					    &full[(y - img->box.y) * bw +
-						  (x - img->box.x)];
-					a += p->a;
-					u += p->u * 255.f;
-					v += p->v * 255.f;
+					struct px p =
+					    pixel(st, cv->cover, cv->outline,
+						  at(cv, x, y));
+					a += p.a;
+					u += p.u * 255.f;
+					v += p.v * 255.f;
 				}
 			size_t c = (size_t)(cy - img->cy0) *
 				       (size_t)(img->cx1 - img->cx0) +
@@ -227,6 +240,39 @@ static void chroma(struct ov_image *img, const struct px *full, int bw,
 			img->cu[c] = (uint16_t)(u / (float)n + .5f);
 			img->cv[c] = (uint16_t)(v / (float)n + .5f);
 		}
+}
+
+static int max_i(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+static int min_i(int a, int b)
+{
+	return a < b ? a : b;
+}
+
+static int draw_canvas(struct canvas *cv, struct ov_font *f, const char *text,
+		       const struct ov_style *st, const struct ov_image *img)
+{
+	const struct ov_rect *r = &img->box;
+	int reach = (int)st->outline;
+	cv->x = max_i(r->x, img->x0 - reach);
+	cv->y = max_i(r->y, img->y0 - reach);
+	cv->w = min_i(r->x + r->w, img->x1 + reach) - cv->x;
+	cv->h = min_i(r->y + r->h, img->y1 + reach) - cv->y;
+	size_t n = (size_t)cv->w * (size_t)cv->h;
+	cv->cover = calloc(n, 1);
+	cv->outline = st->outline ? calloc(n, 1) : NULL;
+	if (!cv->cover || (st->outline && !cv->outline))
+		return -1;
+	int inset = (int)(st->padding + st->outline);
+	draw_text(f, text, cv->cover, cv->w, cv->h, r->x + inset - cv->x,
+		  r->y + inset - cv->y);
+	if (cv->outline &&
+	    dilate(cv->cover, cv->outline, cv->w, cv->h, reach) < 0)
+		return -1;
+	return 0;
 }
 
 int ov_compose(struct ov_image *img, struct ov_font *f, const char *text,
@@ -250,35 +296,24 @@ int ov_compose(struct ov_image *img, struct ov_font *f, const char *text,
 	size_t npx = (size_t)(img->x1 - img->x0) * (size_t)(img->y1 - img->y0);
 	size_t ncell =
 	    (size_t)(img->cx1 - img->cx0) * (size_t)(img->cy1 - img->cy0);
-	size_t canvas = (size_t)r.w * (size_t)r.h;
-	uint8_t *cover = calloc(canvas ? canvas : 1, 1);
-	uint8_t *outline = st->outline ? calloc(canvas ? canvas : 1, 1) : NULL;
-	struct px *full = malloc((canvas ? canvas : 1) * sizeof(*full));
-	int ok = cover && full && (!st->outline || outline) &&
-		 reserve(img, npx, ncell) == 0;
+	struct canvas cv = {0};
+	int ok = reserve(img, npx, ncell) == 0 &&
+		 draw_canvas(&cv, f, text, st, img) == 0;
 	if (ok) {
-		int inset = (int)(st->padding + st->outline);
-		draw_text(f, text, cover, r.w, r.h, inset, inset);
-		if (outline &&
-		    dilate(cover, outline, r.w, r.h, (int)st->outline) < 0)
-			memset(outline, 0, canvas); /* no memory: no outline */
-		for (size_t i = 0; i < canvas; i++)
-			full[i] = pixel(st, cover, outline, i);
 		int iw = img->x1 - img->x0;
 		for (int y = img->y0; y < img->y1; y++)
 			for (int x = img->x0; x < img->x1; x++) {
-				const struct px *p =
-				    &full[(y - r.y) * r.w + (x - r.x)];
+				struct px p = pixel(st, cv.cover, cv.outline,
+						    at(&cv, x, y));
 				size_t o = (size_t)(y - img->y0) * (size_t)iw +
 					   (size_t)(x - img->x0);
-				img->alpha[o] = (uint8_t)(p->a * 255.f + .5f);
-				img->luma[o] = (uint16_t)(p->y * 255.f + .5f);
+				img->alpha[o] = (uint8_t)(p.a * 255.f + .5f);
+				img->luma[o] = (uint16_t)(p.y * 255.f + .5f);
 			}
-		chroma(img, full, r.w, width, height);
+		chroma(img, st, &cv, width, height);
 	}
-	free(cover);
-	free(outline);
-	free(full);
+	free(cv.cover);
+	free(cv.outline);
 	return ok ? 0 : -1;
 }
 

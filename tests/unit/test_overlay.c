@@ -266,6 +266,34 @@ static void check_chroma(struct ov_font *f)
 	free(b.buf);
 }
 
+/* A box far larger than the picture (400 px letters on 33x17): only the
+ * visible part is composed, and nothing is written outside the picture. */
+static void check_huge_text(void)
+{
+	char err[256];
+	struct ov_font *big;
+	CHECK_EQ_INT(ov_font_open(FONT, 400, &big, err, sizeof(err)), 0);
+	struct pic p;
+	pic_init(&p, 33, 17, 1);
+	struct ov_style st = {.color = {235, 128, 128},
+			      .outline = 8,
+			      .box_opacity = 128,
+			      .anchor = OV_CENTER,
+			      .x = -1,
+			      .y = -1};
+	struct ov_image img = {0};
+	CHECK_EQ_INT(ov_compose(&img, big, "88:88:88 88:88:88", &st, 33, 17),
+		     0);
+	CHECK(img.box.w > 4000 && img.box.h > 400);
+	CHECK_EQ_INT(img.x1 - img.x0, 33);
+	CHECK_EQ_INT(img.y1 - img.y0, 17);
+	ov_blend(&img, p.planes, p.stride, 1);
+	CHECK(guards_intact(&p));
+	ov_image_free(&img);
+	free(p.buf);
+	ov_font_close(big);
+}
+
 int main(void)
 {
 	check_pattern_errors();
@@ -287,6 +315,7 @@ int main(void)
 	check_clipping(f);
 	check_chroma(f);
 	ov_font_close(f);
+	check_huge_text();
 	return check_done();
 }
 #else
