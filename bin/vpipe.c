@@ -32,6 +32,7 @@ static void usage(FILE *out)
 		"  kvs-local [...]    a Kinesis Video Streams compatible endpoint "
 		"(see docs/kvs-local.md)\n"
 		"  probe DEVICE       list what a V4L2 device offers\n"
+		"  probe --libcamera  list libcamera's cameras and controls\n"
 		"  version\n"
 		"Modules are found in [pipeline] module-path, $VPIPE_MODULE_PATH, "
 		"then %s.\n",

@@ -20,6 +20,7 @@ ARCHES=("$@")
 CROSS_DEV_PKGS=(
 	libinih-dev libssl-dev libcurl4-openssl-dev libx264-dev libcamera-dev
 	libturbojpeg0-dev libpng-dev libavcodec-dev libswscale-dev libavutil-dev
+	libfreetype-dev
 )
 NOT_COINSTALLABLE=(libck-dev libomxil-bellagio-dev)
 

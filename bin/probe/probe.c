@@ -289,9 +289,14 @@ int probe_main(int argc, char **argv)
 		printf("usage: vpipe probe [DEVICE...]\n"
 		       "  lists what each V4L2 device offers: capabilities, "
 		       "formats, sizes,\n  frame rates, controls (no DEVICE: "
-		       "every /dev/video*)\n");
+		       "every /dev/video*)\n"
+		       "usage: vpipe probe --libcamera\n"
+		       "  lists libcamera's cameras: sensor modes, formats, "
+		       "controls\n");
 		return 0;
 	}
+	if (argc > 1 && !strcmp(argv[1], "--libcamera"))
+		return probe_libcamera();
 	int rc = 0;
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++)

@@ -8,4 +8,8 @@
  * Returns 0 when every device could be probed, 1 otherwise, 2 on usage. */
 int probe_main(int argc, char **argv);
 
+/* `vpipe probe --libcamera`: cameras, sensor modes, formats and controls
+ * as the libcamera module sees them. 0, or 1 when there is none. */
+int probe_libcamera(void);
+
 #endif

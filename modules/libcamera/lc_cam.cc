@@ -171,10 +171,27 @@ std::mutex manager_lock;
 CameraManager *manager;
 int manager_users;
 
-int manager_get(std::string &why)
+std::string manager_tuning; // the tuning file the running manager read
+
+// Raspberry Pi pipelines read LIBCAMERA_RPI_TUNING_FILE when the camera
+// manager starts (as rpicam-apps' --tuning-file does it), so every
+// libcamera node of one process must name the same file.
+int manager_get(std::string &why, const char *tuning)
 {
 	std::lock_guard<std::mutex> g(manager_lock);
+	std::string want = tuning ? tuning : "";
+	if (manager && want != manager_tuning) {
+		why = "tuning-file '" + want +
+		      "' differs from the one the other libcamera node of "
+		      "this process started with ('" +
+		      manager_tuning +
+		      "'): libcamera reads it once per process";
+		return -1;
+	}
 	if (!manager) {
+		if (tuning)
+			setenv("LIBCAMERA_RPI_TUNING_FILE", tuning, 1);
+		manager_tuning = want;
 		manager = new CameraManager();
 		int r = manager->start();
 		if (r < 0) {
@@ -387,15 +404,66 @@ static int map_buffers(lc_cam *c, char *err, size_t n)
 	return 0;
 }
 
+// Sensor mode, as rpicam-apps did before libcamera 0.4's
+// SensorConfiguration: a raw stream of the mode's size (and bit depth and
+// packing, matched on the raw formats' names, e.g. SRGGB10_CSI2P) makes
+// the pipeline pick that sensor mode. The raw stream gets no buffers.
+static bool raw_format_matches(const PixelFormat &pf, const lc_sensor_mode &m)
+{
+	std::string name = pf.toString();
+	bool packed = name.find("CSI2P") != std::string::npos ||
+		      name.find("PISP_COMP") != std::string::npos;
+	if (m.packed >= 0 && packed != (m.packed == 1))
+		return false;
+	return m.bits == 0 ||
+	       name.find(std::to_string(m.bits)) != std::string::npos;
+}
+
+static void request_mode(StreamConfiguration &raw, const lc_sensor_mode &m)
+{
+	raw.size = Size(m.width, m.height);
+	for (const PixelFormat &pf : raw.formats().pixelformats())
+		if (raw_format_matches(pf, m)) {
+			raw.pixelFormat = pf;
+			break;
+		}
+	set_buffer_count(raw, 1);
+}
+
+static std::string mode_refused(const StreamConfiguration &raw,
+				const lc_sensor_mode &m)
+{
+	if (raw.size == Size(m.width, m.height) &&
+	    raw_format_matches(raw.pixelFormat, m))
+		return "";
+	std::string offered;
+	for (const PixelFormat &pf : raw.formats().pixelformats())
+		for (const Size &sz : raw.formats().sizes(pf))
+			offered += (offered.empty() ? "" : ", ") +
+				   pf.toString() + " " + sz.toString();
+	return "the camera has no sensor mode " + std::to_string(m.width) +
+	       ":" + std::to_string(m.height) +
+	       (m.bits ? ":" + std::to_string(m.bits) : std::string()) +
+	       " (it picked " + raw.toString() +
+	       "; modes: " + (offered.empty() ? "none listed" : offered) + ")";
+}
+
 static int configure(lc_cam *c, const lc_cam_config *cfg, lc_cam_format *fmt,
 		     char *err, size_t n)
 {
 	// A std::vector suits both generateConfiguration(const StreamRoles &)
 	// (0.0.x) and generateConfiguration(Span<const StreamRole>) (0.1.0+).
 	std::vector<StreamRole> roles{StreamRole::VideoRecording};
+	if (cfg->mode)
+		roles.push_back(StreamRole::Raw);
 	c->config = c->camera->generateConfiguration(roles);
-	if (!c->config || c->config->size() != 1)
-		return fail(err, n, "camera offers no video stream");
+	if (!c->config || c->config->size() != roles.size())
+		return fail(err, n,
+			    cfg->mode ? "camera offers no video stream with a "
+					"raw stream beside it (mode)"
+				      : "camera offers no video stream");
+	if (cfg->mode)
+		request_mode(c->config->at(1), *cfg->mode);
 	StreamConfiguration &sc = c->config->at(0);
 	sc.size = Size(cfg->width, cfg->height);
 	sc.pixelFormat = cfg->nv12 ? formats::NV12 : formats::YUV420;
@@ -412,6 +480,11 @@ static int configure(lc_cam *c, const lc_cam_config *cfg, lc_cam_format *fmt,
 			    "camera cannot deliver " +
 				std::string(cfg->nv12 ? "NV12" : "YUV420") +
 				" (offers " + sc.toString() + ")");
+	if (cfg->mode) {
+		std::string why = mode_refused(c->config->at(1), *cfg->mode);
+		if (!why.empty())
+			return fail(err, n, why);
+	}
 	std::string refused = turn_refused(*c->config, turn);
 	if (!refused.empty())
 		return fail(err, n, refused + " (rotation/hflip/vflip)");
@@ -485,6 +558,21 @@ static bool frame_duration_ok(const lc_cam *c, int64_t us, std::string &why)
 	return true;
 }
 
+// properties::ScalerCropMaximum, or a null rectangle. Copied out of its
+// bytes, as int64_of does.
+static Rectangle crop_maximum(const ControlList &props)
+{
+	Rectangle r;
+	unsigned id = properties::ScalerCropMaximum.id();
+	if (props.contains(id)) {
+		const ControlValue &v = props.get(id);
+		if (v.type() == ControlTypeRectangle && !v.isArray() &&
+		    v.data().size() == sizeof(r))
+			memcpy(&r, v.data().data(), sizeof(r));
+	}
+	return r;
+}
+
 static int start_camera(lc_cam *c, const lc_cam_config *cfg, lc_cam_format *fmt,
 			char *err, size_t n)
 {
@@ -516,6 +604,13 @@ static int start_camera(lc_cam *c, const lc_cam_config *cfg, lc_cam_format *fmt,
 		controls.set(controls::FrameDurationLimits,
 			     Span<const int64_t, 2>(limits));
 	}
+	if (cfg->controls) {
+		std::string why = lc_controls_build(
+		    *cfg->controls, c->camera->controls(),
+		    crop_maximum(c->camera->properties()), controls);
+		if (!why.empty())
+			return fail(err, n, why);
+	}
 	int r = c->camera->start(&controls);
 	if (r < 0)
 		return fail(err, n,
@@ -536,7 +631,7 @@ extern "C" int lc_cam_open(const lc_cam_config *cfg, lc_cam **out,
 		return fail(err, n, "out of memory");
 	std::string why;
 	try {
-		if (manager_get(why) < 0) {
+		if (manager_get(why, cfg->tuning_file) < 0) {
 			put(c);
 			return fail(err, n, why);
 		}

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lc_controls.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -22,6 +24,9 @@ struct lc_cam_config {
 	unsigned buffers;
 	int rotate180;	  /* turn the picture by 180 degrees */
 	int hflip, vflip; /* mirror left-right, upside-down (after rotate) */
+	const struct lc_controls_config *controls; /* set at start */
+	const struct lc_sensor_mode *mode; /* NULL: the pipeline's choice */
+	const char *tuning_file;	   /* NULL: the camera's default */
 };
 
 struct lc_cam_format {

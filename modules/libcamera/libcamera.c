@@ -3,10 +3,12 @@
  * sensors). The libcamera C++ API sits behind lc_cam.h; this file is the
  * module: parameters, frames (the camera's buffers wrapped without a
  * copy when their planes are one contiguous block), timestamps. */
+#include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <vpipe/vpipe.h>
 
@@ -22,6 +24,20 @@ struct lcam_config {
 	int64_t buffers;
 	int rotation;
 	bool hflip, vflip;
+	/* rpicam-apps' camera options (lc_controls.h) */
+	int64_t shutter;
+	double gain, ev;
+	int metering, exposure, awb;
+	const char *awbgains;
+	int af_mode, af_range, af_speed;
+	double lens_position;
+	const char *af_window;
+	int hdr, denoise;
+	double brightness, contrast, saturation, sharpness;
+	int64_t flicker_period;
+	const char *mode;
+	const char *roi;
+	const char *tuning_file;
 };
 
 static const char *const formats[] = {"nv12", "i420", NULL};
@@ -52,6 +68,58 @@ static const struct vpipe_param params[] = {
 		 "mirror the picture left to right"),
     VPIPE_P_BOOL("vflip", struct lcam_config, vflip, "false",
 		 "flip the picture upside down"),
+#define C struct lcam_config
+    VPIPE_P_DURATION("shutter", C, shutter, "0", 0, 3600, VPIPE_US,
+		     "exposure time (a bare number is us; 0: automatic)"),
+    VPIPE_P_DOUBLE("gain", C, gain, "0", 0, 1000,
+		   "analogue gain (0: automatic)"),
+    VPIPE_P_DOUBLE("ev", C, ev, "0", -10, 10, "exposure compensation in stops"),
+    VPIPE_P_ENUM("metering", C, metering, "default", lc_metering_names,
+		 "AE metering: centre, spot, average, custom"),
+    VPIPE_P_ENUM("exposure", C, exposure, "default", lc_exposure_names,
+		 "AE mode: normal, sport, short, long, custom"),
+    VPIPE_P_ENUM("awb", C, awb, "default", lc_awb_names,
+		 "white balance: auto, incandescent, tungsten, "
+		 "fluorescent, indoor, daylight, cloudy, custom"),
+    VPIPE_P_STRING("awbgains", C, awbgains, "", 0,
+		   "fixed red,blue colour gains, e.g. 1.5,2.0 (turns "
+		   "automatic white balance off)"),
+    VPIPE_P_ENUM("autofocus-mode", C, af_mode, "default", lc_af_mode_names,
+		 "manual, auto or continuous"),
+    VPIPE_P_ENUM("autofocus-range", C, af_range, "default", lc_af_range_names,
+		 "normal, macro or full"),
+    VPIPE_P_ENUM("autofocus-speed", C, af_speed, "default", lc_af_speed_names,
+		 "normal or fast"),
+    VPIPE_P_DOUBLE("lens-position", C, lens_position, "-1", -1, 1000,
+		   "fixed focus in dioptres (1/metres; 0: infinity; "
+		   "-1: not set); implies autofocus-mode = manual"),
+    VPIPE_P_STRING("autofocus-window", C, af_window, "", 0,
+		   "x,y,w,h fractions of the picture autofocus looks at"),
+    VPIPE_P_ENUM("hdr", C, hdr, "off", lc_hdr_names,
+		 "HDR: off, single-exp, multi-exp, night (libcamera "
+		 "0.2 or later)"),
+    VPIPE_P_ENUM("denoise", C, denoise, "auto", lc_denoise_names,
+		 "auto, off, cdn_off, cdn_fast, cdn_hq"),
+    VPIPE_P_DOUBLE("brightness", C, brightness, "0", -1, 1,
+		   "-1 (black) to 1 (white); 0: unchanged"),
+    VPIPE_P_DOUBLE("contrast", C, contrast, "1", 0, 32,
+		   "contrast factor; 1: unchanged"),
+    VPIPE_P_DOUBLE("saturation", C, saturation, "1", 0, 32,
+		   "colour saturation factor; 0: greyscale, 1: unchanged"),
+    VPIPE_P_DOUBLE("sharpness", C, sharpness, "1", 0, 16,
+		   "sharpening factor; 0: none, 1: unchanged"),
+    VPIPE_P_DURATION("flicker-period", C, flicker_period, "0", 0, 1, VPIPE_US,
+		     "mains flicker period to avoid, e.g. 10ms at 50 Hz "
+		     "(a bare number is us; 0: off; libcamera 0.2 or later)"),
+    VPIPE_P_STRING("mode", C, mode, "", 0,
+		   "sensor mode W:H[:BITS[:P|U]], e.g. 2304:1296:10:P"),
+    VPIPE_P_STRING("roi", C, roi, "", 0,
+		   "digital zoom: x,y,w,h fractions of the full field of "
+		   "view, e.g. 0.25,0.25,0.5,0.5"),
+    VPIPE_P_PATH("tuning-file", C, tuning_file, NULL, 0,
+		 "Raspberry Pi camera tuning file (JSON), e.g. "
+		 "/usr/share/libcamera/ipa/rpi/vc4/imx708_noir.json"),
+#undef C
     VPIPE_P_END,
 };
 
@@ -59,6 +127,9 @@ struct lcam {
 	struct vpipe_node *node;
 	const struct lcam_config *cfg;
 	struct lc_cam *cam;
+	struct lc_controls_config controls;
+	struct lc_sensor_mode mode;
+	bool have_mode;
 	struct vpipe_format fmt;
 	size_t frame_size;
 	struct lc_clock_map clock;
@@ -66,6 +137,80 @@ struct lcam {
 	unsigned last_sequence;
 	bool have_sequence;
 };
+
+static bool is_set(const char *s)
+{
+	return s && *s;
+}
+
+static int param_error(struct vpipe_node *node, const char *key,
+		       const char *value, const char *why)
+{
+	vpipe_error(node, "%s = %s: %s", key, value, why);
+	return -1;
+}
+
+/* The camera controls from the parameters: strings parsed and anything
+ * this build cannot do refused here, so `vpipe check` reports it. */
+static int controls_from_params(struct vpipe_node *node,
+				const struct lcam_config *cfg, struct lcam *s)
+{
+	struct lc_controls_config *c = &s->controls;
+	char err[256];
+	*c = (struct lc_controls_config){
+	    .shutter_us = cfg->shutter / 1000,
+	    .gain = cfg->gain,
+	    .ev = cfg->ev,
+	    .metering = cfg->metering,
+	    .exposure = cfg->exposure,
+	    .awb = cfg->awb,
+	    .af_mode = cfg->af_mode,
+	    .af_range = cfg->af_range,
+	    .af_speed = cfg->af_speed,
+	    .lens_position = cfg->lens_position,
+	    .hdr = cfg->hdr,
+	    .denoise = cfg->denoise,
+	    .brightness = cfg->brightness,
+	    .contrast = cfg->contrast,
+	    .saturation = cfg->saturation,
+	    .sharpness = cfg->sharpness,
+	    .flicker_period_us = cfg->flicker_period / 1000,
+	};
+	if (cfg->shutter > 0 && c->shutter_us == 0)
+		c->shutter_us = 1; /* under a microsecond: the shortest */
+	if (cfg->lens_position < 0 && cfg->lens_position != -1) {
+		vpipe_error(node,
+			    "lens-position = %g: dioptres are 0 or "
+			    "more (-1: not set)",
+			    cfg->lens_position);
+		return -1;
+	}
+	if (is_set(cfg->awbgains) &&
+	    lc_parse_gains(cfg->awbgains, &c->awb_red, &c->awb_blue, err,
+			   sizeof(err)) < 0)
+		return param_error(node, "awbgains", cfg->awbgains, err);
+	if (is_set(cfg->af_window) &&
+	    lc_parse_rect(cfg->af_window, &c->af_window, err, sizeof(err)) < 0)
+		return param_error(node, "autofocus-window", cfg->af_window,
+				   err);
+	if (is_set(cfg->roi) &&
+	    lc_parse_rect(cfg->roi, &c->roi, err, sizeof(err)) < 0)
+		return param_error(node, "roi", cfg->roi, err);
+	if (is_set(cfg->mode) &&
+	    lc_parse_mode(cfg->mode, &s->mode, err, sizeof(err)) < 0)
+		return param_error(node, "mode", cfg->mode, err);
+	s->have_mode = is_set(cfg->mode);
+	if (lc_controls_supported(c, err, sizeof(err)) < 0) {
+		vpipe_error(node, "%s", err);
+		return -1;
+	}
+	if (cfg->tuning_file && access(cfg->tuning_file, R_OK) != 0) {
+		vpipe_error(node, "tuning-file = %s: cannot be read: %s",
+			    cfg->tuning_file, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 static int lcam_create(struct vpipe_node *node, const void *config,
 		       void **state)
@@ -88,6 +233,10 @@ static int lcam_create(struct vpipe_node *node, const void *config,
 		return -1;
 	s->node = node;
 	s->cfg = cfg;
+	if (controls_from_params(node, cfg, s) < 0) {
+		free(s);
+		return -1;
+	}
 	s->frame_ns = cfg->framerate > 0 ? (int64_t)(1e9 / cfg->framerate) : 0;
 	vpipe_node_set_output_media(node, 0, VPIPE_MEDIA_RAW_VIDEO);
 	/* Wrapped camera buffers, or copies when the planes are scattered. */
@@ -118,6 +267,9 @@ static int lcam_start(void *state)
 	    .rotate180 = s->cfg->rotation == 1,
 	    .hflip = s->cfg->hflip,
 	    .vflip = s->cfg->vflip,
+	    .controls = &s->controls,
+	    .mode = s->have_mode ? &s->mode : NULL,
+	    .tuning_file = s->cfg->tuning_file,
 	};
 	struct lc_cam_format f;
 	char err[256];

@@ -1,0 +1,1 @@
+overlay_PKGS := freetype2

@@ -1,0 +1,1 @@
+fuzz_overlay_text_SRCS := modules/overlay/ov_text.c
