@@ -3,7 +3,7 @@
  * so the vpipe command does not depend on libcamera itself. */
 #include "probe.h"
 
-#include <dlfcn.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "kernel/loader.h"
@@ -24,7 +24,9 @@ int probe_libcamera(void)
 		return 1;
 	}
 	int (*probe)(void) =
-	    (int (*)(void))dlsym(m->handle, "vpipe_libcamera_probe");
+	    m->desc->struct_size > offsetof(struct vpipe_module, probe)
+		? m->desc->probe
+		: NULL;
 	if (!probe) {
 		fprintf(stderr,
 			"vpipe probe --libcamera: %s has no camera "

@@ -64,6 +64,8 @@ void lc_cam_release_slot(void *slot);
 void lc_cam_close(struct lc_cam *c);
 /* The libcamera version the module runs with ("0.0.3"). */
 const char *lc_cam_version(void);
+/* `vpipe probe --libcamera` (lc_probe.cc): the descriptor's probe(). */
+int lc_probe_cameras(void);
 /* The libcamera version the module was compiled against. */
 const char *lc_cam_build_version(void);
 

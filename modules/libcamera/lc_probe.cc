@@ -1,6 +1,6 @@
 // `vpipe probe --libcamera` (bin/probe/ loads this module and calls
-// vpipe_libcamera_probe, so the vpipe command itself does not link
-// libcamera): every camera with its model, sensor modes (the values of
+// lc_probe_cameras, its descriptor's probe(), so the vpipe command
+// itself does not link libcamera): every camera with its model, sensor modes (the values of
 // `mode`), the NV12/I420 sizes it streams, and its controls next to the
 // vpipe parameter that sets each. The probe is its own process, so it
 // starts its own CameraManager.
@@ -100,8 +100,7 @@ void print_controls(Camera &cam)
 
 } // namespace
 
-extern "C" __attribute__((visibility("default"))) int
-vpipe_libcamera_probe(void)
+extern "C" int lc_probe_cameras(void)
 {
 	printf("libcamera %s (module built with %s)\n", lc_cam_version(),
 	       lc_cam_build_version());

@@ -413,4 +413,5 @@ VPIPE_MODULE = {
     .produce = lcam_produce,
     .stop = lcam_stop,
     .destroy = lcam_destroy,
+    .probe = lc_probe_cameras,
 };

@@ -204,7 +204,7 @@ static int update_image(struct overlay *s, const struct vpipe_frame *in)
 	s->width = in->fmt.width;
 	s->height = in->fmt.height;
 	s->have_image = 1;
-	vpipe_node_count(s->node, "texts_rendered", 1);
+	vpipe_node_count(s->node, "texts_rendered_total", 1);
 	return 0;
 }
 

@@ -175,7 +175,11 @@ struct vpipe_module {
 	 * calls. Optional; a negative return is an error like any other. */
 	int (*timer)(void *state);
 
-	const void *reserved[7];
+	/* Optional: print to stdout the devices this module could open
+	 * (cameras, modes, controls) for `vpipe probe --NAME`; returns the
+	 * command's exit status. Called without a node, never in a graph. */
+	int (*probe)(void);
+	const void *reserved[6];
 };
 
 /* A module defines its descriptor with:
