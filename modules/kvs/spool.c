@@ -583,8 +583,14 @@ void kvs_spool_close(struct kvs_spool *sp)
 	if (!sp)
 		return;
 	sync_all(sp, 0);
-	if (sp->wfd >= 0)
+	if (sp->wfd >= 0) {
 		close(sp->wfd);
+		sp->wfd = -1;
+		/* Nothing left to send in the last segment: it goes too. */
+		struct seg *last = &sp->segs[sp->n_segs - 1];
+		if (last->n_done == last->n)
+			seg_delete(sp, sp->n_segs - 1);
+	}
 	if (sp->rfd >= 0)
 		close(sp->rfd);
 	for (size_t i = 0; i < sp->n_segs; i++) {
