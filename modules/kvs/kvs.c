@@ -77,7 +77,7 @@ static const struct vpipe_param params[] = {
 	VPIPE_P_STRING("spool", C, spool, NULL, 0,
 		       "directory of a disk spool that keeps every fragment "
 		       "until acknowledged, across outages and restarts"),
-	VPIPE_P_SIZE("spool-size", C, spool_size, "2G", 4 << 20, 1e15,
+	VPIPE_P_SIZE("spool-size", C, spool_size, "2G", 1 << 20, 1e15,
 		     "spool bound; full: the oldest go (realtime) or frames "
 		     "wait (offline)"),
 	VPIPE_P_DURATION("spool-sync", C, spool_sync, "0", 0, 3600, VPIPE_S,

@@ -70,6 +70,8 @@ struct kvs_spool {
 
 	/* Reader. */
 	uint64_t rseg_no, roff;
+	uint64_t rfrag;        /* fragment the reader is in */
+	unsigned rfrag_frames; /* of its frames, handed out */
 	int rfd;
 	uint64_t rfd_no;
 
@@ -694,8 +696,14 @@ static bool drop_oldest(struct kvs_spool *sp, struct kvs_spool_drops *d)
 	uint64_t bytes = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct frag_rec *f = &s->frags[i];
-		if (f->done || s->no < sp->rseg_no ||
-		    (s->no == sp->rseg_no && f->off < sp->roff))
+		if (f->done || s->no < sp->rseg_no)
+			continue;
+		if (f->id == sp->rfrag) {
+			/* Its head is in the store: its tail is lost. */
+			frames += f->frames - sp->rfrag_frames;
+			continue;
+		}
+		if (s->no == sp->rseg_no && f->off < sp->roff)
 			continue;
 		frags++;
 		frames += f->frames;
@@ -943,6 +951,14 @@ static enum kvs_spool_next next_locked(struct kvs_spool *sp,
 							   : NULL;
 		if (hd.type == TYPE_FRAME && (!f || f->done))
 			continue;
+		if (hd.type == TYPE_FRAME) {
+			if (hd.flags & FLAG_START) {
+				sp->rfrag = hd.id;
+				sp->rfrag_frames = 0;
+			}
+			if (hd.id == sp->rfrag)
+				sp->rfrag_frames++;
+		}
 		memset(r, 0, sizeof(*r));
 		r->type = hd.type;
 		r->starts_fragment = hd.flags & FLAG_START;

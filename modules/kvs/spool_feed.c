@@ -91,8 +91,8 @@ int kvs_feed_open(struct kvs *k)
 	uint64_t seg = (uint64_t)c->spool_size / 8;
 	if (seg > 16u << 20)
 		seg = 16u << 20;
-	if (seg < 1u << 20)
-		seg = 1u << 20;
+	if (seg < 128u << 10)
+		seg = 128u << 10;
 	struct kvs_spool_config sc = {
 	    .dir = c->spool,
 	    .max_bytes = (uint64_t)c->spool_size,
@@ -150,13 +150,14 @@ int kvs_feed_header(struct kvs *k, const uint8_t *p, size_t n)
 
 static void report_spool_drops(struct kvs *k, const struct kvs_spool_drops *d)
 {
-	if (!d->fragments)
+	if (!d->frames)
 		return;
 	vpipe_node_count(k->node, "DroppedFragments", d->fragments);
 	vpipe_node_count(k->node, "DroppedFrames", d->frames);
 	vpipe_warn(k->node,
 		   "spool full (spool-size %.0f MiB): dropped the oldest %u "
-		   "fragment(s) not yet sent, %u frames, %.1f MiB",
+		   "fragment(s) not yet sent, %u frames, %.1f MiB (the end of "
+		   "a fragment being sent counts as frames only)",
 		   (double)k->cfg->spool_size / MiB, d->fragments, d->frames,
 		   (double)d->bytes / MiB);
 }
@@ -166,12 +167,19 @@ int kvs_feed_frame(struct kvs *k, const struct vpipe_frame *in,
 {
 	struct kvs_feed *f = k->feed;
 	/* offline: stop taking frames until the spool has room. */
-	if (k->cfg->streaming_type == KVS_OFFLINE)
+	if (k->cfg->streaming_type == KVS_OFFLINE &&
+	    !kvs_spool_has_room(f->sp, in->size)) {
+		vpipe_warn(k->node,
+			   "spool full (spool-size %.0f MiB): frames wait "
+			   "(streaming-type = offline)",
+			   (double)k->cfg->spool_size / MiB);
+		vpipe_node_count(k->node, "spool_full_waits_total", 1);
 		while (!kvs_spool_has_room(f->sp, in->size) &&
 		       !atomic_load(&k->fatal))
 			if (vpipe_node_sleep_until(k->node,
 						   vpipe_now() + 20 * VPIPE_MS))
 				return 0;
+	}
 	struct kvs_spool_drops d = {0};
 	char err[600];
 	int64_t wall = in->wallclock > 0 && in->wallclock != VPIPE_TIME_NONE
