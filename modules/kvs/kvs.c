@@ -289,7 +289,8 @@ static int kvs_process(void *state, unsigned port, const struct vpipe_frame *in)
 		tc_ms = (int64_t)(sc.cluster_timecode * k->timecode_scale_ns /
 				  1000000);
 	if (k->feed) {
-		int frc = kvs_feed_frame(k, in, sc.has_cluster, tc_ms);
+		int frc = kvs_feed_frame(k, in, sc.has_cluster, sc.cluster_off,
+					 sc.cluster_timecode);
 		wake_worker(k);
 		return frc;
 	}

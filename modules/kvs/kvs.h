@@ -140,7 +140,7 @@ void kvs_feed_close(struct kvs *k);
 /* Node thread: 0 taken, -1 fatal. */
 int kvs_feed_header(struct kvs *k, const uint8_t *p, size_t n);
 int kvs_feed_frame(struct kvs *k, const struct vpipe_frame *in,
-		   bool starts_fragment, int64_t timecode_ms);
+		   bool starts_fragment, size_t cluster_off, uint64_t ticks);
 void kvs_feed_end(struct kvs *k);
 /* Fragments not yet delivered in the spool. */
 uint64_t kvs_feed_pending(struct kvs *k);

@@ -61,7 +61,7 @@ struct kvs_spool {
 	size_t hdr_len;
 	bool hdr_pending; /* a changed header goes before the next frame */
 	uint64_t open_frag;
-	int64_t open_first_pts;
+	int64_t open_first_pts, open_tc;
 	int64_t last_ms; /* newest frame's time, timecode domain, -1 none */
 	bool skip_to_fragment;
 	bool dirty;
@@ -319,7 +319,7 @@ static int scan_segment(struct kvs_spool *sp, struct seg *s, uint8_t *buf,
 	uint64_t end = (uint64_t)st.st_size, off = 0;
 	const char *why = NULL;
 	struct frag_rec *cur = NULL;
-	int64_t first_pts = 0;
+	int64_t first_pts = 0, frag_tc = 0;
 	while (off < end) {
 		uint8_t h[KVS_SPOOL_REC_HEAD];
 		struct head hd;
@@ -369,6 +369,7 @@ static int scan_segment(struct kvs_spool *sp, struct seg *s, uint8_t *buf,
 				cur->off = off;
 				cur->earlier = true;
 				first_pts = hd.pts;
+				frag_tc = hd.tc;
 				sp->next_id = hd.id + 1;
 			} else if (!cur || cur->id != hd.id) {
 				why = "frame outside its fragment";
@@ -376,7 +377,7 @@ static int scan_segment(struct kvs_spool *sp, struct seg *s, uint8_t *buf,
 			}
 			cur->frames++;
 			cur->bytes += hd.len;
-			sp->last_ms = hd.tc + (hd.pts - first_pts) / 1000000;
+			sp->last_ms = frag_tc + (hd.pts - first_pts) / 1000000;
 			if (found) {
 				found->frames++;
 				if (!found->oldest_wall)
@@ -797,6 +798,8 @@ static int put_frame_locked(struct kvs_spool *sp, const uint8_t *p, size_t n,
 	}
 	struct seg *s = &sp->segs[sp->n_segs - 1];
 	uint64_t id = start ? sp->next_id : sp->open_frag;
+	if (!start)
+		tc = sp->open_tc; /* every record names its fragment's */
 	uint64_t off = s->size;
 	if (append(sp, TYPE_FRAME, start ? FLAG_START : 0, p, n, id, tc, pts,
 		   wall, err, errlen))
@@ -810,6 +813,7 @@ static int put_frame_locked(struct kvs_spool *sp, const uint8_t *p, size_t n,
 		f->first_wall = wall;
 		f->off = off;
 		sp->open_first_pts = pts;
+		sp->open_tc = tc;
 		sp->next_id++;
 		sp->open_frag = id;
 		sp->not_done++;
@@ -850,6 +854,14 @@ int kvs_spool_put_frame(struct kvs_spool *sp, const uint8_t *p, size_t n,
 		sp->skip_to_fragment = true;
 	pthread_mutex_unlock(&sp->lock);
 	return rc;
+}
+
+int64_t kvs_spool_last_ms(struct kvs_spool *sp)
+{
+	pthread_mutex_lock(&sp->lock);
+	int64_t ms = sp->last_ms;
+	pthread_mutex_unlock(&sp->lock);
+	return ms;
 }
 
 void kvs_spool_end(struct kvs_spool *sp)

@@ -84,6 +84,9 @@ int kvs_spool_put_frame(struct kvs_spool *sp, const uint8_t *p, size_t n,
 			struct kvs_spool_drops *d, char *err, size_t errlen);
 /* Would n more bytes fit without dropping anything? */
 bool kvs_spool_has_room(struct kvs_spool *sp, size_t n);
+/* The newest frame's time (cluster timecode + pts offset, ms), -1 none:
+ * a new fragment must start after it. */
+int64_t kvs_spool_last_ms(struct kvs_spool *sp);
 /* End of stream: data made durable, the reader told no more comes. */
 void kvs_spool_end(struct kvs_spool *sp);
 

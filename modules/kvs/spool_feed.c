@@ -16,10 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "retime.h"
 #include "spool.h"
 
 #define MiB (1024.0 * 1024.0)
 #define PROGRESS_EVERY (10 * VPIPE_S)
+/* A fragment moved to follow the spool's newest frame starts this long
+ * after it (about one frame). */
+#define RETIME_GAP_MS 33
 
 struct kvs_feed {
 	struct kvs_spool *sp;
@@ -37,6 +41,7 @@ struct kvs_feed {
 	int64_t rate_at, progress_at, replay_started;
 	uint64_t rate_written, progress_sent;
 	bool replay_reported;
+	int64_t shift_ms; /* added to this run's cluster timecodes */
 };
 
 static void spool_log(void *ctx, enum kvs_spool_log level, const char *msg)
@@ -162,8 +167,45 @@ static void report_spool_drops(struct kvs *k, const struct kvs_spool_drops *d)
 		   (double)d->bytes / MiB);
 }
 
+/* A fragment that would not start after the spool's newest frame (the
+ * earlier run's media is ahead of this run's clock) is moved, and every
+ * later one by as much, so the service gets them in order. Returns the
+ * frame to store (in->data, or *copy to free) and sets *tc_ms. */
+static const uint8_t *in_order(struct kvs *k, const struct vpipe_frame *in,
+			       size_t cluster_off, uint64_t ticks,
+			       int64_t *tc_ms, size_t *len, uint8_t **copy)
+{
+	struct kvs_feed *f = k->feed;
+	int64_t scale = (int64_t)k->timecode_scale_ns;
+	*tc_ms = (int64_t)ticks * scale / VPIPE_MS;
+	*len = in->size;
+	*copy = NULL;
+	int64_t last = kvs_spool_last_ms(f->sp);
+	if (last >= 0 && *tc_ms + f->shift_ms <= last) {
+		f->shift_ms = last + RETIME_GAP_MS - *tc_ms;
+		vpipe_warn(k->node,
+			   "fragment timecode %lld ms is not after the "
+			   "spool's newest frame (%lld ms): this run's "
+			   "timecodes are moved %.3f s later so the service "
+			   "gets the fragments in order",
+			   (long long)*tc_ms, (long long)last,
+			   (double)f->shift_ms / 1e3);
+	}
+	if (!f->shift_ms)
+		return in->data;
+	uint64_t moved = ticks + (uint64_t)(f->shift_ms * VPIPE_MS / scale);
+	*copy = kvs_retime_cluster(in->data, in->size, cluster_off, moved, len);
+	if (!*copy) {
+		*len = in->size;
+		return in->data;
+	}
+	*tc_ms = (int64_t)moved * scale / VPIPE_MS;
+	vpipe_node_count(k->node, "retimed_fragments_total", 1);
+	return *copy;
+}
+
 int kvs_feed_frame(struct kvs *k, const struct vpipe_frame *in,
-		   bool starts_fragment, int64_t timecode_ms)
+		   bool starts_fragment, size_t cluster_off, uint64_t ticks)
 {
 	struct kvs_feed *f = k->feed;
 	/* offline: stop taking frames until the spool has room. */
@@ -185,9 +227,16 @@ int kvs_feed_frame(struct kvs *k, const struct vpipe_frame *in,
 	int64_t wall = in->wallclock > 0 && in->wallclock != VPIPE_TIME_NONE
 			       ? in->wallclock
 			       : vpipe_wallclock();
-	int rc = kvs_spool_put_frame(f->sp, in->data, in->size,
-				     starts_fragment, timecode_ms, in->pts,
-				     wall, vpipe_now(), &d, err, sizeof(err));
+	int64_t tc_ms = 0;
+	size_t len = in->size;
+	uint8_t *copy = NULL;
+	const uint8_t *data = in->data;
+	if (starts_fragment)
+		data = in_order(k, in, cluster_off, ticks, &tc_ms, &len, &copy);
+	int rc = kvs_spool_put_frame(f->sp, data, len, starts_fragment, tc_ms,
+				     in->pts, wall, vpipe_now(), &d, err,
+				     sizeof(err));
+	free(copy);
 	report_spool_drops(k, &d);
 	if (rc < 0) {
 		vpipe_error(k->node, "%s", err);
@@ -380,8 +429,8 @@ void kvs_feed_report(struct kvs *k)
 	double secs = (double)(vpipe_now() - f->opened_at) / 1e9;
 	vpipe_info(k->node,
 		   "spool: wrote %.1f MiB in %.0f s (%.1f MiB per hour, %" PRIu64
-		   " syncs); %" PRIu64 " fragment(s), %.1f MiB kept for the "
-		   "next start",
+		   " syncs); %" PRIu64 " fragment(s) not delivered, %.1f MiB on "
+		   "disk",
 		   (double)st.written_bytes / MiB, secs,
 		   secs > 0 ? (double)st.written_bytes / MiB * 3600 / secs : 0,
 		   st.syncs, st.fragments, (double)st.bytes / MiB);
