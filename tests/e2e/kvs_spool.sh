@@ -29,8 +29,8 @@ clip() { # OUT PATTERN SECONDS
 clip "$T/a.h264" testsrc 10
 clip "$T/b.h264" testsrc2 4
 md5s() { ffmpeg -v error -i "$1" -map 0:v -f framemd5 - | grep -v '^#' | awk -F, '{print $NF}'; }
-md5s "$T/a.h264" >"$T/a.md5"
-md5s "$T/b.h264" >"$T/b.md5"
+md5s "$T/a.h264" >"$T/clip-a.md5"
+md5s "$T/b.h264" >"$T/clip-b.md5"
 
 # got_a_then_b MKV MIN_A: the stored pictures (each counted once) are the
 # first m pictures of a, in order, then all of b, with m >= MIN_A. Sets M
@@ -40,10 +40,10 @@ got_a_then_b() {
 	DUPS=$(($(wc -l <"$T/got.md5") - $(awk '!seen[$0]++' "$T/got.md5" | wc -l)))
 	awk '!seen[$0]++' "$T/got.md5" >"$T/uniq.md5"
 	local nb m
-	nb=$(wc -l <"$T/b.md5")
+	nb=$(wc -l <"$T/clip-b.md5")
 	M=$(($(wc -l <"$T/uniq.md5") - nb))
 	[ "$M" -ge 0 ] || fail "fewer pictures ($(wc -l <"$T/uniq.md5")) than the second run sent ($nb)"
-	{ head -n "$M" "$T/a.md5"; cat "$T/b.md5"; } | cmp -s - "$T/uniq.md5" ||
+	{ head -n "$M" "$T/clip-a.md5"; cat "$T/clip-b.md5"; } | cmp -s - "$T/uniq.md5" ||
 		fail "pictures lost, out of order or foreign (m=$M)"
 	[ "$M" -ge "$2" ] || fail "only $M pictures of the first run, want >= $2"
 	echo "ok: $M pictures of the first run, then all $nb of the second, in order ($DUPS decoded twice)"
