@@ -394,7 +394,6 @@ static void kvs_stop(void *state)
 			   (unsigned long long)k->store.sent_frames,
 			   (unsigned long long)k->store.sent_fragments,
 			   (unsigned long long)k->store.sent_bytes);
-	kvs_feed_report(k);
 }
 
 static void kvs_destroy(void *state)

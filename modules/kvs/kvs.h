@@ -148,5 +148,4 @@ uint64_t kvs_feed_pending(struct kvs *k);
 void kvs_feed_pump(struct kvs *k);
 bool kvs_feed_readable(struct kvs *k);
 void kvs_feed_publish(struct kvs *k);
-void kvs_feed_report(struct kvs *k);
 #endif

@@ -126,11 +126,15 @@ int kvs_feed_open(struct kvs *k)
 	return 0;
 }
 
+static void report(struct kvs *k);
+
+/* After the worker has been joined (destroy). */
 void kvs_feed_close(struct kvs *k)
 {
 	struct kvs_feed *f = k->feed;
 	if (!f)
 		return;
+	report(k);
 	/* Fragments still in the store stay in the spool for the next run. */
 	if (k->store_ready) {
 		pthread_mutex_lock(&k->store.lock);
@@ -418,12 +422,9 @@ void kvs_feed_publish(struct kvs *k)
 	replay_progress(k, f, &st, now);
 }
 
-void kvs_feed_report(struct kvs *k)
+static void report(struct kvs *k)
 {
 	struct kvs_feed *f = k->feed;
-	if (!f)
-		return;
-	kvs_feed_publish(k);
 	struct kvs_spool_stats st;
 	kvs_spool_stats(f->sp, &st);
 	double secs = (double)(vpipe_now() - f->opened_at) / 1e9;
