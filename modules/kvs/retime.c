@@ -12,8 +12,7 @@ uint8_t *kvs_retime_cluster(const uint8_t *p, size_t n, size_t cluster_off,
 			    uint64_t ticks, size_t *out_len)
 {
 	struct mkv_elem c, e;
-	if (mkv_elem_read(p, n, cluster_off, &c) != 1 ||
-	    c.id != MKV_ID_CLUSTER)
+	if (mkv_elem_read(p, n, cluster_off, &c) != 1 || c.id != MKV_ID_CLUSTER)
 		return NULL;
 	size_t off = cluster_off + c.head_len;
 	/* The Timecode is among the Cluster's first children. */

@@ -17,13 +17,13 @@
 
 #include "bytes.h"
 
-#define REC_MAGIC 0x56535031u /* "VSP1" */
-#define ACK_MAGIC 0x56535041u /* "VSPA" */
-#define ACK_LEN 16
+#define REC_MAGIC   0x56535031u /* "VSP1" */
+#define ACK_MAGIC   0x56535041u /* "VSPA" */
+#define ACK_LEN	    16
 #define TYPE_HEADER 1
-#define TYPE_FRAME 2
-#define FLAG_START 1
-#define SCAN_CHUNK (256 * 1024)
+#define TYPE_FRAME  2
+#define FLAG_START  1
+#define SCAN_CHUNK  (256 * 1024)
 
 struct frag_rec {
 	uint64_t id;
@@ -70,7 +70,7 @@ struct kvs_spool {
 
 	/* Reader. */
 	uint64_t rseg_no, roff;
-	uint64_t rfrag;        /* fragment the reader is in */
+	uint64_t rfrag;	       /* fragment the reader is in */
 	unsigned rfrag_frames; /* of its frames, handed out */
 	int rfd;
 	uint64_t rfd_no;
@@ -104,10 +104,10 @@ uint32_t kvs_spool_crc32(uint32_t crc, const uint8_t *p, size_t n)
 	return ~crc;
 }
 
-static void logf_(struct kvs_spool *sp, enum kvs_spool_log lvl,
-		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void logf_(struct kvs_spool *sp, enum kvs_spool_log lvl,
-		  const char *fmt, ...)
+static void logf_(struct kvs_spool *sp, enum kvs_spool_log lvl, const char *fmt,
+		  ...) __attribute__((format(printf, 3, 4)));
+static void logf_(struct kvs_spool *sp, enum kvs_spool_log lvl, const char *fmt,
+		  ...)
 {
 	if (!sp->cfg.log)
 		return;
@@ -542,13 +542,12 @@ int kvs_spool_open(struct kvs_spool **out, const struct kvs_spool_config *cfg,
 	if (make_dirs(sp->dir) ||
 	    (sp->dir_fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
 		0) {
-		snprintf(err, errlen, "spool %s: %s", sp->dir,
-			 strerror(errno));
+		snprintf(err, errlen, "spool %s: %s", sp->dir, strerror(errno));
 		kvs_spool_close(sp);
 		return -1;
 	}
-	sp->lock_fd = openat(sp->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC,
-			     0644);
+	sp->lock_fd =
+	    openat(sp->dir_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (sp->lock_fd < 0 || flock(sp->lock_fd, LOCK_EX | LOCK_NB)) {
 		snprintf(err, errlen, "spool %s: %s", sp->dir,
 			 errno == EWOULDBLOCK ? "in use by another process"
@@ -791,8 +790,8 @@ static int put_frame_locked(struct kvs_spool *sp, const uint8_t *p, size_t n,
 			return 1;
 		}
 	if (sp->hdr_pending) {
-		if (append(sp, TYPE_HEADER, 0, sp->hdr, sp->hdr_len, 0, 0, 0,
-			   0, err, errlen))
+		if (append(sp, TYPE_HEADER, 0, sp->hdr, sp->hdr_len, 0, 0, 0, 0,
+			   err, errlen))
 			return -1;
 		sp->hdr_pending = false;
 	}
@@ -959,8 +958,8 @@ static enum kvs_spool_next next_locked(struct kvs_spool *sp,
 			continue;
 		}
 		sp->roff += KVS_SPOOL_REC_HEAD + hd.len;
-		struct frag_rec *f = hd.type == TYPE_FRAME ? frag_find(s, hd.id)
-							   : NULL;
+		struct frag_rec *f =
+		    hd.type == TYPE_FRAME ? frag_find(s, hd.id) : NULL;
 		if (hd.type == TYPE_FRAME && (!f || f->done))
 			continue;
 		if (hd.type == TYPE_FRAME) {
@@ -998,8 +997,8 @@ enum kvs_spool_next kvs_spool_next(struct kvs_spool *sp,
 static void journal(struct kvs_spool *sp, struct seg *s, uint64_t id)
 {
 	if (s->ack_fd < 0)
-		s->ack_fd = seg_open(sp, s->no, "ack",
-				     O_WRONLY | O_CREAT | O_APPEND);
+		s->ack_fd =
+		    seg_open(sp, s->no, "ack", O_WRONLY | O_CREAT | O_APPEND);
 	if (s->ack_fd < 0)
 		return;
 	uint8_t r[ACK_LEN];
@@ -1052,7 +1051,8 @@ void kvs_spool_stats(struct kvs_spool *sp, struct kvs_spool_stats *st)
 	for (size_t i = 0; i < sp->n_segs && !st->oldest_wall; i++)
 		for (size_t j = 0; j < sp->segs[i].n; j++)
 			if (!sp->segs[i].frags[j].done) {
-				st->oldest_wall = sp->segs[i].frags[j].first_wall;
+				st->oldest_wall =
+				    sp->segs[i].frags[j].first_wall;
 				break;
 			}
 	pthread_mutex_unlock(&sp->lock);

@@ -33,17 +33,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KVS_SPOOL_REC_HEAD 48
+#define KVS_SPOOL_REC_HEAD    48
 #define KVS_SPOOL_MAX_PAYLOAD (64u << 20)
 
 enum kvs_spool_log { KVS_SPOOL_INFO, KVS_SPOOL_WARN };
 
 struct kvs_spool_config {
 	const char *dir;
-	uint64_t max_bytes;     /* spool-size */
+	uint64_t max_bytes;	/* spool-size */
 	uint64_t segment_bytes; /* roll to a new file past this */
-	int64_t sync_interval;  /* ns; 0: fdatasync at every fragment end */
-	bool block_when_full;   /* offline: refuse instead of dropping */
+	int64_t sync_interval;	/* ns; 0: fdatasync at every fragment end */
+	bool block_when_full;	/* offline: refuse instead of dropping */
 	void (*log)(void *ctx, enum kvs_spool_log level, const char *msg);
 	void *log_ctx;
 };
@@ -118,11 +118,11 @@ void kvs_spool_done(struct kvs_spool *sp, uint64_t frag_id);
 
 struct kvs_spool_stats {
 	uint64_t bytes, max_bytes;
-	uint64_t fragments;        /* not done */
-	int64_t oldest_wall;       /* first frame of the oldest not done */
-	uint64_t replay_total;     /* fragments found at open */
-	uint64_t replay_done;      /* of those, done */
-	uint64_t written_bytes;    /* appended since open */
+	uint64_t fragments;	/* not done */
+	int64_t oldest_wall;	/* first frame of the oldest not done */
+	uint64_t replay_total;	/* fragments found at open */
+	uint64_t replay_done;	/* of those, done */
+	uint64_t written_bytes; /* appended since open */
 	uint64_t syncs;
 	uint64_t dropped_fragments, dropped_frames;
 	unsigned segments;

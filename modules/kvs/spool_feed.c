@@ -19,7 +19,7 @@
 #include "retime.h"
 #include "spool.h"
 
-#define MiB (1024.0 * 1024.0)
+#define MiB	       (1024.0 * 1024.0)
 #define PROGRESS_EVERY (10 * VPIPE_S)
 /* A fragment moved to follow the spool's newest frame starts this long
  * after it (about one frame). */
@@ -30,8 +30,8 @@ struct kvs_feed {
 	struct kvs_spool_rec rec;
 	uint8_t *buf;
 	size_t cap;
-	bool have;        /* rec read, not yet in the store */
-	bool eos_passed;  /* kvs_store_end called */
+	bool have;	 /* rec read, not yet in the store */
+	bool eos_passed; /* kvs_store_end called */
 	bool warned_drop;
 	struct kvs_spool_found found;
 	int64_t opened_at;
@@ -68,13 +68,11 @@ static void log_found(struct kvs *k, const struct kvs_spool_found *fd)
 		return;
 	}
 	double age = fd->oldest_wall > 0
-			     ? (double)(vpipe_wallclock() - fd->oldest_wall) /
-				   1e9
-			     : 0;
+			 ? (double)(vpipe_wallclock() - fd->oldest_wall) / 1e9
+			 : 0;
 	double span = fd->newest_wall > fd->oldest_wall
-			      ? (double)(fd->newest_wall - fd->oldest_wall) /
-				    1e9
-			      : 0;
+			  ? (double)(fd->newest_wall - fd->oldest_wall) / 1e9
+			  : 0;
 	vpipe_info(k->node,
 		   "spool %s: %" PRIu64 " fragment(s) from an earlier run, "
 		   "%" PRIu64 " frames, %.1f MiB in %u segment(s), %.0f s of "
@@ -229,8 +227,8 @@ int kvs_feed_frame(struct kvs *k, const struct vpipe_frame *in,
 	struct kvs_spool_drops d = {0};
 	char err[600];
 	int64_t wall = in->wallclock > 0 && in->wallclock != VPIPE_TIME_NONE
-			       ? in->wallclock
-			       : vpipe_wallclock();
+			   ? in->wallclock
+			   : vpipe_wallclock();
 	int64_t tc_ms = 0;
 	size_t len = in->size;
 	uint8_t *copy = NULL;
@@ -299,8 +297,8 @@ static void put_record(struct kvs *k, struct kvs_feed *f)
 		kvs_store_set_next_ref(&k->store, r->frag_id);
 	struct kvs_drops d = {0};
 	int rc = kvs_store_put_frame(&k->store, r->data, r->len,
-				     r->starts_fragment, r->timecode_ms,
-				     r->pts, r->wallclock, vpipe_now(), &d);
+				     r->starts_fragment, r->timecode_ms, r->pts,
+				     r->wallclock, vpipe_now(), &d);
 	kvs_report_drops(k, &d);
 	if (rc < 0) {
 		kvs_set_fatal(k, "out of memory moving a frame from the spool "
@@ -400,9 +398,8 @@ void kvs_feed_publish(struct kvs *k)
 	vpipe_node_gauge(k->node, "spool_fragments", (int64_t)st.fragments);
 	vpipe_node_gauge(k->node, "spool_oldest_age_seconds",
 			 st.oldest_wall > 0
-				 ? (vpipe_wallclock() - st.oldest_wall) /
-				       VPIPE_S
-				 : 0);
+			     ? (vpipe_wallclock() - st.oldest_wall) / VPIPE_S
+			     : 0);
 	vpipe_node_gauge(k->node, "spool_replay_pending_fragments",
 			 (int64_t)(st.replay_total - st.replay_done));
 	vpipe_node_count(k->node, "spool_replayed_fragments_total",
@@ -412,10 +409,10 @@ void kvs_feed_publish(struct kvs *k)
 			 (int64_t)(st.written_bytes - f->pub_written));
 	f->pub_written = st.written_bytes;
 	if (now - f->rate_at >= 10 * VPIPE_S) {
-		vpipe_node_gauge(k->node, "spool_write_rate_bytes_per_second",
-				 (int64_t)((double)(st.written_bytes -
-						    f->rate_written) /
-					   ((double)(now - f->rate_at) / 1e9)));
+		vpipe_node_gauge(
+		    k->node, "spool_write_rate_bytes_per_second",
+		    (int64_t)((double)(st.written_bytes - f->rate_written) /
+			      ((double)(now - f->rate_at) / 1e9)));
 		f->rate_at = now;
 		f->rate_written = st.written_bytes;
 	}
@@ -428,11 +425,12 @@ static void report(struct kvs *k)
 	struct kvs_spool_stats st;
 	kvs_spool_stats(f->sp, &st);
 	double secs = (double)(vpipe_now() - f->opened_at) / 1e9;
-	vpipe_info(k->node,
-		   "spool: wrote %.1f MiB in %.0f s (%.1f MiB per hour, %" PRIu64
-		   " syncs); %" PRIu64 " fragment(s) not delivered, %.1f MiB on "
-		   "disk",
-		   (double)st.written_bytes / MiB, secs,
-		   secs > 0 ? (double)st.written_bytes / MiB * 3600 / secs : 0,
-		   st.syncs, st.fragments, (double)st.bytes / MiB);
+	vpipe_info(
+	    k->node,
+	    "spool: wrote %.1f MiB in %.0f s (%.1f MiB per hour, %" PRIu64
+	    " syncs); %" PRIu64 " fragment(s) not delivered, %.1f MiB on "
+	    "disk",
+	    (double)st.written_bytes / MiB, secs,
+	    secs > 0 ? (double)st.written_bytes / MiB * 3600 / secs : 0,
+	    st.syncs, st.fragments, (double)st.bytes / MiB);
 }

@@ -76,8 +76,7 @@ static struct kvs_spool_config config(void)
 
 /* Reads everything; returns frames, checking the sequence is sane.
  * frame_no[i] gets each frame's number (its first two payload bytes). */
-static unsigned read_all(struct kvs_spool *sp, unsigned *frame_no,
-			 unsigned max)
+static unsigned read_all(struct kvs_spool *sp, unsigned *frame_no, unsigned max)
 {
 	struct kvs_spool_rec r;
 	uint8_t *buf = NULL;
@@ -98,8 +97,8 @@ static unsigned read_all(struct kvs_spool *sp, unsigned *frame_no,
 				abort();
 			}
 			if (frame_no && frames < max && r.len >= 2)
-				frame_no[frames] = (unsigned)(r.data[0] << 8 |
-							      r.data[1]);
+				frame_no[frames] =
+				    (unsigned)(r.data[0] << 8 | r.data[1]);
 			frames++;
 		}
 	}
@@ -160,8 +159,8 @@ static void damaged(const uint8_t *d, size_t n)
 		payload[0] = (uint8_t)(frames >> 8);
 		payload[1] = (uint8_t)frames;
 		bool start = frames == 0 || (d[i] & 0x80);
-		if (kvs_spool_put_frame(sp, payload, len, start, (int64_t)i,
-					0, 1, 0, NULL, err, sizeof(err)))
+		if (kvs_spool_put_frame(sp, payload, len, start, (int64_t)i, 0,
+					1, 0, NULL, err, sizeof(err)))
 			abort();
 		off += KVS_SPOOL_REC_HEAD + len;
 		end[frames++] = off;

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mkv_scan.h"
+#include "modules/kvs/retime.h"
 #include "modules/kvs/spool.h"
 #include "modules/kvs/store.h"
 
@@ -64,12 +66,11 @@ static void fill(struct kvs_spool *sp, unsigned first, unsigned frags,
 		for (unsigned i = 0; i < per; i++) {
 			frame(b, n, f, i);
 			int64_t t = (int64_t)f * 1000 + i * 33;
-			CHECK_EQ_INT(kvs_spool_put_frame(sp, b, n, i == 0,
-							 (int64_t)f * 1000,
-							 t * 1000000, t, t,
-							 NULL, err,
-							 sizeof(err)),
-				     0);
+			CHECK_EQ_INT(
+			    kvs_spool_put_frame(sp, b, n, i == 0,
+						(int64_t)f * 1000, t * 1000000,
+						t, t, NULL, err, sizeof(err)),
+			    0);
 		}
 }
 
@@ -138,8 +139,8 @@ static void test_roundtrip_and_restart(void)
 	 * refused. */
 	uint8_t b[16] = {0};
 	char err[256];
-	CHECK_EQ_INT(kvs_spool_put_frame(sp, b, 16, true, 0, 0, 0, 0, NULL,
-					 err, sizeof(err)),
+	CHECK_EQ_INT(kvs_spool_put_frame(sp, b, 16, true, 0, 0, 0, 0, NULL, err,
+					 sizeof(err)),
 		     1);
 	put_hdr(sp);
 	CHECK_EQ_INT(kvs_spool_put_frame(sp, b, 16, false, 0, 0, 0, 0, NULL,
@@ -295,8 +296,8 @@ static void test_full_drop_oldest(void)
 		for (unsigned i = 0; i < 10; i++) {
 			frame(b, sizeof(b), f, i);
 			int rc = kvs_spool_put_frame(sp, b, sizeof(b), i == 0,
-						     f * 1000, 0, 1, 0, &d,
-						     err, sizeof(err));
+						     f * 1000, 0, 1, 0, &d, err,
+						     sizeof(err));
 			CHECK(rc == 0);
 			stored += rc == 0;
 		}
@@ -330,9 +331,8 @@ static void test_full_blocks(void)
 	uint8_t b[10000] = {0};
 	unsigned f = 0, i = 0;
 	while (kvs_spool_has_room(sp, sizeof(b))) {
-		CHECK_EQ_INT(kvs_spool_put_frame(sp, b, sizeof(b), i == 0, f,
-						 0, 1, 0, NULL, err,
-						 sizeof(err)),
+		CHECK_EQ_INT(kvs_spool_put_frame(sp, b, sizeof(b), i == 0, f, 0,
+						 1, 0, NULL, err, sizeof(err)),
 			     0);
 		if (++i == 10) {
 			i = 0;
@@ -400,11 +400,10 @@ static void test_store_hook(void)
 		}
 		if (r.starts_fragment)
 			kvs_store_set_next_ref(&s, r.frag_id);
-		CHECK_EQ_INT(kvs_store_put_frame(&s, r.data, r.len,
-						 r.starts_fragment,
-						 r.timecode_ms, r.pts, 1, 0,
-						 NULL),
-			     0);
+		CHECK_EQ_INT(
+		    kvs_store_put_frame(&s, r.data, r.len, r.starts_fragment,
+					r.timecode_ms, r.pts, 1, 0, NULL),
+		    0);
 	}
 	CHECK_EQ_INT(n, KVS_SPOOL_EOS);
 	free(buf);
@@ -429,8 +428,42 @@ static void test_store_hook(void)
 	rm_rf(dir);
 }
 
+/* A fragment's Cluster Timecode moved: the frame still scans, with the
+ * new timecode, the Tags before the Cluster and the block after it kept. */
+static void test_retime(void)
+{
+	static const uint8_t frame[] = {
+	    0x12, 0x54, 0xC3, 0x67, 0x80,		    /* Tags, empty */
+	    0x1F, 0x43, 0xB6, 0x75, 0x01, 0xFF, 0xFF, 0xFF, /* Cluster, */
+	    0xFF, 0xFF, 0xFF, 0xFF,			    /* unknown size */
+	    0xE7, 0x82, 0x01, 0x2C,			    /* Timecode 300 */
+	    0xA3, 0x85, 0x81, 0x00, 0x00, 0x80, 0xAB,	    /* SimpleBlock */
+	};
+	struct mkv_frame_scan sc;
+	size_t off;
+	const char *why;
+	CHECK(mkv_scan_frame(frame, sizeof(frame), &sc, &off, &why) == 0);
+	CHECK(sc.has_cluster);
+	CHECK_EQ_INT(sc.cluster_timecode, 300);
+	size_t len = 0;
+	uint8_t *out = kvs_retime_cluster(frame, sizeof(frame), sc.cluster_off,
+					  1796674333074ULL, &len);
+	CHECK(out != NULL);
+	CHECK_EQ_INT(len, sizeof(frame) + 6);
+	CHECK(mkv_scan_frame(out, len, &sc, &off, &why) == 0);
+	CHECK(sc.has_cluster && sc.has_timecode);
+	CHECK_EQ_INT(sc.cluster_timecode, 1796674333074LL);
+	CHECK_EQ_INT(sc.blocks, 1);
+	CHECK(!memcmp(out, frame, 17));
+	CHECK(!memcmp(out + len - 7, frame + sizeof(frame) - 7, 7));
+	free(out);
+	/* No Timecode in the frame: nothing to move. */
+	CHECK(kvs_retime_cluster(frame, 17, 5, 1, &len) == NULL);
+}
+
 int main(void)
 {
+	test_retime();
 	test_roundtrip_and_restart();
 	test_torn_tail();
 	test_torn_journal();
