@@ -41,6 +41,7 @@ struct kvs_feed {
 	int64_t rate_at, progress_at, replay_started;
 	uint64_t rate_written, progress_sent;
 	bool replay_reported;
+	unsigned progress_reports;
 	int64_t shift_ms; /* added to this run's cluster timecodes */
 };
 
@@ -360,9 +361,21 @@ static void replay_progress(struct kvs *k, struct kvs_feed *f,
 			   (double)(now - f->opened_at) / 1e9);
 		return;
 	}
-	if (now - f->progress_at < PROGRESS_EVERY)
-		return;
 	uint64_t sent = k->store.sent_bytes; /* this thread writes it */
+	if (!f->replay_started) {
+		/* The estimate starts with the upload. */
+		if (!sent)
+			return;
+		f->replay_started = now;
+		f->progress_at = now;
+		f->progress_sent = sent;
+		return;
+	}
+	/* A first estimate soon, then one every PROGRESS_EVERY. */
+	int64_t every = f->progress_reports ? PROGRESS_EVERY : 3 * VPIPE_S;
+	if (now - f->progress_at < every)
+		return;
+	f->progress_reports++;
 	double rate = (double)(sent - f->progress_sent) /
 		      ((double)(now - f->progress_at) / 1e9);
 	f->progress_at = now;
@@ -383,7 +396,7 @@ static void replay_progress(struct kvs *k, struct kvs_feed *f,
 			   " fragment(s) delivered, %.1f MiB left; nothing "
 			   "uploaded in the last %.0f s",
 			   st->replay_done, st->replay_total, left / MiB,
-			   (double)PROGRESS_EVERY / 1e9);
+			   (double)every / 1e9);
 }
 
 void kvs_feed_publish(struct kvs *k)
