@@ -90,7 +90,7 @@ for run in $(seq "$KILLS"); do
 	# What the service already had: pictures acknowledged before the kill.
 	before=0
 	if get_media "$KL_URL" "cam-k$run" "$T/k-before-$run.mkv" 2>/dev/null; then
-		before=$(md5s "$T/k-before-$run.mkv" | awk '!seen[$0]++' | wc -l)
+		before=$(md5s "$T/k-before-$run.mkv" 2>/dev/null | awk '!seen[$0]++' | wc -l)
 	fi
 	"$VPIPE" run "$T/k2-$run.ini" >"$T/run-k2-$run.log" 2>&1 ||
 		{ cat "$T/run-k2-$run.log"; fail "kill run $run: restart failed"; }
