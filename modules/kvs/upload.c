@@ -426,7 +426,6 @@ static long backoff_ms(unsigned failures)
 
 static bool need_connection(struct kvs *k)
 {
-	kvs_feed_pump(k);
 	struct kvs_store_stats st;
 	kvs_store_stats(&k->store, &st);
 	return st.has_unsent || st.unacked > 0 || kvs_feed_readable(k);

@@ -3,10 +3,11 @@
 #     into the spool (storage-size = 8, a RAM store of 8 MiB); vpipe's
 #     peak resident size (VmHWM) once the spool holds a quarter of it and
 #     at the end differ by less than KVS_SPOOL_MAX_GROWTH_KB (2048);
+#     (nothing is read into the RAM store while there is no connection);
 #  2. a restart with the same spool and kvs-local up: every spooled
 #     fragment is delivered first (ListFragments counts them), the log
 #     gives the replay's progress and duration, and the peak resident size
-#     stays as bounded.
+#     stays within the fill's plus the RAM store (8 MiB).
 # tests/bench/kvs_spool.sh runs it with 1024 MiB and prints the figures.
 source "$VPIPE_TOP/tests/lib.sh"
 source "$VPIPE_TOP/tests/e2e/lib/kvs.sh"
@@ -68,9 +69,13 @@ echo "fill: $((bytes / 1048576)) MiB, $spooled_frags fragments spooled in" \
 awk -v total="$bytes" 'BEGIN {n = 1} $1 >= total * n / 4 && n <= 4 {
 	printf "  spool %4d MiB: VmRSS %6d kB, VmHWM %6d kB\n", $1 / 1048576, $3, $2; n++ }' "$T/fill.samples"
 [ -n "$at16" ] || fail "no sample at a quarter of the spool"
-[ $((end - at16)) -lt "$MAX_GROWTH_KB" ] ||
-	fail "peak memory grew by $((end - at16)) kB while the spool filled"
-echo "ok: fill: peak memory grew by $((end - at16)) kB"
+# A sanitizer's allocator keeps freed memory (quarantine): no bound then.
+bounded() { [ -z "${VPIPE_SANITIZER:-}" ] || { echo "memory not bounded under $VPIPE_SANITIZER"; return 1; }; }
+if bounded; then
+	[ $((end - at16)) -lt "$MAX_GROWTH_KB" ] ||
+		fail "peak memory grew by $((end - at16)) kB while the spool filled"
+	echo "ok: fill: peak memory grew by $((end - at16)) kB"
+fi
 
 # ---- 2. restart with the service up: the spool is replayed first
 start_kvs_local kl --no-rate-limits
@@ -89,7 +94,9 @@ expect_eq "replay: fragments stored" "$(fragments "$KL_URL" mem | awk '{s += $1}
 rend=$(sort -n -k2 "$T/replay.samples" | tail -n 1 | cut -d' ' -f2)
 echo "replay: $((bytes / 1048576)) MiB in $(echo "$t1 - $t0" | bc) s;" \
 	"vpipe VmHWM $rend kB"
-[ $((rend - at16)) -lt "$MAX_GROWTH_KB" ] ||
-	fail "replay: peak memory $rend kB, $((rend - at16)) kB above the fill's"
-echo "ok: replay: peak memory within $MAX_GROWTH_KB kB of the fill's"
+if bounded; then
+	[ $((rend - end)) -lt $((8192 + MAX_GROWTH_KB)) ] ||
+		fail "replay: peak memory $rend kB, $((rend - end)) kB above the fill's"
+	echo "ok: replay: peak memory $((rend - end)) kB above the fill's (the RAM store is 8 MiB)"
+fi
 echo "PASS"
