@@ -72,6 +72,15 @@ static const struct vpipe_param params[] = {
     VPIPE_P_STRING("user-agent", C, user_agent, "vpipe-kvs/" VPIPE_VERSION, 0,
 		   "User-Agent header"),
     VPIPE_P_RETRY(C, retry_delay, retry_max_delay, "300ms", "10s"),
+	VPIPE_P_STRING("spool", C, spool, NULL, 0,
+		       "directory of a disk spool that keeps every fragment "
+		       "until acknowledged, across outages and restarts"),
+	VPIPE_P_SIZE("spool-size", C, spool_size, "2G", 1 << 20, 1e15,
+		     "spool bound; full: the oldest go (realtime) or frames "
+		     "wait (offline)"),
+	VPIPE_P_DURATION("spool-sync", C, spool_sync, "0", 0, 3600, VPIPE_S,
+			 "fdatasync the spool this often (0: at every "
+			 "fragment end)"),
     VPIPE_P_END,
 };
 #undef C
@@ -227,6 +236,8 @@ static int kvs_start(void *state)
 		}
 		vpipe_warn(k->node, "%s; buffering and retrying", msg);
 	}
+	if (kvs_feed_open(k))
+		return -1;
 	if (vpipe_node_spawn_worker(k->node, kvs_worker, k))
 		return -1;
 	k->worker_started = true;
@@ -256,6 +267,8 @@ static int put_header(struct kvs *k, const struct vpipe_frame *in)
 		return -1;
 	}
 	k->timecode_scale_ns = h.timecode_scale ? h.timecode_scale : 1000000;
+	if (k->feed)
+		return kvs_feed_header(k, in->data, in->size);
 	return kvs_store_put_header(&k->store, in->data, in->size);
 }
 
@@ -291,6 +304,12 @@ static int kvs_process(void *state, unsigned port, const struct vpipe_frame *in)
 	if (sc.has_cluster)
 		tc_ms = (int64_t)(sc.cluster_timecode * k->timecode_scale_ns /
 				  1000000);
+	if (k->feed) {
+		int frc = kvs_feed_frame(k, in, sc.has_cluster, sc.cluster_off,
+					 sc.cluster_timecode);
+		wake_worker(k);
+		return frc;
+	}
 	/* offline: wait for room; the worker wakes us when ACKs (or sent
 	 * data, without ACKs) free some, or on a fatal error */
 	if (k->cfg->streaming_type == KVS_OFFLINE)
@@ -327,7 +346,13 @@ static void report_unacked(struct kvs *k, bool final)
 {
 	struct kvs_store_stats st;
 	kvs_store_stats(&k->store, &st);
-	if (!st.unacked) {
+	uint64_t spooled = kvs_feed_pending(k);
+	if (spooled)
+		vpipe_warn(k->node,
+			   "%llu fragment(s) not yet delivered stay in the "
+			   "spool for the next start",
+			   (unsigned long long)spooled);
+	if (!st.unacked && !spooled) {
 		if (final)
 			vpipe_info(k->node, "every fragment acknowledged");
 		return;
@@ -342,7 +367,10 @@ static void report_unacked(struct kvs *k, bool final)
 static int kvs_flush(void *state)
 {
 	struct kvs *k = state;
-	kvs_store_end(&k->store, vpipe_now());
+	if (k->feed)
+		kvs_feed_end(k);
+	else
+		kvs_store_end(&k->store, vpipe_now());
 	curl_multi_wakeup(k->multi); /* the last fragment is ready to send */
 	vpipe_node_wake(k->node);
 	int64_t deadline = vpipe_now() + k->cfg->stop_stream_timeout;
@@ -350,7 +378,8 @@ static int kvs_flush(void *state)
 		struct kvs_store_stats st;
 		kvs_store_stats(&k->store, &st);
 		int64_t left = deadline - vpipe_now();
-		if (!st.unacked || atomic_load(&k->fatal) || left <= 0)
+		if ((!st.unacked && !kvs_feed_pending(k)) ||
+		    atomic_load(&k->fatal) || left <= 0)
 			break;
 		/* every ACK and a fatal error wake us */
 		if (vpipe_node_wait_fd(k->node, -1, 0, left) < 0)
@@ -363,7 +392,8 @@ static int kvs_flush(void *state)
 	}
 	struct kvs_store_stats st;
 	kvs_store_stats(&k->store, &st);
-	return st.unacked ? -1 : 0; /* what is left was not delivered */
+	/* what is left was not delivered */
+	return st.unacked || kvs_feed_pending(k) ? -1 : 0;
 }
 
 static void kvs_stop(void *state)
@@ -389,6 +419,7 @@ static void kvs_destroy(void *state)
 	struct kvs *k = state;
 	if (k->multi)
 		curl_multi_cleanup(k->multi);
+	kvs_feed_close(k);
 	if (k->store_ready)
 		kvs_store_free(&k->store);
 	kvs_resp_reset(&k->resp);

@@ -47,6 +47,9 @@ struct kvs_config {
 	int64_t max_connection_duration;
 	const char *user_agent;
 	int64_t retry_delay, retry_max_delay;
+	const char *spool;   /* directory, NULL: RAM only */
+	int64_t spool_size;  /* bytes */
+	int64_t spool_sync;  /* ns; 0: at every fragment */
 };
 
 enum { KVS_REALTIME, KVS_NEAR_REALTIME, KVS_OFFLINE };
@@ -69,6 +72,7 @@ struct kvs {
 	struct aws_creds_provider prov;
 	struct kvs_store store;
 	bool store_ready;
+	struct kvs_feed *feed; /* the disk spool behind the store, or NULL */
 	uint64_t timecode_scale_ns; /* of the current header */
 	bool warned_no_header;
 	int64_t start_wall_ms;      /* x-amzn-producer-start-timestamp */
@@ -131,4 +135,19 @@ void kvs_curl_common(struct kvs *k, CURL *h, struct kvs_resp *r);
 void kvs_worker(void *arg);
 void kvs_set_fatal(struct kvs *k, const char *msg);
 void kvs_report_drops(struct kvs *k, const struct kvs_drops *d);
+
+/* spool_feed.c: the disk spool in front of the content store (spool.h). */
+int kvs_feed_open(struct kvs *k);
+void kvs_feed_close(struct kvs *k);
+/* Node thread: 0 taken, -1 fatal. */
+int kvs_feed_header(struct kvs *k, const uint8_t *p, size_t n);
+int kvs_feed_frame(struct kvs *k, const struct vpipe_frame *in,
+		   bool starts_fragment, size_t cluster_off, uint64_t ticks);
+void kvs_feed_end(struct kvs *k);
+/* Fragments not yet delivered in the spool. */
+uint64_t kvs_feed_pending(struct kvs *k);
+/* Worker: move what fits from the spool into the store. */
+void kvs_feed_pump(struct kvs *k);
+bool kvs_feed_readable(struct kvs *k);
+void kvs_feed_publish(struct kvs *k);
 #endif

@@ -116,6 +116,8 @@ static void frag_remove(struct kvs_store *s, struct kvs_frag *f)
 		}
 	}
 	s->n_frags--;
+	if (f->ref && s->cfg.on_remove)
+		s->cfg.on_remove(s->cfg.on_remove_ctx, f->ref);
 	frag_free(s, f);
 }
 
@@ -193,6 +195,8 @@ static struct kvs_frag *new_fragment(struct kvs_store *s, int64_t timecode_ms,
 	if (!f)
 		return NULL;
 	f->id = s->next_id++;
+	f->ref = s->next_ref;
+	s->next_ref = 0;
 	f->hdr = hdr_ref(s->hdr);
 	f->timecode_ms = timecode_ms;
 	f->first_pts = f->last_pts = pts;
@@ -220,6 +224,13 @@ static int grow_frames(struct kvs_frag *f)
 	f->frame_wall = w;
 	f->frame_cap = cap;
 	return 0;
+}
+
+void kvs_store_set_next_ref(struct kvs_store *s, uint64_t ref)
+{
+	pthread_mutex_lock(&s->lock);
+	s->next_ref = ref;
+	pthread_mutex_unlock(&s->lock);
 }
 
 bool kvs_store_has_room(struct kvs_store *s, size_t n)
@@ -341,6 +352,8 @@ void kvs_store_rewind(struct kvs_store *s, struct kvs_drops *d)
 			unsigned dummy = 0;
 			drop(s, f, d, d ? &d->by_replay : &dummy);
 		} else {
+			if (d && f->t_first_byte)
+				d->resent++;
 			f->t_first_byte = f->t_last_byte = 0;
 			f->frames_sent = 0;
 			f->buffering = false;

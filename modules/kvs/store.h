@@ -33,6 +33,7 @@ struct kvs_hdr; /* a stream header, shared by the fragments that follow it */
 struct kvs_frag {
 	struct kvs_frag *next;
 	uint64_t id; /* 1, 2, ... in arrival order */
+	uint64_t ref; /* the spool's fragment id, 0 none */
 	struct kvs_hdr *hdr;
 	uint8_t *data;
 	size_t len, cap;
@@ -55,6 +56,10 @@ struct kvs_store_config {
 	int64_t replay_ns;  /* replay-duration */
 	bool done_on_received; /* retention 0 or no ACKs wanted */
 	bool done_on_sent;     /* fragment-acks off: sent is done */
+	/* With a spool: told (lock held) of every fragment with a ref that
+	 * leaves the store, delivered or dropped (not at kvs_store_free). */
+	void (*on_remove)(void *ctx, uint64_t ref);
+	void *on_remove_ctx;
 };
 
 /* What the last call dropped, for the caller to count and log. */
@@ -67,6 +72,7 @@ struct kvs_drops {
 	unsigned by_replay;   /* older than replay-duration at reconnect */
 	unsigned by_error;    /* skipped after an error ACK */
 	bool broke_connection; /* a partly sent fragment went: reconnect */
+	unsigned resent; /* rewind: fragments partly or wholly sent before */
 };
 
 /* Capture-to-wire latency of frames: 0.1 ms steps to 100 ms, then 1 ms
@@ -83,6 +89,7 @@ struct kvs_store {
 	size_t bytes;         /* accounted memory of header + fragments */
 	unsigned n_frags;
 	bool skip_to_fragment; /* the open fragment was dropped */
+	uint64_t next_ref;     /* ref of the next fragment put */
 	bool eos;
 
 	/* The upload cursor. */
@@ -113,6 +120,8 @@ int kvs_store_put_header(struct kvs_store *s, const uint8_t *p, size_t n);
 int kvs_store_put_frame(struct kvs_store *s, const uint8_t *p, size_t n,
 			bool starts_fragment, int64_t timecode_ms, int64_t pts,
 			int64_t wallclock, int64_t now, struct kvs_drops *d);
+/* The next fragment put carries this ref (the spool's fragment id). */
+void kvs_store_set_next_ref(struct kvs_store *s, uint64_t ref);
 /* Would a frame of n bytes fit without evicting anything? */
 bool kvs_store_has_room(struct kvs_store *s, size_t n);
 /* End of stream: close the open fragment. */

@@ -62,6 +62,7 @@ static void publish_store(struct kvs *k)
 	vpipe_node_gauge(
 	    k->node, "content_store_available_bytes",
 	    (int64_t)(st.max_bytes > st.bytes ? st.max_bytes - st.bytes : 0));
+	kvs_feed_publish(k);
 }
 
 /* ------------------------------------------------------------ callbacks */
@@ -71,6 +72,7 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *ctx)
 	struct kvs *k = ctx;
 	if (atomic_load(&k->quit))
 		return CURL_READFUNC_ABORT;
+	kvs_feed_pump(k);
 	enum kvs_read_state st;
 	unsigned frames = 0, frags = 0;
 	size_t got = kvs_store_read(&k->store, (uint8_t *)buf, size * n,
@@ -98,7 +100,7 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *ctx)
 		k->paused = true;
 		atomic_store(&k->want_wake, true);
 		/* Data may have arrived between the read and the flag. */
-		if (kvs_store_readable(&k->store))
+		if (kvs_store_readable(&k->store) || kvs_feed_readable(k))
 			curl_multi_wakeup(k->multi);
 		return CURL_READFUNC_PAUSE;
 	}
@@ -294,6 +296,8 @@ static enum conn_end run_connection(struct kvs *k)
 	struct kvs_drops d = {0};
 	kvs_store_rewind(&k->store, &d);
 	kvs_report_drops(k, &d);
+	if (d.resent) /* the service may hold some already: duplicates */
+		vpipe_node_count(k->node, "resent_fragments_total", d.resent);
 	char url[600], err[256];
 	snprintf(url, sizeof(url), "%s/putMedia", k->data_endpoint);
 	struct curl_slist *hl = putmedia_headers(k, url, err, sizeof(err));
@@ -338,6 +342,7 @@ static enum conn_end run_connection(struct kvs *k)
 			end = CONN_STOPPED;
 			break;
 		}
+		kvs_feed_pump(k);
 		/* Resume a paused upload once there is something to send;
 		 * the read callback pauses it again when there is not. */
 		if (k->paused && (kvs_store_readable(&k->store) || k->ending)) {
@@ -416,7 +421,7 @@ static bool need_connection(struct kvs *k)
 {
 	struct kvs_store_stats st;
 	kvs_store_stats(&k->store, &st);
-	return st.has_unsent || st.unacked > 0;
+	return st.has_unsent || st.unacked > 0 || kvs_feed_readable(k);
 }
 
 /* Nothing to send, or a fatal error: wait until process() or stop wakes

@@ -376,7 +376,11 @@ int seg_write_frame(struct seg_writer *w, const uint8_t *data, size_t len,
 		note_time(w, s, dur_ns);
 		note_pts(w, pts_ns, dur_ns);
 	}
-	w->frames++;
+	/* The header and first frame at once: a process killed before the
+	 * first sync must not leave an empty or header-only file, which no
+	 * player accepts (tests/e2e/record_kill.sh). */
+	if (w->frames++ == 0 && s->blocks)
+		return seg_flush(w);
 	return 0;
 }
 

@@ -1,0 +1,1 @@
+fuzz_kvs_spool_SRCS := modules/kvs/spool.c modules/kvs/spool_recover.c

@@ -1,0 +1,1 @@
+test_kvs_spool_SRCS := modules/kvs/spool.c modules/kvs/spool_recover.c modules/kvs/store.c modules/kvs/retime.c
