@@ -13,27 +13,51 @@
 int kvs_local_main(int argc, char **argv) __attribute__((weak));
 int probe_main(int argc, char **argv) __attribute__((weak));
 
+/* One usage line (and what it does) per subcommand: `vpipe CMD --help`
+ * prints its own, `vpipe --help` all of them. */
+static const struct {
+	const char *cmd, *args, *what;
+} commands[] = {
+	{"run",
+	 "GRAPH.ini [--set node.key=value]... [--duration 10s] "
+	 "[--log-level debug]",
+	 "run a graph until end of stream, a signal or the duration"},
+	{"check", "GRAPH.ini [--set node.key=value]...",
+	 "validate, print nodes, links and memory ceiling"},
+	{"graph", "GRAPH.ini [--set node.key=value]...",
+	 "print the graph as Graphviz DOT (no secrets needed)"},
+	{"modules", "[NAME]...",
+	 "list modules, or print the parameters of each NAME"},
+	{"kvs-local", "[...]",
+	 "a Kinesis Video Streams compatible endpoint (--help for options)"},
+	{"probe", "[DEVICE]...", "list what a V4L2 device offers"},
+	{"version", "", "print the version and module ABI"},
+};
+
+static void command_usage(FILE *out, const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].cmd, cmd))
+			fprintf(out, "usage: vpipe %s %s\n  %s\n", cmd,
+				commands[i].args, commands[i].what);
+}
+
+static bool is_help(const char *a)
+{
+	return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
 static void usage(FILE *out)
 {
+	fprintf(out, "usage: vpipe COMMAND [ARGS]   (vpipe COMMAND --help)\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %s %s\n      %s\n", commands[i].cmd,
+			commands[i].args, commands[i].what);
+	char dir[4096];
 	fprintf(out,
-		"usage: vpipe COMMAND [ARGS]\n"
-		"  run GRAPH.ini [--set node.key=value]... [--duration 10s] "
-		"[--log-level debug]\n"
-		"                     run a graph until end of stream, a signal or "
-		"the duration\n"
-		"  check GRAPH.ini [--set node.key=value]...\n"
-		"                     validate, print nodes, links and memory "
-		"ceiling\n"
-		"  graph GRAPH.ini    print the graph as Graphviz DOT\n"
-		"  modules [NAME]     list modules, or print one module's "
-		"parameters\n"
-		"  kvs-local [...]    a Kinesis Video Streams compatible endpoint "
-		"(see docs/kvs-local.md)\n"
-		"  probe DEVICE       list what a V4L2 device offers\n"
-		"  version\n"
-		"Modules are found in [pipeline] module-path, $VPIPE_MODULE_PATH, "
-		"then %s.\n",
-		VPIPE_MODULEDIR);
+		"Modules are found in [pipeline] module-path, "
+		"$VPIPE_MODULE_PATH, then %s.\n",
+		vp_module_default_dir(dir, sizeof(dir)));
 }
 
 struct run_opts {
@@ -80,8 +104,12 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 					val);
 				return -1;
 			}
+		} else if (is_help(a)) {
+			command_usage(stdout, argv[0]);
+			return 1;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "error: unknown option '%s'\n", a);
+			command_usage(stderr, argv[0]);
 			return -1;
 		} else if (!o->file) {
 			o->file = a;
@@ -113,8 +141,9 @@ static struct vp_config *load_config(struct run_opts *o)
 static int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
-	if (parse_run_opts(argc, argv, &o))
-		return 2;
+	int prc = parse_run_opts(argc, argv, &o);
+	if (prc)
+		return prc > 0 ? 0 : 2;
 	if (o.log_level > 0)
 		vp_log_set_level(o.log_level);
 	struct vp_config *cfg = load_config(&o);
@@ -136,12 +165,17 @@ static int cmd_run(int argc, char **argv)
 static int cmd_check(int argc, char **argv, bool dot)
 {
 	struct run_opts o;
-	if (parse_run_opts(argc, argv, &o))
-		return 2;
+	int prc = parse_run_opts(argc, argv, &o);
+	if (prc)
+		return prc > 0 ? 0 : 2;
 	struct vp_config *cfg = load_config(&o);
 	if (!cfg)
 		return 2;
-	struct vp_pipeline *pl = vp_graph_build(cfg, true);
+	/* A picture of the graph needs no secrets: values that name unset
+	 * variables keep their defaults, and modules are not created (no
+	 * credential lookups). */
+	cfg->env_optional = dot;
+	struct vp_pipeline *pl = vp_graph_build(cfg, !dot);
 	if (!pl) {
 		vp_config_free(cfg);
 		return 1;
@@ -230,6 +264,18 @@ static int cmd_modules(int argc, char **argv)
 	struct vp_module_path mp;
 	vp_module_path_init(&mp, NULL);
 	int rc = 0;
+	for (int i = 1; i < argc; i++)
+		if (is_help(argv[i]) || argv[i][0] == '-') {
+			vp_module_path_free(&mp);
+			if (is_help(argv[i])) {
+				command_usage(stdout, argv[0]);
+				return 0;
+			}
+			fprintf(stderr, "error: unknown option '%s'\n",
+				argv[i]);
+			command_usage(stderr, argv[0]);
+			return 2;
+		}
 	if (argc < 2) {
 		printf("modules:\n");
 		vp_module_foreach(&mp, list_one, list_bad, NULL);
@@ -265,6 +311,11 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1, true);
 	if (!strcmp(cmd, "modules"))
 		return cmd_modules(argc - 1, argv + 1);
+	if ((!strcmp(cmd, "version") || !strcmp(cmd, "--version")) &&
+	    argc > 2 && is_help(argv[2])) {
+		command_usage(stdout, "version");
+		return 0;
+	}
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("vpipe %s (module ABI %d)\n", VPIPE_VERSION,
 		       VPIPE_ABI_VERSION);

@@ -268,7 +268,9 @@ static void parse_module_params(struct builder *b, struct vpipe_node *n,
 			continue;
 		}
 		kv->used = true;
-		char *v = expanded(b, kv);
+		char *v = b->cfg->env_optional
+				  ? vp_expand_env(kv->value, err, sizeof(err))
+				  : expanded(b, kv);
 		if (!v)
 			continue;
 		if (vp_param_parse(p, v, n->config, err, sizeof(err)))
