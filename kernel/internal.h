@@ -156,6 +156,9 @@ struct vpipe_node {
 	_Atomic int64_t drain_timeout;
 	uint64_t extra_memory;              /* declared by the module */
 
+	/* when the running module callback began, 0: none (watchdog.h) */
+	_Atomic int64_t callback_since;
+
 	/* counters */
 	_Atomic uint64_t frames_in, frames_out, errors, restarts;
 	_Atomic uint64_t busy_ns;

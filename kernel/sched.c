@@ -9,6 +9,8 @@
 #include "futex.h"
 #include "graph.h"
 #include "internal.h"
+#include "notify.h"
+#include "watchdog.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -25,6 +27,7 @@
 
 static void account(struct vpipe_node *n, int64_t t0)
 {
+	vp_callback_ends(n);
 	atomic_fetch_add_explicit(&n->busy_ns, (uint64_t)(vpipe_now() - t0),
 				  memory_order_relaxed);
 }
@@ -53,7 +56,7 @@ static int run_timer(struct vpipe_node *n)
 	if (now < n->next_timer)
 		return 0;
 	n->next_timer = now + n->timer_interval;
-	int64_t t0 = now;
+	int64_t t0 = vp_callback_begins(n);
 	int rc = n->mod->timer(n->state);
 	account(n, t0);
 	return rc;
@@ -79,7 +82,7 @@ static int run_source(struct vpipe_node *n)
 {
 	while (!vpipe_node_stopping(n)) {
 		handle_upstream(n);
-		int64_t t0 = vpipe_now();
+		int64_t t0 = vp_callback_begins(n);
 		int rc = n->mod->produce(n->state);
 		account(n, t0);
 		if (rc == VPIPE_EOS)
@@ -134,7 +137,7 @@ static int take_inputs(struct vpipe_node *n, unsigned *open)
 		}
 		atomic_fetch_add_explicit(&n->frames_in, 1,
 					  memory_order_relaxed);
-		int64_t t0 = vpipe_now();
+		int64_t t0 = vp_callback_begins(n);
 		int rc = n->mod->process(n->state, l->to_port, f);
 		account(n, t0);
 		vpipe_frame_unref(f);
@@ -284,8 +287,23 @@ static void *node_main(void *arg)
 	return NULL;
 }
 
+/* STATUS= for systemctl status: how many nodes run, failed, finished. */
+static void notify_status(struct vp_pipeline *pl)
+{
+	unsigned failed = 0, finished = 0;
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		int st = atomic_load(&pl->nodes[i]->state_);
+		failed += st == VP_NODE_FAILED;
+		finished += st == VP_NODE_FINISHED;
+	}
+	vp_notify("STATUS=running: %u of %u nodes (%u failed, %u finished)",
+		  pl->n_nodes - failed - finished, pl->n_nodes, failed,
+		  finished);
+}
+
 static void begin_stop(struct vp_pipeline *pl)
 {
+	vp_notify("STOPPING=1\nSTATUS=stopping: draining queued frames");
 	for (unsigned i = 0; i < pl->n_nodes; i++) {
 		atomic_store(&pl->nodes[i]->stop, 1);
 		vpipe_node_wake(pl->nodes[i]);
@@ -375,12 +393,17 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 	int64_t stop_at = duration_ns > 0 ? vpipe_now() + duration_ns : -1;
 	int64_t abort_at = -1;
 	int signals = 0;
+	struct vp_watchdog wd;
+	vp_watchdog_init(&wd, pl);
 	while (atomic_load(&pl->running) > 0) {
 		int64_t now = vpipe_now(), next = -1;
 		if (stop_at >= 0)
 			next = stop_at;
 		if (abort_at >= 0 && (next < 0 || abort_at < next))
 			next = abort_at;
+		int64_t ping = vp_watchdog_due(&wd);
+		if (ping >= 0 && (next < 0 || ping < next))
+			next = ping;
 		int timeout = next < 0 ? -1
 				       : (int)((next - now) / 1000000 + 1);
 		if (next >= 0 && next <= now)
@@ -392,6 +415,7 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 			uint64_t v;
 			ssize_t r = read(pl->done_fd, &v, sizeof(v));
 			(void)r;
+			notify_status(pl);
 		}
 		bool stop_now = false;
 		if (p[0].revents & POLLIN) {
@@ -434,7 +458,9 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 			begin_abort(pl);
 			abort_at = -1;
 		}
+		vp_watchdog_tick(&wd, pl, now);
 	}
+	vp_watchdog_free(&wd);
 }
 
 int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns)
@@ -453,8 +479,11 @@ int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns)
 		return 1;
 	}
 	vpipe_now(); /* the pipeline clock starts here */
-	if (start_threads(pl) == 0)
+	vp_notify_init();
+	if (start_threads(pl) == 0) {
+		vp_notify("READY=1\nSTATUS=running: %u nodes", pl->n_nodes);
 		supervise(pl, sfd, duration_ns);
+	}
 	for (unsigned i = 0; i < pl->n_nodes; i++)
 		if (pl->nodes[i]->thread_started)
 			pthread_join(pl->nodes[i]->thread, NULL);

@@ -1,5 +1,7 @@
 /* identity: passes frames on unchanged (by reference). It can also delay
- * each frame or fail on cue, which tests of drain and restart need. */
+ * each frame, fail or hang on cue, which tests of drain, restart and the
+ * watchdog need. */
+#include <sched.h>
 #include <stdlib.h>
 
 #include <vpipe/vpipe.h>
@@ -9,6 +11,7 @@ struct identity_config {
 	int64_t fail_after;
 	bool fail_start;
 	int64_t request_keyframe_at;
+	int64_t hang_after;
 };
 
 static const struct vpipe_param params[] = {
@@ -24,6 +27,10 @@ static const struct vpipe_param params[] = {
 		    request_keyframe_at, "-1", -1, 1e15,
 		    "after passing this frame number on, ask upstream for a key "
 		    "frame (-1: never)"),
+	VPIPE_P_INT("hang-after", struct identity_config, hang_after, "-1", -1,
+		    1e15, "on this frame number, stay busy in process(), "
+			  "outside the kernel's waits, until the graph aborts, "
+			  "as a driver call that hangs (-1: never)"),
 	VPIPE_P_END,
 };
 
@@ -68,6 +75,15 @@ static int identity_process(void *state, unsigned port,
 			    (long long)s->count);
 		return -1;
 	}
+	if (s->cfg->hang_after >= 0 && s->count == s->cfg->hang_after) {
+		vpipe_warn(s->node, "hanging on frame %lld, as configured "
+				    "(hang-after)",
+			   (long long)s->count);
+		/* Busy on purpose: a hung call is module code that does not
+		 * return, not one of the kernel's waits. */
+		while (!vpipe_node_stopping(s->node))
+			sched_yield();
+	}
 	s->count++;
 	if (s->cfg->delay > 0)
 		vpipe_node_sleep_until(s->node, vpipe_now() + s->cfg->delay);
@@ -101,7 +117,7 @@ VPIPE_MODULE = {
 	.struct_size = sizeof(struct vpipe_module),
 	.name = "identity",
 	.version = "1.0",
-	.summary = "passes frames on; can delay or fail on cue (for tests)",
+	.summary = "passes frames on; can delay, fail or hang on cue (for tests)",
 	.inputs = inputs,
 	.outputs = outputs,
 	.params = params,
