@@ -19,6 +19,9 @@ DESTDIR ?=
 LIBDIR ?= $(PREFIX)/lib
 MODULEDIR ?= $(LIBDIR)/vpipe/modules
 INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share/vpipe
+MANDIR ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 VERSION := 0.1.0
 
 BUILD ?= build
@@ -139,6 +142,23 @@ endef
 $(foreach m,$(MODULE_NAMES),$(eval $(call module_rules,$(m))))
 all: $(MODULE_SOS)
 
+# ---------------------------------------------------------------- man pages
+# vpipe(1) and vpipe.ini(5), printed by the vpipe just built (`vpipe man`)
+# from its command table and every built module's parameter table: the same
+# tables as --help and `vpipe modules`, so the pages cannot drift. A cross
+# build cannot run its vpipe here: it has no man pages.
+MAN_DATE := $(shell git log -1 --format=%cs 2>/dev/null || echo 2026-01-01)
+ifeq ($(CROSS),)
+MAN_PAGES := $(BUILD)/man/vpipe.1 $(BUILD)/man/vpipe.ini.5
+endif
+$(BUILD)/man/%: $(VPIPE) $(MODULE_SOS)
+	@mkdir -p $(@D)
+	VPIPE_MODULE_PATH=$(abspath $(BUILD)/modules) ASAN_OPTIONS=detect_leaks=0 \
+		$(VPIPE) man $(basename $*) $(MAN_DATE) >$@.tmp
+	mv $@.tmp $@
+.PHONY: man
+man: $(MAN_PAGES)
+
 # ------------------------------------------------------------------ objects
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -204,8 +224,8 @@ align-check:
 	BUILD=build-align UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh \
 		$(notdir $(UNIT_BINS)) $(ALIGN_E2E)
 
-# What `make install` puts under PREFIX, plus the example graphs and the
-# systemd unit (share/vpipe), as one tarball to copy to a Pi:
+# What `make install` puts under PREFIX (with the example graphs and the
+# systemd unit), as one tarball to copy to a Pi:
 #   make CROSS=aarch64-linux-gnu dist   ->  build-aarch64-linux-gnu/vpipe-VERSION-aarch64-linux-gnu.tar.gz
 #   (on the Pi) sudo tar -C / -xzf vpipe-*.tar.gz
 DIST_NAME := vpipe-$(VERSION)-$(or $(CROSS),$(shell $(CC) -dumpmachine))
@@ -213,8 +233,6 @@ DIST_NAME := vpipe-$(VERSION)-$(or $(CROSS),$(shell $(CC) -dumpmachine))
 dist: all
 	rm -rf $(BUILD)/dist
 	$(MAKE) --no-print-directory install-files DESTDIR=$(abspath $(BUILD)/dist)
-	install -d $(BUILD)/dist$(PREFIX)/share/vpipe/conf
-	install -m 0644 conf/*.ini conf/vpipe@.service $(BUILD)/dist$(PREFIX)/share/vpipe/conf/
 	tar -C $(BUILD)/dist --owner=0 --group=0 -czf $(BUILD)/$(DIST_NAME).tar.gz $(PREFIX:/%=%)
 	@echo "$(BUILD)/$(DIST_NAME).tar.gz: on the target, sudo tar -C / -xzf it (files under $(PREFIX))"
 
@@ -272,13 +290,16 @@ run: all
 	bin/vpipe-demo
 
 # ----------------------------------------------------------------- install
-install: all
+install: all man
 	$(MAKE) --no-print-directory install-files
 
-# The copy alone, for tests that install what `make test` already built.
-install-files:
+# The copy alone, for tests that install what `make test` already built:
+# the command, library, modules, headers, pkg-config file, man pages, the
+# systemd unit (its paths rewritten for PREFIX) and the example graphs.
+install-files: $(MAN_PAGES)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
-		$(DESTDIR)$(MODULEDIR) $(DESTDIR)$(INCLUDEDIR)/vpipe
+		$(DESTDIR)$(MODULEDIR) $(DESTDIR)$(INCLUDEDIR)/vpipe \
+		$(DESTDIR)$(DATADIR)/conf $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 0755 $(VPIPE) $(DESTDIR)$(PREFIX)/bin/vpipe
 	install -m 0755 $(LIBVPIPE) $(DESTDIR)$(LIBDIR)/libvpipe.so.1
 	ln -sf libvpipe.so.1 $(DESTDIR)$(LIBDIR)/libvpipe.so
@@ -287,6 +308,13 @@ install-files:
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@MODULEDIR@|$(MODULEDIR)|; s|@VERSION@|$(VERSION)|' \
 		kernel/vpipe.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/vpipe.pc
+	install -m 0644 conf/*.ini conf/vpipe@.service $(DESTDIR)$(DATADIR)/conf/
+	sed 's|/usr/local/bin/vpipe|$(PREFIX)/bin/vpipe|g' conf/vpipe@.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/vpipe@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/vpipe@.service
+	$(if $(MAN_PAGES),install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5)
+	$(if $(MAN_PAGES),install -m 0644 $(BUILD)/man/vpipe.1 $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(MAN_PAGES),install -m 0644 $(BUILD)/man/vpipe.ini.5 $(DESTDIR)$(MANDIR)/man5/)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')

@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "bin/commands.h"
+#include "common/memlimit.h"
 #include "kernel/config.h"
 #include "kernel/graph.h"
 #include "kernel/loader.h"
@@ -14,16 +17,15 @@ int kvs_local_main(int argc, char **argv) __attribute__((weak));
 int probe_main(int argc, char **argv) __attribute__((weak));
 
 /* One usage line (and what it does) per subcommand: `vpipe CMD --help`
- * prints its own, `vpipe --help` all of them. */
-static const struct {
-	const char *cmd, *args, *what;
-} commands[] = {
+ * prints its own, `vpipe --help` all of them, and vpipe(1) lists them. */
+const struct vpipe_command vpipe_commands[] = {
 	{"run",
 	 "GRAPH.ini [--set node.key=value]... [--duration 10s] "
 	 "[--log-level debug]",
 	 "run a graph until end of stream, a signal or the duration"},
-	{"check", "GRAPH.ini [--set node.key=value]...",
-	 "validate, print nodes, links and memory ceiling"},
+	{"check", "GRAPH.ini [--set node.key=value]... [--unit FILE.service]",
+	 "validate, print nodes, links and memory ceiling; warn when the "
+	 "ceiling exceeds the unit's MemoryMax or this cgroup's limit"},
 	{"graph", "GRAPH.ini [--set node.key=value]...",
 	 "print the graph as Graphviz DOT (no secrets needed)"},
 	{"modules", "[NAME]...",
@@ -33,13 +35,15 @@ static const struct {
 	{"probe", "[DEVICE]...", "list what a V4L2 device offers"},
 	{"version", "", "print the version and module ABI"},
 };
+const size_t vpipe_n_commands =
+	sizeof(vpipe_commands) / sizeof(vpipe_commands[0]);
 
 static void command_usage(FILE *out, const char *cmd)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(commands[i].cmd, cmd))
+	for (size_t i = 0; i < vpipe_n_commands; i++)
+		if (!strcmp(vpipe_commands[i].cmd, cmd))
 			fprintf(out, "usage: vpipe %s %s\n  %s\n", cmd,
-				commands[i].args, commands[i].what);
+				vpipe_commands[i].args, vpipe_commands[i].what);
 }
 
 static bool is_help(const char *a)
@@ -50,9 +54,9 @@ static bool is_help(const char *a)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: vpipe COMMAND [ARGS]   (vpipe COMMAND --help)\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %s %s\n      %s\n", commands[i].cmd,
-			commands[i].args, commands[i].what);
+	for (size_t i = 0; i < vpipe_n_commands; i++)
+		fprintf(out, "  %s %s\n      %s\n", vpipe_commands[i].cmd,
+			vpipe_commands[i].args, vpipe_commands[i].what);
 	char dir[4096];
 	fprintf(out,
 		"Modules are found in [pipeline] module-path, "
@@ -66,6 +70,7 @@ struct run_opts {
 	unsigned n_sets;
 	int64_t duration;
 	int log_level;
+	const char *unit; /* check: a systemd unit whose MemoryMax to test */
 };
 
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)
@@ -76,11 +81,12 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		const char *a = argv[i];
 		const char *val = NULL;
 		if ((!strcmp(a, "--set") || !strcmp(a, "--duration") ||
-		     !strcmp(a, "--log-level")) &&
+		     !strcmp(a, "--log-level") || !strcmp(a, "--unit")) &&
 		    i + 1 < argc)
 			val = argv[++i];
 		else if (!strncmp(a, "--set=", 6) || !strncmp(a, "--duration=", 11) ||
-			 !strncmp(a, "--log-level=", 12))
+			 !strncmp(a, "--log-level=", 12) ||
+			 !strncmp(a, "--unit=", 7))
 			val = strchr(a, '=') + 1;
 		if (!strncmp(a, "--set", 5) && val) {
 			if (o->n_sets == 64) {
@@ -104,6 +110,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 					val);
 				return -1;
 			}
+		} else if (!strncmp(a, "--unit", 6) && val &&
+			   !strcmp(argv[0], "check")) {
+			o->unit = val;
 		} else if (is_help(a)) {
 			command_usage(stdout, argv[0]);
 			return 1;
@@ -162,6 +171,63 @@ static int cmd_run(int argc, char **argv)
 	return rc;
 }
 
+/* A warning when the graph's planned ceiling does not fit `limit`. */
+static void compare_limit(uint64_t ceiling, uint64_t limit, const char *what)
+{
+	const double mb = 1024.0 * 1024.0;
+	const uint64_t headroom = 16 << 20; /* code, libraries, heap */
+	if (ceiling > limit)
+		fprintf(stderr,
+			"warning: the planned memory ceiling (%.1f MB) exceeds "
+			"%s (%.1f MB): when an outage fills the buffers the "
+			"service is killed; lower storage-size (or queues), or "
+			"raise the limit (docs/raspberry-pi.md)\n",
+			(double)ceiling / mb, what, (double)limit / mb);
+	else if (limit - ceiling < headroom)
+		fprintf(stderr,
+			"warning: the planned memory ceiling (%.1f MB) leaves "
+			"%.1f MB of %s (%.1f MB) for code, libraries and heap, "
+			"which take about 16 MB\n",
+			(double)ceiling / mb, (double)(limit - ceiling) / mb,
+			what, (double)limit / mb);
+}
+
+/* vpipe check: the ceiling against the unit's MemoryMax (--unit) and the
+ * limit of the cgroup we run in (the unit's own when ExecStartPre runs
+ * us). -1 if the unit file cannot be read. */
+static int check_memory_limits(struct vp_pipeline *pl, const char *unit)
+{
+	unsigned unknown;
+	uint64_t ceiling = vp_graph_memory_ceiling(pl, &unknown);
+	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) *
+		       (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t limit;
+	char what[4200], err[4200];
+	if (unit) {
+		int r = memlimit_unit(unit, ram, &limit, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "error: --unit: %s\n", err);
+			return -1;
+		}
+		if (r == 0)
+			printf("memory: %s sets no MemoryMax\n", unit);
+		else {
+			printf("memory: MemoryMax of %s is %.1f MB\n", unit,
+			       (double)limit / (1024.0 * 1024.0));
+			snprintf(what, sizeof(what), "MemoryMax of %s", unit);
+			compare_limit(ceiling, limit, what);
+		}
+	}
+	char where[4096];
+	if (memlimit_cgroup("/proc/self/cgroup", "/sys/fs/cgroup", &limit,
+			    where, sizeof(where)) > 0) {
+		snprintf(what, sizeof(what), "the limit of this cgroup (%s)",
+			 where);
+		compare_limit(ceiling, limit, what);
+	}
+	return 0;
+}
+
 static int cmd_check(int argc, char **argv, bool dot)
 {
 	struct run_opts o;
@@ -185,6 +251,11 @@ static int cmd_check(int argc, char **argv, bool dot)
 	} else {
 		printf("%s: ok\n", o.file);
 		vp_graph_print(pl, stdout);
+		if (check_memory_limits(pl, o.unit)) {
+			vp_graph_free(pl);
+			vp_config_free(cfg);
+			return 2;
+		}
 	}
 	vp_graph_free(pl);
 	vp_config_free(cfg);
@@ -326,6 +397,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (!strcmp(cmd, "man")) /* for the build: not in the usage */
+		return man_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "kvs-local") || !strcmp(cmd, "probe")) {
 		int (*fn)(int, char **) =
 			!strcmp(cmd, "probe") ? probe_main : kvs_local_main;
