@@ -45,6 +45,16 @@ expect_grep "^STATUS=running: 0 of 3 nodes (0 failed, 3 finished)" "$T/ok.msgs"
 ! grep -q stalled "$T/ok.msgs" "$T/ok.log" || fail "a healthy graph was called stalled"
 expect_grep "systemd watchdog: 0.4 s" "$T/ok.log"
 
+# --- WATCHDOG_PID names another process: that watchdog is not ours
+listen other "$T/other.sock"
+NOTIFY_SOCKET=$T/other.sock WATCHDOG_USEC=200000 WATCHDOG_PID=1 \
+	"$VPIPE" run "$T/ok.ini" --duration 1s >"$T/other.log" 2>&1 ||
+	{ cat "$T/other.log"; fail "the run with another WATCHDOG_PID failed"; }
+sleep 0.5
+expect_grep "^READY=1" "$T/other.msgs"
+! grep -q "WATCHDOG=1" "$T/other.msgs" || fail "pinged a watchdog meant for pid 1"
+echo "ok: no pings for a watchdog meant for another process"
+
 # --- a node that hangs in its own code; abstract socket
 listen hang "@vpipe-notify-test-$$"
 graph "$T/hang.ini" "hang-after = 10"
