@@ -5,6 +5,7 @@
 #   make check      the suite under ASan+UBSan, the concurrent parts under TSan
 #   make bench      benchmarks that print figures
 #   make fuzz       build the libFuzzer targets (FUZZ_SECONDS=N runs each)
+#   make fuzz-smoke build every fuzz target and run each for 10 s (CI)
 #   make run        run the demo pipeline (conf/demo.ini)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make cross-test the tests built for arm64/armhf, run under qemu-user
@@ -12,7 +13,8 @@
 #   make CROSS=aarch64-linux-gnu|arm-linux-gnueabihf [dist]   cross builds
 #
 # Layout of the build tree ($(BUILD)):
-#   lib/libvpipe.so  lib/libvpipe-common.a  bin/vpipe  modules/NAME.so  tests/
+#   lib/libvpipe.so  lib/libvpipe-kernel.a  lib/libvpipe-common.a  bin/vpipe
+#   modules/NAME.so  tests/
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -66,18 +68,36 @@ CPPFLAGS_ALL := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 \
 ifneq ($(SAN),)
 SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
+# Hidden visibility: only what the public headers mark VPIPE_API (and a
+# module's VPIPE_MODULE descriptor) is exported from a shared object. (Not
+# for the LD_PRELOAD test doubles, whose job is to export libc's names.)
+VIS = -fvisibility=hidden
 CFLAGS_ALL := -std=c11 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CFLAGS)
 CXXFLAGS_ALL := -std=c++17 $(OPT) -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CXXFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(CROSS_LDFLAGS) $(LDFLAGS)
 
-.PHONY: all deps test check bench fuzz run install install-files clean format
+.PHONY: all deps test check bench fuzz fuzz-smoke run install install-files clean format
 all:
 
 # ------------------------------------------------------------------ kernel
+# libvpipe.so exports the public API only (vpipe_*). libvpipe-kernel.a, the
+# same objects, is private: the vpipe command and the unit tests link all of
+# it (the internals they call: graph, config, loader, params, sched) and
+# export the API from the executable with --export-dynamic, so the modules
+# they load resolve vpipe_* against that one kernel (one logger, one clock).
+# KERNEL_LINK is how an executable takes the kernel.
 KERNEL_SRCS := $(wildcard kernel/*.c)
 KERNEL_OBJS := $(KERNEL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBVPIPE := $(BUILD)/lib/libvpipe.so
+LIBKERNEL := $(BUILD)/lib/libvpipe-kernel.a
 KERNEL_LIBS := -linih -ldl -lm
+KERNEL_LINK := -Wl,--export-dynamic -Wl,--whole-archive $(LIBKERNEL) -Wl,--no-whole-archive
+
+$(LIBKERNEL): $(KERNEL_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+all: $(LIBKERNEL)
 
 $(LIBVPIPE): $(KERNEL_OBJS)
 	@mkdir -p $(@D)
@@ -106,14 +126,16 @@ BIN_OBJS := $(BIN_SRCS:%.c=$(BUILD)/obj/%.o)
 VPIPE := $(BUILD)/bin/vpipe
 BIN_LIBS := $(COMMON_LIBS) -lcurl
 
-$(VPIPE): $(BIN_OBJS) $(LIBVPIPE) $(LIBCOMMON)
+$(VPIPE): $(BIN_OBJS) $(LIBKERNEL) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $(BIN_OBJS) $(LIBCOMMON) -L$(BUILD)/lib -lvpipe \
-		-Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL) $(BIN_LIBS)
+	$(CC) -o $@ $(BIN_OBJS) $(KERNEL_LINK) $(LIBCOMMON) \
+		$(LDFLAGS_ALL) $(BIN_LIBS) $(KERNEL_LIBS)
 all: $(VPIPE)
 
 # ---------------------------------------------------------------- modules
 # Each modules/NAME/ builds $(BUILD)/modules/NAME.so from its *.c and *.cc.
+# Modules are not linked against libvpipe: their vpipe_* references bind,
+# when loaded, to the kernel of the program that loads them.
 # An optional modules/NAME/module.mk may set:
 #   NAME_PKGS    pkg-config packages (module skipped, with a message, if absent)
 #   NAME_LIBS    extra link flags;  NAME_CFLAGS extra compile flags
@@ -130,10 +152,10 @@ $(1)_PKGLIBS := $$(if $$($(1)_PKGS),$$(if $$($(1)_MISSING),,$$(shell $(PKG_CONFI
 $(1)_LINKER := $$(if $$($(1)_CXXSRCS),$(CXX),$(CC))
 $$($(1)_OBJS): EXTRA_CFLAGS := $$($(1)_CFLAGS) $$($(1)_PKGCFLAGS)
 ifeq ($$($(1)_MISSING),)
-$(BUILD)/modules/$(1).so: $$($(1)_OBJS) $(LIBVPIPE) $(LIBCOMMON)
+$(BUILD)/modules/$(1).so: $$($(1)_OBJS) $(LIBCOMMON) kernel/module.map
 	@mkdir -p $$(@D)
-	$$($(1)_LINKER) -shared -o $$@ $$($(1)_OBJS) $(LIBCOMMON) -L$(BUILD)/lib -lvpipe \
-		$(LDFLAGS_ALL) $$($(1)_LIBS) $$($(1)_PKGLIBS) $(COMMON_LIBS)
+	$$($(1)_LINKER) -shared -o $$@ $$($(1)_OBJS) $(LIBCOMMON) \
+		-Wl,--version-script=kernel/module.map $(LDFLAGS_ALL) $$($(1)_LIBS) $$($(1)_PKGLIBS) $(COMMON_LIBS)
 MODULE_SOS += $(BUILD)/modules/$(1).so
 else
 $$(info vpipe: skipping module $(1): pkg-config cannot find $$($(1)_MISSING))
@@ -162,16 +184,19 @@ man: $(MAN_PAGES)
 # ------------------------------------------------------------------ objects
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(VIS) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
 $(BUILD)/obj/%.o: %.cc
 	@mkdir -p $(@D)
-	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) $(VIS) -fvisibility-inlines-hidden $(EXTRA_CFLAGS) -MMD -MP -c -o $@ $<
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ------------------------------------------------------------------- tests
-# tests/unit/test_NAME.c -> $(BUILD)/tests/test_NAME, linked with libvpipe and
-# common. Internal kernel headers are reachable as "kernel/...".
-# tests/unit/NAME.mk may set test_NAME_SRCS (more sources) and test_NAME_LIBS.
+# tests/unit/test_NAME.c -> $(BUILD)/tests/test_NAME, linked with the private
+# kernel library (as the command is) and common. Internal kernel headers are
+# reachable as "kernel/...".
+# tests/unit/NAME.mk may set test_NAME_SRCS (more sources) and test_NAME_LIBS,
+# and test_NAME_KERNEL (how the kernel is linked; a test that defines its own
+# doubles of API functions takes only the archive members it still needs).
 # tests/doubles/NAME/*.c -> $(BUILD)/tests/NAME.so (LD_PRELOAD doubles etc.),
 # tests/doubles/NAME/double.mk may set NAME_DOUBLE_LIBS.
 # tests/e2e/*.sh are run by tests/run.sh with BUILD, VPIPE, VPIPE_MODULE_PATH.
@@ -180,15 +205,16 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 -include $(wildcard tests/unit/*.mk) $(wildcard tests/doubles/*/double.mk)
 
 define unit_rules
-$(BUILD)/tests/$(1): $(BUILD)/obj/tests/unit/$(1).o $$($(1)_SRCS:%.c=$(BUILD)/obj/%.o) $(LIBVPIPE) $(LIBCOMMON)
+$(BUILD)/tests/$(1): $(BUILD)/obj/tests/unit/$(1).o $$($(1)_SRCS:%.c=$(BUILD)/obj/%.o) $(LIBKERNEL) $(LIBCOMMON)
 	@mkdir -p $$(@D)
-	$(CC) -o $$@ $$(filter %.o,$$^) $(LIBCOMMON) -L$(BUILD)/lib -lvpipe \
-		-Wl,-rpath,'$$$$ORIGIN/../lib' $(LDFLAGS_ALL) $$($(1)_LIBS) $(COMMON_LIBS) -lcurl $(KERNEL_LIBS)
+	$(CC) -o $$@ $$(filter %.o,$$^) $$(or $$($(1)_KERNEL),$$(KERNEL_LINK)) $(LIBCOMMON) \
+		$(LDFLAGS_ALL) $$($(1)_LIBS) $(COMMON_LIBS) -lcurl $(KERNEL_LIBS)
 endef
 $(foreach t,$(UNIT_SRCS:tests/unit/%.c=%),$(eval $(call unit_rules,$(t))))
 $(BUILD)/obj/tests/unit/%.o: CPPFLAGS_ALL += -I.
 $(BUILD)/obj/bin/%.o: CPPFLAGS_ALL += -I.
 
+$(BUILD)/obj/tests/doubles/%.o: VIS :=
 DOUBLE_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/doubles/*/))))
 define double_rules
 $(1)_DOUBLE_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard tests/doubles/$(1)/*.c))
@@ -239,10 +265,12 @@ dist: all
 # Concurrent parts run again under ThreadSanitizer (docs/sanitizers.md):
 # the ring, pools and scheduler; graphs that stop, fail one chain, send
 # events upstream; the modules with worker threads (kvs, s3) and their
-# servers (kvs-local); frames released on other threads (filesrc chunks,
+# servers (kvs-local); a node given up on after the abort, a source waiting
+# on a FIFO; frames released on other threads (filesrc chunks,
 # V4L2 and OMX buffers, the device double's camera and encoder threads).
-TSAN_TESTS ?= test_ring test_pool test_sched test_backoff test_v4l2 \
-	graceful_stop two_chains keyframe_request demo sd_notify \
+TSAN_TESTS ?= test_ring test_pool test_sched test_backoff test_v4l2 test_harness \
+	graceful_stop stop_hung_module filesrc_fifo two_chains keyframe_request demo \
+	sd_notify \
 	kvs_stream kvs_faults kvs_rotation kvs_iot_credentials kvs_unacked_exit \
 	kvs_local_stress kvs_local_putmedia \
 	v4l2_capture v4l2_h264 v4l2_unplug v4l2m2m v4l2m2m_dmabuf omx \
@@ -264,10 +292,10 @@ check:
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/%)
 -include $(wildcard tests/bench/*.mk)
-$(BUILD)/tests/bench_%: $(BUILD)/obj/tests/bench/bench_%.o $(LIBVPIPE) $(LIBCOMMON)
+$(BUILD)/tests/bench_%: $(BUILD)/obj/tests/bench/bench_%.o $(LIBKERNEL) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $(filter %.o,$^) $(LIBCOMMON) -L$(BUILD)/lib -lvpipe \
-		-Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL) $(BENCH_LIBS) $(COMMON_LIBS) $(KERNEL_LIBS)
+	$(CC) -o $@ $(filter %.o,$^) $(KERNEL_LINK) $(LIBCOMMON) \
+		$(LDFLAGS_ALL) $(BENCH_LIBS) $(COMMON_LIBS) $(KERNEL_LIBS)
 $(BUILD)/obj/tests/bench/%.o: CPPFLAGS_ALL += -I.
 bench: all $(BENCH_BINS)
 	@BUILD=$(BUILD) tests/bench/run.sh
@@ -279,6 +307,12 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 0
 fuzz:
 	@tests/fuzz/build.sh $(FUZZ_SECONDS)
+# Every target built and run briefly, so that no harness rots unnoticed (a
+# kernel call a module gained and a harness lacks fails its build): CI runs
+# it after `make test`. Any build error, crash or sanitizer report fails it.
+FUZZ_SMOKE_SECONDS ?= 10
+fuzz-smoke:
+	@tests/fuzz/build.sh $(FUZZ_SMOKE_SECONDS)
 
 # -------------------------------------------------------------------- deps
 # Debian packages and npm packages the build, tests and demo need (sudo).
@@ -308,6 +342,9 @@ install-files: $(MAN_PAGES)
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@MODULEDIR@|$(MODULEDIR)|; s|@VERSION@|$(VERSION)|' \
 		kernel/vpipe.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/vpipe.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' \
+		kernel/vpipe-harness.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/vpipe-harness.pc
 	install -m 0644 conf/*.ini conf/vpipe@.service $(DESTDIR)$(DATADIR)/conf/
 	sed 's|/usr/local/bin/vpipe|$(PREFIX)/bin/vpipe|g' conf/vpipe@.service \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/vpipe@.service

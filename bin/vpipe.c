@@ -9,6 +9,7 @@
 #include "common/memlimit.h"
 #include "kernel/config.h"
 #include "kernel/graph.h"
+#include "kernel/keys.h"
 #include "kernel/loader.h"
 #include "kernel/params.h"
 
@@ -95,11 +96,11 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			}
 			o->sets[o->n_sets++] = val;
 		} else if (!strncmp(a, "--duration", 10) && val) {
-			if (vp_parse_duration(val, VPIPE_S, &o->duration)) {
-				fprintf(stderr,
-					"error: --duration '%s': a duration like "
-					"10s, 500ms or 2m\n",
-					val);
+			if (vp_parse_duration(val, &o->duration)) {
+				char msg[512];
+				vp_duration_error("--duration", val, msg,
+						  sizeof(msg));
+				fprintf(stderr, "error: %s\n", msg);
 				return -1;
 			}
 		} else if (!strncmp(a, "--log-level", 11) && val) {
@@ -166,6 +167,12 @@ static int cmd_run(int argc, char **argv)
 	if (o.log_level > 0) /* the command line wins over [pipeline] */
 		vp_log_set_level(o.log_level);
 	int rc = vp_pipeline_run(pl, o.duration);
+	if (pl->abandoned) {
+		/* A node's thread is still in module code that did not stop:
+		 * freeing the graph under it would crash, so end here. */
+		fflush(stdout);
+		_exit(rc ? rc : 1);
+	}
 	vp_graph_free(pl);
 	vp_config_free(cfg);
 	return rc;
@@ -275,25 +282,38 @@ static void list_bad(const char *name, const char *why, void *arg)
 	printf("  %-12s (does not load: %s)\n", name, why);
 }
 
-static void print_ports(const char *what, const struct vpipe_port *p)
+/* One line a port: the media it takes or gives and, for an input, whether
+ * in-band events (DISCONTINUITY, custom) reach process(): they do when the
+ * mask has VPIPE_MEDIA_EVENT, which VPIPE_MEDIA_ANY includes. EOS never
+ * does, and the kernel forwards every event downstream either way. */
+static void print_ports(const char *what, const struct vpipe_port *p,
+			bool input)
 {
 	if (!p || !p->name) {
 		printf("%s: none\n", what);
 		return;
 	}
-	printf("%s:", what);
+	printf("%s:\n", what);
 	for (; p->name; p++) {
-		printf(" %s (", p->name);
+		printf("  %-10s ", p->name);
+		uint32_t data = p->media & ~(uint32_t)VPIPE_MEDIA_EVENT;
 		bool first = true;
-		for (uint32_t bit = 1; bit <= VPIPE_MEDIA_EVENT; bit <<= 1)
-			if (p->media & bit) {
-				printf("%s%s", first ? "" : " | ",
-				       vpipe_media_name(bit));
-				first = false;
-			}
-		printf("%s)", p->flags & VPIPE_PORT_MULTI ? ", several links" : "");
+		if (data == (VPIPE_MEDIA_ANY & ~(uint32_t)VPIPE_MEDIA_EVENT))
+			printf("any media");
+		else
+			for (uint32_t bit = 1; bit < VPIPE_MEDIA_EVENT; bit <<= 1)
+				if (data & bit) {
+					printf("%s%s", first ? "" : " | ",
+					       vpipe_media_name(bit));
+					first = false;
+				}
+		if (input)
+			printf("; events %s process()",
+			       p->media & VPIPE_MEDIA_EVENT ? "also go to"
+							    : "do not go to");
+		printf("%s\n",
+		       p->flags & VPIPE_PORT_MULTI ? "; several links" : "");
 	}
-	printf("\n");
 }
 
 static void print_module(const struct vp_module *m)
@@ -302,32 +322,23 @@ static void print_module(const struct vp_module *m)
 	printf("%s %s: %s\n", d->name, d->version ? d->version : "",
 	       d->summary ? d->summary : "");
 	printf("file: %s (ABI %u)\n", m->path, d->abi_version);
-	print_ports("inputs", d->inputs);
-	print_ports("outputs", d->outputs);
+	print_ports("inputs", d->inputs, true);
+	print_ports("outputs", d->outputs, false);
 	printf("parameters:\n");
-	for (const struct vpipe_param *p = d->params; p && p->name; p++) {
-		char range[512], def[256];
-		vp_param_describe_range(p, range, sizeof(range));
-		if (!p->def)
-			snprintf(def, sizeof(def), "%s",
-				 p->flags & VPIPE_PARAM_REQUIRED ? "required"
-								 : "none");
-		else if (p->type == VPIPE_PARAM_SECRET)
-			snprintf(def, sizeof(def), "********");
-		else
-			snprintf(def, sizeof(def), "%s", p->def);
-		printf("  %-24s %-8s default %s%s%s%s\n", p->name,
-		       vp_param_type_name(p->type), def,
-		       (p->flags & VPIPE_PARAM_REQUIRED) && p->def ? ", required"
-								    : "",
-		       range[0] ? "; " : "", range);
-		if (p->help)
-			printf("  %-24s %s\n", "", p->help);
-	}
-	printf("node keys handled by vpipe itself: module, input, queue-size "
-	       "(8), queue-policy (block|drop-new|drop-old), restart "
-	       "(never|on-error), restart-delay (1s), restart-max-delay (60s), "
-	       "pool-size (auto)\n");
+	vp_params_print(d->params, stdout);
+	printf("and the common node keys:");
+	for (const struct vpipe_param *p = vp_node_key_table; p->name; p++)
+		printf("%s %s", p == vp_node_key_table ? "" : ",", p->name);
+	printf(" (`vpipe modules` describes them)\n");
+}
+
+/* The keys vpipe itself reads, described like a module's parameters. */
+static void print_kernel_keys(void)
+{
+	printf("\ncommon node keys (every node section):\n");
+	vp_params_print(vp_node_key_table, stdout);
+	printf("\n[pipeline] keys:\n");
+	vp_params_print(vp_pipeline_key_table, stdout);
 }
 
 static int cmd_modules(int argc, char **argv)
@@ -350,6 +361,7 @@ static int cmd_modules(int argc, char **argv)
 	if (argc < 2) {
 		printf("modules:\n");
 		vp_module_foreach(&mp, list_one, list_bad, NULL);
+		print_kernel_keys();
 	} else {
 		for (int i = 1; i < argc; i++) {
 			char err[4096];

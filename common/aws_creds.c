@@ -14,10 +14,11 @@
 
 #include "json.h"
 #include "strbuf.h"
+#include "whole_file.h"
 
 #define MAX_CRED_FILE (64 * 1024)
 
-void kvs_creds_clear(struct kvs_creds *c)
+void aws_creds_clear(struct aws_creds *c)
 {
 	if (c->session_token) {
 		explicit_bzero(c->session_token, strlen(c->session_token));
@@ -26,7 +27,7 @@ void kvs_creds_clear(struct kvs_creds *c)
 	explicit_bzero(c, sizeof(*c));
 }
 
-static int set_token(struct kvs_creds *c, const char *t, size_t n)
+static int set_token(struct aws_creds *c, const char *t, size_t n)
 {
 	free(c->session_token);
 	c->session_token = NULL;
@@ -36,9 +37,9 @@ static int set_token(struct kvs_creds *c, const char *t, size_t n)
 	return c->session_token ? 0 : -1;
 }
 
-int kvs_creds_copy(struct kvs_creds *dst, const struct kvs_creds *src)
+int aws_creds_copy(struct aws_creds *dst, const struct aws_creds *src)
 {
-	kvs_creds_clear(dst);
+	aws_creds_clear(dst);
 	memcpy(dst->access_key, src->access_key, sizeof(dst->access_key));
 	memcpy(dst->secret_key, src->secret_key, sizeof(dst->secret_key));
 	dst->expiry = src->expiry;
@@ -55,7 +56,7 @@ static int put_key(char *dst, size_t cap, const char *s, size_t n)
 	return 0;
 }
 
-int kvs_parse_iso8601(const char *s, int64_t *epoch)
+int aws_creds_parse_iso8601(const char *s, int64_t *epoch)
 {
 	struct tm tm = {0};
 	int used = 0;
@@ -91,7 +92,7 @@ static int words(char *s, char **w, int max)
 	return n;
 }
 
-int kvs_creds_parse_file(const char *text, struct kvs_creds *c, char *err,
+int aws_creds_parse_file(const char *text, struct aws_creds *c, char *err,
 			 size_t errlen)
 {
 	char *copy = strdup(text);
@@ -102,7 +103,7 @@ int kvs_creds_parse_file(const char *text, struct kvs_creds *c, char *err,
 	char *w[6];
 	int n = words(copy, w, 6);
 	int rc = -1;
-	kvs_creds_clear(c);
+	aws_creds_clear(c);
 	if (n < 1 || strcmp(w[0], "CREDENTIALS")) {
 		snprintf(err, errlen,
 			 "does not start with the word CREDENTIALS (format: "
@@ -117,7 +118,7 @@ int kvs_creds_parse_file(const char *text, struct kvs_creds *c, char *err,
 		else
 			rc = 0;
 	} else if (n == 5) {
-		if (kvs_parse_iso8601(w[2], &c->expiry))
+		if (aws_creds_parse_iso8601(w[2], &c->expiry))
 			snprintf(err, errlen,
 				 "word 3 (expiration) is not an ISO 8601 UTC "
 				 "time like 2023-08-10T22:43:00Z");
@@ -139,7 +140,7 @@ int kvs_creds_parse_file(const char *text, struct kvs_creds *c, char *err,
 	explicit_bzero(copy, strlen(text));
 	free(copy);
 	if (rc)
-		kvs_creds_clear(c);
+		aws_creds_clear(c);
 	return rc;
 }
 
@@ -153,15 +154,15 @@ static char *trim(char *s)
 	return s;
 }
 
-int kvs_creds_parse_shared(const char *text, const char *profile,
-			   struct kvs_creds *c, char *err, size_t errlen)
+int aws_creds_parse_shared(const char *text, const char *profile,
+			   struct aws_creds *c, char *err, size_t errlen)
 {
 	char *copy = strdup(text);
 	if (!copy) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	kvs_creds_clear(c);
+	aws_creds_clear(c);
 	int in = 0, found = 0, rc = 0, lineno = 0;
 	char *save = NULL;
 	for (char *line = strtok_r(copy, "\n", &save); line && !rc;
@@ -213,7 +214,7 @@ int kvs_creds_parse_shared(const char *text, const char *profile,
 		rc = -1;
 	}
 	if (rc)
-		kvs_creds_clear(c);
+		aws_creds_clear(c);
 	return rc;
 }
 
@@ -224,8 +225,8 @@ static char *dup_range(const char *s, size_t n)
 	return strndup(s, n);
 }
 
-int kvs_iot_parse(const char *spec, const char *stream_name,
-		  struct kvs_iot *iot, char *err, size_t errlen)
+int aws_creds_iot_parse(const char *spec, const char *stream_name,
+			struct aws_creds_iot *iot, char *err, size_t errlen)
 {
 	memset(iot, 0, sizeof(*iot));
 	iot->connect_timeout_ms = 3000;
@@ -313,11 +314,11 @@ int kvs_iot_parse(const char *spec, const char *stream_name,
 		iot->thing_name = strdup(stream_name);
 	return 0;
 fail:
-	kvs_iot_free(iot);
+	aws_creds_iot_free(iot);
 	return -1;
 }
 
-void kvs_iot_free(struct kvs_iot *iot)
+void aws_creds_iot_free(struct aws_creds_iot *iot)
 {
 	free(iot->endpoint);
 	free(iot->cert_path);
@@ -328,10 +329,10 @@ void kvs_iot_free(struct kvs_iot *iot)
 	memset(iot, 0, sizeof(*iot));
 }
 
-int kvs_iot_parse_response(const char *body, size_t n, struct kvs_creds *c,
-			   char *err, size_t errlen)
+int aws_creds_iot_parse_response(const char *body, size_t n,
+				 struct aws_creds *c, char *err, size_t errlen)
 {
-	kvs_creds_clear(c);
+	aws_creds_clear(c);
 	if (n == 0) {
 		snprintf(err, errlen,
 			 "STATUS_IOT_INVALID_RESPONSE_LENGTH (0x16000002): "
@@ -358,7 +359,7 @@ int kvs_iot_parse_response(const char *body, size_t n, struct kvs_creds *c,
 			 "STATUS_IOT_NULL_AWS_CREDS (0x16000003): no "
 			 "credentials in the answer%s%s",
 			 msg ? ": " : "", msg ? msg : "");
-	} else if (exp && kvs_parse_iso8601(exp, &c->expiry)) {
+	} else if (exp && aws_creds_parse_iso8601(exp, &c->expiry)) {
 		snprintf(err, errlen,
 			 "STATUS_TIMESTAMP_STRING_UNRECOGNIZED_FORMAT "
 			 "(0x16000005): expiration \"%.40s\"",
@@ -375,18 +376,18 @@ int kvs_iot_parse_response(const char *body, size_t n, struct kvs_creds *c,
 	}
 	json_free(v);
 	if (rc)
-		kvs_creds_clear(c);
+		aws_creds_clear(c);
 	return rc;
 }
 
 /* ------------------------------------------------------------ providers */
 
 /* Static keys into p->static_creds; -1 with err if one is too long. */
-static int use_static_keys(struct kvs_cred_provider *p, const char *ak,
+static int use_static_keys(struct aws_creds_provider *p, const char *ak,
 			   const char *sk, const char *tok, char *err,
 			   size_t errlen)
 {
-	struct kvs_creds *c = &p->static_creds;
+	struct aws_creds *c = &p->static_creds;
 	if (put_key(c->access_key, sizeof(c->access_key), ak, strlen(ak)) ||
 	    put_key(c->secret_key, sizeof(c->secret_key), sk, strlen(sk)) ||
 	    set_token(c, tok, tok ? strlen(tok) : 0)) {
@@ -403,7 +404,7 @@ static bool given(const char *s)
 }
 
 /* The shared credentials file, if there is one; `profile` as chosen. */
-static int use_shared_file(struct kvs_cred_provider *p, const char *profile,
+static int use_shared_file(struct aws_creds_provider *p, const char *profile,
 			   const char *why)
 {
 	const char *shared = getenv("AWS_SHARED_CREDENTIALS_FILE");
@@ -418,7 +419,7 @@ static int use_shared_file(struct kvs_cred_provider *p, const char *profile,
 		sb_free(&b);
 		return 1;
 	}
-	p->source = KVS_CRED_SHARED;
+	p->source = AWS_CREDS_SRC_SHARED;
 	p->path = sb_detach(&b);
 	p->profile = strdup(profile);
 	snprintf(p->describe, sizeof(p->describe),
@@ -432,17 +433,17 @@ static int use_shared_file(struct kvs_cred_provider *p, const char *profile,
  * over the shared credentials file. Keys of one source are never mixed
  * with another's: a session token from the environment does not go with
  * keys from the file. */
-int kvs_cred_provider_init(struct kvs_cred_provider *p,
-			   const struct kvs_cred_params *cp, char *err,
+int aws_creds_provider_init(struct aws_creds_provider *p,
+			   const struct aws_creds_params *cp, char *err,
 			   size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
 	p->tls_verify = cp->tls_verify;
 	if (given(cp->iot_certificate)) {
-		if (kvs_iot_parse(cp->iot_certificate, cp->stream_name, &p->iot,
+		if (aws_creds_iot_parse(cp->iot_certificate, cp->stream_name, &p->iot,
 				  err, errlen))
 			return -1;
-		p->source = KVS_CRED_IOT;
+		p->source = AWS_CREDS_SRC_IOT;
 		snprintf(p->describe, sizeof(p->describe),
 			 "IoT credentials provider %.100s, role alias %.60s, "
 			 "thing %.60s",
@@ -455,7 +456,7 @@ int kvs_cred_provider_init(struct kvs_cred_provider *p,
 		return -1;
 	}
 	if (given(cp->access_key)) {
-		p->source = KVS_CRED_PARAMS;
+		p->source = AWS_CREDS_SRC_PARAMS;
 		snprintf(p->describe, sizeof(p->describe),
 			 "access-key/secret-key parameters");
 		return use_static_keys(p, cp->access_key, cp->secret_key,
@@ -464,7 +465,7 @@ int kvs_cred_provider_init(struct kvs_cred_provider *p,
 				       err, errlen);
 	}
 	if (given(cp->credential_path)) {
-		p->source = KVS_CRED_FILE;
+		p->source = AWS_CREDS_SRC_FILE;
 		p->path = strdup(cp->credential_path);
 		snprintf(p->describe, sizeof(p->describe),
 			 "credential-path %.280s", cp->credential_path);
@@ -477,7 +478,7 @@ int kvs_cred_provider_init(struct kvs_cred_provider *p,
 	const char *env_ak = getenv("AWS_ACCESS_KEY_ID");
 	const char *env_sk = getenv("AWS_SECRET_ACCESS_KEY");
 	if (given(env_ak) && given(env_sk)) {
-		p->source = KVS_CRED_ENV;
+		p->source = AWS_CREDS_SRC_ENV;
 		snprintf(p->describe, sizeof(p->describe),
 			 "environment AWS_ACCESS_KEY_ID");
 		return use_static_keys(p, env_ak, env_sk,
@@ -519,10 +520,10 @@ const char *aws_region_resolve(const char *param, const char **from)
 	return "us-west-2";
 }
 
-void kvs_cred_provider_free(struct kvs_cred_provider *p)
+void aws_creds_provider_free(struct aws_creds_provider *p)
 {
-	kvs_creds_clear(&p->static_creds);
-	kvs_iot_free(&p->iot);
+	aws_creds_clear(&p->static_creds);
+	aws_creds_iot_free(&p->iot);
 	free(p->path);
 	free(p->profile);
 	memset(p, 0, sizeof(*p));
@@ -531,6 +532,9 @@ void kvs_cred_provider_free(struct kvs_cred_provider *p)
 static int read_file(const char *path, char **out, struct stat *st, char *err,
 		     size_t errlen)
 {
+	if (whole_file_check("credentials file", path, MAX_CRED_FILE, err,
+			     errlen))
+		return -1;
 	FILE *f = fopen(path, "re");
 	if (!f) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
@@ -560,7 +564,7 @@ static int64_t mtime_ns(const struct stat *st)
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-static int fetch_file(struct kvs_cred_provider *p, struct kvs_creds *c,
+static int fetch_file(struct aws_creds_provider *p, struct aws_creds *c,
 		      bool *changed, char *err, size_t errlen)
 {
 	struct stat st;
@@ -578,23 +582,23 @@ static int fetch_file(struct kvs_cred_provider *p, struct kvs_creds *c,
 	if (read_file(p->path, &text, &st, err, errlen))
 		return -1;
 	char why[256];
-	struct kvs_creds fresh = {0};
-	int rc = p->source == KVS_CRED_FILE
-			 ? kvs_creds_parse_file(text, &fresh, why, sizeof(why))
-			 : kvs_creds_parse_shared(text, p->profile, &fresh, why,
-						  sizeof(why));
+	struct aws_creds fresh = {0};
+	int rc = p->source == AWS_CREDS_SRC_FILE
+		     ? aws_creds_parse_file(text, &fresh, why, sizeof(why))
+		     : aws_creds_parse_shared(text, p->profile, &fresh, why,
+					      sizeof(why));
 	explicit_bzero(text, strlen(text));
 	free(text);
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", p->path, why);
-		kvs_creds_clear(&fresh);
+		aws_creds_clear(&fresh);
 		return -1;
 	}
 	p->ino = st.st_ino;
 	p->mtime_ns = mtime_ns(&st);
 	p->size = st.st_size;
 	*changed = true;
-	kvs_creds_clear(c);
+	aws_creds_clear(c);
 	*c = fresh;
 	return 0;
 }
@@ -626,9 +630,9 @@ static size_t iot_write(char *data, size_t size, size_t n, void *ctx)
  * (TLS 1.3: after the client thinks the handshake is done), which curl
  * reports as a handshake, send or receive error: say so. -2 for a refusal
  * (the certificate, key or CA), -1 for anything worth retrying. */
-static int explain_iot_failure(CURL *h, CURLcode cc, const struct kvs_iot *iot,
-			       const char *url, const char *why, char *err,
-			       size_t errlen)
+static int explain_iot_failure(CURL *h, CURLcode cc,
+			       const struct aws_creds_iot *iot, const char *url,
+			       const char *why, char *err, size_t errlen)
 {
 	curl_off_t connected_us = 0;
 	curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected_us);
@@ -669,11 +673,18 @@ static int explain_iot_failure(CURL *h, CURLcode cc, const struct kvs_iot *iot,
 	return -1;
 }
 
-static int fetch_iot(struct kvs_cred_provider *p, struct kvs_creds *c,
+static int fetch_iot(struct aws_creds_provider *p, struct aws_creds *c,
 		     int (*abort_fn)(void *), void *abort_ctx, char *err,
 		     size_t errlen)
 {
-	struct kvs_iot *iot = &p->iot;
+	struct aws_creds_iot *iot = &p->iot;
+	if (whole_file_check("iot-certificate cert-path", iot->cert_path,
+			     WHOLE_FILE_MAX, err, errlen) ||
+	    whole_file_check("iot-certificate key-path", iot->key_path,
+			     WHOLE_FILE_MAX, err, errlen) ||
+	    whole_file_check("iot-certificate ca-path", iot->ca_path,
+			     WHOLE_FILE_MAX, err, errlen))
+		return -2; /* the same at every retry */
 	CURL *h = curl_easy_init();
 	if (!h) {
 		snprintf(err, errlen, "STATUS_CURL_INIT_FAILED (0x1500000d)");
@@ -729,8 +740,8 @@ static int fetch_iot(struct kvs_cred_provider *p, struct kvs_creds *c,
 			 body.s ? body.s : "");
 	} else {
 		char why[256];
-		rc = kvs_iot_parse_response(body.s ? body.s : "", body.len, c,
-					    why, sizeof(why));
+		rc = aws_creds_iot_parse_response(
+		    body.s ? body.s : "", body.len, c, why, sizeof(why));
 		if (rc)
 			snprintf(err, errlen, "IoT credentials from %s: %s",
 				 url.s ? url.s : "?", why);
@@ -745,28 +756,28 @@ static int fetch_iot(struct kvs_cred_provider *p, struct kvs_creds *c,
 	return rc;
 }
 
-int kvs_cred_fetch(struct kvs_cred_provider *p, struct kvs_creds *c,
-		   bool *changed, int (*abort_fn)(void *), void *abort_ctx,
-		   char *err, size_t errlen)
+int aws_creds_fetch(struct aws_creds_provider *p, struct aws_creds *c,
+		    bool *changed, int (*abort_fn)(void *), void *abort_ctx,
+		    char *err, size_t errlen)
 {
 	*changed = false;
 	switch (p->source) {
-	case KVS_CRED_ENV:
-	case KVS_CRED_PARAMS:
+	case AWS_CREDS_SRC_ENV:
+	case AWS_CREDS_SRC_PARAMS:
 		if (!c->access_key[0]) {
 			*changed = true;
-			return kvs_creds_copy(c, &p->static_creds);
+			return aws_creds_copy(c, &p->static_creds);
 		}
 		return 0;
-	case KVS_CRED_FILE:
-	case KVS_CRED_SHARED:
+	case AWS_CREDS_SRC_FILE:
+	case AWS_CREDS_SRC_SHARED:
 		return fetch_file(p, c, changed, err, errlen);
-	case KVS_CRED_IOT: {
-		struct kvs_creds fresh = {0};
+	case AWS_CREDS_SRC_IOT: {
+		struct aws_creds fresh = {0};
 		int rc = fetch_iot(p, &fresh, abort_fn, abort_ctx, err, errlen);
 		if (rc)
 			return rc;
-		kvs_creds_clear(c);
+		aws_creds_clear(c);
 		*c = fresh;
 		*changed = true;
 		return 0;

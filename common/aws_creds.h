@@ -29,7 +29,7 @@
  * iot_certificate. */
 #define AWS_CREDS_PARAMS(C)                                                    \
 	VPIPE_P_STRING("access-key", C, access_key, NULL, 0,                   \
-		       "AWS access key id (wins over AWS_ACCESS_KEY_ID)"),         \
+		       "AWS access key id (wins over AWS_ACCESS_KEY_ID)"),    \
 	    VPIPE_P_SECRET("secret-key", C, secret_key, 0,                     \
 			   "AWS secret access key"),                           \
 	    VPIPE_P_SECRET("session-token", C, session_token, 0,               \
@@ -39,32 +39,32 @@
 			 "re-read when it changes"),                           \
 	    VPIPE_P_STRING("profile", C, profile, NULL, 0,                     \
 			   "profile of the shared credentials file (wins "      \
-			   "over the environment's keys and AWS_PROFILE)"),                           \
+			   "over the environment's keys and AWS_PROFILE)"),    \
 	    VPIPE_P_STRING("iot-certificate", C, iot_certificate, NULL, 0,     \
 			   "\"iot-certificate,endpoint=..,cert-path=..,"        \
 			   "key-path=..,ca-path=..,role-aliases=..[,"          \
 			   "iot-thing-name=..]\"")
 
-struct kvs_creds {
+struct aws_creds {
 	char access_key[129];
 	char secret_key[129];
 	char *session_token; /* malloc'ed or NULL */
 	int64_t expiry;      /* epoch seconds, 0: does not expire */
 };
 
-void kvs_creds_clear(struct kvs_creds *c);
-int kvs_creds_copy(struct kvs_creds *dst, const struct kvs_creds *src);
+void aws_creds_clear(struct aws_creds *c);
+int aws_creds_copy(struct aws_creds *dst, const struct aws_creds *src);
 
-enum kvs_cred_source {
-	KVS_CRED_NONE,
-	KVS_CRED_IOT,
-	KVS_CRED_ENV,
-	KVS_CRED_PARAMS,
-	KVS_CRED_FILE,
-	KVS_CRED_SHARED,
+enum aws_creds_source {
+	AWS_CREDS_SRC_NONE,
+	AWS_CREDS_SRC_IOT,
+	AWS_CREDS_SRC_ENV,
+	AWS_CREDS_SRC_PARAMS,
+	AWS_CREDS_SRC_FILE,
+	AWS_CREDS_SRC_SHARED,
 };
 
-struct kvs_iot {
+struct aws_creds_iot {
 	char *endpoint, *cert_path, *key_path, *ca_path, *role_alias;
 	char *thing_name;
 	int64_t connect_timeout_ms, timeout_ms;
@@ -72,32 +72,32 @@ struct kvs_iot {
 
 /* Parse "iot-certificate,endpoint=...,cert-path=...,key-path=...,
  * ca-path=...,role-aliases=...[,iot-thing-name=...]". 0, or -1 with err. */
-int kvs_iot_parse(const char *spec, const char *stream_name,
-		  struct kvs_iot *iot, char *err, size_t errlen);
-void kvs_iot_free(struct kvs_iot *iot);
+int aws_creds_iot_parse(const char *spec, const char *stream_name,
+			struct aws_creds_iot *iot, char *err, size_t errlen);
+void aws_creds_iot_free(struct aws_creds_iot *iot);
 /* The credentials document the IoT credentials provider answers:
  * {"credentials":{"accessKeyId":..,"secretAccessKey":..,"sessionToken":..,
  * "expiration":"YYYY-MM-DDTHH:MM:SSZ"}}. */
-int kvs_iot_parse_response(const char *body, size_t n, struct kvs_creds *c,
-			   char *err, size_t errlen);
+int aws_creds_iot_parse_response(const char *body, size_t n,
+				 struct aws_creds *c, char *err, size_t errlen);
 
 /* "CREDENTIALS AK SK" or "CREDENTIALS AK EXPIRY SK TOKEN". */
-int kvs_creds_parse_file(const char *text, struct kvs_creds *c, char *err,
+int aws_creds_parse_file(const char *text, struct aws_creds *c, char *err,
 			 size_t errlen);
 /* An INI-style shared credentials file, section [profile]. */
-int kvs_creds_parse_shared(const char *text, const char *profile,
-			   struct kvs_creds *c, char *err, size_t errlen);
+int aws_creds_parse_shared(const char *text, const char *profile,
+			   struct aws_creds *c, char *err, size_t errlen);
 /* ISO 8601 UTC "2023-08-10T22:43:00Z" (fraction and +00:00 allowed). */
-int kvs_parse_iso8601(const char *s, int64_t *epoch);
+int aws_creds_parse_iso8601(const char *s, int64_t *epoch);
 
 /* The provider the node uses, chosen once in create(). */
-struct kvs_cred_provider {
-	enum kvs_cred_source source;
+struct aws_creds_provider {
+	enum aws_creds_source source;
 	char describe[320]; /* "environment", "credential-path /x" ... */
-	struct kvs_creds static_creds; /* ENV, PARAMS */
+	struct aws_creds static_creds; /* ENV, PARAMS */
 	char *path;                    /* FILE, SHARED */
 	char *profile;                 /* SHARED */
-	struct kvs_iot iot;            /* IOT */
+	struct aws_creds_iot iot;      /* IOT */
 	bool tls_verify;
 	/* Last file state seen, to re-read only when it changes. */
 	ino_t ino;
@@ -105,28 +105,31 @@ struct kvs_cred_provider {
 	off_t size;
 };
 
-struct kvs_cred_params {
+struct aws_creds_params {
 	const char *iot_certificate, *access_key, *secret_key, *session_token;
 	const char *credential_path, *profile, *stream_name;
 	bool tls_verify;
 };
 
-int kvs_cred_provider_init(struct kvs_cred_provider *p,
-			   const struct kvs_cred_params *cp, char *err,
-			   size_t errlen);
-void kvs_cred_provider_free(struct kvs_cred_provider *p);
+/* 0; -1 with err; AWS_CREDS_NOT_CONFIGURED with err when no source of
+ * credentials is configured at all (`vpipe check` may run without them). */
+#define AWS_CREDS_NOT_CONFIGURED (-2)
+int aws_creds_provider_init(struct aws_creds_provider *p,
+			    const struct aws_creds_params *cp, char *err,
+			    size_t errlen);
+void aws_creds_provider_free(struct aws_creds_provider *p);
 
 /* Fetch or re-read credentials into c. For files, `changed` is set when
  * the file differs from the last read (when nothing changed the call does
  * no I/O beyond stat). `abort_fn` lets a blocking IoT fetch end on stop.
  * 0, or -1 with err (never a secret); -2 when the IoT credentials provider
  * refused us (certificate, key, CA, HTTP 4xx): retrying will not help. */
+int aws_creds_fetch(struct aws_creds_provider *p, struct aws_creds *c,
+		    bool *changed, int (*abort_fn)(void *), void *abort_ctx,
+		    char *err, size_t errlen);
+
 /* The region to sign for: aws-region as written (`param`, NULL or empty
  * when not set), else AWS_DEFAULT_REGION, else AWS_REGION, else us-west-2.
  * *from names where it came from, for the log. */
 const char *aws_region_resolve(const char *param, const char **from);
-
-int kvs_cred_fetch(struct kvs_cred_provider *p, struct kvs_creds *c,
-		   bool *changed, int (*abort_fn)(void *), void *abort_ctx,
-		   char *err, size_t errlen);
 #endif

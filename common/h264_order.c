@@ -2,10 +2,10 @@
  * See h264_order.h for the contract. */
 #include "h264_order.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "h264_bits.h"
 
 #define MAX_SPS 32
 #define MAX_PPS 256
@@ -15,19 +15,6 @@ struct h264_order {
 	struct h264_pps *pps[MAX_PPS];
 	struct h264_poc_state poc;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 struct h264_order *h264_order_new(void)
 {

@@ -3,7 +3,7 @@
  * (pts and dts from a frame rate) and RTP (pts given, dts derived).
  *
  *  - h264_order: keeps the parameter sets an access unit refers to and
- *    computes each picture's PicOrderCnt (common/h264.c, 8.2.1).
+ *    computes each picture's PicOrderCnt (common/h264_poc.c, 8.2.1).
  *  - h264_reorder: the output ("bumping") process of C.4.5.3 run on
  *    picture order counts alone: it says which picture is displayed
  *    n-th, holding as many pictures as the stream may reorder.

@@ -1,5 +1,6 @@
 /* HTTP/1.1 heads and chunked transfer coding (RFC 9112), see http_parse.h. */
 #include "http_parse.h"
+#include "http_head.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -9,21 +10,6 @@
 static int is_tchar(int c)
 {
 	return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-/* Find the end of the head: "\r\n\r\n" (or "\n\n"). Returns the length
- * including it, 0 if absent. */
-static size_t head_length(const char *buf, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (buf[i] != '\n')
-			continue;
-		if (i + 1 < len && buf[i + 1] == '\n')
-			return i + 2;
-		if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n')
-			return i + 3;
-	}
-	return 0;
 }
 
 /* Split the copy into lines (terminators replaced by NUL); returns the
@@ -101,7 +87,7 @@ static long parse_head(const char *buf, size_t len, struct http_head *h,
 	const char *dummy;
 	const char **err = err_out ? err_out : &dummy;
 	memset(h, 0, sizeof *h);
-	size_t hl = head_length(buf, len);
+	size_t hl = http_head_length(buf, len);
 	if (hl == 0)
 		return 0;
 	/* room for the head and, after it, the target split into path and

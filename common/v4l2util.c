@@ -9,6 +9,8 @@
 
 #include <linux/videodev2.h>
 
+#include <vpipe/module.h>
+
 int v4l2u_ioctl(int fd, unsigned long req, void *arg)
 {
 	int r;
@@ -233,5 +235,27 @@ int v4l2u_ctrl_set(int fd, uint32_t id, int32_t value, int32_t *min,
 		struct v4l2_control sc = {.id = id, .value = value};
 		rc = v4l2u_ioctl(fd, VIDIOC_S_CTRL, &sc);
 	}
+	return rc;
+}
+
+int v4l2u_ctrl_set_or_warn(int fd, struct vpipe_node *node, const char *path,
+			   const char *card, uint32_t id, int32_t value,
+			   const char *what)
+{
+	int32_t min = 0, max = 0;
+	int rc = v4l2u_ctrl_set(fd, id, value, &min, &max);
+	if (rc == -EINVAL)
+		vpipe_warn(node,
+			   "%s (%s) has no %s control; %s is left to the "
+			   "device",
+			   path, card, what, what);
+	else if (rc == -ERANGE)
+		vpipe_warn(node,
+			   "%s: %s %d is outside the device's range "
+			   "%d..%d; left to the device",
+			   path, what, value, min, max);
+	else if (rc)
+		vpipe_warn(node, "%s: setting %s to %d: %s", path, what, value,
+			   strerror(-rc));
 	return rc;
 }

@@ -48,4 +48,13 @@ int v4l2u_ctrl_set(int fd, uint32_t id, int32_t value, int32_t *min,
 		   int32_t *max);
 bool v4l2u_ctrl_exists(int fd, uint32_t id);
 
+struct vpipe_node;
+/* v4l2u_ctrl_set for a module's setting the device may lack or bound: a
+ * refusal is a warning on `node` naming the device path, its card and
+ * `what` ("bitrate"), and the setting is left to the device. Returns what
+ * v4l2u_ctrl_set returned. */
+int v4l2u_ctrl_set_or_warn(int fd, struct vpipe_node *node, const char *path,
+			   const char *card, uint32_t id, int32_t value,
+			   const char *what);
+
 #endif

@@ -13,6 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+/* A graph file is a few KB; anything this large is not one (/dev/zero, a
+ * video file given by mistake), and is not read further. */
+#define MAX_GRAPH_BYTES (1024 * 1024)
 
 struct reader {
 	FILE *fp;         /* file input */
@@ -20,7 +25,9 @@ struct reader {
 	int line;
 	struct vp_config *cfg;
 	char *raw;       /* the current line, whole */
-	size_t raw_cap;
+	size_t raw_len, raw_cap;
+	size_t total;      /* bytes read so far */
+	bool too_big;      /* stopped at MAX_GRAPH_BYTES */
 	bool continuation; /* it is indented: inih appends it to the key */
 	long last_section, last_key; /* indices the previous key line set */
 	char **long_values; /* values of lines longer than inih's buffer */
@@ -32,11 +39,12 @@ static void cfg_error(struct vp_config *cfg, int line, const char *fmt, ...)
 
 static void cfg_error(struct vp_config *cfg, int line, const char *fmt, ...)
 {
-	char where[512], msg[1024];
+	char where[512], raw[1024], msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	vp_escape_controls(raw, msg, sizeof(msg));
 	vp_config_where(cfg, line, where, sizeof(where));
 	fprintf(stderr, "%s: error: %s\n", where, msg);
 	cfg->n_errors++;
@@ -45,10 +53,12 @@ static void cfg_error(struct vp_config *cfg, int line, const char *fmt, ...)
 void vp_config_where(const struct vp_config *cfg, int line, char *buf,
 		     size_t len)
 {
+	char file[256];
+	vp_escape_controls(cfg->file, file, sizeof(file));
 	if (line > 0)
-		snprintf(buf, len, "%s:%d", cfg->file, line);
+		snprintf(buf, len, "%s:%d", file, line);
 	else
-		snprintf(buf, len, "%s (--set)", cfg->file);
+		snprintf(buf, len, "%s (--set)", file);
 }
 
 struct vp_section *vp_config_section(struct vp_config *cfg, const char *name)
@@ -129,27 +139,68 @@ static void note_section_line(struct reader *r, const char *line)
 	add_section(r->cfg, p, r->line);
 }
 
-/* The next whole line into r->raw; false at the end. */
+static void raw_add(struct reader *r, const char *p, size_t n)
+{
+	if (r->raw_len + n + 1 > r->raw_cap) {
+		r->raw_cap = (r->raw_len + n + 1) * 2;
+		r->raw = realloc(r->raw, r->raw_cap);
+		if (!r->raw)
+			abort();
+	}
+	memcpy(r->raw + r->raw_len, p, n);
+	r->raw_len += n;
+	r->raw[r->raw_len] = 0;
+}
+
+/* The next whole line into r->raw (r->raw_len bytes: it may hold NULs);
+ * false at the end, or past MAX_GRAPH_BYTES. */
 static bool next_raw_line(struct reader *r)
 {
+	r->raw_len = 0;
+	raw_add(r, "", 0);
 	if (r->fp) {
-		ssize_t n = getline(&r->raw, &r->raw_cap, r->fp);
-		return n >= 0;
+		int c = 0;
+		while (r->total < MAX_GRAPH_BYTES && (c = getc(r->fp)) != EOF) {
+			char ch = (char)c;
+			r->total++;
+			raw_add(r, &ch, 1);
+			if (c == '\n')
+				break;
+		}
+		if (r->total >= MAX_GRAPH_BYTES && c != '\n' &&
+		    getc(r->fp) != EOF)
+			r->too_big = true;
+		return r->raw_len > 0 && !r->too_big;
 	}
 	if (!*r->text)
 		return false;
 	const char *nl = strchr(r->text, '\n');
 	size_t n = nl ? (size_t)(nl - r->text + 1) : strlen(r->text);
-	if (n + 1 > r->raw_cap) {
-		r->raw_cap = n + 1;
-		r->raw = realloc(r->raw, r->raw_cap);
-		if (!r->raw)
-			abort();
-	}
-	memcpy(r->raw, r->text, n);
-	r->raw[n] = 0;
+	raw_add(r, r->text, n);
 	r->text += n;
 	return true;
+}
+
+/* A control byte in a line (NUL, escape sequences, ...) is an error at
+ * file:line, and the line is dropped: inih would cut the value at a NUL
+ * ("width = 32\0 0" read as 32) and a terminal would act on the rest. A
+ * CR is allowed right before the line break (CRLF files). */
+static bool refuse_controls(struct reader *r)
+{
+	for (size_t i = 0; i < r->raw_len; i++) {
+		unsigned char c = (unsigned char)r->raw[i];
+		if (!vp_is_control(c) || c == '\n' ||
+		    (c == '\r' && (i + 1 == r->raw_len || r->raw[i + 1] == '\n')))
+			continue;
+		cfg_error(r->cfg, r->line,
+			  "control character \\x%02x at column %zu: not allowed "
+			  "in a graph file (only tab is)",
+			  c, i + 1);
+		r->raw_len = 0;
+		raw_add(r, "\n", 1);
+		return true;
+	}
+	return false;
 }
 
 /* Debian's libinih reads at most INI_MAX_LINE (200) bytes of a line. A
@@ -166,7 +217,9 @@ static void shorten_long_line(struct reader *r, char *str, int num)
 		return; /* inih reports what it makes of it */
 	}
 	char *v = eq + 1;
-	while (*v == ' ' || *v == '\t')
+	/* A continuation line reaches the handler whole ("key=\x01N"), and
+	 * keeps the blanks after its '='. */
+	while (!r->continuation && (*v == ' ' || *v == '\t'))
 		v++;
 	char *end = v + strlen(v);
 	for (char *c = v + 1; *c; c++)
@@ -181,7 +234,7 @@ static void shorten_long_line(struct reader *r, char *str, int num)
 	if (!r->long_values)
 		abort();
 	r->long_values[r->n_long] = strndup(v, (size_t)(end - v));
-	snprintf(str, (size_t)num, "%.*s= \x01%u\n", (int)keylen, r->raw,
+	snprintf(str, (size_t)num, "%.*s=\x01%u\n", (int)keylen, r->raw,
 		 r->n_long);
 	r->n_long++;
 }
@@ -192,6 +245,7 @@ static char *read_line(char *str, int num, void *stream)
 	if (!next_raw_line(r))
 		return NULL;
 	r->line++;
+	refuse_controls(r);
 	note_section_line(r, r->raw);
 	const char *p = r->raw;
 	r->continuation = (*p == ' ' || *p == '\t') &&
@@ -204,8 +258,48 @@ static char *read_line(char *str, int num, void *stream)
 	return str;
 }
 
+/* The value with each "\x01N" of shorten_long_line replaced by long value
+ * N. Usually the whole value is one marker; an indented (continuation)
+ * line that was long reaches the handler whole, its marker after the text
+ * before its '='. Control bytes were refused on reading, so a \x01 here
+ * is always a marker. A new string. */
+static char *expand_long_values(struct reader *r, const char *value)
+{
+	size_t cap = strlen(value) + 1, len = 0;
+	char *out = malloc(cap);
+	if (!out)
+		abort();
+	for (const char *p = value; *p;) {
+		const char *add = p;
+		size_t n = 1;
+		if (*p == '\x01') {
+			char *end;
+			unsigned long idx = strtoul(p + 1, &end, 10);
+			add = "";
+			n = 0;
+			if (end > p + 1 && idx < r->n_long) {
+				add = r->long_values[idx];
+				n = strlen(add);
+			}
+			p = end > p + 1 ? end : p + 1;
+		} else {
+			p++;
+		}
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			out = realloc(out, cap);
+			if (!out)
+				abort();
+		}
+		memcpy(out + len, add, n);
+		len += n;
+	}
+	out[len] = 0;
+	return out;
+}
+
 static int on_value(void *user, const char *section, const char *name,
-		    const char *value)
+		    const char *raw_value)
 {
 	struct reader *r = user;
 	struct vp_config *cfg = r->cfg;
@@ -221,10 +315,7 @@ static int on_value(void *user, const char *section, const char *name,
 	struct vp_section *s = vp_config_section(cfg, section);
 	if (!s)
 		s = add_section(cfg, section, r->line);
-	unsigned idx;
-	if (value[0] == '\x01' && sscanf(value + 1, "%u", &idx) == 1 &&
-	    idx < r->n_long)
-		value = r->long_values[idx];
+	char *value = expand_long_values(r, raw_value);
 	struct vp_kv *prev = vp_section_get(s, name);
 	if (prev) {
 		if (r->continuation && s - cfg->sections == r->last_section &&
@@ -237,14 +328,17 @@ static int on_value(void *user, const char *section, const char *name,
 				abort();
 			memcpy(v + a, value, b + 1);
 			prev->value = v;
-			return 1;
+		} else {
+			cfg_error(cfg, r->line,
+				  "duplicate key '%s' in [%s] (first set at "
+				  "line %d)",
+				  name, section, prev->line);
 		}
-		cfg_error(cfg, r->line,
-			  "duplicate key '%s' in [%s] (first set at line %d)",
-			  name, section, prev->line);
+		free(value);
 		return 1;
 	}
 	add_kv(s, name, value, r->line);
+	free(value);
 	r->last_section = s - cfg->sections;
 	r->last_key = (long)s->n_kv - 1;
 	return 1;
@@ -260,7 +354,12 @@ static struct vp_config *load(const char *name, FILE *fp, const char *text)
 		free(r.long_values[i]);
 	free(r.long_values);
 	free(r.raw);
-	if (rc > 0)
+	if (r.too_big)
+		cfg_error(cfg, r.line + 1,
+			  "the file goes on past %d MiB: not a graph file "
+			  "(not read further)",
+			  MAX_GRAPH_BYTES >> 20);
+	else if (rc > 0)
 		cfg_error(cfg, rc,
 			  "syntax error: expected '[node]', 'key = value' or a "
 			  "comment starting with ';' or '#'");
@@ -271,15 +370,31 @@ static struct vp_config *load(const char *name, FILE *fp, const char *text)
 
 struct vp_config *vp_config_load(const char *path)
 {
+	char shown[256];
+	vp_escape_controls(path, shown, sizeof(shown));
 	FILE *fp = fopen(path, "r");
-	if (!fp) {
-		fprintf(stderr, "%s: error: cannot open: %s\n", path,
+	struct stat st;
+	if (!fp || fstat(fileno(fp), &st)) {
+		fprintf(stderr, "%s: error: cannot open: %s\n", shown,
 			strerror(errno));
+		if (fp)
+			fclose(fp);
+		return NULL;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "%s: error: is a directory, not a graph file\n",
+			shown);
+		fclose(fp);
 		return NULL;
 	}
 	struct vp_config *cfg = load(path, fp, NULL);
 	fclose(fp);
 	return cfg;
+}
+
+struct vp_config *vp_config_load_stream(const char *name, FILE *fp)
+{
+	return load(name, fp, NULL);
 }
 
 struct vp_config *vp_config_load_string(const char *name, const char *text)
@@ -309,12 +424,21 @@ int vp_config_set(struct vp_config *cfg, const char *assignment)
 {
 	const char *dot = strchr(assignment, '.');
 	const char *eq = strchr(assignment, '=');
+	char shown[512];
+	vp_escape_controls(assignment, shown, sizeof(shown));
 	if (!dot || !eq || dot > eq || dot == assignment || eq == dot + 1) {
 		fprintf(stderr,
-			"error: --set '%s': expected node.key=value\n",
-			assignment);
+			"error: --set '%s': expected node.key=value\n", shown);
 		return -1;
 	}
+	for (const char *p = assignment; *p; p++)
+		if (vp_is_control((unsigned char)*p)) {
+			fprintf(stderr,
+				"error: --set '%s': control character \\x%02x: "
+				"not allowed in a value (only tab is)\n",
+				shown, (unsigned char)*p);
+			return -1;
+		}
 	char node[256], key[256];
 	snprintf(node, sizeof(node), "%.*s", (int)(dot - assignment),
 		 assignment);

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct vp_kv {
 	char *key, *value;
@@ -33,6 +34,9 @@ struct vp_config {
 /* Read a file. Syntax errors, duplicate sections and duplicate keys are
  * reported (file:line) and counted in cfg->n_errors. NULL if unreadable. */
 struct vp_config *vp_config_load(const char *path);
+/* Read an open stream (bytes as in a file, NULs included: the fuzz target);
+ * `name` appears in errors. */
+struct vp_config *vp_config_load_stream(const char *name, FILE *fp);
 /* Read from a string (for embedded graphs); `name` appears in errors. */
 struct vp_config *vp_config_load_string(const char *name, const char *text);
 void vp_config_free(struct vp_config *cfg);

@@ -2,6 +2,7 @@
  * links, and every check `vpipe check` promises (file:line on each error). */
 #include "graph.h"
 #include "config.h"
+#include "keys.h"
 #include "loader.h"
 #include "params.h"
 
@@ -11,19 +12,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-
-static const char *const policy_names[] = {"block", "drop-new", "drop-old",
-					   NULL};
-static const char *const restart_names[] = {"never", "on-error", NULL};
-static const char *const node_keys[] = {"module",     "input",
-					"queue-size", "queue-policy",
-					"restart",    "restart-delay",
-					"restart-max-delay", "pool-size",
-					NULL};
-static const char *const pipeline_keys[] = {"module-path", "log-level",
-					    "drain-timeout", NULL};
-
-#define DEFAULT_QUEUE_SIZE 8
 
 struct builder {
 	struct vp_pipeline *pl;
@@ -37,39 +25,15 @@ static void err_at(struct builder *b, int line, const char *fmt, ...)
 
 static void err_at(struct builder *b, int line, const char *fmt, ...)
 {
-	char where[512], msg[2048];
+	char where[512], raw[2048], msg[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	vp_escape_controls(raw, msg, sizeof(msg));
 	vp_config_where(b->cfg, line, where, sizeof(where));
 	fprintf(stderr, "%s: error: %s\n", where, msg);
 	b->errors++;
-}
-
-/* The closest candidate within a small edit distance, else one that
- * contains the word as a dash-separated part ("region" -> "aws-region"),
- * or NULL. */
-static const char *nearest(const char *word, const char *const *cands,
-			   size_t n)
-{
-	const char *best = NULL;
-	unsigned best_d = 3;
-	for (size_t i = 0; i < n && cands[i]; i++) {
-		unsigned d = vp_edit_distance(word, cands[i]);
-		if (d < best_d) {
-			best_d = d;
-			best = cands[i];
-		}
-	}
-	size_t wl = strlen(word);
-	for (size_t i = 0; !best && wl >= 3 && i < n && cands[i]; i++) {
-		const char *c = cands[i], *hit = strstr(c, word);
-		if (hit && (hit == c || hit[-1] == '-') &&
-		    (hit[wl] == 0 || hit[wl] == '-'))
-			best = c;
-	}
-	return best;
 }
 
 /* Value of a key with ${VAR} expanded; NULL (and an error) if unset. */
@@ -82,109 +46,89 @@ static char *expanded(struct builder *b, const struct vp_kv *kv)
 	return v;
 }
 
-static int kernel_enum(struct builder *b, struct vp_section *s,
-		       const char *key, const char *const *choices, int def)
+/* Called for a key no table of the section declares. */
+typedef void unknown_fn(struct builder *b, struct vp_kv *kv, void *ctx);
+
+/* Parse the keys of section s that `table` declares into config, marking
+ * them used; `label` starts each value error ("[cam]", "[pipeline]"). With
+ * `unknown`, the other keys not used yet are reported through it, in file
+ * order with the value errors. */
+static void parse_table_keys(struct builder *b, struct vp_section *s,
+			     const struct vpipe_param *table, void *config,
+			     const char *label, unknown_fn *unknown, void *ctx)
 {
-	struct vp_kv *kv = vp_section_get(s, key);
-	if (!kv)
-		return def;
-	kv->used = true;
-	char *v = expanded(b, kv);
-	if (!v)
-		return def;
-	for (int i = 0; choices[i]; i++)
-		if (!strcmp(v, choices[i])) {
-			free(v);
-			return i;
-		}
-	char allowed[256] = "";
-	for (int i = 0; choices[i]; i++)
-		snprintf(allowed + strlen(allowed),
-			 sizeof(allowed) - strlen(allowed), "%s%s",
-			 i ? ", " : "", choices[i]);
-	err_at(b, kv->line, "invalid value '%s' for %s: one of: %s", v, key,
-	       allowed);
-	free(v);
-	return def;
+	char err[1024];
+	for (size_t i = 0; i < s->n_kv; i++) {
+		struct vp_kv *kv = &s->kv[i];
+		if (kv->used)
+			continue;
+		const struct vpipe_param *p = vp_param_find(table, kv->key);
+		if (!p && unknown)
+			unknown(b, kv, ctx);
+		if (!p)
+			continue;
+		kv->used = true;
+		/* vpipe graph: a value naming an unset variable keeps its
+		 * default (config.h, env_optional). */
+		char *v = b->cfg->env_optional
+				  ? vp_expand_env(kv->value, err, sizeof(err))
+				  : expanded(b, kv);
+		if (!v)
+			continue;
+		if (vp_param_parse(p, v, config, err, sizeof(err)))
+			err_at(b, kv->line, "%s %s", label, err);
+		free(v);
+	}
 }
 
-static int64_t kernel_number(struct builder *b, struct vp_section *s,
-			     const char *key, int64_t def, int64_t lo,
-			     int64_t hi, bool duration)
+/* Defaults of a kernel table; they are the kernel's own, so they parse. */
+static void kernel_defaults(const struct vpipe_param *table, void *config)
 {
-	struct vp_kv *kv = vp_section_get(s, key);
-	if (!kv)
-		return def;
-	kv->used = true;
-	char *v = expanded(b, kv);
-	if (!v)
-		return def;
-	int64_t x;
-	int rc = duration ? vp_parse_duration(v, VPIPE_S, &x)
-			  : vp_parse_int(v, &x);
-	if (rc)
-		err_at(b, kv->line, "invalid value '%s' for %s: %s", v, key,
-		       duration ? "a duration like 500ms, 5s or 1m"
-				: "an integer");
-	else if (x < lo || x > hi) {
-		char l[32], h[32];
-		if (duration) {
-			vp_format_duration(lo, l, sizeof(l));
-			vp_format_duration(hi, h, sizeof(h));
-		} else {
-			snprintf(l, sizeof(l), "%" PRId64, lo);
-			snprintf(h, sizeof(h), "%" PRId64, hi);
-		}
-		err_at(b, kv->line, "out of range: %s must be %s to %s", key, l,
-		       h);
-		rc = -1;
+	char err[512];
+	if (vp_params_defaults(table, config, err, sizeof(err))) {
+		fprintf(stderr, "vpipe: %s\n", err);
+		abort();
 	}
-	free(v);
-	return rc ? def : x;
+}
+
+/* The names of a table, NULL-terminated, for suggestions and messages. */
+static size_t table_names(const struct vpipe_param *table, const char **out,
+			  size_t n, size_t cap)
+{
+	for (const struct vpipe_param *p = table; p && p->name && n + 1 < cap;
+	     p++)
+		out[n++] = p->name;
+	out[n] = NULL;
+	return n;
+}
+
+static void unknown_pipeline_key(struct builder *b, struct vp_kv *kv, void *ctx)
+{
+	(void)ctx;
+	const char *names[64];
+	size_t n = table_names(vp_pipeline_key_table, names, 0, 64);
+	char keys[512] = "";
+	for (size_t i = 0; i < n; i++)
+		snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys),
+			 "%s%s", i ? ", " : "", names[i]);
+	const char *near = vp_nearest(kv->key, names, n);
+	err_at(b, kv->line, "unknown key '%s' in [pipeline]%s%s%s (keys: %s)",
+	       kv->key, near ? "; did you mean '" : "", near ? near : "",
+	       near ? "'?" : "", keys);
 }
 
 static void parse_pipeline_section(struct builder *b)
 {
-	struct vp_pipeline *pl = b->pl;
-	pl->drain_timeout = 5 * VPIPE_S;
-	pl->log_level = -1;
+	struct vp_pipeline_keys k = {.log_level = -1};
+	kernel_defaults(vp_pipeline_key_table, &k);
 	struct vp_section *s = vp_config_section(b->cfg, "pipeline");
-	const char *configured = NULL;
-	char *mpath = NULL;
-	if (s) {
-		for (size_t i = 0; i < s->n_kv; i++) {
-			struct vp_kv *kv = &s->kv[i];
-			bool known = false;
-			for (int k = 0; pipeline_keys[k]; k++)
-				known = known || !strcmp(kv->key, pipeline_keys[k]);
-			if (known)
-				continue;
-			const char *near = nearest(kv->key, pipeline_keys, 16);
-			err_at(b, kv->line,
-			       "unknown key '%s' in [pipeline]%s%s%s (keys: "
-			       "module-path, log-level, drain-timeout)",
-			       kv->key, near ? "; did you mean '" : "",
-			       near ? near : "", near ? "'?" : "");
-		}
-		struct vp_kv *kv = vp_section_get(s, "module-path");
-		if (kv && (mpath = expanded(b, kv)))
-			configured = mpath;
-		kv = vp_section_get(s, "log-level");
-		if (kv) {
-			char *v = expanded(b, kv);
-			if (v && (pl->log_level = vp_log_parse_level(v)) < 0)
-				err_at(b, kv->line,
-				       "invalid value '%s' for log-level: one of: "
-				       "error, warn, info, debug",
-				       v);
-			free(v);
-		}
-		pl->drain_timeout = kernel_number(b, s, "drain-timeout",
-						  5 * VPIPE_S, 0,
-						  3600 * VPIPE_S, true);
-	}
-	vp_module_path_init(&b->mp, configured);
-	free(mpath);
+	if (s)
+		parse_table_keys(b, s, vp_pipeline_key_table, &k, "[pipeline]",
+				 unknown_pipeline_key, NULL);
+	b->pl->drain_timeout = k.drain_timeout;
+	b->pl->log_level = vp_pipeline_log_level(k.log_level);
+	vp_module_path_init(&b->mp, k.module_path);
+	vp_params_free(vp_pipeline_key_table, &k);
 }
 
 static void split_inputs(struct vpipe_node *n, const char *value)
@@ -228,21 +172,15 @@ static const char *renamed(const struct vpipe_node *n, const char *key)
 	return NULL;
 }
 
-static void unknown_key(struct builder *b, struct vpipe_node *n,
-			struct vp_kv *kv)
+static void unknown_key(struct builder *b, struct vp_kv *kv, void *ctx)
 {
+	struct vpipe_node *n = ctx;
 	const char *cands[256];
-	size_t nc = 0;
-	for (int k = 0; node_keys[k] && nc < 255; k++)
-		cands[nc++] = node_keys[k];
-	for (const struct vpipe_param *p = n->mod->params; p && p->name &&
-							    nc < 255;
-	     p++)
-		cands[nc++] = p->name;
-	cands[nc] = NULL;
+	size_t nc = table_names(vp_node_key_table, cands, 0, 256);
+	nc = table_names(n->mod->params, cands, nc, 256);
 	const char *near = renamed(n, kv->key);
 	if (!near)
-		near = nearest(kv->key, cands, nc);
+		near = vp_nearest(kv->key, cands, nc);
 	err_at(b, kv->line,
 	       "unknown key '%s' for node [%s] (module %s)%s%s%s; see `vpipe "
 	       "modules %s`",
@@ -255,28 +193,11 @@ static void parse_module_params(struct builder *b, struct vpipe_node *n,
 {
 	const struct vpipe_module *m = n->mod;
 	n->config = vp_xcalloc(1, m->config_size ? m->config_size : 1);
-	char err[1024];
+	char err[1024], label[300];
 	if (vp_params_defaults(m->params, n->config, err, sizeof(err)))
 		err_at(b, s->line, "module %s: %s", m->name, err);
-	for (size_t i = 0; i < s->n_kv; i++) {
-		struct vp_kv *kv = &s->kv[i];
-		if (kv->used)
-			continue;
-		const struct vpipe_param *p = vp_param_find(m->params, kv->key);
-		if (!p) {
-			unknown_key(b, n, kv);
-			continue;
-		}
-		kv->used = true;
-		char *v = b->cfg->env_optional
-				  ? vp_expand_env(kv->value, err, sizeof(err))
-				  : expanded(b, kv);
-		if (!v)
-			continue;
-		if (vp_param_parse(p, v, n->config, err, sizeof(err)))
-			err_at(b, kv->line, "[%s] %s", n->name, err);
-		free(v);
-	}
+	snprintf(label, sizeof(label), "[%s]", n->name);
+	parse_table_keys(b, s, m->params, n->config, label, unknown_key, n);
 	for (const struct vpipe_param *p = m->params; p && p->name; p++)
 		if ((p->flags & VPIPE_PARAM_REQUIRED) && !vp_section_get(s, p->name))
 			err_at(b, s->line,
@@ -284,7 +205,9 @@ static void parse_module_params(struct builder *b, struct vpipe_node *n,
 			       m->name, p->name, p->help ? p->help : "");
 }
 
-static struct vpipe_node *make_node(struct builder *b, struct vp_section *s)
+/* The module named by the node's keys, NULL (with the error) if none. */
+static struct vp_module *node_module(struct builder *b, struct vp_section *s,
+				     const struct vp_node_keys *k)
 {
 	struct vp_kv *mkv = vp_section_get(s, "module");
 	if (!mkv) {
@@ -293,27 +216,39 @@ static struct vpipe_node *make_node(struct builder *b, struct vp_section *s)
 		       s->name);
 		return NULL;
 	}
-	mkv->used = true;
-	char *mname = expanded(b, mkv);
-	if (!mname)
+	if (!k->module) /* its value did not expand: reported */
 		return NULL;
 	char err[4096];
-	struct vp_module *lm = vp_module_load(&b->mp, mname, err, sizeof(err));
-	free(mname);
+	struct vp_module *lm =
+	    vp_module_load(&b->mp, k->module, err, sizeof(err));
 	if (!lm) {
 		err_at(b, mkv->line, "%s", err);
 		return NULL;
 	}
 	for (const struct vpipe_param *p = lm->desc->params; p && p->name; p++)
-		for (int k = 0; node_keys[k]; k++)
-			if (!strcmp(p->name, node_keys[k])) {
-				err_at(b, mkv->line,
-				       "module %s (%s) declares a parameter '%s', "
-				       "a key vpipe itself handles for every node: "
-				       "the module must rename it",
-				       lm->name, lm->path, p->name);
-				return NULL;
-			}
+		if (vp_param_find(vp_node_key_table, p->name)) {
+			err_at(b, mkv->line,
+			       "module %s (%s) declares a parameter '%s', "
+			       "a key vpipe itself handles for every node: "
+			       "the module must rename it",
+			       lm->name, lm->path, p->name);
+			return NULL;
+		}
+	return lm;
+}
+
+static struct vpipe_node *make_node(struct builder *b, struct vp_section *s)
+{
+	struct vp_node_keys k = {0};
+	char label[300];
+	kernel_defaults(vp_node_key_table, &k);
+	snprintf(label, sizeof(label), "[%s]", s->name);
+	parse_table_keys(b, s, vp_node_key_table, &k, label, NULL, NULL);
+	struct vp_module *lm = node_module(b, s, &k);
+	if (!lm) {
+		vp_params_free(vp_node_key_table, &k);
+		return NULL;
+	}
 	struct vpipe_node *n = vp_xcalloc(1, sizeof(*n));
 	n->name = vp_strdup(s->name);
 	n->lm = lm;
@@ -323,34 +258,22 @@ static struct vpipe_node *make_node(struct builder *b, struct vp_section *s)
 	n->wake_fd = -1;
 	for (unsigned w = 0; w < VP_MAX_WORKERS; w++)
 		n->worker_wake_fd[w] = -1;
-	n->queue_size = (size_t)kernel_number(b, s, "queue-size",
-					      DEFAULT_QUEUE_SIZE, 1, 65536,
-					      false);
-	n->queue_policy = kernel_enum(b, s, "queue-policy", policy_names,
-				      VP_BLOCK);
-	n->restart = kernel_enum(b, s, "restart", restart_names,
-				 VP_RESTART_NEVER);
-	n->restart_delay = kernel_number(b, s, "restart-delay", VPIPE_S,
-					 VPIPE_MS, 3600 * VPIPE_S, true);
-	n->restart_max_delay = kernel_number(b, s, "restart-max-delay",
-					     60 * VPIPE_S, VPIPE_MS,
-					     86400 * VPIPE_S, true);
+	n->queue_size = (size_t)k.queue_size;
+	n->queue_policy = k.queue_policy;
+	n->restart = k.restart;
+	n->restart_delay = k.restart_delay;
+	n->restart_max_delay = k.restart_max_delay;
 	if (n->restart_max_delay < n->restart_delay)
 		err_at(b, s->line,
 		       "[%s]: restart-max-delay must not be below restart-delay",
 		       s->name);
-	n->pool_count = (unsigned)kernel_number(b, s, "pool-size", 0, 0,
-						65536, false);
+	n->pool_count = (unsigned)k.pool_size;
 	n->pool_user = n->pool_count != 0;
-	struct vp_kv *in = vp_section_get(s, "input");
-	if (in) {
-		in->used = true;
-		n->input_line = in->line;
-		char *v = expanded(b, in);
-		if (v)
-			split_inputs(n, v);
-		free(v);
+	if (k.input) {
+		n->input_line = vp_section_get(s, "input")->line;
+		split_inputs(n, k.input);
 	}
+	vp_params_free(vp_node_key_table, &k);
 	parse_module_params(b, n, s);
 	return n;
 }
@@ -480,7 +403,7 @@ static void link_inputs(struct builder *b, struct vpipe_node *to)
 			for (unsigned k = 0; k < b->pl->n_nodes && nn < 255; k++)
 				names[nn++] = b->pl->nodes[k]->name;
 			names[nn] = NULL;
-			const char *near = nearest(ref, names, nn);
+			const char *near = vp_nearest(ref, names, nn);
 			err_at(b, to->input_line,
 			       "input of [%s] names node '%s', which does not "
 			       "exist%s%s%s",
@@ -727,7 +650,7 @@ void vp_graph_free(struct vp_pipeline *pl)
 
 static const char *policy_name(int p)
 {
-	return policy_names[p];
+	return vp_policy_names[p];
 }
 
 void vp_graph_print(struct vp_pipeline *pl, FILE *out)
@@ -737,7 +660,7 @@ void vp_graph_print(struct vp_pipeline *pl, FILE *out)
 		struct vpipe_node *n = pl->nodes[i];
 		fprintf(out, "  [%s] module %s %s, restart %s\n", n->name,
 			n->mod->name, n->mod->version ? n->mod->version : "",
-			restart_names[n->restart]);
+			vp_restart_names[n->restart]);
 		for (const struct vpipe_param *p = n->mod->params; p && p->name;
 		     p++) {
 			char v[512];
@@ -775,17 +698,36 @@ void vp_graph_print(struct vp_pipeline *pl, FILE *out)
 	fprintf(out, "\n");
 }
 
+/* The inside of a DOT quoted string: " and \ escaped, since a node may
+ * be named [a"b\]. */
+static void dot_escaped(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+}
+
 void vp_graph_dot(struct vp_pipeline *pl, FILE *out)
 {
 	fprintf(out, "digraph vpipe {\n  rankdir=LR;\n  node [shape=box];\n");
-	for (unsigned i = 0; i < pl->n_nodes; i++)
-		fprintf(out, "  \"%s\" [label=\"%s\\n(%s)\"];\n",
-			pl->nodes[i]->name, pl->nodes[i]->name,
-			pl->nodes[i]->mod->name);
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		fputs("  \"", out);
+		dot_escaped(out, pl->nodes[i]->name);
+		fputs("\" [label=\"", out);
+		dot_escaped(out, pl->nodes[i]->name);
+		fputs("\\n(", out); /* DOT's own line break in a label */
+		dot_escaped(out, pl->nodes[i]->mod->name);
+		fputs(")\"];\n", out);
+	}
 	for (unsigned i = 0; i < pl->n_links; i++) {
 		struct vp_link *l = pl->links[i];
-		fprintf(out, "  \"%s\" -> \"%s\" [label=\"queue %zu, %s\"];\n",
-			l->from->name, l->to->name, l->capacity,
+		fputs("  \"", out);
+		dot_escaped(out, l->from->name);
+		fputs("\" -> \"", out);
+		dot_escaped(out, l->to->name);
+		fprintf(out, "\" [label=\"queue %zu, %s\"];\n", l->capacity,
 			policy_name(l->policy));
 	}
 	fprintf(out, "}\n");

@@ -81,6 +81,7 @@ struct vp_counter {
 	const char *name;
 	_Atomic int64_t value;
 	bool gauge;
+	bool refused; /* the name breaks the naming rule: never counted */
 };
 
 struct vp_outport {
@@ -88,12 +89,31 @@ struct vp_outport {
 	unsigned n_links;
 	uint32_t media;
 	uint64_t seq;
+	/* set by the module in create() (format.c, under its lock) */
+	bool has_fmt;
+	struct vpipe_format fmt;
 };
 
 struct vp_module; /* loaded module, loader.c */
 struct vp_pipeline;
 
 enum vp_restart { VP_RESTART_NEVER, VP_RESTART_ON_ERROR };
+
+/* The module callback a node's thread is in, for the report of a node that
+ * does not stop (sched.c). */
+enum vp_callback {
+	VP_CB_NONE,
+	VP_CB_CREATE,
+	VP_CB_START,
+	VP_CB_PRODUCE,
+	VP_CB_PROCESS,
+	VP_CB_FLUSH,
+	VP_CB_TIMER,
+	VP_CB_UPSTREAM,
+	VP_CB_STOP,
+	VP_CB_WORKERS, /* the kernel joins its worker threads after stop() */
+	VP_CB_DESTROY,
+};
 
 enum vp_node_state {
 	VP_NODE_IDLE,
@@ -155,9 +175,9 @@ struct vpipe_node {
 	 * the node's thread while the main thread may read it (stop) */
 	_Atomic int64_t drain_timeout;
 	uint64_t extra_memory;              /* declared by the module */
-
-	/* when the running module callback began, 0: none (watchdog.h) */
-	_Atomic int64_t callback_since;
+	_Atomic int callback;		    /* enum vp_callback */
+	_Atomic int64_t callback_since;	    /* when it was entered */
+	_Atomic bool exited;		    /* the node's thread returned */
 
 	/* counters */
 	_Atomic uint64_t frames_in, frames_out, errors, restarts;
@@ -182,15 +202,24 @@ struct vp_pipeline {
 	int log_level;
 	int done_fd; /* eventfd: a node thread finished */
 	_Atomic unsigned running;
+	/* node threads left running when vp_pipeline_run gave up on them: the
+	 * pipeline must not be freed, the process must exit (_exit) */
+	unsigned abandoned;
 };
 
 /* clock.c */
 int64_t vp_monotonic_ns(void);
 int64_t vp_clock_origin(void);
+/* The harness clock (harness.c): vpipe_now() reads `now` while on. */
+void vp_clock_set_manual(bool on, int64_t now);
+void vp_clock_advance(int64_t ns);
 
 /* log.c */
 void vp_log_set_level(int level);
 int vp_log_parse_level(const char *s);
+
+/* counter_name.c: 0, or -1 with the reason in why. */
+int vp_counter_name_check(const char *name, bool gauge, char *why, size_t len);
 
 /* node.c */
 void vp_node_wake_consumer(struct vpipe_node *n);
@@ -203,10 +232,19 @@ bool vp_node_all_outputs_dead(struct vpipe_node *n);
 
 /* sched.c */
 int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns);
+/* What the first signal does (drain, then stop), and the second (stop at
+ * once): for a pipeline that vp_pipeline_run runs in another thread. */
+void vp_pipeline_stop(struct vp_pipeline *pl);
+void vp_pipeline_abort(struct vp_pipeline *pl);
 
 /* util */
 unsigned vp_edit_distance(const char *a, const char *b);
+/* The candidate a user most likely meant by `word` ("widht" -> "width",
+ * "region" -> "aws-region", "x246" -> "x264"), or NULL. */
+const char *vp_nearest(const char *word, const char *const *cands, size_t n);
 char *vp_strdup(const char *s);
 void *vp_xcalloc(size_t n, size_t size);
+bool vp_is_control(unsigned char c);
+void vp_escape_controls(const char *s, char *out, size_t len);
 
 #endif

@@ -2,6 +2,7 @@
  * load, a name with a path separator or ".." is refused, and a module built
  * for another ABI is refused with both versions named. */
 #include "loader.h"
+#include "params.h"
 #include "internal.h"
 
 #include <dirent.h>
@@ -116,6 +117,29 @@ static char *find_file(const struct vp_module_path *mp, const char *name)
 	return NULL;
 }
 
+/* The ABI and the descriptor's shape; 0, or -1 with the reason in err. */
+static int check_descriptor(const struct vpipe_module *d, const char *name,
+			    const char *path, char *err, size_t errlen)
+{
+	if (d->abi_version != VPIPE_ABI_VERSION) {
+		snprintf(err, errlen,
+			 "module '%s' (%s) was built for vpipe ABI version %u, "
+			 "but this vpipe has ABI version %u: rebuild the module "
+			 "against this vpipe's headers",
+			 name, path, d->abi_version, VPIPE_ABI_VERSION);
+		return -1;
+	}
+	if (d->struct_size < offsetof(struct vpipe_module, reserved) ||
+	    !d->name || strcmp(d->name, name) || (!d->produce && !d->process)) {
+		snprintf(err, errlen,
+			 "module '%s' (%s) has an invalid descriptor (name "
+			 "'%s', needs produce or process)",
+			 name, path, d->name ? d->name : "(none)");
+		return -1;
+	}
+	return 0;
+}
+
 static struct vp_module *open_module(const char *name, const char *path,
 				     char *err, size_t errlen)
 {
@@ -134,21 +158,15 @@ static struct vp_module *open_module(const char *name, const char *path,
 		dlclose(h);
 		return NULL;
 	}
-	if (d->abi_version != VPIPE_ABI_VERSION) {
-		snprintf(err, errlen,
-			 "module '%s' (%s) was built for vpipe ABI version %u, "
-			 "but this vpipe has ABI version %u: rebuild the module "
-			 "against this vpipe's headers",
-			 name, path, d->abi_version, VPIPE_ABI_VERSION);
+	if (check_descriptor(d, name, path, err, errlen)) {
 		dlclose(h);
 		return NULL;
 	}
-	if (d->struct_size < offsetof(struct vpipe_module, reserved) ||
-	    !d->name || strcmp(d->name, name) || (!d->produce && !d->process)) {
+	char why[1024];
+	if (vp_params_check_table(d->params, why, sizeof(why))) {
 		snprintf(err, errlen,
-			 "module '%s' (%s) has an invalid descriptor (name "
-			 "'%s', needs produce or process)",
-			 name, path, d->name ? d->name : "(none)");
+			 "module '%s' (%s) has a broken parameter table: %s",
+			 name, path, why);
 		dlclose(h);
 		return NULL;
 	}
@@ -160,9 +178,28 @@ static struct vp_module *open_module(const char *name, const char *path,
 	return m;
 }
 
+/* With cache_lock held. */
+static struct vp_module *cache_find(const char *name)
+{
+	for (unsigned i = 0; i < n_cache; i++)
+		if (!strcmp(cache[i]->name, name))
+			return cache[i];
+	return NULL;
+}
+
+static void cache_add(struct vp_module *m)
+{
+	cache = realloc(cache, (n_cache + 1) * sizeof(*cache));
+	if (!cache)
+		abort();
+	cache[n_cache++] = m;
+}
+
 struct list_ctx {
 	char *buf;
 	size_t len, used;
+	const char *names[256]; /* for a suggestion */
+	size_t n;
 };
 
 static void list_names(struct vp_module *m, void *arg)
@@ -172,6 +209,8 @@ static void list_names(struct vp_module *m, void *arg)
 		c->used += (size_t)snprintf(c->buf + c->used, c->len - c->used,
 					    "%s%s", c->used ? ", " : "",
 					    m->name);
+	if (c->n < 255)
+		c->names[c->n++] = m->name;
 }
 
 struct vp_module *vp_module_load(const struct vp_module_path *mp,
@@ -185,17 +224,17 @@ struct vp_module *vp_module_load(const struct vp_module_path *mp,
 		return NULL;
 	}
 	pthread_mutex_lock(&cache_lock);
-	for (unsigned i = 0; i < n_cache; i++)
-		if (!strcmp(cache[i]->name, name)) {
-			pthread_mutex_unlock(&cache_lock);
-			return cache[i];
-		}
+	struct vp_module *cached = cache_find(name);
 	pthread_mutex_unlock(&cache_lock);
+	if (cached)
+		return cached;
 	char *path = find_file(mp, name);
 	if (!path) {
 		char names[2048] = "";
-		struct list_ctx c = {names, sizeof(names), 0};
+		struct list_ctx c = {.buf = names, .len = sizeof(names)};
 		vp_module_foreach(mp, list_names, NULL, &c);
+		c.names[c.n] = NULL;
+		const char *near = vp_nearest(name, c.names, c.n);
 		char dirs[1024] = "";
 		size_t off = 0;
 		for (unsigned i = 0; i < mp->n && off < sizeof(dirs); i++)
@@ -203,8 +242,10 @@ struct vp_module *vp_module_load(const struct vp_module_path *mp,
 						"%s%s", i ? ":" : "",
 						mp->dirs[i]);
 		snprintf(err, errlen,
-			 "unknown module '%s' (available: %s; searched %s)",
-			 name, *names ? names : "none", dirs);
+			 "unknown module '%s'%s%s%s (available: %s; searched "
+			 "%s)",
+			 name, near ? "; did you mean '" : "", near ? near : "",
+			 near ? "'?" : "", *names ? names : "none", dirs);
 		return NULL;
 	}
 	struct vp_module *m = open_module(name, path, err, errlen);
@@ -212,10 +253,36 @@ struct vp_module *vp_module_load(const struct vp_module_path *mp,
 	if (!m)
 		return NULL;
 	pthread_mutex_lock(&cache_lock);
-	cache = realloc(cache, (n_cache + 1) * sizeof(*cache));
-	if (!cache)
-		abort();
-	cache[n_cache++] = m;
+	cache_add(m);
+	pthread_mutex_unlock(&cache_lock);
+	return m;
+}
+
+struct vp_module *vp_module_register(const struct vpipe_module *desc,
+				     char *err, size_t errlen)
+{
+	const char *name = desc && desc->name ? desc->name : "";
+	if (!valid_name(name)) {
+		snprintf(err, errlen, "invalid module name '%s' in a descriptor",
+			 name);
+		return NULL;
+	}
+	if (check_descriptor(desc, name, "(linked in)", err, errlen))
+		return NULL;
+	pthread_mutex_lock(&cache_lock);
+	struct vp_module *m = cache_find(name);
+	if (m && m->desc != desc) {
+		snprintf(err, errlen,
+			 "a different module named '%s' is already loaded (%s)",
+			 name, m->path);
+		m = NULL;
+	} else if (!m) {
+		m = vp_xcalloc(1, sizeof(*m));
+		m->name = vp_strdup(name);
+		m->path = vp_strdup("(linked in)");
+		m->desc = desc;
+		cache_add(m);
+	}
 	pthread_mutex_unlock(&cache_lock);
 	return m;
 }

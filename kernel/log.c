@@ -58,12 +58,11 @@ void vpipe_vlog(struct vpipe_node *node, int level, const char *fmt,
 		return;
 	if (log_journal < 0)
 		log_journal = getenv("JOURNAL_STREAM") != NULL;
-	char msg[2048];
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* One line per message: journald and grep both rely on it. */
-	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	char raw[2048], msg[2048];
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	/* One line per message (journald and grep rely on it), and no raw
+	 * control bytes from a file or a peer reach the terminal. */
+	vp_escape_controls(raw, msg, sizeof(msg));
 	const char *who = node ? vpipe_node_name(node) : "vpipe";
 	if (log_journal) {
 		fprintf(stderr, "<%d>%s: %s\n", level, who, msg);

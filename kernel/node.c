@@ -426,25 +426,38 @@ static struct vp_counter *counter(struct vpipe_node *node, const char *name,
 {
 	unsigned n = atomic_load_explicit(&node->n_counters,
 					  memory_order_acquire);
+	if (!name)
+		return NULL;
 	for (unsigned i = 0; i < n; i++)
 		if (node->counters[i].name == name ||
 		    !strcmp(node->counters[i].name, name))
-			return &node->counters[i];
+			return node->counters[i].refused ? NULL
+							 : &node->counters[i];
 	pthread_mutex_lock(&counter_lock);
 	n = atomic_load(&node->n_counters);
 	struct vp_counter *c = NULL;
 	for (unsigned i = 0; i < n && !c; i++)
 		if (!strcmp(node->counters[i].name, name))
 			c = &node->counters[i];
+	char why[160];
 	if (!c && n < VP_MAX_COUNTERS) {
 		c = &node->counters[n];
 		c->name = name;
 		c->gauge = gauge;
+		/* A bad name is refused once, loudly, and kept (refused) so
+		 * that later calls cost a lookup, not another log line. */
+		c->refused =
+		    vp_counter_name_check(name, gauge, why, sizeof(why)) != 0;
 		atomic_store_explicit(&node->n_counters, n + 1,
 				      memory_order_release);
+		if (c->refused)
+			vpipe_error(node,
+				    "%s name '%s' refused: %s (see "
+				    "docs/writing-modules.md, counters)",
+				    gauge ? "gauge" : "counter", name, why);
 	}
 	pthread_mutex_unlock(&counter_lock);
-	return c;
+	return c && !c->refused ? c : NULL;
 }
 
 void vpipe_node_count(struct vpipe_node *node, const char *name, int64_t delta)

@@ -74,7 +74,13 @@ static int split_number(const char *s, double *num, const char **suffix)
 	return 0;
 }
 
-int vp_parse_duration(const char *s, int64_t bare_unit, int64_t *ns)
+/* Only 0 means the same in every unit: any other number must say its. */
+static bool missing_unit(double x, const char *suffix)
+{
+	return !*suffix && x != 0;
+}
+
+int vp_parse_duration(const char *s, int64_t *ns)
 {
 	static const struct {
 		const char *suffix;
@@ -92,7 +98,9 @@ int vp_parse_duration(const char *s, int64_t bare_unit, int64_t *ns)
 	const char *suffix;
 	if (split_number(s, &x, &suffix))
 		return -1;
-	int64_t unit = bare_unit > 0 ? bare_unit : 1000000000LL;
+	if (missing_unit(x, suffix))
+		return VP_PARSE_NO_UNIT;
+	int64_t unit = 1;
 	if (*suffix) {
 		unit = 0;
 		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
@@ -114,6 +122,8 @@ int vp_parse_size(const char *s, int64_t *bytes)
 	const char *suffix;
 	if (split_number(s, &x, &suffix))
 		return -1;
+	if (missing_unit(x, suffix))
+		return VP_PARSE_NO_UNIT;
 	double mult = 1;
 	char c = (char)tolower((unsigned char)suffix[0]);
 	if (c) {
@@ -160,8 +170,10 @@ void vp_format_size(int64_t b, char *buf, size_t len)
 		snprintf(buf, len, "%" PRId64 "M", b / ((int64_t)1 << 20));
 	else if (b && b % 1024 == 0)
 		snprintf(buf, len, "%" PRId64 "k", b / 1024);
+	else if (b)
+		snprintf(buf, len, "%" PRId64 "B", b);
 	else
-		snprintf(buf, len, "%" PRId64, b);
+		snprintf(buf, len, "0");
 }
 
 const char *vp_param_type_name(uint32_t type)
@@ -188,6 +200,38 @@ const char *vp_param_type_name(uint32_t type)
 	default:
 		return "?";
 	}
+}
+
+void vp_duration_error(const char *key, const char *text, char *err,
+		       size_t errlen)
+{
+	int64_t ns;
+	if (vp_parse_duration(text, &ns) == VP_PARSE_NO_UNIT)
+		snprintf(err, errlen,
+			 "invalid value '%s' for %s: a duration needs a unit: "
+			 "write %ss or %sms (units: ns, us, ms, s, m, h, d)",
+			 text, key, text, text);
+	else
+		snprintf(err, errlen,
+			 "invalid value '%s' for %s: a duration like 500ms, "
+			 "2s, 1m or 1h",
+			 text, key);
+}
+
+void vp_size_error(const char *key, const char *text, char *err, size_t errlen)
+{
+	int64_t b;
+	if (vp_parse_size(text, &b) == VP_PARSE_NO_UNIT)
+		snprintf(err, errlen,
+			 "invalid value '%s' for %s: a size needs a unit: "
+			 "write %sB for bytes, or %sk or %sM (k, M, G are "
+			 "1024, 1024^2, 1024^3 bytes)",
+			 text, key, text, text, text);
+	else
+		snprintf(err, errlen,
+			 "invalid value '%s' for %s: a size like 512B, 64k, "
+			 "16M or 1G",
+			 text, key);
 }
 
 static bool bounded(const struct vpipe_param *p)
@@ -328,13 +372,8 @@ int vp_param_parse(const struct vpipe_param *p, const char *text,
 			*(double *)field(config, p) = d;
 		return 0;
 	case VPIPE_PARAM_DURATION:
-		if (vp_parse_duration(text, p->unit, &i64)) {
-			snprintf(err, errlen,
-				 "invalid value '%s' for %s: a duration like "
-				 "500ms, 2s, 1m or 1h%s",
-				 text, p->name,
-				 p->unit == VPIPE_MS ? " (a bare number is ms)"
-						     : "");
+		if (vp_parse_duration(text, &i64)) {
+			vp_duration_error(p->name, text, err, errlen);
 			return -1;
 		}
 		if (bounded(p) &&
@@ -346,10 +385,7 @@ int vp_param_parse(const struct vpipe_param *p, const char *text,
 		return 0;
 	case VPIPE_PARAM_SIZE:
 		if (vp_parse_size(text, &i64)) {
-			snprintf(err, errlen,
-				 "invalid value '%s' for %s: a size like 512, "
-				 "64k, 16M or 1G",
-				 text, p->name);
+			vp_size_error(p->name, text, err, errlen);
 			return -1;
 		}
 		if (bounded(p) && ((double)i64 < p->min || (double)i64 > p->max))
@@ -379,6 +415,45 @@ int vp_params_defaults(const struct vpipe_param *table, void *config,
 	return 0;
 }
 
+/* Lower-case words joined by '-', as every key in the INI is. */
+static bool key_name_ok(const char *n)
+{
+	if (!n[0] || n[0] < 'a' || n[0] > 'z')
+		return false;
+	for (const char *c = n; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+		      (*c == '-' && c[1] && c[1] != '-')))
+			return false;
+	return true;
+}
+
+int vp_params_check_table(const struct vpipe_param *table, char *err,
+			  size_t errlen)
+{
+	for (const struct vpipe_param *p = table; p && p->name; p++) {
+		char e[512];
+		if (!key_name_ok(p->name)) {
+			snprintf(err, errlen,
+				 "parameter '%s': names are lower-case words "
+				 "joined by '-'",
+				 p->name);
+			return -1;
+		}
+		if (vp_param_find(table, p->name) != p) {
+			snprintf(err, errlen,
+				 "parameter '%s' is declared twice", p->name);
+			return -1;
+		}
+		if (p->def && vp_param_parse(p, p->def, NULL, e, sizeof(e))) {
+			snprintf(err, errlen,
+				 "the default of '%s' is invalid: %s", p->name,
+				 e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 void vp_params_free(const struct vpipe_param *table, void *config)
 {
 	if (!config)
@@ -399,6 +474,30 @@ const struct vpipe_param *vp_param_find(const struct vpipe_param *table,
 		if (!strcmp(p->name, name))
 			return p;
 	return NULL;
+}
+
+void vp_params_print(const struct vpipe_param *table, FILE *out)
+{
+	for (const struct vpipe_param *p = table; p && p->name; p++) {
+		char range[512], def[256];
+		vp_param_describe_range(p, range, sizeof(range));
+		if (!p->def)
+			snprintf(def, sizeof(def), "%s",
+				 p->flags & VPIPE_PARAM_REQUIRED ? "required"
+								 : "none");
+		else if (p->type == VPIPE_PARAM_SECRET)
+			snprintf(def, sizeof(def), "********");
+		else
+			snprintf(def, sizeof(def), "%s", p->def);
+		fprintf(out, "  %-24s %-8s default %s%s%s%s\n", p->name,
+			vp_param_type_name(p->type), def,
+			(p->flags & VPIPE_PARAM_REQUIRED) && p->def
+			    ? ", required"
+			    : "",
+			range[0] ? "; " : "", range);
+		if (p->help)
+			fprintf(out, "  %-24s %s\n", "", p->help);
+	}
 }
 
 /* A masked URL shows all but its password: rtsp://user:***@host/path.

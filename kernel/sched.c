@@ -5,7 +5,11 @@
  *     sources stop producing and send EOS; every other node drains its
  *     queues, flushes, forwards EOS and stops, so modules stop sinks-last;
  *   abort (second signal, or drain-timeout): everything stops at once and
- *     what is still queued is dropped and counted. */
+ *     what is still queued is dropped and counted;
+ *   give up (a node still in a module callback well after the abort, or a
+ *     third signal): vp_pipeline_run reports the node and the callback it
+ *     is in and returns without that thread, which the caller must end
+ *     with the process (pl->abandoned). */
 #include "futex.h"
 #include "graph.h"
 #include "internal.h"
@@ -24,10 +28,45 @@
 #include <unistd.h>
 
 #define STABLE_RUN (30 * VPIPE_S) /* a run this long resets the backoff */
+/* After an abort every kernel wait returns at once, so a node thread still
+ * in a callback that was running at the abort after ABORT_GRACE ignores
+ * stop requests; a callback begun after the abort (stop(), closing files)
+ * gets CLEANUP_GRACE from its start. Then vpipe gives up on the node. */
+#define ABORT_GRACE (1 * VPIPE_S)
+#define CLEANUP_GRACE (5 * VPIPE_S)
 
+static const char *const callback_names[] = {
+	[VP_CB_NONE] = "the kernel",
+	[VP_CB_CREATE] = "create()",
+	[VP_CB_START] = "start()",
+	[VP_CB_PRODUCE] = "produce()",
+	[VP_CB_PROCESS] = "process()",
+	[VP_CB_FLUSH] = "flush()",
+	[VP_CB_TIMER] = "timer()",
+	[VP_CB_UPSTREAM] = "upstream_event()",
+	[VP_CB_STOP] = "stop()",
+	[VP_CB_WORKERS] = "a worker thread (joined after stop())",
+	[VP_CB_DESTROY] = "destroy()",
+};
+
+/* Note which module callback the node's thread enters; returns the time. */
+static int64_t enter(struct vpipe_node *n, enum vp_callback cb)
+{
+	int64_t now = vpipe_now();
+	atomic_store_explicit(&n->callback_since, now, memory_order_relaxed);
+	atomic_store_explicit(&n->callback, cb, memory_order_release);
+	return now;
+}
+
+static void leave(struct vpipe_node *n)
+{
+	atomic_store_explicit(&n->callback, VP_CB_NONE, memory_order_release);
+}
+
+/* Leave the callback entered at t0, counting its time as busy. */
 static void account(struct vpipe_node *n, int64_t t0)
 {
-	vp_callback_ends(n);
+	leave(n);
 	atomic_fetch_add_explicit(&n->busy_ns, (uint64_t)(vpipe_now() - t0),
 				  memory_order_relaxed);
 }
@@ -39,9 +78,12 @@ static void handle_upstream(struct vpipe_node *n)
 		if (!(pending & (1u << ev)))
 			continue;
 		pending &= ~(1u << ev);
-		int handled = n->mod->upstream_event && n->state
-				      ? n->mod->upstream_event(n->state, ev)
-				      : 0;
+		int handled = 0;
+		if (n->mod->upstream_event && n->state) {
+			int64_t t0 = enter(n, VP_CB_UPSTREAM);
+			handled = n->mod->upstream_event(n->state, ev);
+			account(n, t0);
+		}
 		if (!handled)
 			vpipe_node_send_upstream(n, ev);
 	}
@@ -56,7 +98,7 @@ static int run_timer(struct vpipe_node *n)
 	if (now < n->next_timer)
 		return 0;
 	n->next_timer = now + n->timer_interval;
-	int64_t t0 = vp_callback_begins(n);
+	int64_t t0 = enter(n, VP_CB_TIMER);
 	int rc = n->mod->timer(n->state);
 	account(n, t0);
 	return rc;
@@ -82,7 +124,7 @@ static int run_source(struct vpipe_node *n)
 {
 	while (!vpipe_node_stopping(n)) {
 		handle_upstream(n);
-		int64_t t0 = vp_callback_begins(n);
+		int64_t t0 = enter(n, VP_CB_PRODUCE);
 		int rc = n->mod->produce(n->state);
 		account(n, t0);
 		if (rc == VPIPE_EOS)
@@ -109,8 +151,11 @@ static int handle_event(struct vpipe_node *n, struct vp_link *l,
 		return 0;
 	}
 	int rc = 0;
-	if (n->mod->inputs[l->to_port].media & VPIPE_MEDIA_EVENT)
+	if (n->mod->inputs[l->to_port].media & VPIPE_MEDIA_EVENT) {
+		int64_t t0 = enter(n, VP_CB_PROCESS);
 		rc = n->mod->process(n->state, l->to_port, f);
+		account(n, t0);
+	}
 	vpipe_push_event(n, f->event);
 	return rc;
 }
@@ -137,7 +182,7 @@ static int take_inputs(struct vpipe_node *n, unsigned *open)
 		}
 		atomic_fetch_add_explicit(&n->frames_in, 1,
 					  memory_order_relaxed);
-		int64_t t0 = vp_callback_begins(n);
+		int64_t t0 = enter(n, VP_CB_PROCESS);
 		int rc = n->mod->process(n->state, l->to_port, f);
 		account(n, t0);
 		vpipe_frame_unref(f);
@@ -193,12 +238,51 @@ static void detach_inputs(struct vpipe_node *n)
 static void stop_module(struct vpipe_node *n)
 {
 	vp_node_quit_workers(n);
-	if (n->mod->stop && n->state)
+	if (n->mod->stop && n->state) {
+		enter(n, VP_CB_STOP);
 		n->mod->stop(n->state);
+	}
+	enter(n, VP_CB_WORKERS);
 	for (unsigned i = 0; i < n->n_workers; i++)
 		pthread_join(n->workers[i], NULL);
 	n->n_workers = 0;
 	atomic_store(&n->workers_quit, 0); /* a restart spawns them again */
+	leave(n);
+}
+
+static int create_module(struct vpipe_node *n)
+{
+	enter(n, VP_CB_CREATE);
+	int rc = vp_node_create(n);
+	leave(n);
+	return rc;
+}
+
+static void destroy_module(struct vpipe_node *n)
+{
+	enter(n, VP_CB_DESTROY);
+	vp_node_destroy(n);
+	leave(n);
+}
+
+static int start_module(struct vpipe_node *n)
+{
+	if (!n->mod->start)
+		return 0;
+	enter(n, VP_CB_START);
+	int rc = n->mod->start(n->state);
+	leave(n);
+	return rc;
+}
+
+static bool flush_module(struct vpipe_node *n)
+{
+	if (atomic_load(&n->abort) || !n->mod->flush)
+		return true;
+	enter(n, VP_CB_FLUSH);
+	int rc = n->mod->flush(n->state);
+	leave(n);
+	return rc >= 0;
 }
 
 /* Interruptible backoff wait; false if the pipeline is stopping. */
@@ -218,21 +302,19 @@ static int run_node(struct vpipe_node *n)
 	struct vpipe_backoff delay;
 	vpipe_backoff_init(&delay, n->restart_delay, n->restart_max_delay);
 	for (;;) {
-		if (!n->created && vp_node_create(n)) {
+		if (!n->created && create_module(n)) {
 			vpipe_error(n, "create failed");
 			detach_inputs(n);
 			vpipe_push_event(n, VPIPE_EVENT_EOS);
 			return VP_NODE_FAILED;
 		}
 		int64_t started = vpipe_now();
-		int rc = n->mod->start ? n->mod->start(n->state) : 0;
+		int rc = start_module(n);
 		bool started_ok = rc == 0;
 		if (started_ok)
 			rc = n->n_in == 0 ? run_source(n) : run_filter(n);
 		if (rc >= 0) {
-			bool flushed = atomic_load(&n->abort) ||
-				       !n->mod->flush ||
-				       n->mod->flush(n->state) >= 0;
+			bool flushed = flush_module(n);
 			vpipe_push_event(n, VPIPE_EVENT_EOS);
 			stop_module(n);
 			detach_inputs(n);
@@ -260,7 +342,7 @@ static int run_node(struct vpipe_node *n)
 		}
 		if (vpipe_now() - started > STABLE_RUN)
 			vpipe_backoff_reset(&delay);
-		vp_node_destroy(n);
+		destroy_module(n);
 		if (!backoff(n, vpipe_backoff_next(&delay))) {
 			detach_inputs(n);
 			vpipe_push_event(n, VPIPE_EVENT_EOS);
@@ -280,6 +362,7 @@ static void *node_main(void *arg)
 	pthread_setname_np(pthread_self(), name);
 	int state = run_node(n);
 	atomic_store(&n->state_, state);
+	atomic_store(&n->exited, true);
 	atomic_fetch_sub(&n->pl->running, 1);
 	uint64_t one = 1;
 	ssize_t w = write(n->pl->done_fd, &one, sizeof(one));
@@ -329,13 +412,17 @@ static void print_summary(struct vp_pipeline *pl)
 {
 	for (unsigned i = 0; i < pl->n_nodes; i++) {
 		struct vpipe_node *n = pl->nodes[i];
-		char extra[512] = "";
+		/* room for every counter: names are up to 64 characters */
+		char extra[VP_MAX_COUNTERS * 88] = "";
 		unsigned nc = atomic_load(&n->n_counters);
-		for (unsigned c = 0; c < nc; c++)
+		for (unsigned c = 0; c < nc; c++) {
+			if (n->counters[c].refused)
+				continue;
 			snprintf(extra + strlen(extra),
 				 sizeof(extra) - strlen(extra),
 				 " %s=%" PRId64, n->counters[c].name,
 				 atomic_load(&n->counters[c].value));
+		}
 		vpipe_info(n,
 			   "frames in=%" PRIu64 " out=%" PRIu64
 			   " errors=%" PRIu64 " restarts=%" PRIu64
@@ -387,23 +474,122 @@ static int64_t drain_timeout(const struct vp_pipeline *pl)
 	return t;
 }
 
-/* Wait for signals, the duration, the drain deadline and node exits. */
+/* When vpipe gives up waiting for a node after an abort at `aborted`. */
+static int64_t give_up_at(struct vpipe_node *n, int64_t aborted)
+{
+	int64_t since = atomic_load_explicit(&n->callback_since,
+					     memory_order_relaxed);
+	int64_t t = aborted + ABORT_GRACE;
+	if (since > aborted && since + CLEANUP_GRACE > t)
+		t = since + CLEANUP_GRACE;
+	return t;
+}
+
+/* After an abort: the time to look again, or 0 when every node thread
+ * still running is past its grace and vpipe gives up on it. */
+static int64_t stuck_check(struct vp_pipeline *pl, int64_t aborted)
+{
+	int64_t now = vpipe_now(), next = 0;
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		struct vpipe_node *n = pl->nodes[i];
+		if (!n->thread_started || atomic_load(&n->exited))
+			continue;
+		int64_t t = give_up_at(n, aborted);
+		if (t > now && (next == 0 || t < next))
+			next = t;
+	}
+	return next;
+}
+
+/* Name every node whose thread has not returned, and what it is in. */
+static void give_up(struct vp_pipeline *pl, int64_t aborted)
+{
+	int64_t now = vpipe_now();
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		struct vpipe_node *n = pl->nodes[i];
+		if (!n->thread_started || atomic_load(&n->exited))
+			continue;
+		int cb = atomic_load_explicit(&n->callback,
+					      memory_order_acquire);
+		int64_t since = atomic_load_explicit(&n->callback_since,
+						     memory_order_relaxed);
+		vpipe_error(n,
+			    "did not stop: %s has not returned for %.1f s "
+			    "(%.1f s after the stop at once); exiting without "
+			    "this node",
+			    callback_names[cb], (double)(now - since) / 1e9,
+			    (double)(now - aborted) / 1e9);
+		pl->abandoned++;
+	}
+}
+
+struct stop_state {
+	int signals;
+	int64_t stop_at;    /* --duration; -1: none */
+	int64_t abort_at;   /* drain deadline; -1: none */
+	int64_t aborted;    /* when the abort began; -1: not yet */
+	bool give_up;	    /* third signal: do not wait any longer */
+};
+
+static void do_abort(struct vp_pipeline *pl, struct stop_state *st)
+{
+	begin_abort(pl);
+	st->abort_at = -1;
+	if (st->aborted < 0)
+		st->aborted = vpipe_now();
+}
+
+static void on_signal(struct vp_pipeline *pl, struct stop_state *st,
+		      int signo, bool *stop_now)
+{
+	st->signals++;
+	if (st->signals == 1) {
+		vpipe_info(NULL,
+			   "%s: stopping, draining queued frames (up to %.0f "
+			   "s; signal again to stop at once)",
+			   strsignal(signo), (double)drain_timeout(pl) / 1e9);
+		*stop_now = true;
+	} else if (st->signals == 2) {
+		vpipe_warn(NULL, "second signal: stopping at once (a third "
+				 "one exits without waiting for any node)");
+		do_abort(pl, st);
+	} else {
+		vpipe_warn(NULL, "third signal: exiting now");
+		do_abort(pl, st);
+		st->give_up = true;
+	}
+}
+
+/* Wait for signals, the duration, the drain deadline and node exits;
+ * after an abort, for the node threads until they are past their grace. */
 static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 {
-	int64_t stop_at = duration_ns > 0 ? vpipe_now() + duration_ns : -1;
-	int64_t abort_at = -1;
-	int signals = 0;
+	struct stop_state st = {
+	    .stop_at = duration_ns > 0 ? vpipe_now() + duration_ns : -1,
+	    .abort_at = -1,
+	    .aborted = -1,
+	};
 	struct vp_watchdog wd;
 	vp_watchdog_init(&wd, pl);
 	while (atomic_load(&pl->running) > 0) {
 		int64_t now = vpipe_now(), next = -1;
-		if (stop_at >= 0)
-			next = stop_at;
-		if (abort_at >= 0 && (next < 0 || abort_at < next))
-			next = abort_at;
+		if (st.stop_at >= 0)
+			next = st.stop_at;
+		if (st.abort_at >= 0 && (next < 0 || st.abort_at < next))
+			next = st.abort_at;
 		int64_t ping = vp_watchdog_due(&wd);
 		if (ping >= 0 && (next < 0 || ping < next))
 			next = ping;
+		if (st.aborted >= 0) {
+			int64_t check = st.give_up ? 0 : stuck_check(pl, st.aborted);
+			if (check == 0) {
+				give_up(pl, st.aborted);
+				vp_watchdog_free(&wd);
+				return;
+			}
+			if (next < 0 || check < next)
+				next = check;
+		}
 		int timeout = next < 0 ? -1
 				       : (int)((next - now) / 1000000 + 1);
 		if (next >= 0 && next <= now)
@@ -420,43 +606,27 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 		bool stop_now = false;
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				signals++;
-				if (signals == 1) {
-					vpipe_info(NULL,
-						   "%s: stopping, draining queued "
-						   "frames (up to %.0f s; signal "
-						   "again to stop at once)",
-						   strsignal((int)si.ssi_signo),
-						   (double)drain_timeout(pl) /
-							   1e9);
-					stop_now = true;
-				} else {
-					vpipe_warn(NULL, "second signal: stopping "
-							 "at once");
-					begin_abort(pl);
-				}
-			}
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				on_signal(pl, &st, (int)si.ssi_signo, &stop_now);
 		}
 		now = vpipe_now();
-		if (stop_at >= 0 && now >= stop_at) {
+		if (st.stop_at >= 0 && now >= st.stop_at) {
 			vpipe_info(NULL, "duration reached: stopping");
 			stop_now = true;
-			stop_at = -1;
+			st.stop_at = -1;
 		}
-		if (stop_now && abort_at < 0) {
+		if (stop_now && st.abort_at < 0 && st.aborted < 0) {
 			begin_stop(pl);
-			abort_at = now + drain_timeout(pl);
-			stop_at = -1;
+			st.abort_at = now + drain_timeout(pl);
+			st.stop_at = -1;
 		}
-		if (abort_at >= 0 && now >= abort_at) {
+		if (st.abort_at >= 0 && now >= st.abort_at) {
 			vpipe_warn(NULL,
 				   "drain did not finish within drain-timeout "
 				   "(%.1f s): stopping at once, queued frames "
 				   "are dropped",
 				   (double)drain_timeout(pl) / 1e9);
-			begin_abort(pl);
-			abort_at = -1;
+			do_abort(pl, &st);
 		}
 		vp_watchdog_tick(&wd, pl, now);
 	}
@@ -484,17 +654,33 @@ int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns)
 		vp_notify("READY=1\nSTATUS=running: %u nodes", pl->n_nodes);
 		supervise(pl, sfd, duration_ns);
 	}
+	/* A thread given up on is never joined: it may never return. */
 	for (unsigned i = 0; i < pl->n_nodes; i++)
-		if (pl->nodes[i]->thread_started)
+		if (pl->nodes[i]->thread_started &&
+		    (!pl->abandoned || atomic_load(&pl->nodes[i]->exited)))
 			pthread_join(pl->nodes[i]->thread, NULL);
 	close(sfd);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* With a thread given up on, the caller ends the process: a pending
+	 * signal must not kill it before its exit status is set. */
+	if (!pl->abandoned)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	print_summary(pl);
 	int failed = 0;
 	for (unsigned i = 0; i < pl->n_nodes; i++)
-		if (atomic_load(&pl->nodes[i]->state_) == VP_NODE_FAILED) {
+		if (atomic_load(&pl->nodes[i]->state_) != VP_NODE_FINISHED &&
+		    pl->nodes[i]->thread_started) {
 			vpipe_error(pl->nodes[i], "failed");
 			failed++;
 		}
 	return failed ? 1 : 0;
+}
+
+void vp_pipeline_stop(struct vp_pipeline *pl)
+{
+	begin_stop(pl);
+}
+
+void vp_pipeline_abort(struct vp_pipeline *pl)
+{
+	begin_abort(pl);
 }

@@ -55,8 +55,12 @@ static bool look_at(struct vp_watchdog *wd, struct vpipe_node *n,
 		    struct vp_node_watch *w, int64_t now)
 {
 	uint64_t frames = atomic_load(&n->frames_in) + atomic_load(&n->frames_out);
-	int64_t since = atomic_load_explicit(&n->callback_since,
-					     memory_order_relaxed);
+	/* main's stop bookkeeping: which callback, since when (sched.c) */
+	int64_t since = atomic_load_explicit(&n->callback, memory_order_acquire)
+				!= VP_CB_NONE
+			? atomic_load_explicit(&n->callback_since,
+					       memory_order_relaxed)
+			: 0;
 	bool running = atomic_load(&n->state_) == VP_NODE_RUNNING;
 	if (frames != w->frames || !since || !running || in_kernel_wait(n)) {
 		w->frames = frames;

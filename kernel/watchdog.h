@@ -40,15 +40,4 @@ int64_t vp_watchdog_due(const struct vp_watchdog *wd);
 void vp_watchdog_tick(struct vp_watchdog *wd, struct vp_pipeline *pl,
 		      int64_t now);
 
-/* The node's thread, around each module callback it runs. */
-static inline int64_t vp_callback_begins(struct vpipe_node *n)
-{
-	int64_t t = vpipe_now();
-	atomic_store_explicit(&n->callback_since, t, memory_order_relaxed);
-	return t;
-}
-static inline void vp_callback_ends(struct vpipe_node *n)
-{
-	atomic_store_explicit(&n->callback_since, 0, memory_order_relaxed);
-}
 #endif

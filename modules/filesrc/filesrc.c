@@ -2,9 +2,11 @@
  * stream (split into access units), with timestamps at a given frame rate. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <vpipe/vpipe.h>
@@ -50,6 +52,10 @@ static const struct vpipe_param params[] = {
 #define READ_MIN    (64 * 1024)	 /* less room than this: take a new chunk */
 #define CHUNK_BYTES (1024 * 1024)
 #define MAX_AU	    (16 * 1024 * 1024)
+/* H.264 input with no access unit in this many bytes is not H.264 (zeros,
+ * a raw file, a device): give up rather than scan it for ever. Twice the
+ * largest access unit kept, so a dropped oversized one does not trip it. */
+#define NO_AU_LIMIT (2ull * MAX_AU)
 
 /* H.264 input is read straight into refcounted chunks that the splitter
  * works in (h264_au_splitter_use_buffer), and each access unit is pushed as
@@ -113,6 +119,9 @@ struct filesrc {
 	struct h264_au_splitter *splitter;
 	struct chunk *chunk; /* the splitter's current storage */
 	bool eof;
+	bool must_wait; /* not a regular file: wait for data before read() */
+	uint64_t read_bytes;  /* bytes read since start (or the last rewind) */
+	uint64_t last_au_end; /* stream offset after the last access unit */
 	bool need_key; /* after bad bytes: drop until the next key frame */
 
 	/* H.264 timestamps: dts = decoding index, pts = display index +
@@ -191,15 +200,64 @@ static int new_splitter(struct filesrc *s)
 	return next_chunk(s);
 }
 
-static int filesrc_start(void *state)
+/* Open without blocking: a FIFO without a writer would block open() where
+ * no stop request reaches it. Reads from anything but a regular file then
+ * wait in vpipe_node_wait_fd, which a stop interrupts. */
+static int open_input(struct filesrc *s)
 {
-	struct filesrc *s = state;
-	s->fd = open(s->cfg->location, O_RDONLY | O_CLOEXEC);
-	if (s->fd < 0) {
+	s->fd = open(s->cfg->location, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	if (s->fd < 0 || fstat(s->fd, &st) < 0) {
 		vpipe_error(s->node, "cannot open %s: %s", s->cfg->location,
 			    strerror(errno));
 		return -1;
 	}
+	if (S_ISDIR(st.st_mode)) {
+		vpipe_error(s->node, "cannot read %s: is a directory",
+			    s->cfg->location);
+		return -1;
+	}
+	s->must_wait = !S_ISREG(st.st_mode);
+	if (S_ISFIFO(st.st_mode))
+		vpipe_info(s->node, "%s is a FIFO: waiting for a writer",
+			   s->cfg->location);
+	return 0;
+}
+
+/* read() that waits for a FIFO or device to have data, interruptibly.
+ * Returns the bytes read, 0 at end of file, -1 on an error (reported),
+ * -2 when the node is stopping. */
+static ssize_t read_input(struct filesrc *s, uint8_t *buf, size_t len)
+{
+	for (;;) {
+		if (s->must_wait) {
+			int ev = vpipe_node_wait_fd(s->node, s->fd, POLLIN, -1);
+			if (ev < 0 && vpipe_node_stopping(s->node))
+				return -2;
+			if (ev == 0)
+				continue; /* woken for something else */
+		}
+		ssize_t n = read(s->fd, buf, len);
+		if (n >= 0) {
+			s->read_bytes += (uint64_t)n;
+			return n;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN && s->must_wait)
+			continue;
+		vpipe_error(s->node, "read %s: %s", s->cfg->location,
+			    strerror(errno));
+		return -1;
+	}
+}
+
+static int filesrc_start(void *state)
+{
+	struct filesrc *s = state;
+	if (open_input(s))
+		return -1;
+	s->read_bytes = s->last_au_end = 0;
 	if (s->cfg->format == FMT_H264) {
 		if (new_splitter(s))
 			return -1;
@@ -251,6 +309,7 @@ static int rewind_file(struct filesrc *s)
 			    strerror(errno));
 		return -1;
 	}
+	s->read_bytes = s->last_au_end = 0;
 	return 0;
 }
 
@@ -261,14 +320,10 @@ static int produce_raw(struct filesrc *s)
 		return 0;
 	size_t got = 0;
 	while (got < s->frame_size) {
-		ssize_t r = read(s->fd, f->data + got, s->frame_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			vpipe_error(s->node, "read %s: %s", s->cfg->location,
-				    strerror(errno));
+		ssize_t r = read_input(s, f->data + got, s->frame_size - got);
+		if (r < 0) { /* stopping (-2): the partial frame goes too */
 			vpipe_frame_unref(f);
-			return -1;
+			return r == -2 ? 0 : -1;
 		}
 		if (r == 0) {
 			if (got == 0 && s->cfg->loop && s->n > 0 &&
@@ -449,14 +504,33 @@ static void take_au(struct filesrc *s, const struct h264_au *au)
 	order_au(s, au, flags);
 }
 
-/* Next access unit from the splitter, reading more of the file as needed.
- * 1: got one; 0: end of file; -1: read error. */
+/* Input that has gone on too long without an access unit. */
+static int check_no_au(struct filesrc *s)
+{
+	if (s->read_bytes - s->last_au_end <= NO_AU_LIMIT)
+		return 0;
+	vpipe_error(s->node,
+		    "%s: byte %llu: no H.264 access unit in the %llu MB "
+		    "after it (up to byte %llu): not an H.264 Annex-B stream? "
+		    "(raw video needs format = i420, nv12 or yuyv)",
+		    s->cfg->location, (unsigned long long)s->last_au_end,
+		    (unsigned long long)(NO_AU_LIMIT >> 20),
+		    (unsigned long long)s->read_bytes);
+	return -1;
+}
+
+/* Next access unit from the splitter, reading at most once, so that each
+ * produce() call is short and a stop is seen between reads.
+ * 1: got one; 2: none yet, call again; 0: end of file; -1: error. */
 static int next_au(struct filesrc *s, struct h264_au *au)
 {
+	bool have_read = false;
 	for (;;) {
 		int r = h264_au_splitter_next(s->splitter, au);
-		if (r > 0)
+		if (r > 0) {
+			s->last_au_end = au->stream_offset + au->size;
 			return 1;
+		}
 		if (r < 0) {
 			vpipe_warn(s->node, "%s: %s", s->cfg->location,
 				   h264_au_splitter_error(s->splitter));
@@ -465,6 +539,10 @@ static int next_au(struct filesrc *s, struct h264_au *au)
 		}
 		if (s->eof)
 			return 0;
+		if (check_no_au(s))
+			return -1;
+		if (have_read)
+			return 2;
 		size_t room;
 		uint8_t *p =
 		    h264_au_splitter_get_buffer(s->splitter, READ_MIN, &room);
@@ -474,14 +552,12 @@ static int next_au(struct filesrc *s, struct h264_au *au)
 			continue;
 		}
 		ssize_t n =
-		    read(s->fd, p, room < READ_BYTES ? room : READ_BYTES);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			vpipe_error(s->node, "read %s: %s", s->cfg->location,
-				    strerror(errno));
+		    read_input(s, p, room < READ_BYTES ? room : READ_BYTES);
+		if (n == -2)
+			return 2;
+		if (n < 0)
 			return -1;
-		}
+		have_read = true;
 		if (n == 0) {
 			h264_au_splitter_finish(s->splitter);
 			s->eof = true;
@@ -510,6 +586,8 @@ static int produce_h264(struct filesrc *s)
 	int r = next_au(s, &au);
 	if (r < 0)
 		return -1;
+	if (r == 2)
+		return 0;
 	if (r > 0) {
 		take_au(s, &au);
 		return 0;

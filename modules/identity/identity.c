@@ -1,8 +1,8 @@
 /* identity: passes frames on unchanged (by reference). It can also delay
- * each frame, fail or hang on cue, which tests of drain, restart and the
- * watchdog need. */
-#include <sched.h>
+ * each frame, fail or hang on cue, which tests of drain, restart and stop
+ * need (hang-after: the systemd watchdog test's stalled node too). */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <vpipe/vpipe.h>
 
@@ -15,23 +15,26 @@ struct identity_config {
 };
 
 static const struct vpipe_param params[] = {
-	VPIPE_P_DURATION("delay", struct identity_config, delay, "0", 0, 60,
-			 VPIPE_MS, "hold each frame this long before passing it "
-				   "on (a bare number is ms)"),
-	VPIPE_P_INT("fail-after", struct identity_config, fail_after, "-1", -1,
-		    1e15, "fail (return an error) on this frame number, counted "
-			  "from each start (-1: never)"),
-	VPIPE_P_BOOL("fail-start", struct identity_config, fail_start, "false",
-		     "fail in start(), as a device that cannot be opened"),
-	VPIPE_P_INT("request-keyframe-at", struct identity_config,
-		    request_keyframe_at, "-1", -1, 1e15,
-		    "after passing this frame number on, ask upstream for a key "
-		    "frame (-1: never)"),
-	VPIPE_P_INT("hang-after", struct identity_config, hang_after, "-1", -1,
-		    1e15, "on this frame number, stay busy in process(), "
-			  "outside the kernel's waits, until the graph aborts, "
-			  "as a driver call that hangs (-1: never)"),
-	VPIPE_P_END,
+    VPIPE_P_DURATION("delay", struct identity_config, delay, "0", 0, 60,
+		     VPIPE_MS,
+		     "hold each frame this long before passing it "
+		     "on"),
+    VPIPE_P_INT("fail-after", struct identity_config, fail_after, "-1", -1,
+		1e15,
+		"fail (return an error) on this frame number, counted "
+		"from each start (-1: never)"),
+    VPIPE_P_BOOL("fail-start", struct identity_config, fail_start, "false",
+		 "fail in start(), as a device that cannot be opened"),
+    VPIPE_P_INT("request-keyframe-at", struct identity_config,
+		request_keyframe_at, "-1", -1, 1e15,
+		"after passing this frame number on, ask upstream for a key "
+		"frame (-1: never)"),
+    VPIPE_P_INT("hang-after", struct identity_config, hang_after, "-1", -1,
+		1e15,
+		"never return from process() on this frame number, "
+		"ignoring stop requests, as a module stuck in a "
+		"driver call (-1: never)"),
+    VPIPE_P_END,
 };
 
 struct identity {
@@ -69,6 +72,10 @@ static int identity_process(void *state, unsigned port,
 {
 	struct identity *s = state;
 	(void)port;
+	/* Its port takes any media, so in-band events come here too: the
+	 * kernel forwards them itself, passing one on would double it. */
+	if (in->media == VPIPE_MEDIA_EVENT)
+		return 0;
 	if (s->cfg->fail_after >= 0 && s->count == s->cfg->fail_after) {
 		vpipe_error(s->node,
 			    "failing on frame %lld, as configured (fail-after)",
@@ -76,13 +83,11 @@ static int identity_process(void *state, unsigned port,
 		return -1;
 	}
 	if (s->cfg->hang_after >= 0 && s->count == s->cfg->hang_after) {
-		vpipe_warn(s->node, "hanging on frame %lld, as configured "
-				    "(hang-after)",
+		vpipe_warn(s->node,
+			   "hanging on frame %lld, as configured (hang-after)",
 			   (long long)s->count);
-		/* Busy on purpose: a hung call is module code that does not
-		 * return, not one of the kernel's waits. */
-		while (!vpipe_node_stopping(s->node))
-			sched_yield();
+		for (;;) /* deliberately deaf to stop and abort */
+			pause();
 	}
 	s->count++;
 	if (s->cfg->delay > 0)

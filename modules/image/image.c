@@ -49,7 +49,7 @@ static const struct vpipe_param params[] = {
     VPIPE_P_ENUM("format", C, format, "jpeg", formats, "output picture format"),
     VPIPE_P_DURATION("interval", C, interval, "60s", 0, 86400, VPIPE_MS,
 		     "one picture per interval, at least 200 ms (0: only "
-		     "on trigger; bare number: ms)"),
+		     "on trigger)"),
     VPIPE_P_STRING("trigger-tag", C, trigger_tag,
 		   "AWS_KINESISVIDEO_IMAGE_GENERATION", 0,
 		   "a frame carrying this tag asks for a picture now "
@@ -231,7 +231,7 @@ static void write_file(struct image *s, int64_t wall, const uint8_t *data,
 	char err[512];
 	int rc = outdir_write(&s->out, wall, data, len, err, sizeof(err));
 	if (rc) {
-		vpipe_node_count(s->node, "file_errors", 1);
+		vpipe_node_count(s->node, "file_errors_total", 1);
 		if (!s->warned_dir)
 			vpipe_error(s->node, "%s", err);
 		s->warned_dir = true;
@@ -246,7 +246,7 @@ static void write_file(struct image *s, int64_t wall, const uint8_t *data,
 		s->last_retain = now;
 		int n = outdir_retain(&s->out, vpipe_wallclock());
 		if (n > 0)
-			vpipe_node_count(s->node, "files_deleted", n);
+			vpipe_node_count(s->node, "files_deleted_total", n);
 	}
 }
 
@@ -260,7 +260,7 @@ static int emit(struct image *s, const struct vpipe_frame *in,
 	size_t len;
 	char err[300];
 	if (pic_encode(s->enc, src, w, h, &bytes, &len, err, sizeof(err))) {
-		vpipe_node_count(s->node, "errors", 1);
+		vpipe_node_count(s->node, "errors_total", 1);
 		vpipe_warn(s->node, "frame %llu: %s",
 			   (unsigned long long)in->seq, err);
 		return 0;
@@ -289,7 +289,7 @@ static int emit(struct image *s, const struct vpipe_frame *in,
 	vpipe_frame_set_tag(f, TAG_PRODUCER_TS, ms);
 	if (s->cfg->stream_name[0])
 		vpipe_frame_set_tag(f, TAG_STREAM, s->cfg->stream_name);
-	vpipe_node_count(s->node, "images", 1);
+	vpipe_node_count(s->node, "images_total", 1);
 	vpipe_debug(s->node, "frame %llu: %dx%d %s, %zu bytes",
 		    (unsigned long long)in->seq, w, h, formats[s->cfg->format],
 		    len);
@@ -357,7 +357,7 @@ static int image_process(void *state, unsigned port,
 		     : pic_src_from_raw(&in->fmt, in->data, in->size, &src, err,
 					sizeof(err));
 	if (rc) {
-		vpipe_node_count(s->node, "errors", 1);
+		vpipe_node_count(s->node, "errors_total", 1);
 		vpipe_warn(s->node,
 			   "frame %llu (%zu bytes): %s; trying the "
 			   "next %s frame",

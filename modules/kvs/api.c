@@ -8,10 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
 #include "json.h"
+#include "tls.h"
 
 #define MAX_BODY (64 * 1024)
 /* Refresh temporary credentials this long before they expire (at most). */
@@ -39,28 +37,9 @@ int kvs_abort_requested(void *p)
 	return atomic_load(&k->quit);
 }
 
-static CURLcode add_ca(CURL *curl, void *ssl_ctx, void *path)
-{
-	(void)curl;
-	X509_STORE *st = SSL_CTX_get_cert_store(ssl_ctx);
-	if (!st || X509_STORE_load_file(st, path) != 1)
-		return CURLE_SSL_CACERT_BADFILE;
-	return CURLE_OK;
-}
-
 void kvs_tls_setup(struct kvs *k, CURL *h)
 {
-	if (!k->cfg->tls_verify) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-		return;
-	}
-	if (k->cfg->ca_path && *k->cfg->ca_path) {
-		/* Added to the system's trust store, not replacing it. */
-		curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, add_ca);
-		curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA,
-				 (void *)k->cfg->ca_path);
-	}
+	tls_setup(h, k->cfg->tls_verify, k->cfg->ca_path);
 }
 
 /* "scheme://host[:port][/prefix]" -> host[:port] and prefix. */
@@ -252,8 +231,8 @@ static int api_post(struct kvs *k, const char *op, const char *json,
 	return r->cc == CURLE_OK && r->status == 200 ? 0 : -1;
 }
 
-enum kvs_action kvs_explain(struct kvs *k, const struct kvs_resp *r,
-			    char *msg, size_t msglen)
+enum kvs_action kvs_explain(struct kvs *k, const struct kvs_resp *r, char *msg,
+			    size_t msglen, bool *creds_expired)
 {
 	struct json_value *v = NULL;
 	const char *message = NULL, *type = r->error_type[0] ? r->error_type
@@ -278,11 +257,13 @@ enum kvs_action kvs_explain(struct kvs *k, const struct kvs_resp *r,
 		.access_key = k->creds.access_key,
 		.region = k->region,
 		.credential_source = k->prov.describe,
-		.static_credentials = k->prov.source == KVS_CRED_ENV ||
-				      k->prov.source == KVS_CRED_PARAMS,
+		.static_credentials = k->prov.source == AWS_CREDS_SRC_ENV ||
+				      k->prov.source == AWS_CREDS_SRC_PARAMS,
 		.session_token = k->creds.session_token != NULL,
 	};
 	enum kvs_action a = kvs_explain_http_error(&e, msg, msglen);
+	if (creds_expired)
+		*creds_expired = kvs_http_error_creds_expired(&e);
 	json_free(v);
 	return a;
 }
@@ -291,11 +272,11 @@ int kvs_refresh_credentials(struct kvs *k, bool force, enum kvs_action *action,
 			    char *msg, size_t msglen)
 {
 	int64_t now = time(NULL);
-	enum kvs_cred_source src = k->prov.source;
-	bool file = src == KVS_CRED_FILE || src == KVS_CRED_SHARED;
+	enum aws_creds_source src = k->prov.source;
+	bool file = src == AWS_CREDS_SRC_FILE || src == AWS_CREDS_SRC_SHARED;
 	bool expiring = k->creds.expiry &&
 			now >= k->creds.expiry - CRED_MARGIN_S;
-	if (src == KVS_CRED_IOT && k->creds_ok && k->creds.expiry) {
+	if (src == AWS_CREDS_SRC_IOT && k->creds_ok && k->creds.expiry) {
 		/* Half the remaining life, at most CRED_MARGIN_S early. */
 		int64_t life = k->creds.expiry - k->creds_checked;
 		int64_t margin = life / 2 < CRED_MARGIN_S ? life / 2
@@ -314,8 +295,8 @@ int kvs_refresh_credentials(struct kvs *k, bool force, enum kvs_action *action,
 	if (file && k->creds_ok && !force && now == k->creds_checked)
 		return 0; /* stat at most once a second */
 	bool changed = false;
-	struct kvs_creds fresh = {0};
-	if (kvs_creds_copy(&fresh, &k->creds)) {
+	struct aws_creds fresh = {0};
+	if (aws_creds_copy(&fresh, &k->creds)) {
 		*action = KVS_RESTART;
 		snprintf(msg, msglen, "out of memory");
 		return -1;
@@ -323,10 +304,10 @@ int kvs_refresh_credentials(struct kvs *k, bool force, enum kvs_action *action,
 	if ((force || !k->creds_ok) && file)
 		k->prov.mtime_ns = 0; /* read the file even if unchanged */
 	char err[512];
-	int frc = kvs_cred_fetch(&k->prov, &fresh, &changed,
-				 kvs_abort_requested, k, err, sizeof(err));
+	int frc = aws_creds_fetch(&k->prov, &fresh, &changed,
+				  kvs_abort_requested, k, err, sizeof(err));
 	if (frc) {
-		kvs_creds_clear(&fresh);
+		aws_creds_clear(&fresh);
 		int64_t left = k->creds.expiry ? k->creds.expiry - now : 40;
 		int64_t wait = left / 4 < 1 ? 1 : left / 4 > 10 ? 10 : left / 4;
 		k->creds_retry_at = now + wait;
@@ -335,7 +316,7 @@ int kvs_refresh_credentials(struct kvs *k, bool force, enum kvs_action *action,
 		 * could not be reached is retried. */
 		if (k->creds_ok)
 			*action = KVS_RESTART;
-		else if (src == KVS_CRED_IOT)
+		else if (src == AWS_CREDS_SRC_IOT)
 			*action = frc == -2 ? KVS_FATAL : KVS_RESTART;
 		else
 			*action = KVS_FATAL;
@@ -367,11 +348,11 @@ int kvs_refresh_credentials(struct kvs *k, bool force, enum kvs_action *action,
 				   fresh.expiry ? ", temporary" : "");
 			k->creds_changed = true;
 		}
-		kvs_creds_clear(&k->creds);
+		aws_creds_clear(&k->creds);
 		k->creds = fresh;
 		k->creds_ok = true;
 	} else {
-		kvs_creds_clear(&fresh);
+		aws_creds_clear(&fresh);
 		k->creds_ok = k->creds.access_key[0] != 0;
 	}
 	if (k->creds.expiry && k->creds.expiry <= now) {
@@ -435,7 +416,7 @@ static int create(struct kvs *k, struct kvs_resp *r, char *err, size_t errlen)
 	sb_puts(&b, ",\"MediaType\":");
 	json_put_string(&b, k->cfg->content_type);
 	sb_printf(&b, ",\"DataRetentionInHours\":%lld",
-		  (long long)k->cfg->retention_period);
+		  (long long)(k->cfg->retention_period / (3600 * VPIPE_S)));
 	if (k->cfg->kms_key_id && *k->cfg->kms_key_id) {
 		sb_puts(&b, ",\"KmsKeyId\":");
 		json_put_string(&b, k->cfg->kms_key_id);
@@ -483,7 +464,7 @@ static int fail(struct kvs *k, struct kvs_resp *r, const char *what,
 		enum kvs_action *action, char *msg, size_t msglen)
 {
 	char why[600];
-	*action = kvs_explain(k, r, why, sizeof(why));
+	*action = kvs_explain(k, r, why, sizeof(why), NULL);
 	snprintf(msg, msglen, "%s stream \"%s\" (%s): %s", what,
 		 k->cfg->stream_name, k->cp_base, why);
 	return -1;
@@ -528,7 +509,8 @@ int kvs_prepare(struct kvs *k, enum kvs_action *action, char *msg,
 				   "stream \"%s\" does not exist: creating it "
 				   "(retention %lld h)",
 				   k->cfg->stream_name,
-				   (long long)k->cfg->retention_period);
+				   (long long)(k->cfg->retention_period /
+					       (3600 * VPIPE_S)));
 			k->stream_missing = true;
 			if (create(k, &r, err, sizeof(err)) &&
 			    strcmp(r.error_type, "ResourceInUseException")) {

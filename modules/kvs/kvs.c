@@ -12,70 +12,67 @@
 #include <string.h>
 
 #include "mkv_scan.h"
+#include "tls.h"
 
 static const char *const streaming_types[] = {"realtime", "near-realtime",
 					      "offline", NULL};
 
 #define C struct kvs_config
 static const struct vpipe_param params[] = {
-	VPIPE_P_STRING("stream-name", C, stream_name, "DEFAULT_STREAM", 0,
-		       "destination stream (created if missing and "
-		       "create-stream is on)"),
-	VPIPE_P_STRING("aws-region", C, aws_region, NULL, 0,
-		       "region (else AWS_DEFAULT_REGION, AWS_REGION, "
-		       "us-west-2)"),
-	AWS_CREDS_PARAMS(C),
-	VPIPE_P_INT("storage-size", C, storage_size_mib, "128", 1, 10240,
-		    "content store size in MiB"),
-	VPIPE_P_DURATION("buffer-duration", C, buffer_duration, "120", 1,
-			 86400, VPIPE_S,
-			 "keep unacknowledged fragments this long (s)"),
-	VPIPE_P_DURATION("replay-duration", C, replay_duration, "40", 0, 86400,
-			 VPIPE_S,
-			 "on reconnect, send again what is this recent (s)"),
-	VPIPE_P_DURATION("connection-staleness", C, connection_staleness, "60",
-			 0, 3600, VPIPE_S,
-			 "no ACK for this long while sending: reconnect (s; 0 "
-			 "off)"),
-	VPIPE_P_INT("retention-period", C, retention_period, "2", 0, 87600,
-		    "retention in hours when creating the stream (0: none)"),
-	VPIPE_P_STRING("kms-key-id", C, kms_key_id, NULL, 0,
-		       "KMS key for a created stream (default aws/kinesisvideo)"),
-	VPIPE_P_STRING("content-type", C, content_type, "video/h264", 0,
-		       "media type of a created stream"),
-	VPIPE_P_STRING("stream-tags", C, stream_tags, NULL, 0,
-		       "tags of a created stream: \"name=value,...\""),
-	VPIPE_P_BOOL("create-stream", C, create_stream, "true",
-		     "create the stream when it does not exist"),
-	VPIPE_P_STRING("endpoint", C, endpoint, NULL, 0,
-		       "control-plane URL (kvs-local, VPC, dual-stack); "
-		       "default https://kinesisvideo.REGION.amazonaws.com"),
-	VPIPE_P_PATH("ca-path", C, ca_path, NULL, 0,
-		     "PEM CA certificate(s) to trust besides the system's"),
-	VPIPE_P_BOOL("tls-verify", C, tls_verify, "true",
-		     "verify the service's certificate (false: warned at "
-		     "every start)"),
-	VPIPE_P_ENUM("streaming-type", C, streaming_type, "realtime",
-		     streaming_types,
-		     "realtime drops the oldest when full; offline waits"),
-	VPIPE_P_BOOL("fragment-acks", C, fragment_acks, "true",
-		     "ask for fragment ACKs and keep fragments until acked"),
-	VPIPE_P_BOOL("absolute-fragment-times", C, absolute_fragment_times,
-		     "true", "cluster timecodes are absolute (ABSOLUTE)"),
-	VPIPE_P_DURATION("connection-timeout", C, connection_timeout, "5",
-			 0.1, 600, VPIPE_S, "TCP/TLS connect timeout (s)"),
-	VPIPE_P_DURATION("completion-timeout", C, completion_timeout, "10",
-			 0.1, 600, VPIPE_S, "control-plane call timeout (s)"),
-	VPIPE_P_DURATION("stop-stream-timeout", C, stop_stream_timeout, "120",
-			 0, 3600, VPIPE_S,
-			 "at end of stream, wait this long for ACKs (s)"),
-	VPIPE_P_DURATION("max-connection-duration", C, max_connection_duration,
-			 "40m", 1, 2640, VPIPE_S,
-			 "rotate PutMedia before the service's 45-minute limit"),
-	VPIPE_P_STRING("user-agent", C, user_agent, "vpipe-kvs/" VPIPE_VERSION,
-		       0, "User-Agent header"),
-	VPIPE_P_RETRY(C, retry_delay, retry_max_delay, "300ms", "10s"),
-	VPIPE_P_END,
+    VPIPE_P_STRING("stream-name", C, stream_name, "DEFAULT_STREAM", 0,
+		   "destination stream (created if missing and "
+		   "create-stream is on)"),
+    VPIPE_P_STRING("aws-region", C, aws_region, NULL, 0,
+		   "region (else AWS_DEFAULT_REGION, AWS_REGION, "
+		   "us-west-2)"),
+    AWS_CREDS_PARAMS(C),
+    VPIPE_P_SIZE("storage-size", C, storage_size, "128M", 1 << 20,
+		 10240.0 * (1 << 20), "content store size"),
+    VPIPE_P_DURATION("buffer-duration", C, buffer_duration, "120s", 1, 86400,
+		     VPIPE_S, "keep unacknowledged fragments this long"),
+    VPIPE_P_DURATION("replay-duration", C, replay_duration, "40s", 0, 86400,
+		     VPIPE_S, "on reconnect, send again what is this recent"),
+    VPIPE_P_DURATION("connection-staleness", C, connection_staleness, "60s", 0,
+		     3600, VPIPE_S,
+		     "no ACK for this long while sending: reconnect (0 "
+		     "off)"),
+    VPIPE_P_DURATION("retention-period", C, retention_period, "2h", 0,
+		     87600.0 * 3600, VPIPE_S,
+		     "retention when creating the stream, whole hours (0: "
+		     "none)"),
+    VPIPE_P_STRING("kms-key-id", C, kms_key_id, NULL, 0,
+		   "KMS key for a created stream (default aws/kinesisvideo)"),
+    VPIPE_P_STRING("content-type", C, content_type, "video/h264", 0,
+		   "media type of a created stream"),
+    VPIPE_P_STRING("stream-tags", C, stream_tags, NULL, 0,
+		   "tags of a created stream: \"name=value,...\""),
+    VPIPE_P_BOOL("create-stream", C, create_stream, "true",
+		 "create the stream when it does not exist"),
+    VPIPE_P_STRING("endpoint", C, endpoint, NULL, 0,
+		   "control-plane URL (kvs-local, VPC, dual-stack); "
+		   "default https://kinesisvideo.REGION.amazonaws.com"),
+    TLS_PARAMS(C),
+    VPIPE_P_ENUM("streaming-type", C, streaming_type, "realtime",
+		 streaming_types,
+		 "realtime drops the oldest when full; offline waits"),
+    VPIPE_P_BOOL("fragment-acks", C, fragment_acks, "true",
+		 "ask for fragment ACKs and keep fragments until acked"),
+    VPIPE_P_BOOL("absolute-fragment-times", C, absolute_fragment_times, "true",
+		 "cluster timecodes are absolute (ABSOLUTE)"),
+    VPIPE_P_DURATION("connection-timeout", C, connection_timeout, "5s", 0.1,
+		     600, VPIPE_S, "TCP/TLS connect timeout"),
+    VPIPE_P_DURATION("completion-timeout", C, completion_timeout, "10s", 0.1,
+		     600, VPIPE_S, "control-plane call timeout"),
+    VPIPE_P_DURATION("stop-stream-timeout", C, stop_stream_timeout, "120s", 0,
+		     3600, VPIPE_S,
+		     "at end of stream, wait this long for ACKs"),
+    VPIPE_P_DURATION("max-connection-duration", C, max_connection_duration,
+		     "40m", 1, 2640, VPIPE_S,
+		     "rotate PutMedia before the service's 45-minute limit"),
+    VPIPE_P_STRING("user-agent", C, user_agent, "vpipe-kvs/" VPIPE_VERSION, 0,
+		   "User-Agent header"),
+    VPIPE_P_RETRY(C, retry_delay, retry_max_delay, "300ms", "10s"),
+    VPIPE_P_END,
 };
 #undef C
 
@@ -100,6 +97,12 @@ static int kvs_create(struct vpipe_node *node, const void *config,
 		vpipe_error(node, "streaming-type = near-realtime is not "
 				  "supported (as in kvssink): use realtime or "
 				  "offline");
+		return -1;
+	}
+	if (cfg->retention_period % (3600 * VPIPE_S)) {
+		/* the service counts DataRetentionInHours */
+		vpipe_error(node, "retention-period must be whole hours "
+				  "(2h, 168h): the service keeps hours");
 		return -1;
 	}
 	if (!*cfg->stream_name || strlen(cfg->stream_name) > 256) {
@@ -132,19 +135,21 @@ static int kvs_create(struct vpipe_node *node, const void *config,
 	       k->cp_base[strlen(k->cp_base) - 1] == '/')
 		k->cp_base[strlen(k->cp_base) - 1] = 0;
 	char err[512];
-	struct kvs_cred_params cp = {
-		.iot_certificate = cfg->iot_certificate,
-		.access_key = cfg->access_key,
-		.secret_key = cfg->secret_key,
-		.session_token = cfg->session_token,
-		.credential_path = cfg->credential_path,
-		.profile = cfg->profile,
-		.stream_name = cfg->stream_name,
-		.tls_verify = cfg->tls_verify,
+	struct aws_creds_params cp = {
+	    .iot_certificate = cfg->iot_certificate,
+	    .access_key = cfg->access_key,
+	    .secret_key = cfg->secret_key,
+	    .session_token = cfg->session_token,
+	    .credential_path = cfg->credential_path,
+	    .profile = cfg->profile,
+	    .stream_name = cfg->stream_name,
+	    .tls_verify = cfg->tls_verify,
 	};
-	if (!k->cp_base || kvs_cred_provider_init(&k->prov, &cp, err,
-						  sizeof(err))) {
-		if (k->cp_base && !strncmp(err, "no AWS credentials", 18)) {
+	int crc = k->cp_base
+		      ? aws_creds_provider_init(&k->prov, &cp, err, sizeof(err))
+		      : -1;
+	if (crc) {
+		if (crc == AWS_CREDS_NOT_CONFIGURED) {
 			/* The environment of `vpipe check` may lack them:
 			 * start() fails if they are still missing then. */
 			vpipe_warn(node, "%s", err);
@@ -156,11 +161,11 @@ static int kvs_create(struct vpipe_node *node, const void *config,
 		}
 	}
 	struct kvs_store_config sc = {
-		.max_bytes = (size_t)cfg->storage_size_mib * 1024 * 1024,
-		.buffer_ns = cfg->buffer_duration,
-		.replay_ns = cfg->replay_duration,
-		.done_on_received = cfg->retention_period == 0,
-		.done_on_sent = !cfg->fragment_acks,
+	    .max_bytes = (size_t)cfg->storage_size,
+	    .buffer_ns = cfg->buffer_duration,
+	    .replay_ns = cfg->replay_duration,
+	    .done_on_received = cfg->retention_period == 0,
+	    .done_on_sent = !cfg->fragment_acks,
 	};
 	if (kvs_store_init(&k->store, &sc)) {
 		kvs_destroy(k);
@@ -169,9 +174,8 @@ static int kvs_create(struct vpipe_node *node, const void *config,
 	k->store_ready = true;
 	k->timecode_scale_ns = 1000000;
 	/* the content store counts in the graph's memory ceiling */
-	vpipe_node_add_memory(node, (size_t)((const struct kvs_config *)config)
-					    ->storage_size_mib *
-					    1024 * 1024);
+	vpipe_node_add_memory(
+	    node, (size_t)((const struct kvs_config *)config)->storage_size);
 	/* a stop waits for the last ACKs this long (plus margin) */
 	vpipe_node_set_drain_timeout(node, cfg_stop_timeout(config) + 5 * VPIPE_S);
 	*state = k;
@@ -189,7 +193,7 @@ static int kvs_start(void *state)
 		return -1;
 	}
 	atomic_store(&k->quit, false);
-	if (k->prov.source == KVS_CRED_NONE) {
+	if (k->prov.source == AWS_CREDS_SRC_NONE) {
 		vpipe_error(k->node,
 			    "no AWS credentials: set iot-certificate, "
 			    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
@@ -276,7 +280,7 @@ static int kvs_process(void *state, unsigned port, const struct vpipe_frame *in)
 			   "frame %llu: Matroska data unreadable at byte %zu "
 			   "(%s): dropped",
 			   (unsigned long long)in->seq, off, why ? why : "?");
-		vpipe_node_count(k->node, "DroppedFrames", 1);
+		vpipe_node_count(k->node, "dropped_frames_total", 1);
 		return 0;
 	}
 	int64_t tc_ms = 0;
@@ -301,7 +305,7 @@ static int kvs_process(void *state, unsigned port, const struct vpipe_frame *in)
 		return -1;
 	}
 	if (rc > 0) {
-		vpipe_node_count(k->node, "DroppedFrames", 1);
+		vpipe_node_count(k->node, "dropped_frames_total", 1);
 		if (!k->warned_no_header) {
 			k->warned_no_header = true;
 			vpipe_warn(k->node,
@@ -384,8 +388,8 @@ static void kvs_destroy(void *state)
 	if (k->store_ready)
 		kvs_store_free(&k->store);
 	kvs_resp_reset(&k->resp);
-	kvs_creds_clear(&k->creds);
-	kvs_cred_provider_free(&k->prov);
+	aws_creds_clear(&k->creds);
+	aws_creds_provider_free(&k->prov);
 	free(k->cp_base);
 	free(k->data_endpoint);
 	free(k);

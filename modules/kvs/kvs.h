@@ -26,11 +26,11 @@ struct kvs_config {
 	const char *credential_path;
 	const char *profile;
 	const char *iot_certificate;
-	int64_t storage_size_mib;
+	int64_t storage_size; /* bytes */
 	int64_t buffer_duration;
 	int64_t replay_duration;
 	int64_t connection_staleness;
-	int64_t retention_period;
+	int64_t retention_period; /* ns, whole hours */
 	const char *kms_key_id;
 	const char *content_type;
 	const char *stream_tags;
@@ -67,7 +67,7 @@ struct kvs {
 	char region[64];
 	const char *region_from; /* "aws-region", an environment variable, "default" */
 	char *cp_base; /* control-plane base URL, no trailing slash */
-	struct kvs_cred_provider prov;
+	struct aws_creds_provider prov;
 	struct kvs_store store;
 	bool store_ready;
 	uint64_t timecode_scale_ns; /* of the current header */
@@ -80,7 +80,7 @@ struct kvs {
 	atomic_bool fatal;
 	char fatal_msg[768];
 	bool worker_started;
-	struct kvs_creds creds; /* worker-owned after start() */
+	struct aws_creds creds; /* worker-owned after start() */
 	bool creds_ok;
 	bool creds_changed; /* newer than those the connection was signed with */
 	int64_t creds_checked;
@@ -119,9 +119,10 @@ int kvs_prepare(struct kvs *k, enum kvs_action *action, char *msg,
 /* Credentials: fetch when missing or near expiry. Same returns. */
 int kvs_refresh_credentials(struct kvs *k, bool force, enum kvs_action *action,
 			    char *msg, size_t msglen);
-/* Explain a failed answer; *fatal-worthy actions come back. */
-enum kvs_action kvs_explain(struct kvs *k, const struct kvs_resp *r,
-			    char *msg, size_t msglen);
+/* Explain a failed answer; *fatal-worthy actions come back.
+ * creds_expired (may be NULL): the refusal was for expired credentials. */
+enum kvs_action kvs_explain(struct kvs *k, const struct kvs_resp *r, char *msg,
+			    size_t msglen, bool *creds_expired);
 int kvs_abort_requested(void *k);
 /* Worker: wait ns (the kernel's wait). False when the worker must end. */
 bool kvs_pause(struct kvs *k, int64_t ns);

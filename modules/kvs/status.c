@@ -113,15 +113,36 @@ static int is_type(const struct kvs_http_error *e, const char *t)
 	return e->error_type && !strncmp(e->error_type, t, strlen(t));
 }
 
+static bool clock_skewed(const struct kvs_http_error *e)
+{
+	const char *msg = e->message ? e->message : "";
+	return e->server_skew > 300 || e->server_skew < -300 ||
+	       has(msg, "Signature expired") || has(msg, "not yet current") ||
+	       has(msg, "from the server clock");
+}
+
+static bool token_expired(const struct kvs_http_error *e)
+{
+	const char *msg = e->message ? e->message : "";
+	return is_type(e, "ExpiredTokenException") ||
+	       has(msg, "X-Amz-Security-Token") ||
+	       has(msg, "token included in the request is expired") ||
+	       has(msg, "token has expired");
+}
+
+bool kvs_http_error_creds_expired(const struct kvs_http_error *e)
+{
+	return !e->curl_code && (e->status == 403 || e->status == 401) &&
+	       !clock_skewed(e) && token_expired(e);
+}
+
 static enum kvs_action explain_403(const struct kvs_http_error *e, char *out,
 				   size_t n)
 {
 	const char *ak = e->access_key ? e->access_key : "?";
 	const char *src = e->credential_source ? e->credential_source : "?";
 	const char *msg = e->message ? e->message : "";
-	int skewed = e->server_skew > 300 || e->server_skew < -300;
-	if (skewed || has(msg, "Signature expired") ||
-	    has(msg, "not yet current") || has(msg, "from the server clock")) {
+	if (clock_skewed(e)) {
 		snprintf(out, n,
 			 "HTTP 403: the system clock differs from the "
 			 "service's by %ld s (more than 5 minutes are refused):"
@@ -129,10 +150,7 @@ static enum kvs_action explain_403(const struct kvs_http_error *e, char *out,
 			 e->server_skew, msg);
 		return KVS_FATAL;
 	}
-	bool token_refused = is_type(e, "ExpiredTokenException") ||
-			     has(msg, "X-Amz-Security-Token") ||
-			     has(msg, "token included in the request is expired") ||
-			     has(msg, "token has expired") ||
+	bool token_refused = token_expired(e) ||
 			     (e->session_token &&
 			      has(msg, "security token included in the "
 				       "request is invalid"));

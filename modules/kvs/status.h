@@ -5,6 +5,7 @@
 #ifndef VPIPE_MODULES_KVS_STATUS_H
 #define VPIPE_MODULES_KVS_STATUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -53,4 +54,7 @@ struct kvs_http_error {
  * temporary credentials from a source that renews them). */
 enum kvs_action kvs_explain_http_error(const struct kvs_http_error *e,
 				       char *out, size_t outlen);
+/* The refusal says our temporary credentials (session token) expired or
+ * are not the current ones: fetch fresh credentials before retrying. */
+bool kvs_http_error_creds_expired(const struct kvs_http_error *e);
 #endif

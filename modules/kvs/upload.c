@@ -32,14 +32,14 @@ void kvs_report_drops(struct kvs *k, const struct kvs_drops *d)
 	if (!d->fragments)
 		return;
 	vpipe_node_wake(k->node); /* room in the store (offline) */
-	vpipe_node_count(k->node, "DroppedFragments", d->fragments);
-	vpipe_node_count(k->node, "DroppedFrames", d->frames);
+	vpipe_node_count(k->node, "dropped_fragments_total", d->fragments);
+	vpipe_node_count(k->node, "dropped_frames_total", d->frames);
 	if (d->by_size)
 		vpipe_warn(k->node,
 			   "STATUS_STORE_OUT_OF_MEMORY (0x5200002e): content "
 			   "store full (storage-size %lld MiB): dropped the "
 			   "oldest %u fragment(s), %u frames, %zu bytes",
-			   (long long)k->cfg->storage_size_mib, d->by_size,
+			   (long long)(k->cfg->storage_size >> 20), d->by_size,
 			   d->frames, d->bytes);
 	if (d->by_duration)
 		vpipe_warn(k->node,
@@ -58,11 +58,10 @@ static void publish_store(struct kvs *k)
 {
 	struct kvs_store_stats st;
 	kvs_store_stats(&k->store, &st);
-	vpipe_node_gauge(k->node, "ContentStore.Size", (int64_t)st.bytes);
-	vpipe_node_gauge(k->node, "ContentStore.AvailableSize",
-			 (int64_t)(st.max_bytes > st.bytes
-					   ? st.max_bytes - st.bytes
-					   : 0));
+	vpipe_node_gauge(k->node, "content_store_bytes", (int64_t)st.bytes);
+	vpipe_node_gauge(
+	    k->node, "content_store_available_bytes",
+	    (int64_t)(st.max_bytes > st.bytes ? st.max_bytes - st.bytes : 0));
 }
 
 /* ------------------------------------------------------------ callbacks */
@@ -78,12 +77,14 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *ctx)
 				    k->ending, vpipe_now(), vpipe_wallclock(),
 				    &st, &frames, &frags);
 	if (got)
-		vpipe_node_count(k->node, "PutMedia.IncomingBytes",
+		vpipe_node_count(k->node, "putmedia_incoming_bytes_total",
 				 (int64_t)got);
 	if (frames)
-		vpipe_node_count(k->node, "PutMedia.IncomingFrames", frames);
+		vpipe_node_count(k->node, "putmedia_incoming_frames_total",
+				 frames);
 	if (frags)
-		vpipe_node_count(k->node, "PutMedia.IncomingFragments", frags);
+		vpipe_node_count(k->node, "putmedia_incoming_fragments_total",
+				 frags);
 	if (frags && k->store.cfg.done_on_sent)
 		vpipe_node_wake(k->node); /* room in the store (offline) */
 	if (got)
@@ -119,7 +120,7 @@ static void gauge_ms(struct kvs *k, const char *name, int64_t ns)
 static void on_error_ack(struct kvs *k, const struct kvs_ack *a)
 {
 	const struct kvs_error_ack *e = kvs_error_ack_lookup(a->error_id);
-	vpipe_node_count(k->node, "PutMedia.ErrorAckCount", 1);
+	vpipe_node_count(k->node, "putmedia_error_acks_total", 1);
 	enum kvs_action act = e->action;
 	struct kvs_drops d = {0};
 	unsigned errors = 0;
@@ -144,10 +145,11 @@ static void on_error_ack(struct kvs *k, const struct kvs_ack *a)
 	} else {
 		vpipe_warn(k->node, "%s", msg);
 		if (d.fragments)
-			vpipe_node_count(k->node, "DroppedFragments",
+			vpipe_node_count(k->node, "dropped_fragments_total",
 					 d.fragments);
 		if (d.frames)
-			vpipe_node_count(k->node, "DroppedFrames", d.frames);
+			vpipe_node_count(k->node, "dropped_frames_total",
+					 d.frames);
 	}
 	k->restart_conn = true;
 }
@@ -166,18 +168,18 @@ static void on_ack(void *ctx, const struct kvs_ack *a)
 	switch (a->type) {
 	case KVS_ACK_BUFFERING:
 		kvs_store_ack(&k->store, a->type, a->timecode, now, &lat);
-		gauge_ms(k, "PutMedia.BufferingAckLatency", lat);
+		gauge_ms(k, "putmedia_buffering_ack_latency_milliseconds", lat);
 		break;
 	case KVS_ACK_RECEIVED:
 		if (kvs_store_ack(&k->store, a->type, a->timecode, now, &lat) &&
 		    k->store.cfg.done_on_received)
-			vpipe_node_count(k->node, "PutMedia.Success", 1);
-		gauge_ms(k, "PutMedia.ReceivedAckLatency", lat);
+			vpipe_node_count(k->node, "putmedia_success_total", 1);
+		gauge_ms(k, "putmedia_received_ack_latency_milliseconds", lat);
 		break;
 	case KVS_ACK_PERSISTED:
 		if (kvs_store_ack(&k->store, a->type, a->timecode, now, &lat))
-			vpipe_node_count(k->node, "PutMedia.Success", 1);
-		gauge_ms(k, "PutMedia.PersistedAckLatency", lat);
+			vpipe_node_count(k->node, "putmedia_success_total", 1);
+		gauge_ms(k, "putmedia_persisted_ack_latency_milliseconds", lat);
 		break;
 	case KVS_ACK_ERROR:
 		on_error_ack(k, a);
@@ -324,8 +326,8 @@ static enum conn_end run_connection(struct kvs *k)
 	curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, (long)READ_CHUNK);
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	curl_multi_add_handle(k->multi, h);
-	vpipe_node_count(k->node, "PutMedia.Requests", 1);
-	vpipe_node_gauge(k->node, "PutMedia.ActiveConnections", 1);
+	vpipe_node_count(k->node, "putmedia_requests_total", 1);
+	vpipe_node_gauge(k->node, "putmedia_active_connections", 1);
 	int64_t started = vpipe_now(), ending_at = 0, last_check = 0;
 	k->last_ack = started;
 	enum conn_end end = CONN_FAILED;
@@ -375,17 +377,17 @@ static enum conn_end run_connection(struct kvs *k)
 								: CONN_DONE;
 		} else {
 			char why[700];
+			bool expired = false;
 			enum kvs_action a = kvs_explain(k, &k->resp, why,
-							sizeof(why));
-			vpipe_node_count(k->node, "PutMedia.ConnectionErrors",
-					 1);
+							sizeof(why), &expired);
+			vpipe_node_count(k->node,
+					 "putmedia_connection_errors_total", 1);
 			if (status == 404 ||
 			    !strcmp(k->resp.error_type,
 				    "ResourceNotFoundException"))
 				k->stream_ready = false;
-			if (status == 403 || status == 401)
-				k->creds_ok = k->creds_ok &&
-					      !strstr(why, "expired");
+			if (expired)
+				k->creds_ok = false;
 			char msg[1400];
 			snprintf(msg, sizeof(msg), "PutMedia %s: %s", url, why);
 			if (a == KVS_FATAL &&
@@ -405,7 +407,7 @@ static enum conn_end run_connection(struct kvs *k)
 	curl_easy_cleanup(h);
 	curl_slist_free_all(hl);
 	k->easy = NULL;
-	vpipe_node_gauge(k->node, "PutMedia.ActiveConnections", 0);
+	vpipe_node_gauge(k->node, "putmedia_active_connections", 0);
 	publish_store(k);
 	return end;
 }

@@ -180,7 +180,7 @@ static void push_frame(struct lcam *s, const struct lc_frame *lf)
 	}
 	if (!f) {
 		lc_cam_release_slot(lf->slot);
-		vpipe_node_count(s->node, "dropped-frames", 1);
+		vpipe_node_count(s->node, "dropped_frames_total", 1);
 		return;
 	}
 	f->media = VPIPE_MEDIA_RAW_VIDEO;
@@ -193,11 +193,11 @@ static void push_frame(struct lcam *s, const struct lc_frame *lf)
 	f->wallclock = vpipe_clock_to_wall(pts);
 	if (s->have_sequence && lf->sequence != s->last_sequence + 1)
 		vpipe_node_count(
-		    s->node, "sensor-skipped",
+		    s->node, "sensor_skipped_frames_total",
 		    (int64_t)(lf->sequence - s->last_sequence - 1));
 	s->have_sequence = true;
 	s->last_sequence = lf->sequence;
-	vpipe_node_count(s->node, "frames", 1);
+	vpipe_node_count(s->node, "frames_total", 1);
 	vpipe_push(s->node, 0, f);
 }
 
@@ -221,7 +221,7 @@ static int lcam_produce(void *state)
 	while (lc_cam_next(s->cam, &lf) == 1) {
 		if (!lf.ok) {
 			lc_cam_release_slot(lf.slot);
-			vpipe_node_count(s->node, "camera-errors", 1);
+			vpipe_node_count(s->node, "camera_errors_total", 1);
 			continue;
 		}
 		push_frame(s, &lf);

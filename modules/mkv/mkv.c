@@ -12,17 +12,16 @@
 
 static const struct vpipe_param params[] = {
     VPIPE_P_DURATION("fragment-duration", struct mkv_config, fragment_duration,
-		     "2000", 1, 20, VPIPE_MS,
+		     "2s", 1, 20, VPIPE_MS,
 		     "with key-frame-fragmentation off: a fragment ends at "
-		     "the first key frame after this (bare number: ms)"),
+		     "the first key frame after this"),
     VPIPE_P_DURATION("max-fragment-duration", struct mkv_config,
-		     max_fragment_duration, "10000", 1, 20, VPIPE_MS,
+		     max_fragment_duration, "10s", 1, 20, VPIPE_MS,
 		     "a GOP running longer asks upstream for a key frame "
-		     "and warns (KVS allows 1-20 s; bare number: ms)"),
-    VPIPE_P_DURATION("timecode-scale", struct mkv_config, timecode_scale, "1",
+		     "and warns (KVS allows 1-20 s)"),
+    VPIPE_P_DURATION("timecode-scale", struct mkv_config, timecode_scale, "1ms",
 		     1e-7, 1, VPIPE_MS,
-		     "Matroska TimecodeScale, 100 ns to 1 s (bare number: "
-		     "ms)"),
+		     "Matroska TimecodeScale, 100 ns to 1 s"),
     VPIPE_P_BOOL("key-frame-fragmentation", struct mkv_config,
 		 key_frame_fragmentation, "true",
 		 "every key frame starts a new fragment (cluster)"),
@@ -114,12 +113,13 @@ static void report_stats(struct mkv *s)
 {
 	struct mkv_mux_stats st;
 	mkv_mux_get_stats(s->mux, &st);
-	count_delta(s, "dropped", st.dropped, &s->reported.dropped);
-	count_delta(s, "fragments", st.fragments, &s->reported.fragments);
-	count_delta(s, "headers", st.headers, &s->reported.headers);
-	count_delta(s, "tags_refused", st.tags_refused,
+	count_delta(s, "dropped_frames_total", st.dropped,
+		    &s->reported.dropped);
+	count_delta(s, "fragments_total", st.fragments, &s->reported.fragments);
+	count_delta(s, "headers_total", st.headers, &s->reported.headers);
+	count_delta(s, "tags_refused_total", st.tags_refused,
 		    &s->reported.tags_refused);
-	count_delta(s, "keyframe_requests", st.keyframe_requests,
+	count_delta(s, "keyframe_requests_total", st.keyframe_requests,
 		    &s->reported.keyframe_requests);
 }
 

@@ -45,9 +45,9 @@ static int null_process(void *state, unsigned port, const struct vpipe_frame *f)
 static void null_stop(void *state)
 {
 	struct null_sink *s = state;
-	vpipe_node_gauge(s->node, "frames", (int64_t)s->frames);
-	vpipe_node_gauge(s->node, "bytes", (int64_t)s->bytes);
-	vpipe_node_gauge(s->node, "discontinuities", (int64_t)s->discont);
+	vpipe_node_count(s->node, "frames_total", (int64_t)s->frames);
+	vpipe_node_count(s->node, "bytes_total", (int64_t)s->bytes);
+	vpipe_node_count(s->node, "discontinuities_total", (int64_t)s->discont);
 	if (!s->cfg->silent)
 		vpipe_info(s->node,
 			   "%llu frames, %llu bytes, %llu key frames, %llu "

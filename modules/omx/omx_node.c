@@ -388,7 +388,7 @@ static struct pending pending_take(struct omx_node *o, int64_t ts_us)
 		return p;
 	for (unsigned k = 0; k < i; k++) {
 		vpipe_frame_unref(o->pending[k].in);
-		vpipe_node_count(o->node, "skipped_pictures", 1);
+		vpipe_node_count(o->node, "skipped_pictures_total", 1);
 	}
 	p = o->pending[i];
 	memmove(o->pending, o->pending + i + 1,
@@ -436,8 +436,8 @@ static void emit(struct omx_node *o, const struct omx_au_frame *fr)
 		vpipe_frame_unref(p.in);
 	}
 	if (fr->key)
-		vpipe_node_count(o->node, "keyframes", 1);
-	vpipe_node_count(o->node, "bytes_out", (int64_t)fr->size);
+		vpipe_node_count(o->node, "keyframes_total", 1);
+	vpipe_node_count(o->node, "output_bytes_total", (int64_t)fr->size);
 	vpipe_push(o->node, 0, f);
 }
 
@@ -994,7 +994,7 @@ static int omx_upstream_event(void *state, unsigned event)
 	if (event != VPIPE_UPSTREAM_KEYFRAME_REQUEST)
 		return 0;
 	o->force_key = true;
-	vpipe_node_count(o->node, "keyframe_requests", 1);
+	vpipe_node_count(o->node, "keyframe_requests_total", 1);
 	return 1;
 }
 

@@ -40,7 +40,7 @@ struct record_cfg {
 	const char *location;
 	int64_t segment_duration; /* ns, 0: no limit */
 	int64_t segment_size;	  /* bytes, 0: no limit */
-	int64_t max_size_mb;	  /* MiB, 0: no limit */
+	int64_t max_size;	  /* bytes, 0: no limit */
 	int64_t max_age;	  /* ns, 0: keep */
 	int on_full;
 	int64_t sync_interval; /* ns, 0: only at close */
@@ -92,9 +92,10 @@ static const struct vpipe_param record_params[] = {
 		 (double)(1LL << 40),
 		 "start a new file at the fragment that would take it "
 		 "past this size; 0: no limit"),
-    VPIPE_P_INT("max-size", struct record_cfg, max_size_mb, "0", 0, 2000000,
-		"MiB all of this node's files may use "
-		"(MaxLocalMediaSizeInMB); 0: no limit"),
+    VPIPE_P_SIZE("max-size", struct record_cfg, max_size, "0", 0,
+		 2000000.0 * (1 << 20),
+		 "what all of this node's files may use "
+		 "(MaxLocalMediaSizeInMB); 0: no limit"),
     VPIPE_P_DURATION("max-age", struct record_cfg, max_age, "720h", 0,
 		     315360000, VPIPE_S,
 		     "delete files last written longer ago than this "
@@ -120,7 +121,7 @@ static void set_gauges(struct record *r)
 	if (r->max_bytes) {
 		uint64_t used =
 		    r->store.total + (r->w.fd >= 0 ? seg_size(&r->w) : 0);
-		vpipe_node_gauge(r->node, "space-used-percent",
+		vpipe_node_gauge(r->node, "space_used_percent",
 				 (int64_t)(used * 100 / r->max_bytes));
 	}
 }
@@ -128,7 +129,7 @@ static void set_gauges(struct record *r)
 static void drop(struct record *r)
 {
 	r->dropped++;
-	vpipe_node_count(r->node, "frames-dropped", 1);
+	vpipe_node_count(r->node, "dropped_frames_total", 1);
 }
 
 static void rescan(struct record *r)
@@ -151,9 +152,9 @@ static void enter_failed(struct record *r)
 static void on_write_error(struct record *r, int rc)
 {
 	int err = -rc;
-	vpipe_node_count(r->node, "write-errors", 1);
+	vpipe_node_count(r->node, "write_errors_total", 1);
 	if (err == ENOSPC || err == EDQUOT || err == EFBIG)
-		vpipe_node_count(r->node, "disk-full", 1);
+		vpipe_node_count(r->node, "disk_full_total", 1);
 	if (r->mode != REC_FAILED) {
 		vpipe_error(r->node,
 			    "%s %s at byte %llu: %s; media is dropped until "
@@ -203,9 +204,9 @@ static void close_segment(struct record *r, const char *why)
 			   "%llu: %s",
 			   r->w.path, r->w.err_op,
 			   (unsigned long long)r->w.err_off, strerror(-rc));
-		vpipe_node_count(r->node, "write-errors", 1);
+		vpipe_node_count(r->node, "write_errors_total", 1);
 	}
-	vpipe_node_count(r->node, "segments-closed", 1);
+	vpipe_node_count(r->node, "segments_closed_total", 1);
 	vpipe_info(r->node, "closed %s (%s): %llu frames, %.3f s, %zu cues",
 		   r->w.path, why, (unsigned long long)frames, dur / 1e9, cues);
 	sync_dir(r);
@@ -256,7 +257,7 @@ static void expire_old(struct record *r)
 			i++;
 			continue;
 		}
-		vpipe_node_count(r->node, "segments-deleted", 1);
+		vpipe_node_count(r->node, "segments_deleted_total", 1);
 	}
 }
 
@@ -273,7 +274,7 @@ static bool delete_oldest(struct record *r)
 			   f->name, strerror(-rc));
 		return false;
 	}
-	vpipe_node_count(r->node, "segments-deleted", 1);
+	vpipe_node_count(r->node, "segments_deleted_total", 1);
 	return true;
 }
 
@@ -369,7 +370,7 @@ static void open_segment(struct record *r, const struct vpipe_frame *in)
 		on_write_error(r, rc);
 		return;
 	}
-	vpipe_node_count(r->node, "segments-opened", 1);
+	vpipe_node_count(r->node, "segments_opened_total", 1);
 	vpipe_info(r->node, "recording to %s", path);
 	r->probe_write = r->mode == REC_FAILED;
 	r->last_sync = vpipe_now();
@@ -414,7 +415,7 @@ static void at_fragment_start(struct record *r, const struct vpipe_frame *in,
 	if (r->mode != REC_OK && r->w.fd < 0) {
 		int rc = make_dir(r->cfg.location);
 		if (rc) {
-			vpipe_node_count(r->node, "write-errors", 1);
+			vpipe_node_count(r->node, "write_errors_total", 1);
 			if (r->mode != REC_FAILED)
 				vpipe_error(r->node,
 					    "cannot use directory "
@@ -477,8 +478,8 @@ static void write_frame(struct record *r, const struct vpipe_frame *in,
 		set_gauges(r);
 	}
 	r->frag_bytes += in->size;
-	vpipe_node_count(r->node, "frames-written", 1);
-	vpipe_node_count(r->node, "bytes-written", (int64_t)in->size);
+	vpipe_node_count(r->node, "written_frames_total", 1);
+	vpipe_node_count(r->node, "written_bytes_total", (int64_t)in->size);
 	maybe_sync(r);
 }
 
@@ -511,7 +512,7 @@ static void on_header(struct record *r, const struct vpipe_frame *in)
 			    "stream header (frame %llu, %zu bytes): "
 			    "%s at byte %zu; media dropped until a valid one",
 			    (unsigned long long)in->seq, in->size, err, off);
-		vpipe_node_count(r->node, "bad-frames", 1);
+		vpipe_node_count(r->node, "bad_frames_total", 1);
 		return;
 	}
 	r->have_header = true;
@@ -532,7 +533,7 @@ static void on_data(struct record *r, const struct vpipe_frame *in)
 			    "frame %llu (%zu bytes): %s at byte %zu; "
 			    "dropped",
 			    (unsigned long long)in->seq, in->size, err, off);
-		vpipe_node_count(r->node, "bad-frames", 1);
+		vpipe_node_count(r->node, "bad_frames_total", 1);
 		drop(r);
 		return;
 	}
@@ -592,7 +593,7 @@ static int record_create(struct vpipe_node *node, const void *config,
 	r->node = node;
 	r->cfg = *cfg;
 	snprintf(r->prefix, sizeof(r->prefix), "%s", prefix);
-	r->max_bytes = (uint64_t)cfg->max_size_mb * MIB;
+	r->max_bytes = (uint64_t)cfg->max_size;
 	r->segment_limit = (uint64_t)cfg->segment_size;
 	if (r->max_bytes) {
 		uint64_t share = r->max_bytes / MAX_SIZE_SEGMENT_SHARE;
@@ -617,7 +618,7 @@ static int record_start(void *state)
 			    "cannot use directory %s: %s; will retry "
 			    "at each fragment",
 			    r->cfg.location, strerror(-rc));
-		vpipe_node_count(r->node, "write-errors", 1);
+		vpipe_node_count(r->node, "write_errors_total", 1);
 		enter_failed(r);
 		r->next_retry = vpipe_now();
 		return 0;

@@ -104,7 +104,7 @@ static int64_t au_dts(struct rtsp_client *c, const struct rtp_h264_au *au,
 					  : 1000000000LL / 30;
 	int64_t dts = h264_dts_next(&c->dts, pts, frame_ns);
 	if (dts > pts) {
-		vpipe_node_count(c->node, "reorder-overflow", 1);
+		vpipe_node_count(c->node, "reorder_overflows_total", 1);
 		if (!c->reorder_warned) {
 			c->reorder_warned = true;
 			vpipe_warn(c->node,
@@ -183,7 +183,7 @@ static void on_au(void *ctx, const struct rtp_h264_au *au)
 	if (!f) {
 		/* Downstream holds every frame: a camera cannot be paused, so
 		 * drop and resume cleanly at the next key frame. */
-		vpipe_node_count(c->node, "dropped-frames", 1);
+		vpipe_node_count(c->node, "dropped_frames_total", 1);
 		c->depay.wait_key = true;
 		c->depay.discont_next = true;
 		return;
@@ -217,7 +217,7 @@ static void on_au(void *ctx, const struct rtp_h264_au *au)
 	if (pts > c->max_pts)
 		c->max_pts = pts;
 	c->frame_this_session = true;
-	vpipe_node_count(c->node, "frames", 1);
+	vpipe_node_count(c->node, "frames_total", 1);
 	vpipe_push(c->node, 0, f);
 }
 
@@ -225,7 +225,7 @@ void rtsp_on_rtp(struct rtsp_client *c, const uint8_t *buf, size_t len)
 {
 	struct rtp_packet p;
 	if (rtp_parse(buf, len, &p) < 0) {
-		vpipe_node_count(c->node, "bad-packets", 1);
+		vpipe_node_count(c->node, "bad_packets_total", 1);
 		return;
 	}
 	if (p.payload_type != c->sdp.payload_type)
@@ -234,7 +234,7 @@ void rtsp_on_rtp(struct rtsp_client *c, const uint8_t *buf, size_t len)
 	uint64_t lost = c->depay.stats.lost_packets;
 	h264_depay_push(&c->depay, &p);
 	if (c->depay.stats.lost_packets != lost)
-		vpipe_node_count(c->node, "lost-packets",
+		vpipe_node_count(c->node, "lost_packets_total",
 				 (int64_t)(c->depay.stats.lost_packets - lost));
 }
 
@@ -258,7 +258,7 @@ static void schedule_retry(struct rtsp_client *c)
 	c->next_attempt = vpipe_now() + wait;
 	vpipe_info(c->node, "%s: reconnecting in %.1f s", c->masked_url,
 		   (double)wait / 1e9);
-	vpipe_node_count(c->node, "reconnects", 1);
+	vpipe_node_count(c->node, "reconnects_total", 1);
 }
 
 static int64_t keepalive_period(const struct rtsp_client *c)

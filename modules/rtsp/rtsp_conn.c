@@ -198,7 +198,7 @@ static void take_challenge(struct rtsp_client *c, const struct rtsp_msg *m)
 static void stray_reply(struct rtsp_client *c, const struct rtsp_msg *m)
 {
 	if (m->status >= 200 && m->status < 300) {
-		vpipe_node_count(c->node, "keepalive-ok", 1);
+		vpipe_node_count(c->node, "keepalive_ok_total", 1);
 	} else if (m->status == 454) {
 		vpipe_warn(c->node, "%s: server lost our session (454)",
 			   c->masked_url);
@@ -250,7 +250,7 @@ static int handle_items(struct rtsp_client *c)
 				   (unsigned long long)(c->rx_consumed + off +
 							it.err_offset),
 				   it.err_why, skip);
-			vpipe_node_count(c->node, "protocol-errors", 1);
+			vpipe_node_count(c->node, "protocol_errors_total", 1);
 			off += skip;
 			continue;
 		}
@@ -684,7 +684,7 @@ static void send_rtcp_rr(struct rtsp_client *c)
 int rtsp_conn_keepalive(struct rtsp_client *c)
 {
 	int64_t deadline = vpipe_now() + c->cfg->timeout;
-	vpipe_node_count(c->node, "keepalives", 1);
+	vpipe_node_count(c->node, "keepalives_total", 1);
 	send_rtcp_rr(c);
 	/* The reply is read by the pump like any stray reply. */
 	int r =

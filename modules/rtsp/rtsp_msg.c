@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "bytes.h"
+#include "http_head.h"
 
 static int str_ieq(struct rtsp_str s, const char *lit)
 {
@@ -29,21 +30,6 @@ static struct rtsp_str trim(const char *p, size_t n)
 	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
 		n--;
 	return (struct rtsp_str){p, n};
-}
-
-/* Length of the head (up to and including the empty line), 0 if not yet
- * complete. Accepts CRLF and bare LF line ends (some cameras send LF). */
-static size_t head_length(const uint8_t *buf, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (buf[i] != '\n')
-			continue;
-		if (i + 1 < len && buf[i + 1] == '\n')
-			return i + 2;
-		if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n')
-			return i + 3;
-	}
-	return 0;
 }
 
 /* Parse a non-negative decimal of at most 9 digits; -1 on anything else. */
@@ -130,7 +116,7 @@ static int parse_header_line(const char *p, size_t n, size_t off,
 
 static int parse_message(const uint8_t *buf, size_t len, struct rtsp_item *it)
 {
-	size_t head = head_length(
+	size_t head = http_head_length(
 	    buf, len < RTSP_MAX_HEAD_BYTES ? len : RTSP_MAX_HEAD_BYTES);
 	if (!head) {
 		if (len >= RTSP_MAX_HEAD_BYTES)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sigv4.h"
+#include "tls.h"
 
 #define MAX_HEADERS   (S3_META_LINES + 8)
 #define MAX_BODY_KEPT (64 * 1024)
@@ -46,8 +47,8 @@ static bool token_fatal(struct s3 *s, const char *code, const char *text,
 			const char *msg)
 {
 	if (!s->creds.session_token || !token_refused(code, text) ||
-	    (s->prov.source != KVS_CRED_ENV &&
-	     s->prov.source != KVS_CRED_PARAMS))
+	    (s->prov.source != AWS_CREDS_SRC_ENV &&
+	     s->prov.source != AWS_CREDS_SRC_PARAMS))
 		return false;
 	snprintf(s->fatal_msg, sizeof(s->fatal_msg),
 		 "%s: the service refused the session token, and credentials "
@@ -103,19 +104,19 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ctx)
 static int refresh_creds(struct s3 *s, bool force, char *err, size_t errlen)
 {
 	int64_t now = time(NULL);
-	enum kvs_cred_source src = s->prov.source;
-	bool file = src == KVS_CRED_FILE || src == KVS_CRED_SHARED;
+	enum aws_creds_source src = s->prov.source;
+	bool file = src == AWS_CREDS_SRC_FILE || src == AWS_CREDS_SRC_SHARED;
 	bool expiring =
 	    s->creds.expiry && now >= s->creds.expiry - CRED_MARGIN_S;
 	if (s->creds_ok && !expiring && (!file || now == s->creds_checked) &&
-	    !(force && (file || src == KVS_CRED_IOT)))
+	    !(force && (file || src == AWS_CREDS_SRC_IOT)))
 		return 0;
 	if (force && file)
 		s->prov.mtime_ns = 0; /* read again even if unchanged */
 	bool changed = false;
 	char why[400];
-	if (kvs_cred_fetch(&s->prov, &s->creds, &changed, abort_fn, s, why,
-			   sizeof(why))) {
+	if (aws_creds_fetch(&s->prov, &s->creds, &changed, abort_fn, s, why,
+			    sizeof(why))) {
 		snprintf(err, errlen, "credentials (%.200s): %.300s",
 			 s->prov.describe, why);
 		return s->creds_ok &&
@@ -241,10 +242,7 @@ static int put_once(struct s3 *s, const char *key, const uint8_t *data,
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->cerr);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
-	if (c->ca_path && *c->ca_path)
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_path);
+	tls_setup(h, c->tls_verify, c->ca_path);
 	r->cerr[0] = 0;
 	r->cc = curl_easy_perform(h);
 	if (r->cc != CURLE_OK) {
@@ -298,7 +296,7 @@ static bool put_with_retries(struct s3 *s, const char *key, const uint8_t *data,
 	for (unsigned attempt = 0; !quitting(s); attempt++) {
 		char err[1024], msg[2400];
 		if (attempt)
-			vpipe_node_count(s->node, "retries", 1);
+			vpipe_node_count(s->node, "retries_total", 1);
 		if (refresh_creds(s, force_creds, err, sizeof(err))) {
 			problem(s, "credentials", err, false);
 			if (!back_off(s))
@@ -348,7 +346,7 @@ static bool put_with_retries(struct s3 *s, const char *key, const uint8_t *data,
 			return false;
 		if (v == S3_GIVE_UP) {
 			problem(s, kind, msg, true);
-			vpipe_node_count(s->node, "failed", 1);
+			vpipe_node_count(s->node, "failed_objects_total", 1);
 			return false;
 		}
 		force_creds = v == S3_RETRY_AUTH;
@@ -406,7 +404,7 @@ static void notify(struct s3 *s, const struct s3_item *it, const char *ctype,
 	if (s3_event_json(&body, &e) == 0 &&
 	    put_with_retries(s, key, (const uint8_t *)body.s, body.len,
 			     "application/json", NULL, 0, etag2))
-		vpipe_node_count(s->node, "events", 1);
+		vpipe_node_count(s->node, "events_total", 1);
 	sb_free(&body);
 }
 
@@ -422,8 +420,8 @@ static void upload(struct s3 *s, const struct s3_item *it)
 	if (!put_with_retries(s, it->key, data, it->len, ctype, tags, ntags,
 			      etag))
 		return;
-	vpipe_node_count(s->node, "uploaded", 1);
-	vpipe_node_count(s->node, "uploaded_bytes", (int64_t)it->len);
+	vpipe_node_count(s->node, "uploaded_objects_total", 1);
+	vpipe_node_count(s->node, "uploaded_bytes_total", (int64_t)it->len);
 	vpipe_debug(s->node, "stored s3://%s/%s (%zu bytes, %s)", c->bucket,
 		    it->key, it->len, ctype);
 	if (c->notify && it->media != VPIPE_MEDIA_EVENT)
@@ -445,7 +443,7 @@ void s3_worker(void *arg)
 		s->q_head = (s->q_head + 1) % (size_t)s->cfg->max_pending;
 		s->q_len--;
 		s->in_flight = true;
-		vpipe_node_gauge(s->node, "queued", (int64_t)s->q_len);
+		vpipe_node_gauge(s->node, "queued_objects", (int64_t)s->q_len);
 		pthread_mutex_unlock(&s->lock);
 
 		upload(s, &it);

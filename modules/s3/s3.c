@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tls.h"
+
 static const char *const addressing_choices[] = {"auto", "path", "virtual",
 						 NULL};
 
@@ -73,10 +75,7 @@ static const struct vpipe_param params[] = {
 		     VPIPE_MS,
 		     "at end of stream, wait this long for the queue"),
     AWS_CREDS_PARAMS(C),
-    VPIPE_P_PATH("ca-path", C, ca_path, NULL, 0,
-		 "PEM CA certificate(s) to trust besides the system's"),
-    VPIPE_P_BOOL("tls-verify", C, tls_verify, "true",
-		 "verify the server's certificate"),
+    TLS_PARAMS(C),
     VPIPE_P_STRING("user-agent", C, user_agent, "vpipe-s3/" VPIPE_VERSION, 0,
 		   "User-Agent header"),
     VPIPE_P_END,
@@ -139,7 +138,7 @@ static void free_queue(struct s3 *s)
 	if (s->q_len)
 		vpipe_warn(s->node, "%zu object(s) not uploaded at stop",
 			   s->q_len);
-	vpipe_node_count(s->node, "unsent", (int64_t)s->q_len);
+	vpipe_node_count(s->node, "unsent_objects_total", (int64_t)s->q_len);
 	for (size_t i = 0; i < s->q_len; i++)
 		s3_item_free(
 		    &s->q[(s->q_head + i) % (size_t)s->cfg->max_pending]);
@@ -163,7 +162,7 @@ static void release_run(struct s3 *s)
 	sb_free(&s->clip);
 	meta_free(&s->clip_meta);
 	s->clip_open = false;
-	kvs_creds_clear(&s->creds);
+	aws_creds_clear(&s->creds);
 	s->creds_ok = false;
 }
 
@@ -171,7 +170,7 @@ static void s3_destroy(void *state)
 {
 	struct s3 *s = state;
 	release_run(s);
-	kvs_cred_provider_free(&s->prov);
+	aws_creds_provider_free(&s->prov);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s);
@@ -217,7 +216,7 @@ static int s3_create(struct vpipe_node *node, const void *config, void **state)
 		s3_destroy(s);
 		return -1;
 	}
-	struct kvs_cred_params cp = {
+	struct aws_creds_params cp = {
 	    .iot_certificate = cfg->iot_certificate,
 	    .access_key = cfg->access_key,
 	    .secret_key = cfg->secret_key,
@@ -228,8 +227,9 @@ static int s3_create(struct vpipe_node *node, const void *config, void **state)
 		cfg->stream_name[0] ? cfg->stream_name : vpipe_node_name(node),
 	    .tls_verify = cfg->tls_verify,
 	};
-	if (kvs_cred_provider_init(&s->prov, &cp, err, sizeof(err))) {
-		if (!strncmp(err, "no AWS credentials", 18)) {
+	int crc = aws_creds_provider_init(&s->prov, &cp, err, sizeof(err));
+	if (crc) {
+		if (crc == AWS_CREDS_NOT_CONFIGURED) {
 			/* The environment of `vpipe check` may lack them (as
 			 * in kvs): start() fails if they are still missing. */
 			vpipe_warn(node, "%s", err);
@@ -251,7 +251,7 @@ static int s3_start(void *state)
 	struct s3 *s = state;
 	release_run(s);
 	atomic_store(&s->quit, false);
-	if (s->prov.source == KVS_CRED_NONE) {
+	if (s->prov.source == AWS_CREDS_SRC_NONE) {
 		vpipe_error(s->node,
 			    "no AWS credentials: set iot-certificate, "
 			    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
@@ -334,7 +334,7 @@ static int make_key(struct s3 *s, const struct s3_meta *f, uint32_t media,
 			    "frame %llu: key-template gives a key longer than "
 			    "1024 bytes or empty; frame dropped",
 			    (unsigned long long)f->seq);
-		vpipe_node_count(s->node, "failed", 1);
+		vpipe_node_count(s->node, "failed_objects_total", 1);
 		return -1;
 	}
 	return 0;
@@ -361,11 +361,11 @@ static void enqueue(struct s3 *s, struct s3_meta *meta, uint8_t *buf,
 	}
 	s->q[(s->q_head + s->q_len) % cap] = it;
 	s->q_len++;
-	vpipe_node_gauge(s->node, "queued", (int64_t)s->q_len);
+	vpipe_node_gauge(s->node, "queued_objects", (int64_t)s->q_len);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	if (dropped.buf) {
-		vpipe_node_count(s->node, "dropped", 1);
+		vpipe_node_count(s->node, "dropped_objects_total", 1);
 		vpipe_warn(s->node,
 			   "queue full (%zu objects): dropped the oldest, "
 			   "s3://%s/%s",
@@ -407,7 +407,8 @@ static int take_mkv(struct s3 *s, const struct vpipe_frame *in)
 			finish_clip(s);
 		if (!s->clip_open) {
 			if (!s->header) {
-				vpipe_node_count(s->node, "dropped", 1);
+				vpipe_node_count(s->node,
+						 "dropped_objects_total", 1);
 				return 0; /* no header yet: not playable */
 			}
 			if (meta_from_frame(&s->clip_meta, in))

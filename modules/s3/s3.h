@@ -69,7 +69,7 @@ struct s3 {
 	char region[64];
 	const char *region_from; /* "aws-region", an environment variable, "default" */
 	struct s3_target target;
-	struct kvs_cred_provider prov;
+	struct aws_creds_provider prov;
 	struct vpipe_backoff backoff; /* worker thread: retries */
 
 	/* Queue: node thread appends, worker takes from the head. */
@@ -95,7 +95,7 @@ struct s3 {
 
 	/* Worker only. */
 	CURL *curl;
-	struct kvs_creds creds;
+	struct aws_creds creds;
 	bool creds_ok;
 	int64_t creds_checked;
 	char last_problem[160]; /* to log a repeated failure once */

@@ -58,6 +58,8 @@ static int testsrc_create(struct vpipe_node *node, const void *config,
 	s->fmt.fps_num = (uint32_t)(cfg->framerate * 1000 + 0.5);
 	s->fmt.fps_den = 1000;
 	s->frame_ns = (int64_t)(1e9 / cfg->framerate + 0.5);
+	/* Known before the first frame: an encoder downstream can open. */
+	vpipe_node_set_output_format(node, 0, &s->fmt);
 	/* A live source keeps a few frames in hand; the rest are queued. */
 	vpipe_node_set_pool(node, 0, s->frame_size);
 	*state = s;

@@ -216,21 +216,7 @@ static void set_ctrl(struct v4l2dev *d, struct vpipe_node *node,
 		     const char *path, uint32_t id, int32_t value,
 		     const char *what)
 {
-	int32_t min = 0, max = 0;
-	int rc = v4l2u_ctrl_set(d->fd, id, value, &min, &max);
-	if (rc == -EINVAL)
-		vpipe_warn(node,
-			   "%s (%s) has no %s control; %s is left to the "
-			   "device",
-			   path, d->card, what, what);
-	else if (rc == -ERANGE)
-		vpipe_warn(node,
-			   "%s: %s %d is outside the device's range "
-			   "%d..%d; left to the device",
-			   path, what, value, min, max);
-	else if (rc)
-		vpipe_warn(node, "%s: setting %s to %d: %s", path, what, value,
-			   strerror(-rc));
+	v4l2u_ctrl_set_or_warn(d->fd, node, path, d->card, id, value, what);
 }
 
 /* Cameras that encode (bcm2835-v4l2, UVC H.264) take the standard codec

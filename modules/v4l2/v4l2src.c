@@ -165,7 +165,7 @@ static int v4l2src_start(void *state)
 static void device_lost(struct v4l2src *s, const char *why)
 {
 	vpipe_error(s->node, "%s: %s; reopening", s->cfg->device, why);
-	vpipe_node_count(s->node, "device-lost", 1);
+	vpipe_node_count(s->node, "device_lost_total", 1);
 	v4l2dev_close(&s->dev);
 	s->discont = true;
 	vpipe_backoff_init(&s->backoff, s->cfg->retry_delay,
@@ -200,7 +200,7 @@ static int reopen_step(struct v4l2src *s)
 	}
 	vpipe_info(s->node, "%s is back after %u attempts (%s)", s->cfg->device,
 		   s->attempts, s->dev.card);
-	vpipe_node_count(s->node, "reopens", 1);
+	vpipe_node_count(s->node, "reopens_total", 1);
 	opened(s);
 	return 0;
 }
@@ -239,19 +239,6 @@ static void keep_headers(struct v4l2src *s, const uint8_t *au,
 		s->hdr_len = len;
 }
 
-static bool only_headers(const uint8_t *p, size_t len)
-{
-	size_t pos = 0;
-	struct h264_nal n;
-	bool any = false;
-	while (h264_next_nal(p, len, &pos, &n, NULL) == 1) {
-		if (h264_nal_is_vcl(n.type))
-			return false;
-		any = true;
-	}
-	return any;
-}
-
 /* The frame to push for an H.264 buffer, or NULL to drop it (the buffer
  * is then re-queued by the caller). */
 static struct vpipe_frame *h264_frame(struct v4l2src *s, struct bufset_buf *b,
@@ -260,7 +247,7 @@ static struct vpipe_frame *h264_frame(struct v4l2src *s, struct bufset_buf *b,
 	struct h264_au_info info;
 	char err[128];
 	*wrapped = false;
-	if (only_headers(b->mem, used)) { /* bcm2835: a header-only buffer */
+	if (h264_headers_only(b->mem, used)) { /* bcm2835: a header-only buffer */
 		struct h264_au_info hi;
 		memset(&hi, 0, sizeof(hi));
 		size_t pos = 0;
@@ -274,12 +261,12 @@ static struct vpipe_frame *h264_frame(struct v4l2src *s, struct bufset_buf *b,
 	if (h264_au_info(b->mem, used, &info, err, sizeof(err)) < 0) {
 		vpipe_warn(s->node, "%s: dropping a bad H.264 buffer: %s",
 			   s->cfg->device, err);
-		vpipe_node_count(s->node, "bad-frames", 1);
+		vpipe_node_count(s->node, "bad_frames_total", 1);
 		return NULL;
 	}
 	keep_headers(s, b->mem, &info);
 	if (s->need_key && !info.key) {
-		vpipe_node_count(s->node, "dropped-until-key", 1);
+		vpipe_node_count(s->node, "dropped_until_keyframe_total", 1);
 		return NULL;
 	}
 	s->need_key = false;
@@ -315,7 +302,7 @@ static struct vpipe_frame *raw_frame(struct v4l2src *s, struct bufset_buf *b,
 		vpipe_warn(s->node,
 			   "%s: short frame (%u of %zu bytes), dropped",
 			   s->cfg->device, used, need);
-		vpipe_node_count(s->node, "bad-frames", 1);
+		vpipe_node_count(s->node, "bad_frames_total", 1);
 		return NULL;
 	}
 	struct vpipe_frame *f =
@@ -334,7 +321,7 @@ static void track_sequence(struct v4l2src *s, uint32_t seq)
 {
 	if (s->have_seq && seq != s->last_seq + 1) {
 		uint32_t lost = seq - s->last_seq - 1;
-		vpipe_node_count(s->node, "dropped", lost);
+		vpipe_node_count(s->node, "dropped_frames_total", lost);
 		vpipe_debug(s->node, "%s: %u frames lost by the driver",
 			    s->cfg->device, lost);
 		if (s->media == VPIPE_MEDIA_H264) {
@@ -387,7 +374,7 @@ static int dequeue_one(struct v4l2src *s)
 	struct vpipe_frame *f = NULL;
 	bool wrapped = false;
 	if (v.flags & V4L2_BUF_FLAG_ERROR) {
-		vpipe_node_count(s->node, "bad-frames", 1);
+		vpipe_node_count(s->node, "bad_frames_total", 1);
 	} else if (s->media == VPIPE_MEDIA_H264) {
 		f = h264_frame(s, b, used, &wrapped);
 	} else if (s->media == VPIPE_MEDIA_JPEG) {
@@ -421,7 +408,7 @@ static int dequeue_one(struct v4l2src *s)
 	if (s->discont)
 		f->flags |= VPIPE_FLAG_DISCONTINUITY;
 	s->discont = false;
-	vpipe_node_count(s->node, "frames", 1);
+	vpipe_node_count(s->node, "frames_total", 1);
 	vpipe_push(s->node, 0, f);
 	return 0;
 }
@@ -487,7 +474,7 @@ static int v4l2src_upstream_event(void *state, unsigned event)
 			vpipe_warn(s->node, "%s: force key frame: %s",
 				   s->cfg->device, strerror(-rc));
 		else
-			vpipe_node_count(s->node, "keyframe-requests", 1);
+			vpipe_node_count(s->node, "keyframe_requests_total", 1);
 	}
 	return 1; /* raw and JPEG frames are all key frames */
 }

@@ -246,21 +246,7 @@ static void set_ctrl(struct m2m_dev *d, struct vpipe_node *node,
 		     const struct m2m_config *cfg, uint32_t id, int32_t v,
 		     const char *what)
 {
-	int32_t min = 0, max = 0;
-	int rc = v4l2u_ctrl_set(d->fd, id, v, &min, &max);
-	if (rc == -EINVAL)
-		vpipe_warn(node,
-			   "%s (%s) has no %s control; left to the "
-			   "device",
-			   cfg->device, d->card, what);
-	else if (rc == -ERANGE)
-		vpipe_warn(node,
-			   "%s: %s %d is outside the device's range "
-			   "%d..%d; left to the device",
-			   cfg->device, what, v, min, max);
-	else if (rc)
-		vpipe_warn(node, "%s: setting %s to %d: %s", cfg->device, what,
-			   v, strerror(-rc));
+	v4l2u_ctrl_set_or_warn(d->fd, node, cfg->device, d->card, id, v, what);
 }
 
 static void set_controls(struct m2m_dev *d, struct vpipe_node *node,

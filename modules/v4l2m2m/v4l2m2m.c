@@ -144,19 +144,6 @@ static void keep_headers(struct m2m *s, const uint8_t *p, size_t len)
 		s->hdr_len = out;
 }
 
-static bool only_headers(const uint8_t *p, size_t len)
-{
-	size_t pos = 0;
-	struct h264_nal n;
-	bool any = false;
-	while (h264_next_nal(p, len, &pos, &n, NULL) == 1) {
-		if (h264_nal_is_vcl(n.type))
-			return false;
-		any = true;
-	}
-	return any;
-}
-
 static struct vpipe_frame *take_meta(struct m2m *s, int64_t key_us)
 {
 	for (unsigned i = 0; i < s->ninflight; i++) {
@@ -178,7 +165,7 @@ static void emit(struct m2m *s, const uint8_t *p, size_t len, int64_t key_us,
 	if (h264_au_info(p, len, &info, err, sizeof(err)) < 0) {
 		vpipe_warn(s->node, "%s: dropping a bad access unit: %s",
 			   s->cfg->device, err);
-		vpipe_node_count(s->node, "bad-frames", 1);
+		vpipe_node_count(s->node, "bad_frames_total", 1);
 		goto out;
 	}
 	keep_headers(s, p, len);
@@ -212,9 +199,9 @@ static void emit(struct m2m *s, const uint8_t *p, size_t len, int64_t key_us,
 	f->fmt.height = s->d.in.height;
 	f->fmt.fps_num = s->d.in.fps_num;
 	f->fmt.fps_den = s->d.in.fps_den;
-	vpipe_node_count(s->node, "frames", 1);
+	vpipe_node_count(s->node, "frames_total", 1);
 	if (key)
-		vpipe_node_count(s->node, "key-frames", 1);
+		vpipe_node_count(s->node, "keyframes_total", 1);
 	vpipe_push(s->node, 0, f);
 out:
 	if (meta)
@@ -266,8 +253,8 @@ static int collect(struct m2m *s)
 		int64_t key_us =
 		    (int64_t)b.timestamp.tv_sec * 1000000 + b.timestamp.tv_usec;
 		if (b.flags & V4L2_BUF_FLAG_ERROR)
-			vpipe_node_count(s->node, "bad-frames", 1);
-		else if (used && only_headers(p, used))
+			vpipe_node_count(s->node, "bad_frames_total", 1);
+		else if (used && h264_headers_only(p, used))
 			keep_headers(s, p, used); /* bcm2835: headers alone */
 		else if (used)
 			emit(s, p, used, key_us, b.flags);
@@ -466,9 +453,9 @@ static int queue_picture(struct m2m *s, unsigned i,
 	if (s->d.out_dmabuf) { /* the fd stays valid while we hold the frame */
 		s->d.out_frame[i] = vpipe_frame_ref(in);
 		s->d.out_last_fd[i] = fd;
-		vpipe_node_count(s->node, "dmabuf-frames", 1);
+		vpipe_node_count(s->node, "dmabuf_frames_total", 1);
 	} else {
-		vpipe_node_count(s->node, "copied-frames", 1);
+		vpipe_node_count(s->node, "copied_frames_total", 1);
 	}
 	s->fl[s->ninflight].key_us = key;
 	s->fl[s->ninflight].meta = vpipe_frame_ref((struct vpipe_frame *)in);
@@ -566,7 +553,7 @@ static int m2m_upstream_event(void *state, unsigned event)
 	struct m2m *s = state;
 	if (event != VPIPE_UPSTREAM_KEYFRAME_REQUEST)
 		return 0;
-	vpipe_node_count(s->node, "keyframe-requests", 1);
+	vpipe_node_count(s->node, "keyframe_requests_total", 1);
 	force_key(s);
 	return 1;
 }

@@ -121,6 +121,15 @@ static int x264_create(struct vpipe_node *node, const void *config,
 	x->node = node;
 	x->settings = s;
 	vpipe_node_set_output_media(node, 0, VPIPE_MEDIA_H264);
+	struct vpipe_format in;
+	if (vpipe_node_input_format(node, 0, NULL, &in) == 0) {
+		struct vpipe_format out = {.fourcc = VPIPE_FOURCC_H264,
+					   .width = in.width,
+					   .height = in.height,
+					   .fps_num = in.fps_num,
+					   .fps_den = in.fps_den};
+		vpipe_node_set_output_format(node, 0, &out);
+	}
 	/* An IDR is the largest picture: about half a second of the rate. */
 	size_t frame_bytes = (size_t)c->bitrate * 1000 / 8 / 2;
 	if (frame_bytes < 64 * 1024)
@@ -130,11 +139,6 @@ static int x264_create(struct vpipe_node *node, const void *config,
 	return 0;
 }
 
-static int x264_start(void *state)
-{
-	(void)state;
-	return 0;
-}
 
 /* Turn one encoded access unit into a frame carrying its input's metadata. */
 static int emit(struct x264_node *x, const struct x264enc_au *au)
@@ -165,8 +169,8 @@ static int emit(struct x264_node *x, const struct x264enc_au *au)
 	vpipe_frame_copy_tags(f, in);
 	vpipe_frame_unref(in);
 	if (au->key)
-		vpipe_node_count(x->node, "keyframes", 1);
-	vpipe_node_count(x->node, "bytes_out", (int64_t)au->size);
+		vpipe_node_count(x->node, "keyframes_total", 1);
+	vpipe_node_count(x->node, "output_bytes_total", (int64_t)au->size);
 	vpipe_push(x->node, 0, f);
 	return 0;
 }
@@ -216,6 +220,25 @@ static int open_encoder(struct x264_node *x, const struct vpipe_format *fmt)
 	/* A new stream starts with an IDR anyway; say so for the muxer. */
 	x->force_key = true;
 	return 0;
+}
+
+/* When upstream declared its format (testsrc, libcamera), the encoder
+ * opens now: a format it cannot take fails start(), before any frame. */
+static int x264_start(void *state)
+{
+	struct x264_node *x = state;
+	struct vpipe_format fmt;
+
+	if (x->enc || vpipe_node_input_format(x->node, 0, NULL, &fmt) < 0)
+		return 0;
+	if (yuv_complete_layout(&fmt) < 0) {
+		vpipe_error(x->node,
+			    "the input is %s (declared upstream): x264 takes "
+			    "i420, nv12 or yuyv",
+			    vpipe_fourcc_name(fmt.fourcc));
+		return -1;
+	}
+	return open_encoder(x, &fmt);
 }
 
 static int64_t picture_pts(struct x264_node *x, const struct vpipe_frame *in)
@@ -303,7 +326,7 @@ static int x264_upstream_event(void *state, unsigned event)
 	if (event != VPIPE_UPSTREAM_KEYFRAME_REQUEST)
 		return 0;
 	x->force_key = true;
-	vpipe_node_count(x->node, "keyframe_requests", 1);
+	vpipe_node_count(x->node, "keyframe_requests_total", 1);
 	return 1;
 }
 

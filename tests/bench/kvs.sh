@@ -15,7 +15,7 @@
 # and the capture-to-wire latency p50/p99 each sink logs (frame's capture
 # wall-clock time to its last byte handed to the socket; for 16 streams the
 # worst stream's). Any dropped frame or unacknowledged fragment fails.
-# Each sink has a 16 MiB content store (storage-size = 16), the size with
+# Each sink has a 16 MiB content store (storage-size = 16M), the size with
 # which the SDK lost frames.
 # The input, 1080p30 H.264 (x264 ultrafast, 4 Mbit/s, a key frame every 2 s,
 # as a camera would send), is encoded once and kept in $BUILD/bench-cache/.
@@ -70,10 +70,10 @@ graph() { # PREFIX N: the graph on stdout
 			continue
 		fi
 		printf '[kvs%d]\nmodule = kvs\ninput = mux%d\nstream-name = %s-%d\n' "$i" "$i" "$1" "$i"
-		printf 'endpoint = http://127.0.0.1:%s\nstop-stream-timeout = 60\n' "$port"
-		printf 'storage-size = 16\n\n' # MiB, where the SDK lost frames
+		printf 'endpoint = http://127.0.0.1:%s\nstop-stream-timeout = 60s\n' "$port"
+		printf 'storage-size = 16M\n\n' # where the SDK lost frames
 	done
-	printf '[pipeline]\ndrain-timeout = 60\n'
+	printf '[pipeline]\ndrain-timeout = 60s\n'
 }
 
 now_ms() { date +%s%3N; }
@@ -128,7 +128,7 @@ run_case() {
 	local acked
 	acked=$(grep -c "every fragment acknowledged" "$T/$name.log" || true)
 	[ "$acked" = "$n" ] || { tail -n 30 "$T/$name.log"; echo "FAIL: $name: $acked of $n streams fully acknowledged"; exit 1; }
-	! grep -q "DroppedFrames=[1-9]" "$T/$name.log" || { echo "FAIL: $name: frames dropped"; exit 1; }
+	! grep -q "dropped_frames_total=[1-9]" "$T/$name.log" || { echo "FAIL: $name: frames dropped"; exit 1; }
 	read -r user sys maxrss <"$T/$name.time"
 	R_CPU=$(awk -v u="$user" -v s="$sys" -v w="$R_WALL" 'BEGIN { printf "%.2f", (u + s) * 100000 / w }')
 	R_CPUMS=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f", (u + s) * 1000 }')

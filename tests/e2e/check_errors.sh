@@ -152,6 +152,75 @@ module = testsrc
 module = testsrc
 input = x
 INI
+# A duration or a size without a unit is an error with a hint, for module
+# parameters and the kernel's own keys alike.
+expect_error bare_duration "bare_duration.ini:4: error: [mux] invalid value '2' for fragment-duration: a duration needs a unit: write 2s or 2ms" <<'INI'
+[cam]
+module = testsrc
+[mux]
+fragment-duration = 2
+module = mkv
+input = enc
+[enc]
+module = x264
+input = cam
+INI
+expect_error bare_size "bare_size.ini:5: error: [out] invalid value '2000000' for buffer-size: a size needs a unit: write 2000000B for bytes" <<'INI'
+[out]
+module = filesink
+input = cam
+location = /dev/null
+buffer-size = 2000000
+[cam]
+module = testsrc
+INI
+expect_error bare_kernel_duration "bare_kernel_duration.ini:2: error: [pipeline] invalid value '5' for drain-timeout: a duration needs a unit: write 5s or 5ms" <<'INI'
+[pipeline]
+drain-timeout = 5
+[cam]
+module = testsrc
+INI
+
+# The kernel's own keys go through parameter tables like a module's: the
+# same value errors, ranges and "did you mean", module names included.
+expect_error module_typo "module_typo.ini:4: error: unknown module 'x246'; did you mean 'x264'? (available: " <<'INI'
+[cam]
+module = testsrc
+[enc]
+module = x246
+input = cam
+INI
+expect_error kernel_key_typo "kernel_key_typo.ini:3: error: unknown key 'queue-sise' for node [cam] (module testsrc); did you mean 'queue-size'?" <<'INI'
+[cam]
+module = testsrc
+queue-sise = 4
+INI
+expect_error kernel_enum "kernel_enum.ini:7: error: [out] invalid value 'drop' for queue-policy: one of: block, drop-new, drop-old" <<'INI'
+[cam]
+module = testsrc
+
+[out]
+module = null
+input = cam
+queue-policy = drop
+INI
+expect_error kernel_range "kernel_range.ini:3: error: [cam] out of range: pool-size must be 0 to 65536" <<'INI'
+[cam]
+module = testsrc
+pool-size = 100000
+INI
+expect_error kernel_bare_delay "kernel_bare_delay.ini:4: error: [cam] invalid value '2' for restart-delay: a duration needs a unit: write 2s or 2ms" <<'INI'
+[cam]
+module = testsrc
+restart = on-error
+restart-delay = 2
+INI
+expect_error pipeline_enum "pipeline_enum.ini:2: error: [pipeline] invalid value 'loud' for log-level: one of: error, warn, info, debug" <<'INI'
+[pipeline]
+log-level = loud
+[cam]
+module = testsrc
+INI
 
 # An error never starts anything: `run` refuses the same file.
 "$VPIPE" run "$T/unknown_key.ini" >"$T/run.out" 2>&1 && fail "run started a bad graph"
@@ -186,6 +255,8 @@ expect_grep "this graph holds at most" "$T/ok.out"
 VPIPE_TEST_W=320 "$VPIPE" graph "$T/ok.ini" >"$T/ok.dot"
 expect_grep '"cam" -> "out" \[label="queue 8, block"\]' "$T/ok.dot"
 echo "$n error cases reported as expected"
+"$VPIPE" run "$T/ok.ini" --duration 2 >"$T/dur.out" 2>&1 && fail "run --duration 2 accepted"
+expect_grep "error: invalid value '2' for --duration: a duration needs a unit: write 2s or 2ms" "$T/dur.out"
 
 # Long values (past libinih's 200-byte line buffer) and indented
 # continuation lines both reach the module whole.
@@ -202,7 +273,14 @@ module = filesink
 input = cam
 location = /tmp/first-part-
     second-part
+[out3]
+module = filesink
+input = cam
+location = /tmp/a
+    b=$long ; a comment
 INI
 "$VPIPE" check "$T/long.ini" >"$T/long.out" 2>&1 || { cat "$T/long.out"; fail "long line refused"; }
 expect_grep "location = /tmp/$long\$" "$T/long.out"
 expect_grep "location = /tmp/first-part-second-part\$" "$T/long.out"
+# a long continuation line with '=' in it (found by fuzz_config)
+expect_grep "location = /tmp/ab=$long\$" "$T/long.out"

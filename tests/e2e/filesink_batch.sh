@@ -23,7 +23,7 @@ h264_graph() { # FILE BUFFER-SIZE [mkv]
 	} >"$1"
 }
 
-for bs in 0 1 4k 1M; do
+for bs in 0 1B 4k 1M; do
 	h264_graph "$T/h264-$bs.ini" "$bs"
 	"$VPIPE" run "$T/h264-$bs.ini" 2>"$T/log" || { cat "$T/log"; fail "run (buffer-size $bs) failed"; }
 	cmp "$T/in.h264" "$T/h264-$bs.ini.out" || fail "buffer-size $bs: output differs from the input"
@@ -79,7 +79,7 @@ done
 
 # Write errors: a full device at byte 0; a file size limit in mid-stream
 # (EFBIG after a short write; SIGXFSZ ignored so the write fails instead).
-printf '[cam]\nmodule = testsrc\nwidth = 16\nheight = 16\nnum-frames = 400\nis-live = false\n\n[out]\nmodule = filesink\ninput = cam\nlocation = %s\nbuffer-size = 10000\n' \
+printf '[cam]\nmodule = testsrc\nwidth = 16\nheight = 16\nnum-frames = 400\nis-live = false\n\n[out]\nmodule = filesink\ninput = cam\nlocation = %s\nbuffer-size = 10000B\n' \
 	/dev/full >"$T/full.ini"
 if "$VPIPE" run "$T/full.ini" 2>"$T/full.log"; then fail "writing to /dev/full succeeded"; fi
 expect_grep "write /dev/full at byte 0: No space left on device" "$T/full.log"

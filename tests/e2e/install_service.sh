@@ -19,6 +19,7 @@ p=/usr/local
 	echo "$p/lib/libvpipe.so"
 	echo "$p/lib/libvpipe.so.1"
 	echo "$p/lib/pkgconfig/vpipe.pc"
+	echo "$p/lib/pkgconfig/vpipe-harness.pc"
 	echo "$p/lib/systemd/system/vpipe@.service"
 	for m in "$BUILD"/modules/*.so; do echo "$p/lib/vpipe/modules/$(basename "$m")"; done
 	echo "$p/share/man/man1/vpipe.1"

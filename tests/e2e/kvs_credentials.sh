@@ -17,7 +17,7 @@ env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$VPIPE" run "$T/g.ini" >"$T/r
 wait "$rewriter"
 expect_grep "new credentials from credential-path" "$T/run.log"
 expect_grep "rotating the PutMedia connection.*new credentials" "$T/run.log"
-expect_grep "PutMedia.Requests=2" "$T/run.log"
+expect_grep "putmedia_requests_total=2" "$T/run.log"
 expect_grep "every fragment acknowledged" "$T/run.log"
 ! grep -q "TOKENONE1\|TOKENTWO2\|$AWS_SECRET_ACCESS_KEY" "$T/run.log" || fail "a secret was logged"
 get_media "$KL_URL" cam-creds "$T/out.mkv"

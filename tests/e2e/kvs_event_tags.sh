@@ -45,7 +45,7 @@ module = kvs
 input = mux
 stream-name = tags
 endpoint = $KL_URL
-stop-stream-timeout = 20
+stop-stream-timeout = 20s
 INI
 "$VPIPE" run "$T/g.ini" >"$T/run.log" 2>&1 || { cat "$T/run.log"; fail "vpipe run"; }
 mkvinfo -v "$T/out.mkv" >"$T/file.info" || fail "mkvinfo rejects the file"

@@ -12,7 +12,7 @@ lossless() { # NAME kvs-local-args...
 	local name=$1
 	shift
 	start_kvs_local "$name" "$@"
-	STOP_TIMEOUT=90 graph "$T/$name.ini" "$T/in.h264" "cam-$name" "$KL_URL"
+	STOP_TIMEOUT=90s graph "$T/$name.ini" "$T/in.h264" "cam-$name" "$KL_URL"
 	"$VPIPE" run "$T/$name.ini" >"$T/run-$name.log" 2>&1 ||
 		{ cat "$T/run-$name.log"; fail "$name: run failed"; }
 	expect_grep "every fragment acknowledged" "$T/run-$name.log"
@@ -37,11 +37,11 @@ expect_grep "network" "$T/run-refuse.log"
 
 # Outage longer than the buffer: 10 s of pictures, buffer-duration 3 s.
 start_kvs_local outage --refuse-for 3000
-graph "$T/outage.ini" "$T/in.h264" cam-outage "$KL_URL" "buffer-duration = 3"
+graph "$T/outage.ini" "$T/in.h264" cam-outage "$KL_URL" "buffer-duration = 3s"
 "$VPIPE" run "$T/outage.ini" >"$T/run-outage.log" 2>&1 ||
 	{ cat "$T/run-outage.log"; fail "outage: run failed"; }
 expect_grep "buffer-duration (3 s) exceeded" "$T/run-outage.log"
-dropped=$(grep -o 'DroppedFrames=[0-9]*' "$T/run-outage.log" | tail -1 | cut -d= -f2)
+dropped=$(grep -o 'dropped_frames_total=[0-9]*' "$T/run-outage.log" | tail -1 | cut -d= -f2)
 [ "${dropped:-0}" -gt 0 ] || fail "no dropped frames counted"
 get_media "$KL_URL" cam-outage "$T/outage.mkv"
 got=$(ffprobe -v error -count_packets -show_entries stream=nb_read_packets \

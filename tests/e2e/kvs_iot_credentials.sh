@@ -76,7 +76,7 @@ n=$(grep -c '^fetch' "$T/same.iot.log")
 [ "$n" -ge 4 ] || { cat "$T/same.iot.log"; fail "credentials fetched $n times in 12 s (lifetime 6 s)"; }
 echo "ok: credentials fetched $n times"
 ! grep -q "expired" "$T/run-same.log" || fail "credentials were let expire"
-expect_grep "PutMedia.Requests=1 " "$T/run-same.log"
+expect_grep "putmedia_requests_total=1 " "$T/run-same.log"
 ! grep -qiE "token|-> 403" "$T/same.log" || { cat "$T/same.log"; fail "kvs-local refused a token"; }
 AWS_SESSION_TOKEN=$TOKEN get_media "$KL_URL" cam-iot "$T/same.mkv"
 same_frames "$T/in.h264" "$T/same.mkv"
@@ -88,8 +88,8 @@ LIVE=1 graph "$T/rot.ini" "$T/in.h264" cam-iot "$KL_URL" "$(iot_spec device)"
 run_sink rot || { cat "$T/run-rot.log"; fail "rot: run failed"; }
 expect_grep "rotating the PutMedia connection.*new credentials" "$T/run-rot.log"
 expect_grep "every fragment acknowledged" "$T/run-rot.log"
-reqs=$(grep -o 'PutMedia.Requests=[0-9]*' "$T/run-rot.log" | tail -1 | cut -d= -f2)
-[ "${reqs:-0}" -ge 3 ] || fail "expected a rotation per fetch, PutMedia.Requests=${reqs:-none}"
+reqs=$(grep -o 'putmedia_requests_total=[0-9]*' "$T/run-rot.log" | tail -1 | cut -d= -f2)
+[ "${reqs:-0}" -ge 3 ] || fail "expected a rotation per fetch, putmedia_requests_total=${reqs:-none}"
 echo "ok: $reqs PutMedia requests"
 get_media "$KL_URL" cam-iot "$T/rot.mkv"
 same_frames "$T/in.h264" "$T/rot.mkv"
@@ -114,7 +114,7 @@ fails=$(grep -c "warn .*credentials (IoT credentials provider" "$T/run-away.log"
 	{ cat "$T/run-away.log"; fail "away: $fails refresh failures logged, want 1-4"; }
 echo "ok: $fails failed refreshes while the provider was away"
 ! grep -q "expired" "$T/run-away.log" || fail "away: credentials were let expire"
-expect_grep "PutMedia.Requests=1 " "$T/run-away.log"
+expect_grep "putmedia_requests_total=1 " "$T/run-away.log"
 expect_grep "every fragment acknowledged" "$T/run-away.log"
 [ "$(grep -c '^fetch' "$T/away2.iot.log")" -ge 1 ] || fail "away: no fetch after the provider came back"
 AWS_SESSION_TOKEN=$TOKEN get_media "$KL_URL" cam-iot "$T/away.mkv"

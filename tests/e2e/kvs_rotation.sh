@@ -9,11 +9,11 @@ source "$VPIPE_TOP/tests/e2e/lib/kvs.sh"
 make_h264 "$T/in.h264" 15
 start_kvs_local rot
 LIVE=1 graph "$T/g.ini" "$T/in.h264" cam-rot "$KL_URL" \
-	"max-connection-duration = 5"
+	"max-connection-duration = 5s"
 "$VPIPE" run "$T/g.ini" >"$T/run.log" 2>&1 || { cat "$T/run.log"; fail "run failed"; }
 expect_grep "rotating the PutMedia connection.*max-connection-duration" "$T/run.log"
 expect_grep "every fragment acknowledged" "$T/run.log"
-reqs=$(grep -o 'PutMedia.Requests=[0-9]*' "$T/run.log" | tail -1 | cut -d= -f2)
+reqs=$(grep -o 'putmedia_requests_total=[0-9]*' "$T/run.log" | tail -1 | cut -d= -f2)
 [ "${reqs:-0}" -ge 3 ] || fail "expected at least 3 PutMedia requests, got ${reqs:-none}"
 echo "ok: $reqs PutMedia requests"
 ! grep -q "ConnectionLimitExceeded\|stale\|ConnectionErrors=[1-9]" "$T/run.log" ||

@@ -9,13 +9,13 @@ source "$VPIPE_TOP/tests/e2e/lib/kvs.sh"
 make_h264 "$T/in.h264" 10
 start_kvs_local stall --stall-acks-after 6 --stall-for 5000
 LIVE=1 graph "$T/g.ini" "$T/in.h264" cam-stall "$KL_URL" \
-	"connection-staleness = 2"
+	"connection-staleness = 2s"
 "$VPIPE" run "$T/g.ini" >"$T/run.log" 2>&1 || { cat "$T/run.log"; fail "run failed"; }
 expect_grep "stalling after 6 ACKs" "$T/stall.log"
 expect_grep "connection stale: data sent but no ACK" "$T/run.log"
 expect_grep "every fragment acknowledged" "$T/run.log"
-reqs=$(grep -o 'PutMedia.Requests=[0-9]*' "$T/run.log" | tail -1 | cut -d= -f2)
-[ "${reqs:-0}" -ge 2 ] || fail "expected a reconnect, PutMedia.Requests=${reqs:-none}"
+reqs=$(grep -o 'putmedia_requests_total=[0-9]*' "$T/run.log" | tail -1 | cut -d= -f2)
+[ "${reqs:-0}" -ge 2 ] || fail "expected a reconnect, putmedia_requests_total=${reqs:-none}"
 echo "ok: $reqs PutMedia requests"
 get_media "$KL_URL" cam-stall "$T/out.mkv"
 same_frames "$T/in.h264" "$T/out.mkv"

@@ -25,18 +25,12 @@ start_kvs_local http
 graph "$T/http.ini" "$T/in.h264" cam-http "$KL_URL"
 "$VPIPE" run "$T/http.ini" >"$T/run-http.log" 2>&1 || { cat "$T/run-http.log"; fail "run failed"; }
 expect_grep "every fragment acknowledged" "$T/run-http.log"
-expect_grep "PutMedia.IncomingFrames=300" "$T/run-http.log"
-expect_grep "PutMedia.Success=10" "$T/run-http.log"
+expect_grep "putmedia_incoming_frames_total=300" "$T/run-http.log"
+expect_grep "putmedia_success_total=10" "$T/run-http.log"
 check_stream "$KL_URL" cam-http
 
 # --- TLS with a test CA (added to the system's trust by ca-path)
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=vpipe-test-ca \
-	-keyout "$T/ca.key" -out "$T/ca.pem" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
-	-keyout "$T/srv.key" -out "$T/srv.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/ext"
-openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" \
-	-CAcreateserial -days 2 -extfile "$T/ext" -out "$T/srv.pem" 2>/dev/null
+make_test_ca "$T"
 start_kvs_local tls --tls-cert "$T/srv.pem" --tls-key "$T/srv.key"
 graph "$T/tls.ini" "$T/in.h264" cam-tls "$KL_URL" "ca-path = $T/ca.pem"
 "$VPIPE" run "$T/tls.ini" >"$T/run-tls.log" 2>&1 || { cat "$T/run-tls.log"; fail "TLS run failed"; }

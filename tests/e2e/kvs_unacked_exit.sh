@@ -6,7 +6,7 @@ source "$VPIPE_TOP/tests/lib.sh"
 source "$VPIPE_TOP/tests/e2e/lib/kvs.sh"
 make_h264 "$T/in.h264" 3
 start_kvs_local slow --ack-delay 15000
-STOP_TIMEOUT=7 graph "$T/g.ini" "$T/in.h264" cam-unacked "$KL_URL"
+STOP_TIMEOUT=7s graph "$T/g.ini" "$T/in.h264" cam-unacked "$KL_URL"
 start=$(date +%s)
 rc=0
 "$VPIPE" run "$T/g.ini" >"$T/run.log" 2>&1 || rc=$?

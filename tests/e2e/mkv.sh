@@ -141,7 +141,7 @@ check bfr
 # 5. Fragments by duration (key-frame-fragmentation off): 0.5 s GOPs,
 #    fragments of at least 1 s.
 encode dur 160x120 90 15
-mux dur "key-frame-fragmentation = false" "fragment-duration = 1000"
+mux dur "key-frame-fragmentation = false" "fragment-duration = 1000ms"
 check dur pts
 expect_eq "dur: clusters" "$(clusters dur)" 3
 

@@ -18,7 +18,7 @@ KVS_STREAM_NAME=pi-zero "$VPIPE" check "$VPIPE_TOP/conf/pi-zero-2w.ini" >"$T/che
 frames_mb=$(sed -n 's/^memory: this graph holds at most \([0-9.]*\) MB.*/\1/p' "$T/check.txt")
 [ -n "$frames_mb" ] || { cat "$T/check.txt"; fail "no memory line in vpipe check"; }
 grep -q "known only at run time" "$T/check.txt" && fail "a node's frame size is unknown to vpipe check"
-store_mib=$(sed -n 's/^ *storage-size = \([0-9]*\)$/\1/p' "$T/check.txt")
+store_mib=$(sed -n 's/^ *storage-size = \([0-9]*\)M$/\1/p' "$T/check.txt")
 [ -n "$store_mib" ] || fail "no storage-size in vpipe check"
 buffers_mb=$(sed -n 's/.*(\([0-9.]*\) MB of it in module buffers.*/\1/p' "$T/check.txt")
 expect_eq "module buffers in the ceiling (the KVS store)" "$buffers_mb" "$store_mib.0"
@@ -66,10 +66,10 @@ input = mux
 queue-size = 16
 stream-name = pi-zero
 endpoint = $KL_URL
-storage-size = $store_mib
+storage-size = ${store_mib}M
 buffer-duration = 60s
 replay-duration = 20s
-stop-stream-timeout = 20
+stop-stream-timeout = 20s
 INI
 "$VPIPE" run "$T/g.ini" --duration "${SECONDS_RUN}s" >"$T/run.log" 2>&1 &
 pid=$!
@@ -82,7 +82,7 @@ while kill -0 "$pid" 2>/dev/null; do
 done
 wait "$pid" || { tail -n 30 "$T/run.log"; fail "vpipe run failed"; }
 expect_grep "every fragment acknowledged" "$T/run.log"
-frames=$(sed -n 's/.*PutMedia.IncomingFrames=\([0-9]*\).*/\1/p' "$T/run.log" | tail -n 1)
+frames=$(sed -n 's/.*putmedia_incoming_frames_total=\([0-9]*\).*/\1/p' "$T/run.log" | tail -n 1)
 [ "${frames:-0}" -ge $((SECONDS_RUN * 30 / 2)) ] ||
 	fail "only ${frames:-0} frames reached kvs-local in ${SECONDS_RUN} s (CPU too busy?)"
 hwm_mb=$(awk -v k="$hwm" 'BEGIN {printf "%.1f", k / 1024}')

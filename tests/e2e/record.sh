@@ -90,10 +90,10 @@ echo "== retention: max-size with delete-oldest"
 ffmpeg -v error -f lavfi -i testsrc2=size=640x360:rate=30 -t 10 -c:v libx264 \
 	-preset ultrafast -g 30 -keyint_min 30 -sc_threshold 0 -bf 0 -b:v 3M \
 	-pix_fmt yuv420p "$T/big.h264"
-SRC=$T/big.h264 run "$T/old" "segment-duration = 2s" "max-size = 1"
+SRC=$T/big.h264 run "$T/old" "segment-duration = 2s" "max-size = 1M"
 bytes=$(cat "$T"/old/*.mkv | wc -c)
 [ "$bytes" -le 1048576 ] || fail "delete-oldest left $bytes bytes for max-size 1 MiB"
-deleted=$(stat_of "$T/old.log" segments-deleted)
+deleted=$(stat_of "$T/old.log" segments_deleted_total)
 [ "${deleted:-0}" -gt 0 ] || { cat "$T/old.log"; fail "nothing deleted"; }
 echo "ok: $bytes bytes kept, $deleted files deleted"
 last=$(ls "$T"/old/*.mkv | tail -1)
@@ -101,10 +101,10 @@ mkvinfo "$last" >/dev/null || fail "mkvinfo rejects $last"
 expect_grep "max-size reached" "$T/old.log"
 
 echo "== retention: max-size with deny-new"
-SRC=$T/big.h264 run "$T/deny" "segment-duration = 2s" "max-size = 1" "on-full = deny-new"
+SRC=$T/big.h264 run "$T/deny" "segment-duration = 2s" "max-size = 1M" "on-full = deny-new"
 bytes=$(cat "$T"/deny/*.mkv | wc -c)
 [ "$bytes" -le 1048576 ] || fail "deny-new left $bytes bytes"
-dropped=$(stat_of "$T/deny.log" frames-dropped)
+dropped=$(stat_of "$T/deny.log" dropped_frames_total)
 [ "${dropped:-0}" -gt 0 ] || { cat "$T/deny.log"; fail "deny-new dropped nothing"; }
 expect_grep "no new media until space frees" "$T/deny.log"
 # the oldest media is what stays

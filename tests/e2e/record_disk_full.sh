@@ -44,7 +44,7 @@ expect_grep "No space left on device" "$T/log"
 expect_eq "error lines" "$(grep -c 'error rec:' "$T/log" || true)" 1
 expect_grep "writable again: recording resumes" "$T/log"
 stats=$(grep -o "rec: frames in=.*" "$T/log")
-full=$(echo "$stats" | grep -o 'disk-full=[0-9]*' | cut -d= -f2)
+full=$(echo "$stats" | grep -o 'disk_full_total=[0-9]*' | cut -d= -f2)
 [ "${full:-0}" -ge 1 ] || fail "no disk-full count in: $stats"
 echo "ok: disk-full counted $full times"
 

@@ -3,7 +3,9 @@
 module's requests byte for byte (signatures against botocore) and its
 handling of S3 error answers.
 
-  s3_capture_server.py PORT_FILE REQUESTS.jsonl
+  s3_capture_server.py PORT_FILE REQUESTS.jsonl [CERT.pem KEY.pem]
+
+With CERT and KEY it answers HTTPS instead of HTTP.
 
 Buckets answer by name: "denied" 403 SignatureDoesNotMatch, "nobucket" 404
 NoSuchBucket, "toolarge" 400 EntityTooLarge, "expired" 400 ExpiredToken,
@@ -12,6 +14,7 @@ NoSuchBucket, "toolarge" 400 EntityTooLarge, "expired" 400 ExpiredToken,
 import hashlib
 import http.server
 import json
+import ssl
 import sys
 
 ERRORS = {
@@ -61,6 +64,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+if len(sys.argv) > 4:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 with open(sys.argv[1], "w") as f:
     f.write(str(srv.server_address[1]))
 srv.serve_forever()

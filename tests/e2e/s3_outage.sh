@@ -57,16 +57,16 @@ start_s3rver s3 roomy,tight "$port"
 echo "s3rver back at $(date +%T)"
 wait "$vp" || { cat "$T/run.log"; fail "vpipe run"; }
 
-images=$(sed -n 's/.* img: .*images=\([0-9]*\).*/\1/p' "$T/run.log")
+images=$(sed -n 's/.* img: .*images_total=\([0-9]*\).*/\1/p' "$T/run.log")
 count() { find "$T/s3-data/$1" -name '*.jpg._S3rver_object' | wc -l; }
 stat_of() { sed -n "s/.* $1: frames.* $2=\([0-9]*\).*/\1/p" "$T/run.log"; }
 roomy=$(count roomy)
 tight=$(count tight)
-dropped=$(stat_of tight dropped)
+dropped=$(stat_of tight dropped_objects_total)
 echo "pictures made: $images; stored: roomy $roomy, tight $tight (dropped $dropped)"
 [ "$images" -ge 33 ] || fail "only $images pictures in 36 s"
 expect_eq "roomy queue: every picture stored" "$roomy" "$images"
-expect_eq "roomy queue: dropped" "$(stat_of roomy dropped)" ""
+expect_eq "roomy queue: dropped" "$(stat_of roomy dropped_objects_total)" ""
 if [ "${dropped:-0}" -lt 10 ]; then
 	tail -40 "$T/run.log"
 	fail "tight queue dropped ${dropped:-0} of ~20 pictures made during the outage"

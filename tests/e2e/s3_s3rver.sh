@@ -148,5 +148,5 @@ assert len(events) == 3, [o["key"] for o in events]
 print("ok: %d objects" % len(objs))
 PY
 cat "$T/check.log"
-expect_grep "pictures: .*uploaded=3" "$T/run.log"
-expect_grep "pictures: .*events=3" "$T/run.log"
+expect_grep "pictures: .*uploaded_objects_total=3" "$T/run.log"
+expect_grep "pictures: .*events_total=3" "$T/run.log"

@@ -86,8 +86,8 @@ for case in "denied SignatureDoesNotMatch retrying" "nobucket NoSuchBucket retry
 done
 # The throttled bucket got everything once SlowDown passed.
 expect_grep "uploads to s3://slow work again" "$T/slow.log"
-expect_grep "uploaded=3" "$T/slow.log"
-expect_grep "failed=3" "$T/toolarge.log"
+expect_grep "uploaded_objects_total=3" "$T/slow.log"
+expect_grep "failed_objects_total=3" "$T/toolarge.log"
 echo "ok: S3 errors named, retried or dropped; secret never logged"
 
 # A refused session token from the INI is never renewed: the node fails

@@ -85,7 +85,7 @@ location = $T/k.mkv
 INI
 LD_PRELOAD="$V4L2DEV_PRELOAD" "$VPIPE" run "$T/k.ini" --duration 2s 2>"$T/klog" || { cat "$T/klog"; fail "run failed"; }
 expect_grep "asked upstream for a key frame" "$T/klog"
-expect_grep "keyframe-requests=1" "$T/klog"
+expect_grep "keyframe_requests_total=1" "$T/klog"
 ffprobe -v error -show_entries packet=pts_time,flags -of csv=p=0 "$T/k.mkv" >"$T/pk"
 second=$(grep -n K "$T/pk" | sed -n 2p | cut -d: -f1)
 [ -n "$second" ] || { cat "$T/pk"; fail "no second key frame"; }

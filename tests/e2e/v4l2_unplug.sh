@@ -72,7 +72,7 @@ INI
 	done
 	echo "ok: reopen waits $(sed -n 's/.*next in \([0-9]*\) ms.*/\1/p' "$T/log$dev" | tr '\n' ' ')ms"
 	expect_grep "/dev/video$dev is back after" "$T/log$dev"
-	expect_grep "device-lost=1 reopens=1" "$T/log$dev"
+	expect_grep "device_lost_total=1 reopens_total=1" "$T/log$dev"
 done
 $CHECK "$T/out.yuyv" YUYV 160 120 --min-frames 40 | tee "$T/chk"
 gaps=$(sed -n 's/.*gaps=\([0-9]*\).*/\1/p' "$T/chk")

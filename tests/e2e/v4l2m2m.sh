@@ -129,7 +129,7 @@ location = $T/k.mkv
 INI
 run run "$T/k.ini" 2>"$T/klog" || { cat "$T/klog"; fail "key-frame run failed"; }
 expect_grep "asked upstream for a key frame" "$T/klog"
-expect_grep "enc: .*keyframe-requests=" "$T/klog"
+expect_grep "enc: .*keyframe_requests_total=" "$T/klog"
 ffprobe -v error -show_entries packet=flags -of csv=p=0 "$T/k.mkv" >"$T/pk"
 second=$(grep -n K "$T/pk" | sed -n 2p | cut -d: -f1)
 [ -n "$second" ] || fail "no forced key frame"

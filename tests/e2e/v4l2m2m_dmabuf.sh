@@ -109,10 +109,10 @@ graph i420 320 240 auto >"$T/g.ini"
 run run "$T/g.ini" --duration 1500ms 2>"$T/log" || { cat "$T/log"; fail "i420 run failed"; }
 expect_grep "cam: .*4 buffers exported as DMABUF" "$T/log"
 expect_grep "imp: /dev/video11: YU12 320x240 (as YU12, DMABUF imported)" "$T/log"
-n=$(counter imp dmabuf-frames "$T/log")
+n=$(counter imp dmabuf_frames_total "$T/log")
 [ "$n" -ge 30 ] || { cat "$T/log"; fail "imported only '$n' pictures"; }
-expect_eq "pictures copied by the importing encoder" "$(counter imp copied-frames "$T/log")" 0
-expect_eq "pictures copied by the copying encoder" "$(counter cpy copied-frames "$T/log")" "$n"
+expect_eq "pictures copied by the importing encoder" "$(counter imp copied_frames_total "$T/log")" 0
+expect_eq "pictures copied by the copying encoder" "$(counter cpy copied_frames_total "$T/log")" "$n"
 expect_grep "v4l2dev: /dev/video11 encoded $n pictures from DMABUF, 0 from MMAP" "$T/log"
 cmp "$T/imp.h264" "$T/cpy.h264" || fail "imported and copied encodes differ"
 echo "ok: imported and copied encodes are byte-identical ($(stat -c %s "$T/imp.h264") bytes)"
@@ -133,7 +133,7 @@ graph nv12 320 240 dmabuf >"$T/g.ini"
 run run "$T/g.ini" --duration 1s 2>"$T/log" || { cat "$T/log"; fail "nv12 run failed"; }
 expect_grep "imp: /dev/video11: NV12 320x240 (as NV12, DMABUF imported)" "$T/log"
 cmp "$T/imp.h264" "$T/cpy.h264" || fail "nv12: imported and copied encodes differ"
-expect_eq "nv12: pictures copied" "$(counter imp copied-frames "$T/log")" 0
+expect_eq "nv12: pictures copied" "$(counter imp copied_frames_total "$T/log")" 0
 echo "ok: nv12 imported, $(frames "$T/imp.h264") pictures identical to the copy"
 
 # 3. 160x120: the encoder wants its chroma at row 128, the camera's is at 120.
@@ -141,8 +141,8 @@ graph i420 160 120 auto >"$T/g.ini"
 run run "$T/g.ini" --duration 1s 2>"$T/log" || { cat "$T/log"; fail "160x120 run failed"; }
 expect_grep "imp: /dev/video11: copying pictures into MMAP buffers: plane 1 starts at byte 19200 of the DMABUF, the encoder reads it at 20480 (its planes are padded)" "$T/log"
 expect_grep "imp: /dev/video11: YU12 160x120 (as YU12) -> H.264" "$T/log"
-expect_eq "160x120: pictures imported" "$(counter imp dmabuf-frames "$T/log")" 0
-[ "$(counter imp copied-frames "$T/log")" -ge 15 ] || fail "160x120: too few pictures copied"
+expect_eq "160x120: pictures imported" "$(counter imp dmabuf_frames_total "$T/log")" 0
+[ "$(counter imp copied_frames_total "$T/log")" -ge 15 ] || fail "160x120: too few pictures copied"
 expect_grep "v4l2dev: /dev/video11 encoded 0 pictures from DMABUF" "$T/log"
 cmp "$T/imp.h264" "$T/cpy.h264" || fail "160x120: the fallback encode differs from the copy"
 echo "ok: mismatched layout falls back to copies, $(frames "$T/imp.h264") pictures"
@@ -158,7 +158,7 @@ expect_grep "imp: /dev/video11: copying pictures into MMAP buffers: the pictures
 graph i420 320 240 auto off >"$T/g.ini"
 run run "$T/g.ini" --duration 500ms 2>"$T/log" || { cat "$T/log"; fail "export-dmabuf = off run failed"; }
 grep -q "exported as DMABUF" "$T/log" && fail "buffers exported with export-dmabuf = off"
-expect_eq "export off: pictures imported" "$(counter imp dmabuf-frames "$T/log")" 0
+expect_eq "export off: pictures imported" "$(counter imp dmabuf_frames_total "$T/log")" 0
 graph i420 320 240 dmabuf off >"$T/g.ini"
 run run "$T/g.ini" --duration 500ms 2>"$T/log" && fail "input-memory = dmabuf ran without a DMABUF"
 expect_grep "input-memory = dmabuf, but the pictures carry no DMABUF" "$T/log"
@@ -167,12 +167,12 @@ expect_grep "input-memory = dmabuf, but the pictures carry no DMABUF" "$T/log"
 graph i420 320 240 auto | sed 's|/dev/video0|/dev/video2|' >"$T/noexp.ini"
 run run "$T/noexp.ini" --duration 500ms 2>"$T/log" || { cat "$T/log"; fail "camera without EXPBUF run failed"; }
 grep -q "exported as DMABUF" "$T/log" && fail "a camera without EXPBUF exported"
-expect_eq "camera without EXPBUF: pictures imported" "$(counter imp dmabuf-frames "$T/log")" 0
+expect_eq "camera without EXPBUF: pictures imported" "$(counter imp dmabuf_frames_total "$T/log")" 0
 graph i420 320 240 auto | sed 's|/dev/video11|/dev/video13|' >"$T/noimp.ini"
 run run "$T/noimp.ini" --duration 500ms 2>"$T/log" || { cat "$T/log"; fail "encoder without DMABUF run failed"; }
 expect_grep "imp: /dev/video13 (bcm2835-codec-encode) does not import DMABUF on OUTPUT (VIDIOC_REQBUFS: Invalid argument); copying pictures instead" "$T/log"
-expect_eq "encoder without DMABUF: pictures imported" "$(counter imp dmabuf-frames "$T/log")" 0
-[ "$(counter imp copied-frames "$T/log")" -ge 5 ] || fail "encoder without DMABUF: nothing copied"
+expect_eq "encoder without DMABUF: pictures imported" "$(counter imp dmabuf_frames_total "$T/log")" 0
+[ "$(counter imp copied_frames_total "$T/log")" -ge 5 ] || fail "encoder without DMABUF: nothing copied"
 cmp "$T/imp.h264" "$T/cpy.h264" || fail "encoder without DMABUF: the encode differs from the copy"
 graph i420 320 240 dmabuf | sed 's|/dev/video11|/dev/video13|' >"$T/noimp.ini"
 run run "$T/noimp.ini" --duration 500ms 2>"$T/log" && fail "input-memory = dmabuf ran on an encoder without DMABUF"
@@ -204,7 +204,7 @@ INI
 run run "$T/u.ini" --duration 2500ms 2>"$T/log" || { cat "$T/log"; fail "unplug run failed"; }
 expect_grep "cam: .*reopening" "$T/log"
 expect_grep "cam: /dev/video1 is back" "$T/log"
-n=$(counter imp dmabuf-frames "$T/log")
+n=$(counter imp dmabuf_frames_total "$T/log")
 [ "$n" -ge 40 ] || { cat "$T/log"; fail "only '$n' pictures imported across the unplug"; }
 expect_eq "unplug: decoded pictures" "$(frames "$T/u.h264")" "$n"
 echo "ok: $n pictures imported across an unplug, all decode"

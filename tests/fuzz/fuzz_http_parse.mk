@@ -1,1 +1,1 @@
-fuzz_http_parse_SRCS := common/http_parse.c
+fuzz_http_parse_SRCS := common/http_parse.c common/http_head.c

@@ -42,6 +42,17 @@ void vpipe_node_gauge(struct vpipe_node *n, const char *name, int64_t v)
 	(void)n, (void)name, (void)v;
 }
 
+/* The module's timer runs from the input loop below at this interval of
+ * the fuzz clock, as the kernel would run it between frames. */
+static int64_t timer_interval, next_timer;
+
+void vpipe_node_set_timer(struct vpipe_node *n, int64_t interval_ns)
+{
+	(void)n;
+	timer_interval = interval_ns > 0 ? interval_ns : 0;
+	next_timer = now_ns + timer_interval;
+}
+
 const char *vpipe_node_name(const struct vpipe_node *n)
 {
 	(void)n;
@@ -122,6 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int dummy;
 	void *st = NULL;
 	now_ns = 0;
+	timer_interval = 0;
 	if (vpipe_module.create((struct vpipe_node *)&dummy, &cfg, &st))
 		return 0;
 	vpipe_module.start(st);
@@ -150,6 +162,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		};
 		vpipe_module.process(st, 0, &f);
 		free(copy);
+		if (timer_interval && now_ns >= next_timer) {
+			next_timer = now_ns + timer_interval;
+			vpipe_module.timer(st);
+		}
 	}
 	vpipe_module.flush(st);
 	vpipe_module.stop(st);

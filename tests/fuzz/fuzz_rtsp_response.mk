@@ -1,1 +1,1 @@
-fuzz_rtsp_response_SRCS := modules/rtsp/rtsp_msg.c modules/rtsp/rtsp_auth.c
+fuzz_rtsp_response_SRCS := modules/rtsp/rtsp_msg.c common/http_head.c modules/rtsp/rtsp_auth.c

@@ -58,13 +58,13 @@ static void env_keys(void)
 
 /* The provider chosen for these parameters; its access key in `ak` for
  * static keys. */
-static enum kvs_cred_source pick(const struct kvs_cred_params *cp,
-				 struct kvs_cred_provider *p)
+static enum aws_creds_source pick(const struct aws_creds_params *cp,
+				 struct aws_creds_provider *p)
 {
 	char err[512] = "";
-	if (kvs_cred_provider_init(p, cp, err, sizeof(err))) {
+	if (aws_creds_provider_init(p, cp, err, sizeof(err))) {
 		fprintf(stderr, "(no provider: %s)\n", err);
-		return KVS_CRED_NONE;
+		return AWS_CREDS_SRC_NONE;
 	}
 	return p->source;
 }
@@ -74,27 +74,27 @@ static void test_file_keys_beat_environment(void)
 	clear_env();
 	env_keys();
 	setenv("AWS_SESSION_TOKEN", "ENVTOKEN", 1);
-	struct kvs_cred_params cp = {.access_key = "AKIDFILE",
+	struct aws_creds_params cp = {.access_key = "AKIDFILE",
 				     .secret_key = "fileSecret"};
-	struct kvs_cred_provider p;
-	CHECK_EQ_INT(pick(&cp, &p), KVS_CRED_PARAMS);
+	struct aws_creds_provider p;
+	CHECK_EQ_INT(pick(&cp, &p), AWS_CREDS_SRC_PARAMS);
 	CHECK_STR_EQ(p.static_creds.access_key, "AKIDFILE");
 	CHECK_STR_EQ(p.static_creds.secret_key, "fileSecret");
 	/* The environment's token belongs to the environment's key. */
 	CHECK(p.static_creds.session_token == NULL);
 	CHECK_STR_CONTAINS(p.describe, "access-key/secret-key");
-	kvs_cred_provider_free(&p);
+	aws_creds_provider_free(&p);
 }
 
 static void test_credential_path_beats_environment(void)
 {
 	clear_env();
 	env_keys();
-	struct kvs_cred_params cp = {.credential_path = "/etc/vpipe/cred"};
-	struct kvs_cred_provider p;
-	CHECK_EQ_INT(pick(&cp, &p), KVS_CRED_FILE);
+	struct aws_creds_params cp = {.credential_path = "/etc/vpipe/cred"};
+	struct aws_creds_provider p;
+	CHECK_EQ_INT(pick(&cp, &p), AWS_CREDS_SRC_FILE);
 	CHECK_STR_CONTAINS(p.describe, "credential-path /etc/vpipe/cred");
-	kvs_cred_provider_free(&p);
+	aws_creds_provider_free(&p);
 }
 
 static void test_profile_parameter_beats_environment(void)
@@ -102,55 +102,55 @@ static void test_profile_parameter_beats_environment(void)
 	clear_env();
 	env_keys();
 	setenv("AWS_PROFILE", "other", 1);
-	struct kvs_cred_params cp = {.profile = "cam"};
-	struct kvs_cred_provider p;
-	CHECK_EQ_INT(pick(&cp, &p), KVS_CRED_SHARED);
+	struct aws_creds_params cp = {.profile = "cam"};
+	struct aws_creds_provider p;
+	CHECK_EQ_INT(pick(&cp, &p), AWS_CREDS_SRC_SHARED);
 	CHECK_STR_CONTAINS(p.describe, "profile cam (profile parameter)");
-	struct kvs_creds c = {0};
+	struct aws_creds c = {0};
 	bool changed = false;
 	char err[256];
-	CHECK_EQ_INT(kvs_cred_fetch(&p, &c, &changed, NULL, NULL, err,
+	CHECK_EQ_INT(aws_creds_fetch(&p, &c, &changed, NULL, NULL, err,
 				    sizeof(err)),
 		     0);
 	CHECK_STR_EQ(c.access_key, "AKIDCAMPROFILE");
-	kvs_creds_clear(&c);
-	kvs_cred_provider_free(&p);
+	aws_creds_clear(&c);
+	aws_creds_provider_free(&p);
 }
 
 static void test_environment_beats_shared_file(void)
 {
 	clear_env();
 	env_keys();
-	struct kvs_cred_params cp = {0};
-	struct kvs_cred_provider p;
-	CHECK_EQ_INT(pick(&cp, &p), KVS_CRED_ENV);
+	struct aws_creds_params cp = {0};
+	struct aws_creds_provider p;
+	CHECK_EQ_INT(pick(&cp, &p), AWS_CREDS_SRC_ENV);
 	CHECK_STR_EQ(p.static_creds.access_key, "AKIDENV");
 	CHECK_STR_CONTAINS(p.describe, "environment AWS_ACCESS_KEY_ID");
-	kvs_cred_provider_free(&p);
+	aws_creds_provider_free(&p);
 }
 
 static void test_shared_file_last(void)
 {
 	clear_env();
-	struct kvs_cred_params cp = {0};
-	struct kvs_cred_provider p;
-	CHECK_EQ_INT(pick(&cp, &p), KVS_CRED_SHARED);
+	struct aws_creds_params cp = {0};
+	struct aws_creds_provider p;
+	CHECK_EQ_INT(pick(&cp, &p), AWS_CREDS_SRC_SHARED);
 	CHECK_STR_CONTAINS(p.describe, "profile default (default profile)");
-	kvs_cred_provider_free(&p);
+	aws_creds_provider_free(&p);
 	setenv("AWS_PROFILE", "cam", 1);
-	CHECK_EQ_INT(pick(&cp, &p), KVS_CRED_SHARED);
+	CHECK_EQ_INT(pick(&cp, &p), AWS_CREDS_SRC_SHARED);
 	CHECK_STR_CONTAINS(p.describe, "profile cam (AWS_PROFILE)");
-	kvs_cred_provider_free(&p);
+	aws_creds_provider_free(&p);
 }
 
 static void test_half_a_key_pair_is_an_error(void)
 {
 	clear_env();
 	env_keys();
-	struct kvs_cred_params cp = {.access_key = "AKIDFILE"};
-	struct kvs_cred_provider p;
+	struct aws_creds_params cp = {.access_key = "AKIDFILE"};
+	struct aws_creds_provider p;
 	char err[512] = "";
-	CHECK_EQ_INT(kvs_cred_provider_init(&p, &cp, err, sizeof(err)), -1);
+	CHECK_EQ_INT(aws_creds_provider_init(&p, &cp, err, sizeof(err)), -1);
 	CHECK_STR_CONTAINS(err, "must be given together");
 }
 

@@ -333,8 +333,27 @@ static void test_broken(void)
 	free(s);
 }
 
+/* What the v4l2 and v4l2m2m modules ask of a buffer from the device: is
+ * it parameter sets only (bcm2835 hands those out alone)? */
+static void test_headers_only(void)
+{
+	static const uint8_t sps_pps[] = {0, 0, 0, 1, 0x67, 0x42, 0, 0x1e,
+					  0, 0, 1,    0x68, 0xce, 0x38, 0x80};
+	static const uint8_t with_idr[] = {0, 0, 1, 0x67, 0x42, 0, 0x1e,
+					   0, 0, 1, 0x65, 0x88, 0x84};
+	static const uint8_t sei_slice[] = {0, 0, 1, 0x06, 0x05, 0x80,
+					    0, 0, 1, 0x41, 0x9a, 0x02};
+	static const uint8_t no_nal[] = {0xff, 0xfe, 0xfd};
+	CHECK(h264_headers_only(sps_pps, sizeof sps_pps));
+	CHECK(!h264_headers_only(with_idr, sizeof with_idr));
+	CHECK(!h264_headers_only(sei_slice, sizeof sei_slice));
+	CHECK(!h264_headers_only(no_nal, sizeof no_nal));
+	CHECK(!h264_headers_only(sps_pps, 0));
+}
+
 int main(void)
 {
+	test_headers_only();
 	if (system("command -v ffmpeg >/dev/null 2>&1") != 0) {
 		printf("SKIP: needs ffmpeg with libx264\n");
 		return 77;

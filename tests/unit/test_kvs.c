@@ -481,6 +481,14 @@ static void test_error_map(void)
 	h.session_token = false; /* no token sent: the key itself is unknown */
 	CHECK_EQ_INT(kvs_explain_http_error(&h, out, sizeof(out)), KVS_FATAL);
 	CHECK_STR_CONTAINS(out, "not known");
+	h.message = "The security token included in the request is expired";
+	/* the worker refetches credentials on this code, not on the text */
+	CHECK(kvs_http_error_creds_expired(&h));
+	h.error_type = "InvalidSignatureException";
+	h.message = "Signature expired: 20240101T000000Z is now earlier than";
+	CHECK(!kvs_http_error_creds_expired(&h)); /* the clock, not the key */
+	h.message = "signature mismatch";
+	CHECK(!kvs_http_error_creds_expired(&h));
 
 	struct kvs_http_error s5 = {.status = 503};
 	CHECK_EQ_INT(kvs_explain_http_error(&s5, out, sizeof(out)), KVS_RESTART);
@@ -502,30 +510,30 @@ static void test_error_map(void)
 
 static void test_creds(void)
 {
-	struct kvs_creds c = {0};
+	struct aws_creds c = {0};
 	char err[256];
-	CHECK_EQ_INT(kvs_creds_parse_file("CREDENTIALS AKIDEXAMPLE SKEEXAMPLE\n",
-					  &c, err, sizeof(err)),
-		     0);
+	CHECK_EQ_INT(
+	    aws_creds_parse_file("CREDENTIALS AKIDEXAMPLE SKEEXAMPLE\n", &c,
+				 err, sizeof(err)),
+	    0);
 	CHECK(!strcmp(c.access_key, "AKIDEXAMPLE"));
 	CHECK(!strcmp(c.secret_key, "SKEEXAMPLE"));
 	CHECK(c.session_token == NULL && c.expiry == 0);
-	CHECK_EQ_INT(kvs_creds_parse_file("CREDENTIALS AKIDEXAMPLE "
+	CHECK_EQ_INT(aws_creds_parse_file("CREDENTIALS AKIDEXAMPLE "
 					  "2023-08-10T22:43:00Z SKEEXAMPLE "
 					  "STEXAMPLE",
 					  &c, err, sizeof(err)),
 		     0);
 	CHECK_EQ_INT(c.expiry, 1691707380);
 	CHECK(c.session_token && !strcmp(c.session_token, "STEXAMPLE"));
-	CHECK_EQ_INT(kvs_creds_parse_file("CREDENTIAL A B", &c, err,
+	CHECK_EQ_INT(
+	    aws_creds_parse_file("CREDENTIAL A B", &c, err, sizeof(err)), -1);
+	CHECK_STR_CONTAINS(err, "CREDENTIALS");
+	CHECK_EQ_INT(aws_creds_parse_file("CREDENTIALS A tomorrow B C", &c, err,
 					  sizeof(err)),
 		     -1);
-	CHECK_STR_CONTAINS(err, "CREDENTIALS");
-	CHECK_EQ_INT(kvs_creds_parse_file("CREDENTIALS A tomorrow B C", &c,
-					  err, sizeof(err)),
-		     -1);
 	CHECK_STR_CONTAINS(err, "ISO 8601");
-	CHECK_EQ_INT(kvs_creds_parse_file("CREDENTIALS A B C D E F", &c, err,
+	CHECK_EQ_INT(aws_creds_parse_file("CREDENTIALS A B C D E F", &c, err,
 					  sizeof(err)),
 		     -1);
 	CHECK(!strstr(err, "B") || strstr(err, "words"));
@@ -534,52 +542,54 @@ static void test_creds(void)
 			     "aws_secret_access_key=SK1\n"
 			     "[profile cam]\naws_access_key_id=AK2\n"
 			     "aws_secret_access_key=SK2\naws_session_token=T2\n";
-	CHECK_EQ_INT(kvs_creds_parse_shared(shared, "default", &c, err,
-					    sizeof(err)),
-		     0);
+	CHECK_EQ_INT(
+	    aws_creds_parse_shared(shared, "default", &c, err, sizeof(err)), 0);
 	CHECK(!strcmp(c.access_key, "AK1") && !strcmp(c.secret_key, "SK1"));
-	CHECK_EQ_INT(kvs_creds_parse_shared(shared, "cam", &c, err, sizeof(err)),
-		     0);
+	CHECK_EQ_INT(
+	    aws_creds_parse_shared(shared, "cam", &c, err, sizeof(err)), 0);
 	CHECK(!strcmp(c.access_key, "AK2") && c.session_token &&
 	      !strcmp(c.session_token, "T2"));
-	CHECK_EQ_INT(kvs_creds_parse_shared(shared, "nope", &c, err,
-					    sizeof(err)),
-		     -1);
+	CHECK_EQ_INT(
+	    aws_creds_parse_shared(shared, "nope", &c, err, sizeof(err)), -1);
 	CHECK_STR_CONTAINS(err, "[nope]");
 
-	struct kvs_iot iot;
-	CHECK_EQ_INT(kvs_iot_parse("iot-certificate,endpoint=cred.example.com,"
-				   "cert-path=/c.pem,key-path=/k.pem,"
-				   "ca-path=/ca.pem,role-aliases=Alias",
-				   "cam1", &iot, err, sizeof(err)),
-		     0);
+	struct aws_creds_iot iot;
+	CHECK_EQ_INT(
+	    aws_creds_iot_parse("iot-certificate,endpoint=cred.example.com,"
+				"cert-path=/c.pem,key-path=/k.pem,"
+				"ca-path=/ca.pem,role-aliases=Alias",
+				"cam1", &iot, err, sizeof(err)),
+	    0);
 	CHECK(!strcmp(iot.endpoint, "cred.example.com"));
 	CHECK(!strcmp(iot.thing_name, "cam1"));
 	CHECK(!strcmp(iot.role_alias, "Alias"));
-	kvs_iot_free(&iot);
-	CHECK_EQ_INT(kvs_iot_parse("iot-certificate,endpoint=e,cert-path=c,"
-				   "key-path=k,ca-path=a",
-				   "cam1", &iot, err, sizeof(err)),
-		     -1);
+	aws_creds_iot_free(&iot);
+	CHECK_EQ_INT(
+	    aws_creds_iot_parse("iot-certificate,endpoint=e,cert-path=c,"
+				"key-path=k,ca-path=a",
+				"cam1", &iot, err, sizeof(err)),
+	    -1);
 	CHECK_STR_CONTAINS(err, "role-aliases is required");
-	CHECK_EQ_INT(kvs_iot_parse("endpoint=e", "cam1", &iot, err, sizeof(err)),
-		     -1);
+	CHECK_EQ_INT(
+	    aws_creds_iot_parse("endpoint=e", "cam1", &iot, err, sizeof(err)),
+	    -1);
 	const char *resp = "{\"credentials\":{\"accessKeyId\":\"ASIA1\","
 			   "\"secretAccessKey\":\"S1\",\"sessionToken\":\"T1\","
 			   "\"expiration\":\"2030-01-01T00:00:00Z\"}}";
-	CHECK_EQ_INT(kvs_iot_parse_response(resp, strlen(resp), &c, err,
-					    sizeof(err)),
+	CHECK_EQ_INT(aws_creds_iot_parse_response(resp, strlen(resp), &c, err,
+						  sizeof(err)),
 		     0);
 	CHECK(!strcmp(c.access_key, "ASIA1") && c.expiry == 1893456000);
-	CHECK_EQ_INT(kvs_iot_parse_response("{\"message\":\"denied\"}", 20, &c,
-					    err, sizeof(err)),
+	CHECK_EQ_INT(aws_creds_iot_parse_response("{\"message\":\"denied\"}",
+						  20, &c, err, sizeof(err)),
 		     -1);
 	CHECK_STR_CONTAINS(err, "STATUS_IOT_NULL_AWS_CREDS");
 	int64_t t;
-	CHECK_EQ_INT(kvs_parse_iso8601("2023-08-10T22:43:00.123Z", &t), 0);
+	CHECK_EQ_INT(aws_creds_parse_iso8601("2023-08-10T22:43:00.123Z", &t),
+		     0);
 	CHECK_EQ_INT(t, 1691707380);
-	CHECK_EQ_INT(kvs_parse_iso8601("2023-13-10T22:43:00Z", &t), -1);
-	kvs_creds_clear(&c);
+	CHECK_EQ_INT(aws_creds_parse_iso8601("2023-13-10T22:43:00Z", &t), -1);
+	aws_creds_clear(&c);
 }
 
 int main(void)

@@ -1,4 +1,6 @@
 /* Parameter value parsing: what an INI value may say, and the messages. */
+#include "kernel/internal.h"
+#include "kernel/keys.h"
 #include "kernel/params.h"
 #include "tests/unit/check.h"
 
@@ -29,32 +31,37 @@ static const struct vpipe_param table[] = {
 static void test_durations(void)
 {
 	int64_t ns;
-	CHECK(vp_parse_duration("500ms", VPIPE_S, &ns) == 0 && ns == 500000000);
-	CHECK(vp_parse_duration("2s", VPIPE_S, &ns) == 0 && ns == 2000000000);
-	CHECK(vp_parse_duration("1.5m", VPIPE_S, &ns) == 0 &&
-	      ns == 90 * VPIPE_S);
-	CHECK(vp_parse_duration("1h", VPIPE_S, &ns) == 0 && ns == 3600 * VPIPE_S);
-	CHECK(vp_parse_duration("250us", VPIPE_S, &ns) == 0 && ns == 250000);
-	CHECK(vp_parse_duration("10", VPIPE_S, &ns) == 0 && ns == 10 * VPIPE_S);
-	CHECK(vp_parse_duration("10", VPIPE_MS, &ns) == 0 && ns == 10 * VPIPE_MS);
-	CHECK(vp_parse_duration("", VPIPE_S, &ns) == -1);
-	CHECK(vp_parse_duration("-1s", VPIPE_S, &ns) == -1);
-	CHECK(vp_parse_duration("5 parsecs", VPIPE_S, &ns) == -1);
-	CHECK(vp_parse_duration("1e30s", VPIPE_S, &ns) == -1);
-	CHECK(vp_parse_duration("nan", VPIPE_S, &ns) == -1);
+	CHECK(vp_parse_duration("500ms", &ns) == 0 && ns == 500000000);
+	CHECK(vp_parse_duration("2s", &ns) == 0 && ns == 2000000000);
+	CHECK(vp_parse_duration("1.5m", &ns) == 0 && ns == 90 * VPIPE_S);
+	CHECK(vp_parse_duration("1h", &ns) == 0 && ns == 3600 * VPIPE_S);
+	CHECK(vp_parse_duration("250us", &ns) == 0 && ns == 250000);
+	/* a bare number is no duration (it meant ms in one module and s in
+	 * another); 0 is the same in every unit */
+	CHECK(vp_parse_duration("10", &ns) == VP_PARSE_NO_UNIT);
+	CHECK(vp_parse_duration("2.5", &ns) == VP_PARSE_NO_UNIT);
+	CHECK(vp_parse_duration("0", &ns) == 0 && ns == 0);
+	CHECK(vp_parse_duration("", &ns) == -1);
+	CHECK(vp_parse_duration("-1s", &ns) == -1);
+	CHECK(vp_parse_duration("5 parsecs", &ns) == -1);
+	CHECK(vp_parse_duration("1e30s", &ns) == -1);
+	CHECK(vp_parse_duration("nan", &ns) == -1);
 }
 
 static void test_sizes(void)
 {
 	int64_t b;
-	CHECK(vp_parse_size("512", &b) == 0 && b == 512);
+	CHECK(vp_parse_size("512B", &b) == 0 && b == 512);
+	CHECK(vp_parse_size("512b", &b) == 0 && b == 512);
+	CHECK(vp_parse_size("512", &b) == VP_PARSE_NO_UNIT);
+	CHECK(vp_parse_size("0", &b) == 0 && b == 0);
 	CHECK(vp_parse_size("64k", &b) == 0 && b == 65536);
 	CHECK(vp_parse_size("16M", &b) == 0 && b == 16 << 20);
 	CHECK(vp_parse_size("16MB", &b) == 0 && b == 16 << 20);
 	CHECK(vp_parse_size("2MiB", &b) == 0 && b == 2 << 20);
 	CHECK(vp_parse_size("1G", &b) == 0 && b == 1 << 30);
 	CHECK(vp_parse_size("1.5k", &b) == 0 && b == 1536);
-	CHECK(vp_parse_size("0.3", &b) == -1); /* not whole bytes */
+	CHECK(vp_parse_size("0.3B", &b) == -1); /* not whole bytes */
 	CHECK(vp_parse_size("12 apples", &b) == -1);
 	CHECK(vp_parse_size("-4k", &b) == -1);
 }
@@ -81,8 +88,14 @@ static void test_table(void)
 	CHECK_STR_CONTAINS(err, "an integer");
 
 	p = vp_param_find(table, "wait");
-	CHECK(vp_param_parse(p, "250", &c, err, sizeof(err)) == 0 &&
+	CHECK(vp_param_parse(p, "250ms", &c, err, sizeof(err)) == 0 &&
 	      c.d == 250 * VPIPE_MS);
+	CHECK(vp_param_parse(p, "2", &c, err, sizeof(err)) == -1);
+	CHECK_STR_CONTAINS(err,
+			   "invalid value '2' for wait: a duration needs a "
+			   "unit: write 2s or 2ms");
+	CHECK(vp_param_parse(p, "2 fortnights", &c, err, sizeof(err)) == -1);
+	CHECK_STR_CONTAINS(err, "a duration like 500ms, 2s");
 	CHECK(vp_param_parse(p, "2m", &c, err, sizeof(err)) == -1);
 	CHECK_STR_CONTAINS(err, "wait must be 1ms to 60s");
 
@@ -95,8 +108,15 @@ static void test_table(void)
 	CHECK(vp_param_parse(p, "2", &c, err, sizeof(err)) == -1);
 
 	p = vp_param_find(table, "store");
-	CHECK(vp_param_parse(p, "1", &c, err, sizeof(err)) == -1);
+	CHECK(vp_param_parse(p, "1B", &c, err, sizeof(err)) == -1);
 	CHECK_STR_CONTAINS(err, "store must be 1k to");
+	CHECK(vp_param_parse(p, "2000000", &c, err, sizeof(err)) == -1);
+	CHECK_STR_CONTAINS(err,
+			   "invalid value '2000000' for store: a size needs "
+			   "a unit: write 2000000B for bytes");
+	char sz[32];
+	vp_format_size(512, sz, sizeof(sz)); /* printed sizes read back */
+	CHECK(!strcmp(sz, "512B"));
 
 	p = vp_param_find(table, "name");
 	CHECK(vp_param_parse(p, "front door", &c, err, sizeof(err)) == 0 &&
@@ -106,6 +126,64 @@ static void test_table(void)
 	CHECK(!strcmp(v, "250ms"));
 	vp_params_free(table, &c);
 	CHECK(c.s == NULL);
+}
+
+/* The loader refuses a module whose table could never work. */
+static void test_table_check(void)
+{
+	char err[512];
+	CHECK_EQ_INT(vp_params_check_table(table, err, sizeof(err)), 0);
+	struct c {
+		int64_t d;
+	};
+	static const struct vpipe_param bare[] = {
+	    VPIPE_P_DURATION("fragment-duration", struct c, d, "2000", 1, 20,
+			     VPIPE_MS, "old style"),
+	    VPIPE_P_END,
+	};
+	CHECK_EQ_INT(vp_params_check_table(bare, err, sizeof(err)), -1);
+	CHECK_STR_CONTAINS(err, "the default of 'fragment-duration' is "
+				"invalid: invalid value '2000'");
+	static const struct vpipe_param badname[] = {
+	    VPIPE_P_DURATION("Fragment_Duration", struct c, d, "2s", 1, 20, 0,
+			     "upper case"),
+	    VPIPE_P_END,
+	};
+	CHECK_EQ_INT(vp_params_check_table(badname, err, sizeof(err)), -1);
+	CHECK_STR_CONTAINS(err, "lower-case words joined by '-'");
+	static const struct vpipe_param twice[] = {
+	    VPIPE_P_DURATION("wait", struct c, d, "2s", 1, 20, 0, "one"),
+	    VPIPE_P_DURATION("wait", struct c, d, "3s", 1, 20, 0, "two"),
+	    VPIPE_P_END,
+	};
+	CHECK_EQ_INT(vp_params_check_table(twice, err, sizeof(err)), -1);
+	CHECK_STR_CONTAINS(err, "'wait' is declared twice");
+}
+
+/* The kernel's keys are tables like a module's, and as valid. */
+static void test_kernel_keys(void)
+{
+	char err[512];
+	CHECK_EQ_INT(vp_params_check_table(vp_node_key_table, err, sizeof(err)),
+		     0);
+	CHECK_EQ_INT(
+	    vp_params_check_table(vp_pipeline_key_table, err, sizeof(err)), 0);
+	struct vp_node_keys k = {0};
+	CHECK_EQ_INT(
+	    vp_params_defaults(vp_node_key_table, &k, err, sizeof(err)), 0);
+	CHECK_EQ_INT(k.queue_size, 8);
+	CHECK_EQ_INT(k.restart_delay, VPIPE_S);
+	CHECK(!strcmp(vp_policy_names[k.queue_policy], "block"));
+	CHECK(vp_param_parse(vp_param_find(vp_node_key_table, "queue-policy"),
+			     "drop-old", &k, err, sizeof(err)) == 0);
+	CHECK(!strcmp(vp_policy_names[k.queue_policy], "drop-old"));
+	CHECK_EQ_INT(vp_pipeline_log_level(3), VPIPE_LOG_DEBUG);
+	/* suggestions: a transposition, a dash-separated part */
+	const char *mods[] = {"testsrc", "x264", "v4l2", "v4l2m2m", NULL};
+	CHECK(!strcmp(vp_nearest("x246", mods, 4), "x264"));
+	const char *keys[] = {"queue-size", "queue-policy", "restart", NULL};
+	CHECK(!strcmp(vp_nearest("policy", keys, 3), "queue-policy"));
+	CHECK(vp_nearest("colour", keys, 3) == NULL);
 }
 
 static void test_secret_masked(void)
@@ -148,6 +226,8 @@ int main(void)
 	test_durations();
 	test_sizes();
 	test_table();
+	test_table_check();
+	test_kernel_keys();
 	test_secret_masked();
 	return check_done();
 }

@@ -136,7 +136,7 @@ struct record_cfg {
 	const char *location;
 	int64_t segment_duration;
 	int64_t segment_size;
-	int64_t max_size_mb;
+	int64_t max_size;
 	int64_t max_age;
 	int on_full;
 	int64_t sync_interval;
@@ -717,9 +717,9 @@ static void test_finalise_and_duration_rotation(void)
 	struct listing l;
 	list_dir(dir, &l);
 	CHECK_EQ_INT(l.n, 3);
-	CHECK_EQ_INT(counter("segments-closed"), 3);
-	CHECK_EQ_INT(counter("frames-written"), 50);
-	CHECK_EQ_INT(counter("frames-dropped"), 0);
+	CHECK_EQ_INT(counter("segments_closed_total"), 3);
+	CHECK_EQ_INT(counter("written_frames_total"), 50);
+	CHECK_EQ_INT(counter("dropped_frames_total"), 0);
 	CHECK_EQ_INT(error_lines, 0);
 	if (l.n == 3) {
 		CHECK_STR_CONTAINS(l.names[0], "rec-20231114T221320.000Z.mkv");
@@ -782,7 +782,7 @@ static void test_delete_oldest(void)
 	make_test_dir(dir, sizeof(dir), "oldest");
 	reset_counters();
 	struct record_cfg cfg = default_cfg(dir);
-	cfg.max_size_mb = 1;
+	cfg.max_size = 1 << 20;
 	cfg.segment_duration = 2 * VPIPE_S;
 	void *st = rec_open(&cfg);
 	struct gen g;
@@ -800,9 +800,9 @@ static void test_delete_oldest(void)
 	CHECK(during <= (1u << 20));
 	CHECK(after <= (1u << 20));
 	CHECK(after > (1u << 20) / 2);
-	CHECK(counter("segments-deleted") > 0);
-	CHECK_EQ_INT(counter("frames-dropped"), 0);
-	CHECK_EQ_INT(counter("frames-written"), 300);
+	CHECK(counter("segments_deleted_total") > 0);
+	CHECK_EQ_INT(counter("dropped_frames_total"), 0);
+	CHECK_EQ_INT(counter("written_frames_total"), 300);
 	if (l.n > 0) {
 		struct file_info fi;
 		read_nth(dir, &l, l.n - 1, &fi);
@@ -821,7 +821,7 @@ static void test_deny_new(void)
 	make_test_dir(dir, sizeof(dir), "deny");
 	reset_counters();
 	struct record_cfg cfg = default_cfg(dir);
-	cfg.max_size_mb = 1;
+	cfg.max_size = 1 << 20;
 	cfg.on_full = 1; /* deny-new */
 	cfg.segment_duration = 2 * VPIPE_S;
 	void *st = rec_open(&cfg);
@@ -834,10 +834,10 @@ static void test_deny_new(void)
 	uint64_t bytes = dir_bytes(dir, &l);
 	fprintf(stderr, "  deny-new: %u files, %llu bytes, %lld dropped\n", l.n,
 		(unsigned long long)bytes,
-		(long long)counter("frames-dropped"));
+		(long long)counter("dropped_frames_total"));
 	CHECK(bytes <= (1u << 20));
-	CHECK(counter("frames-dropped") > 100);
-	CHECK_EQ_INT(counter("segments-deleted"), 0);
+	CHECK(counter("dropped_frames_total") > 100);
+	CHECK_EQ_INT(counter("segments_deleted_total"), 0);
 	CHECK_EQ_INT(counter("recording"), 0);
 	if (l.n > 0) {
 		struct file_info fi;
@@ -851,9 +851,9 @@ static void test_deny_new(void)
 		snprintf(p, sizeof(p), "%s/%s", dir, l.names[i]);
 		unlink(p);
 	}
-	int64_t dropped = counter("frames-dropped");
+	int64_t dropped = counter("dropped_frames_total");
 	feed(st, &g, 20);
-	CHECK_EQ_INT(counter("frames-dropped"), dropped);
+	CHECK_EQ_INT(counter("dropped_frames_total"), dropped);
 	CHECK_EQ_INT(counter("recording"), 1);
 	rec_close(st);
 	list_dir(dir, &l);
@@ -892,7 +892,7 @@ static void test_max_age(void)
 	struct listing l;
 	list_dir(dir, &l);
 	CHECK_EQ_INT(l.n, 3);
-	CHECK_EQ_INT(counter("segments-deleted"), 1);
+	CHECK_EQ_INT(counter("segments_deleted_total"), 1);
 	if (l.n == 3) {
 		CHECK_STR_CONTAINS(l.names[0],
 				   "other-20230101T000000.000Z.mkv");
@@ -912,7 +912,7 @@ static void test_header_change(void)
 	struct gen g;
 	gen_init(&g, 10, 10, 100);
 	feed(st, &g, 5); /* before any header: dropped */
-	CHECK_EQ_INT(counter("frames-dropped"), 5);
+	CHECK_EQ_INT(counter("dropped_frames_total"), 5);
 	g.index = 10;
 	feed_header(st, &g);
 	feed_header(st, &g); /* the same again: no new file */
@@ -953,19 +953,19 @@ static void test_bad_frames(void)
 				  .data = junk,
 				  .size = sizeof(junk)};
 	vpipe_module.process(st, 0, &bad); /* a broken header */
-	CHECK_EQ_INT(counter("bad-frames"), 1);
+	CHECK_EQ_INT(counter("bad_frames_total"), 1);
 	CHECK_STR_CONTAINS(last_error, "at byte 0");
 	feed(st, &g, 10); /* no valid header: dropped */
-	CHECK_EQ_INT(counter("frames-dropped"), 10);
+	CHECK_EQ_INT(counter("dropped_frames_total"), 10);
 	feed_header(st, &g);
 	feed(st, &g, 15);
 	bad.flags = 0;
 	memset(junk, 0xA3, sizeof(junk)); /* SimpleBlock of a silly size */
 	vpipe_module.process(st, 0, &bad);
-	CHECK_EQ_INT(counter("bad-frames"), 2);
+	CHECK_EQ_INT(counter("bad_frames_total"), 2);
 	feed(st, &g, 15);
 	rec_close(st);
-	CHECK_EQ_INT(counter("frames-written"), 30);
+	CHECK_EQ_INT(counter("written_frames_total"), 30);
 	struct listing l;
 	list_dir(dir, &l);
 	CHECK_EQ_INT(l.n, 1);
@@ -1083,20 +1083,20 @@ static void test_disk_full_and_recovery(void)
 	feed(st, &g, 35); /* 3.5 s, synced at 3 s */
 	set_file_limit(2000);
 	feed(st, &g, 10); /* the sync at 4 s fails */
-	CHECK_EQ_INT(counter("write-errors"), 1);
-	CHECK_EQ_INT(counter("disk-full"), 1);
+	CHECK_EQ_INT(counter("write_errors_total"), 1);
+	CHECK_EQ_INT(counter("disk_full_total"), 1);
 	CHECK_EQ_INT(error_lines, 1);
 	CHECK_STR_CONTAINS(last_error, "File too large");
 	CHECK_STR_CONTAINS(last_error, dir);
 	CHECK_EQ_INT(counter("recording"), 0);
 	feed(st, &g, 35); /* retries fail too, quietly */
-	CHECK(counter("disk-full") >= 2);
+	CHECK(counter("disk_full_total") >= 2);
 	CHECK_EQ_INT(error_lines, 1);
 	set_file_limit(RLIM_INFINITY);
-	int64_t written = counter("frames-written");
+	int64_t written = counter("written_frames_total");
 	feed(st, &g, 20); /* the next fragment resumes */
 	CHECK_EQ_INT(counter("recording"), 1);
-	CHECK_EQ_INT(counter("frames-written"), written + 20);
+	CHECK_EQ_INT(counter("written_frames_total"), written + 20);
 	rec_close(st);
 	struct listing l;
 	list_dir(dir, &l);
@@ -1127,16 +1127,16 @@ static void test_unusable_directory(void)
 	fake_now = 0;
 	struct record_cfg cfg = default_cfg(dir);
 	void *st = rec_open(&cfg);
-	CHECK_EQ_INT(counter("write-errors"), 1);
+	CHECK_EQ_INT(counter("write_errors_total"), 1);
 	CHECK_STR_CONTAINS(last_error, "not-a-dir");
 	struct gen g;
 	gen_init(&g, 10, 10, 100);
 	feed_header(st, &g);
 	feed(st, &g, 20);
-	CHECK_EQ_INT(counter("frames-written"), 0);
+	CHECK_EQ_INT(counter("written_frames_total"), 0);
 	unlink(dir);
 	feed(st, &g, 20); /* retried at the next fragment: all written */
-	CHECK_EQ_INT(counter("frames-written"), 20);
+	CHECK_EQ_INT(counter("written_frames_total"), 20);
 	rec_close(st);
 	struct listing l;
 	list_dir(dir, &l);

@@ -51,7 +51,7 @@ static void test_sigv4_date(void)
 static void test_credential_expiry(void)
 {
 	int64_t e = 0;
-	CHECK_EQ_INT(kvs_parse_iso8601("2040-02-29T12:34:56Z", &e), 0);
+	CHECK_EQ_INT(aws_creds_parse_iso8601("2040-02-29T12:34:56Z", &e), 0);
 	CHECK_EQ_INT(e, T2040);
 }
 

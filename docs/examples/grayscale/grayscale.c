@@ -73,7 +73,7 @@ static int grayscale_process(void *state, unsigned port,
 	for (size_t i = luma; i < in->size; i++)
 		out->data[i] = fade(out->data[i], g->cfg->strength);
 	g->frames++;
-	vpipe_node_count(g->node, "grayscale_frames", 1);
+	vpipe_node_count(g->node, "grayscale_frames_total", 1);
 	vpipe_push(g->node, 0, out); /* fails only when stopping */
 	return 0;
 }

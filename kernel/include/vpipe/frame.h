@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vpipe/export.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -113,56 +115,62 @@ struct vpipe_node;
 /* Allocate a writable frame with room for `size` payload bytes from the
  * node's pool. Blocks while the pool is exhausted (frames still held
  * downstream) and returns NULL only when the node is being stopped. */
-struct vpipe_frame *vpipe_frame_alloc(struct vpipe_node *node, size_t size);
+VPIPE_API struct vpipe_frame *vpipe_frame_alloc(struct vpipe_node *node,
+						size_t size);
 
 /* Like vpipe_frame_alloc but never blocks: NULL when the pool is empty. */
-struct vpipe_frame *vpipe_frame_try_alloc(struct vpipe_node *node, size_t size);
+VPIPE_API struct vpipe_frame *vpipe_frame_try_alloc(struct vpipe_node *node,
+						    size_t size);
 
 /* Make room for `size` bytes in a frame not yet pushed (keeps content). */
-int vpipe_frame_reserve(struct vpipe_frame *f, size_t size);
+VPIPE_API int vpipe_frame_reserve(struct vpipe_frame *f, size_t size);
 
 /* Wrap memory the module owns (e.g. a mapped device buffer) without a copy.
  * `release(opaque)` runs, on any thread, when the last reference goes. */
-struct vpipe_frame *vpipe_frame_wrap(struct vpipe_node *node, uint8_t *data,
-				     size_t size, void (*release)(void *opaque),
-				     void *opaque);
+VPIPE_API struct vpipe_frame *vpipe_frame_wrap(struct vpipe_node *node,
+					       uint8_t *data, size_t size,
+					       void (*release)(void *opaque),
+					       void *opaque);
 
 /* Take a reference. Accepts the const frames process() receives, so a
  * module can pass a frame on (vpipe_push) or keep it without a copy; the
  * payload and metadata of a pushed frame must not be modified. */
-struct vpipe_frame *vpipe_frame_ref(const struct vpipe_frame *f);
-void vpipe_frame_unref(struct vpipe_frame *f);
+VPIPE_API struct vpipe_frame *vpipe_frame_ref(const struct vpipe_frame *f);
+VPIPE_API void vpipe_frame_unref(struct vpipe_frame *f);
 
 /* A frame whose payload also lives in a DMABUF (a V4L2 buffer exported
  * with VIDIOC_EXPBUF) says so, so a consumer that can import it (a V4L2
  * M2M encoder) skips the copy. The fd stays owned by the frame's producer
  * and valid while the frame is referenced. Set before pushing. */
-void vpipe_frame_set_dmabuf(struct vpipe_frame *f, int fd, uint32_t offset);
+VPIPE_API void vpipe_frame_set_dmabuf(struct vpipe_frame *f, int fd,
+				      uint32_t offset);
 /* The DMABUF fd (and the payload's offset in it), or -1 if none. */
-int vpipe_frame_dmabuf(const struct vpipe_frame *f, uint32_t *offset);
+VPIPE_API int vpipe_frame_dmabuf(const struct vpipe_frame *f, uint32_t *offset);
 
 /* Copy metadata (not payload, not tags) from src to dst. */
-void vpipe_frame_copy_meta(struct vpipe_frame *dst,
-			   const struct vpipe_frame *src);
+VPIPE_API void vpipe_frame_copy_meta(struct vpipe_frame *dst,
+				     const struct vpipe_frame *src);
 
 /* Tags. Strings are copied into frame-owned storage. Returns 0, or -1 when
  * the frame already holds VPIPE_MAX_TAGS tags. Setting an existing name
  * replaces its value. */
-int vpipe_frame_set_tag(struct vpipe_frame *f, const char *name,
-			const char *value);
-const char *vpipe_frame_get_tag(const struct vpipe_frame *f, const char *name);
+VPIPE_API int vpipe_frame_set_tag(struct vpipe_frame *f, const char *name,
+				  const char *value);
+VPIPE_API const char *vpipe_frame_get_tag(const struct vpipe_frame *f,
+					  const char *name);
 /* Copy every tag of src onto dst. */
-int vpipe_frame_copy_tags(struct vpipe_frame *dst,
-			  const struct vpipe_frame *src);
+VPIPE_API int vpipe_frame_copy_tags(struct vpipe_frame *dst,
+				    const struct vpipe_frame *src);
 
 /* Fill fmt planes for a raw format: returns the frame size in bytes, 0 for
  * an unknown fourcc. */
-size_t vpipe_format_raw_init(struct vpipe_format *fmt, uint32_t fourcc,
-			     uint32_t width, uint32_t height);
+VPIPE_API size_t vpipe_format_raw_init(struct vpipe_format *fmt,
+				       uint32_t fourcc, uint32_t width,
+				       uint32_t height);
 
 /* "i420", "nv12", "yuyv", "mjpeg", "h264"; "????" otherwise. */
-const char *vpipe_fourcc_name(uint32_t fourcc);
-const char *vpipe_media_name(uint32_t media);
+VPIPE_API const char *vpipe_fourcc_name(uint32_t fourcc);
+VPIPE_API const char *vpipe_media_name(uint32_t media);
 
 #ifdef __cplusplus
 }

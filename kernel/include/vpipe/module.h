@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vpipe/export.h>
 #include <vpipe/frame.h>
 
 #ifdef __cplusplus
@@ -44,20 +45,22 @@ extern "C" {
 
 enum vpipe_param_type {
 	VPIPE_PARAM_STRING = 1, /* const char *   (kernel-owned)            */
-	VPIPE_PARAM_INT,        /* int64_t        range [min, max]           */
-	VPIPE_PARAM_BOOL,       /* bool           true/false/yes/no/on/off/1/0 */
-	VPIPE_PARAM_ENUM,       /* int            index into choices         */
-	VPIPE_PARAM_DURATION,   /* int64_t ns     "500ms", "2s", "1m", "1h"   */
-	VPIPE_PARAM_SIZE,       /* int64_t bytes  "512", "64k", "16M", "1G"   */
-	VPIPE_PARAM_PATH,       /* const char *   a file system path         */
-	VPIPE_PARAM_SECRET,     /* const char *   never printed              */
-	VPIPE_PARAM_DOUBLE,     /* double         range [min, max]           */
+	VPIPE_PARAM_INT,	/* int64_t        range [min, max]           */
+	VPIPE_PARAM_BOOL,     /* bool           true/false/yes/no/on/off/1/0 */
+	VPIPE_PARAM_ENUM,     /* int            index into choices         */
+	VPIPE_PARAM_DURATION, /* int64_t ns     "500ms", "2s", "1m", "1h"   */
+	VPIPE_PARAM_SIZE,     /* int64_t bytes  "512B", "64k", "16M", "1G"  */
+	VPIPE_PARAM_PATH,     /* const char *   a file system path         */
+	VPIPE_PARAM_SECRET,   /* const char *   never printed              */
+	VPIPE_PARAM_DOUBLE,   /* double         range [min, max]           */
 };
 
 enum vpipe_param_flags {
 	VPIPE_PARAM_REQUIRED = 1u << 0,
-	VPIPE_PARAM_MASKED = 1u << 1,  /* mask value in every printout */
-	VPIPE_PARAM_RUNTIME = 1u << 2, /* may change while running (reload) */
+	VPIPE_PARAM_MASKED = 1u << 1, /* mask value in every printout */
+	/* May change while running (reload). Declared for tables to say so;
+	 * the kernel does not act on it yet: a change needs a restart. */
+	VPIPE_PARAM_RUNTIME = 1u << 2,
 };
 
 struct vpipe_param {
@@ -68,7 +71,10 @@ struct vpipe_param {
 	const char *def;  /* default, written as in the INI; NULL: none */
 	double min, max;  /* INT, DOUBLE, DURATION (s), SIZE (bytes); min > max: unbounded */
 	const char *const *choices; /* ENUM: NULL-terminated allowed values */
-	int64_t unit; /* DURATION: ns per unit of a bare number (0: seconds) */
+	/* Unused: a duration or size must always carry its unit ("2s",
+	 * "512B"; only 0 may go without), so a bare number is refused
+	 * whatever the table says. Kept so existing tables compile. */
+	int64_t unit;
 	const char *help; /* one line */
 	const void *reserved[2];
 };
@@ -95,7 +101,7 @@ struct vpipe_param {
 	VPIPE_P_(n, VPIPE_PARAM_BOOL, 0, st, fld, d, 1, 0, NULL, 0, h)
 #define VPIPE_P_ENUM(n, st, fld, d, ch, h)                                      \
 	VPIPE_P_(n, VPIPE_PARAM_ENUM, 0, st, fld, d, 1, 0, ch, 0, h)
-/* lo/hi in seconds; unit: ns per bare number (VPIPE_MS, VPIPE_S) */
+/* lo/hi in seconds; u: unused (see struct vpipe_param's unit) */
 #define VPIPE_P_DURATION(n, st, fld, d, lo, hi, u, h)                           \
 	VPIPE_P_(n, VPIPE_PARAM_DURATION, 0, st, fld, d, lo, hi, NULL, u, h)
 #define VPIPE_P_SIZE(n, st, fld, d, lo, hi, h)                                  \
@@ -173,63 +179,84 @@ struct vpipe_module {
 };
 
 /* A module defines its descriptor with:
- *   VPIPE_MODULE = { .abi_version = VPIPE_ABI_VERSION, ... };  */
+ *   VPIPE_MODULE = { .abi_version = VPIPE_ABI_VERSION, ... };
+ * It is the one symbol a module exports (modules are built with hidden
+ * visibility; VPIPE_API makes the descriptor visible to the loader). */
 #define VPIPE_MODULE_SYMBOL "vpipe_module"
-#define VPIPE_MODULE                                                           \
-	__attribute__((visibility("default"))) const struct vpipe_module       \
-		vpipe_module
+#define VPIPE_MODULE	    VPIPE_API const struct vpipe_module vpipe_module
 
 /* ------------------------------------------------------ calls for modules */
 
 /* Push a frame on output `port`. The node gives up its reference. Returns
  * 0, or -1 when the node is stopping (the frame is released). Blocks when a
  * `block` link downstream is full. */
-int vpipe_push(struct vpipe_node *node, unsigned port, struct vpipe_frame *f);
+VPIPE_API int vpipe_push(struct vpipe_node *node, unsigned port,
+			 struct vpipe_frame *f);
 
 /* Push an in-band event (EOS, DISCONTINUITY) on every output. */
-int vpipe_push_event(struct vpipe_node *node, unsigned event);
+VPIPE_API int vpipe_push_event(struct vpipe_node *node, unsigned event);
 
 /* Send an out-of-band event to every upstream node (key-frame request). */
-void vpipe_node_send_upstream(struct vpipe_node *node, unsigned event);
+VPIPE_API void vpipe_node_send_upstream(struct vpipe_node *node,
+					unsigned event);
 
 /* Output media a configured node produces on `port` (default: the port's
  * declared mask). Call in create(). */
-void vpipe_node_set_output_media(struct vpipe_node *node, unsigned port,
-				 uint32_t media);
+VPIPE_API void vpipe_node_set_output_media(struct vpipe_node *node,
+					   unsigned port, uint32_t media);
+
+/* The format a node will produce on output `port` (fourcc, size, rate),
+ * when it knows it before its first frame. Call in create(): a node
+ * downstream reads it with vpipe_node_input_format() in its own create()
+ * (nodes are created upstream first) or start(). */
+VPIPE_API void vpipe_node_set_output_format(struct vpipe_node *node, unsigned port,
+				  const struct vpipe_format *fmt);
+
+/* What arrives on input `port`, before the first frame: *media gets the
+ * media the link carries (a mask; one bit once negotiated), *fmt the
+ * format its producer declared with vpipe_node_set_output_format (through
+ * pass-through nodes such as identity). Valid in create() and start() and
+ * after. Returns 0 when a format was declared; -1 when it was not (*fmt is
+ * zeroed: the format is known only from the frames) or the port has no
+ * link. Either pointer may be NULL. */
+VPIPE_API int vpipe_node_input_format(struct vpipe_node *node, unsigned port,
+			    uint32_t *media, struct vpipe_format *fmt);
 
 /* Frame pool of this node: `count` frames of about `frame_bytes` each.
  * The kernel adds the result to the graph's memory ceiling. Call in create(). */
-void vpipe_node_set_pool(struct vpipe_node *node, unsigned count,
-			 size_t frame_bytes);
+VPIPE_API void vpipe_node_set_pool(struct vpipe_node *node, unsigned count,
+				   size_t frame_bytes);
 
 /* Ask for the timer() callback every interval_ns (0: off). Call in create()
  * or start(). */
-void vpipe_node_set_timer(struct vpipe_node *node, int64_t interval_ns);
+VPIPE_API void vpipe_node_set_timer(struct vpipe_node *node,
+				    int64_t interval_ns);
 
 /* Memory the module itself holds at most besides its frame pool (a
  * content store, a recording buffer, encoder state): counted in the
  * graph's memory ceiling that `vpipe check` prints. Call in create(). */
-void vpipe_node_add_memory(struct vpipe_node *node, size_t bytes);
+VPIPE_API void vpipe_node_add_memory(struct vpipe_node *node, size_t bytes);
 
 /* This node may need up to ns to finish after end of stream (flush()
  * waiting for acknowledgements, say): a stop waits at least that long
  * before aborting, whatever [pipeline] drain-timeout says. Call in create(). */
-void vpipe_node_set_drain_timeout(struct vpipe_node *node, int64_t ns);
+VPIPE_API void vpipe_node_set_drain_timeout(struct vpipe_node *node,
+					    int64_t ns);
 
 /* Pipeline clock: monotonic ns since the pipeline started. */
-int64_t vpipe_now(void);
+VPIPE_API int64_t vpipe_now(void);
 /* Wall clock: ns since the Unix epoch. */
-int64_t vpipe_wallclock(void);
+VPIPE_API int64_t vpipe_wallclock(void);
 /* Pipeline clock time to wall-clock time (ns), for capture timestamps. */
-int64_t vpipe_clock_to_wall(int64_t pipeline_ns);
+VPIPE_API int64_t vpipe_clock_to_wall(int64_t pipeline_ns);
 
 /* True once the node has been asked to stop. */
-bool vpipe_node_stopping(struct vpipe_node *node);
+VPIPE_API bool vpipe_node_stopping(struct vpipe_node *node);
 
 /* Sleep until pipeline time `t` (ns) or until stop. Returns 0 when the time
  * came, -1 when stopping (see below). Uses no CPU while waiting. Works in
  * the node's thread and in its workers. */
-int vpipe_node_sleep_until(struct vpipe_node *node, int64_t t);
+VPIPE_API int vpipe_node_sleep_until(struct vpipe_node *node, int64_t t);
 
 /* Wait for `events` (POLLIN/POLLOUT) on fd, at most timeout_ns (<0: no
  * limit); fd < 0 waits only for a wake-up. Returns the revents (>0) when fd
@@ -243,27 +270,27 @@ int vpipe_node_sleep_until(struct vpipe_node *node, int64_t t);
  * thread it means the pipeline aborts or the kernel is about to call stop():
  * a worker's waits return -1 from then on, so stop() needs no wake-up of
  * its own. */
-int vpipe_node_wait_fd(struct vpipe_node *node, int fd, short events,
+VPIPE_API int vpipe_node_wait_fd(struct vpipe_node *node, int fd, short events,
 		       int64_t timeout_ns);
 
 /* Run fn(arg) in a kernel-owned thread named after the node; the kernel
  * joins it right after stop() returns, so stop() must make fn return (set
  * a flag, wake it). For sources fn may also watch vpipe_node_stopping(). */
-int vpipe_node_spawn_worker(struct vpipe_node *node, void (*fn)(void *arg),
-			    void *arg);
+VPIPE_API int vpipe_node_spawn_worker(struct vpipe_node *node,
+				      void (*fn)(void *arg), void *arg);
 
 /* Wake every thread of the node (its own and its workers) that waits in
  * vpipe_node_wait_fd/sleep_until, or the next wait of each: call it from
  * any thread after changing what a waiter looks at. */
-void vpipe_node_wake(struct vpipe_node *node);
+VPIPE_API void vpipe_node_wake(struct vpipe_node *node);
 
-const char *vpipe_node_name(const struct vpipe_node *node);
+VPIPE_API const char *vpipe_node_name(const struct vpipe_node *node);
 
 /* Per-node counters visible in metrics; name is a static string. */
-void vpipe_node_count(struct vpipe_node *node, const char *name,
-		      int64_t delta);
-void vpipe_node_gauge(struct vpipe_node *node, const char *name,
-		      int64_t value);
+VPIPE_API void vpipe_node_count(struct vpipe_node *node, const char *name,
+				int64_t delta);
+VPIPE_API void vpipe_node_gauge(struct vpipe_node *node, const char *name,
+				int64_t value);
 
 /* --------------------------------------------------------------- backoff */
 
@@ -289,20 +316,20 @@ struct vpipe_backoff {
 
 /* Returns 0, or -1 when first_ns <= 0 or max_ns < first_ns (the backoff
  * then uses first_ns for both, so it is safe to use anyway). */
-int vpipe_backoff_init(struct vpipe_backoff *b, int64_t first_ns,
+VPIPE_API int vpipe_backoff_init(struct vpipe_backoff *b, int64_t first_ns,
 		       int64_t max_ns);
 /* The next wait in ns (jittered), and the step after it doubles. */
-int64_t vpipe_backoff_next(struct vpipe_backoff *b);
+VPIPE_API int64_t vpipe_backoff_next(struct vpipe_backoff *b);
 /* Back to the first step after a success. */
-void vpipe_backoff_reset(struct vpipe_backoff *b);
+VPIPE_API void vpipe_backoff_reset(struct vpipe_backoff *b);
 
 /* A uniformly distributed 64-bit number from the calling thread's kernel
  * generator: for spreading (jitter, object keys), never for secrets. */
-uint64_t vpipe_random_u64(void);
+VPIPE_API uint64_t vpipe_random_u64(void);
 
 /* The retry parameters, with the same names, units and help in every
  * module: `retry-delay` (first wait) and `retry-max-delay` (longest wait),
- * durations (a bare number is ms). The kernel's own `restart-delay` and
+ * durations (with a unit, like every duration). The kernel's own `restart-delay` and
  * `restart-max-delay` follow the same policy. */
 #define VPIPE_P_RETRY(st, first_fld, max_fld, def_first, def_max)            \
 	VPIPE_P_DURATION("retry-delay", st, first_fld, def_first, 0.001, 3600,  \
@@ -324,11 +351,11 @@ enum vpipe_log_level {
 };
 
 /* One line to stderr, prefixed with level and node name. `node` may be NULL. */
-void vpipe_log(struct vpipe_node *node, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void vpipe_vlog(struct vpipe_node *node, int level, const char *fmt,
-		va_list ap);
-bool vpipe_log_enabled(int level);
+VPIPE_API void vpipe_log(struct vpipe_node *node, int level, const char *fmt,
+			 ...) __attribute__((format(printf, 3, 4)));
+VPIPE_API void vpipe_vlog(struct vpipe_node *node, int level, const char *fmt,
+			  va_list ap);
+VPIPE_API bool vpipe_log_enabled(int level);
 
 #define vpipe_error(n, ...) vpipe_log((n), VPIPE_LOG_ERROR, __VA_ARGS__)
 #define vpipe_warn(n, ...) vpipe_log((n), VPIPE_LOG_WARN, __VA_ARGS__)

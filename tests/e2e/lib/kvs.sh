@@ -10,6 +10,19 @@ make_h264() {
 		-pix_fmt yuv420p -f h264 "$1"
 }
 
+# make_test_ca DIR: a test CA (DIR/ca.pem, ca.key) and a server certificate
+# it signed for 127.0.0.1 (DIR/srv.pem, srv.key).
+make_test_ca() {
+	local d=$1
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=vpipe-test-ca \
+		-keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+		-keyout "$d/srv.key" -out "$d/srv.csr" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$d/ext"
+	openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+		-CAcreateserial -days 2 -extfile "$d/ext" -out "$d/srv.pem" 2>/dev/null
+}
+
 # start_kvs_local NAME [ARGS...]: sets KL_URL; logs in $T/NAME.log.
 start_kvs_local() {
 	local name=$1 port
@@ -41,7 +54,7 @@ graph() {
 		[ -n "${LIVE:-}" ] && printf 'is-live = true\n'
 		printf '\n[mux]\nmodule = mkv\ninput = cam\n\n'
 		printf '[cloud]\nmodule = kvs\ninput = mux\nstream-name = %s\n' "$stream"
-		printf "endpoint = %s\nstop-stream-timeout = ${STOP_TIMEOUT:-20}\n" "$url"
+		printf "endpoint = %s\nstop-stream-timeout = ${STOP_TIMEOUT:-20s}\n" "$url"
 		for l in "$@"; do printf '%s\n' "$l"; done
 	} >"$out"
 }
