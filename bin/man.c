@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bin/commands.h"
+#include "kernel/keys.h"
 #include "kernel/loader.h"
 #include "kernel/params.h"
 
@@ -53,48 +54,34 @@ static void line(FILE *out, const char *s)
 	fputc('\n', out);
 }
 
-/* The keys the kernel reads itself. Mirrors kernel/graph.c and
- * docs/config.md until the kernel keeps them in a parameter table. */
-static const struct {
-	const char *name, *def, *what;
-} pipeline_keys[] = {
-	{"module-path", "none",
-	 "colon-separated directories searched first for NAME.so"},
-	{"log-level", "info",
-	 "error, warn, info or debug (--log-level overrides)"},
-	{"drain-timeout", "5s",
-	 "how long a stop may take to drain queued frames before they are "
-	 "dropped; at least what any node asks for"},
-}, node_keys[] = {
-	{"module", "required", "module name (see vpipe modules)"},
-	{"input", "none",
-	 "upstream nodes, node or node.port, comma-separated; the n-th entry "
-	 "feeds the n-th input port"},
-	{"queue-size", "8",
-	 "capacity of each input link, rounded up to a power of two"},
-	{"queue-policy", "block", "block (lossless), drop-new or drop-old"},
-	{"restart", "never", "never or on-error (re-create the node with "
-			     "backoff)"},
-	{"restart-delay", "1s",
-	 "first wait before a restart (jittered); doubles per failure"},
-	{"restart-max-delay", "60s", "longest wait between restarts"},
-	{"pool-size", "auto", "frames this node may have in flight"},
-};
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-
-static void key_list(FILE *out, const void *table, size_t n)
+/* Each parameter of a table (a module's, or the kernel's own keys) as a
+ * tagged paragraph: name, type, default, help, allowed range. */
+static void param_list(FILE *out, const struct vpipe_param *table)
 {
-	const struct {
-		const char *name, *def, *what;
-	} *k = table;
-	for (size_t i = 0; i < n; i++) {
+	for (const struct vpipe_param *p = table; p && p->name; p++) {
+		char range[512], def[256];
+		vp_param_describe_range(p, range, sizeof(range));
+		if (!p->def)
+			snprintf(def, sizeof(def), "%s",
+				 p->flags & VPIPE_PARAM_REQUIRED ? "required"
+								 : "none");
+		else if (p->type == VPIPE_PARAM_SECRET)
+			snprintf(def, sizeof(def), "hidden");
+		else
+			snprintf(def, sizeof(def), "%s", p->def);
 		fputs(".TP\n\\fB", out);
-		put(out, k[i].name);
+		put(out, p->name);
+		fputs("\\fR \\fI", out);
+		put(out, vp_param_type_name(p->type));
 		fputs("\\fR (default ", out);
-		put(out, k[i].def);
+		put(out, def);
 		fputs(")\n", out);
-		line(out, k[i].what);
+		if (p->help)
+			line(out, p->help);
+		if (range[0]) {
+			fputs(".br\n", out);
+			line(out, range);
+		}
 	}
 }
 
@@ -209,31 +196,7 @@ static void module_section(struct vp_module *m, void *arg)
 	line(out, d->summary ? d->summary : "");
 	ports(out, "inputs", d->inputs);
 	ports(out, "outputs", d->outputs);
-	for (const struct vpipe_param *p = d->params; p && p->name; p++) {
-		char range[512], def[256];
-		vp_param_describe_range(p, range, sizeof(range));
-		if (!p->def)
-			snprintf(def, sizeof(def), "%s",
-				 p->flags & VPIPE_PARAM_REQUIRED ? "required"
-								 : "none");
-		else if (p->type == VPIPE_PARAM_SECRET)
-			snprintf(def, sizeof(def), "hidden");
-		else
-			snprintf(def, sizeof(def), "%s", p->def);
-		fputs(".TP\n\\fB", out);
-		put(out, p->name);
-		fputs("\\fR \\fI", out);
-		put(out, vp_param_type_name(p->type));
-		fputs("\\fR (default ", out);
-		put(out, def);
-		fputs(")\n", out);
-		if (p->help)
-			line(out, p->help);
-		if (range[0]) {
-			fputs(".br\n", out);
-			line(out, range);
-		}
-	}
+	param_list(out, d->params);
 }
 
 static void bad_module(const char *name, const char *why, void *arg)
@@ -253,15 +216,15 @@ static void vpipe_ini_5(FILE *out, const char *date)
 		  "you, plus an optional [pipeline] section. Comments start "
 		  "with ; or #. An indented line continues the value above it. "
 		  "${VAR} in a value expands from the environment, "
-		  "${VAR:\\-default} with a default; an unset variable is an "
+		  "${VAR:-default} with a default; an unset variable is an "
 		  "error naming the file and line. vpipe check FILE validates a "
 		  "graph and prints it.");
 	fputs(".SH PIPELINE KEYS\n", out);
-	key_list(out, pipeline_keys, N(pipeline_keys));
+	param_list(out, vp_pipeline_key_table);
 	fputs(".SH NODE KEYS\n", out);
 	line(out, "Every node takes these keys, read by vpipe itself; every "
 		  "other key is a parameter of its module.");
-	key_list(out, node_keys, N(node_keys));
+	param_list(out, vp_node_key_table);
 	fputs(".SH VALUES\n", out);
 	line(out, "int: decimal or 0x hex. number: decimal with a fraction. "
 		  "bool: true/false, yes/no, on/off, 1/0. duration: a number "
