@@ -39,8 +39,8 @@ int memlimit_parse_size(const char *s, uint64_t ram_bytes, uint64_t *bytes,
 	}
 	if (*end && end[1])
 		return -1;
-	if (*end != '%' && *end == 0 && v != (double)(uint64_t)v)
-		return -1; /* bytes are whole */
+	if (!*end && v != (double)(uint64_t)v)
+		return -1; /* a byte count is whole */
 	*bytes = (uint64_t)(v * mul);
 	return 0;
 }
