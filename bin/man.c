@@ -101,10 +101,11 @@ static void vpipe_1(FILE *out, const char *date)
 			line(out, vpipe_commands[i].args);
 	}
 	fputs(".SH DESCRIPTION\n", out);
-	line(out, "vpipe loads modules (shared objects), wires them into the "
-		  "graph an INI file describes (see vpipe.ini(5)) and moves "
-		  "frames between them. A first signal (SIGINT, SIGTERM) drains "
-		  "queued frames and stops; a second stops at once.");
+	line(out,
+	     "vpipe loads modules (shared objects), wires them into the "
+	     "graph an INI file describes (see vpipe.ini(5)) and moves "
+	     "frames between them. A first signal (SIGINT, SIGTERM) drains "
+	     "queued frames and stops; a second stops at once.");
 	fputs(".SH COMMANDS\n", out);
 	for (size_t i = 0; i < vpipe_n_commands; i++) {
 		fputs(".TP\n.B ", out);
@@ -122,7 +123,8 @@ static void vpipe_1(FILE *out, const char *date)
 	fputs(".TP\n\\fB\\-\\-duration\\fR \\fItime\\fR\n", out);
 	line(out, "stop after this long (10s, 500ms, 2m).");
 	fputs(".TP\n\\fB\\-\\-log\\-level\\fR \\fIlevel\\fR\n", out);
-	line(out, "error, warn, info or debug; wins over [pipeline] log-level.");
+	line(out,
+	     "error, warn, info or debug; wins over [pipeline] log-level.");
 	fputs(".TP\n\\fB\\-\\-help\\fR, \\fB\\-h\\fR\n", out);
 	line(out, "print the usage of the command.");
 	fputs(".SH ENVIRONMENT\n.TP\n.B VPIPE_MODULE_PATH\n", out);
@@ -212,13 +214,14 @@ static void vpipe_ini_5(FILE *out, const char *date)
 		VPIPE_VERSION);
 	fputs(".SH NAME\nvpipe.ini \\- graph files of vpipe\n.SH DESCRIPTION\n",
 	      out);
-	line(out, "A graph is an INI file: one [section] per node, named by "
-		  "you, plus an optional [pipeline] section. Comments start "
-		  "with ; or #. An indented line continues the value above it. "
-		  "${VAR} in a value expands from the environment, "
-		  "${VAR:-default} with a default; an unset variable is an "
-		  "error naming the file and line. vpipe check FILE validates a "
-		  "graph and prints it.");
+	line(out,
+	     "A graph is an INI file: one [section] per node, named by "
+	     "you, plus an optional [pipeline] section. Comments start "
+	     "with ; or #. An indented line continues the value above it. "
+	     "${VAR} in a value expands from the environment, "
+	     "${VAR:-default} with a default; an unset variable is an "
+	     "error naming the file and line. vpipe check FILE validates a "
+	     "graph and prints it.");
 	fputs(".SH PIPELINE KEYS\n", out);
 	param_list(out, vp_pipeline_key_table);
 	fputs(".SH NODE KEYS\n", out);
@@ -226,12 +229,13 @@ static void vpipe_ini_5(FILE *out, const char *date)
 		  "other key is a parameter of its module.");
 	param_list(out, vp_node_key_table);
 	fputs(".SH VALUES\n", out);
-	line(out, "int: decimal or 0x hex. number: decimal with a fraction. "
-		  "bool: true/false, yes/no, on/off, 1/0. duration: a number "
-		  "with a unit ns, us, ms, s, m, h or d; a bare number uses the "
-		  "unit in the parameter's help. size: bytes, or with k, M, G "
-		  "(powers of 1024). enum: one of the listed values. secret: a "
-		  "string that is never printed.");
+	line(out,
+	     "int: decimal or 0x hex. number: decimal with a fraction. "
+	     "bool: true/false, yes/no, on/off, 1/0. duration: a number "
+	     "with a unit ns, us, ms, s, m, h or d; a bare number uses the "
+	     "unit in the parameter's help. size: bytes, or with k, M, G "
+	     "(powers of 1024). enum: one of the listed values. secret: a "
+	     "string that is never printed.");
 	fputs(".SH MODULES\n", out);
 	line(out, "The modules this installation has, each with its "
 		  "parameters (as vpipe modules NAME prints them).");

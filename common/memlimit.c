@@ -29,13 +29,25 @@ int memlimit_parse_size(const char *s, uint64_t ram_bytes, uint64_t *bytes,
 		end++;
 	double mul = 1;
 	switch (*end) {
-	case 0: break;
-	case 'K': mul = 1024.0; break;
-	case 'M': mul = 1024.0 * 1024; break;
-	case 'G': mul = 1024.0 * 1024 * 1024; break;
-	case 'T': mul = 1024.0 * 1024 * 1024 * 1024; break;
-	case '%': mul = (double)ram_bytes / 100.0; break;
-	default: return -1;
+	case 0:
+		break;
+	case 'K':
+		mul = 1024.0;
+		break;
+	case 'M':
+		mul = 1024.0 * 1024;
+		break;
+	case 'G':
+		mul = 1024.0 * 1024 * 1024;
+		break;
+	case 'T':
+		mul = 1024.0 * 1024 * 1024 * 1024;
+		break;
+	case '%':
+		mul = (double)ram_bytes / 100.0;
+		break;
+	default:
+		return -1;
 	}
 	if (*end && end[1])
 		return -1;
@@ -125,8 +137,8 @@ int memlimit_unit(const char *unit, uint64_t ram_bytes, uint64_t *bytes,
 	for (size_t i = 0; i < n; i++) {
 		char path[4096 + 256];
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (!rc && read_unit_file(path, ram_bytes, bytes, &state, err,
-					  errlen))
+		if (!rc &&
+		    read_unit_file(path, ram_bytes, bytes, &state, err, errlen))
 			rc = -1;
 		free(names[i]);
 	}
@@ -163,7 +175,8 @@ static bool cgroup_path(const char *proc_cgroup, char *path, size_t len,
 	bool found = false;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
-		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : 0;
+		char *c1 = strchr(line, ':'),
+		     *c2 = c1 ? strchr(c1 + 1, ':') : 0;
 		if (!c2)
 			continue;
 		*c2 = 0;
@@ -189,8 +202,8 @@ static bool cgroup_path(const char *proc_cgroup, char *path, size_t len,
 	return found;
 }
 
-int memlimit_cgroup(const char *proc_cgroup, const char *root,
-		    uint64_t *bytes, char *where, size_t wherelen)
+int memlimit_cgroup(const char *proc_cgroup, const char *root, uint64_t *bytes,
+		    char *where, size_t wherelen)
 {
 	char path[4096];
 	bool v1 = false;

@@ -19,8 +19,8 @@ int memlimit_unit(const char *unit, uint64_t ram_bytes, uint64_t *bytes,
 /* The limit of the cgroup named in `proc_cgroup` (/proc/self/cgroup) under
  * `root` (/sys/fs/cgroup). 1 with *bytes and the file it came from in
  * `where`, 0 when there is none. */
-int memlimit_cgroup(const char *proc_cgroup, const char *root,
-		    uint64_t *bytes, char *where, size_t wherelen);
+int memlimit_cgroup(const char *proc_cgroup, const char *root, uint64_t *bytes,
+		    char *where, size_t wherelen);
 
 /* A systemd size: "128M", "1G", "65536", "infinity", "50%" (of ram). */
 int memlimit_parse_size(const char *s, uint64_t ram_bytes, uint64_t *bytes,

@@ -27,8 +27,9 @@ void vp_notify_init(void)
 		return;
 	size_t n = strlen(path);
 	if (n >= sizeof(notify_addr.sun_path)) {
-		fprintf(stderr, "vpipe: warning: NOTIFY_SOCKET is longer than "
-				"%zu bytes: not notifying systemd\n",
+		fprintf(stderr,
+			"vpipe: warning: NOTIFY_SOCKET is longer than "
+			"%zu bytes: not notifying systemd\n",
 			sizeof(notify_addr.sun_path) - 1);
 		return;
 	}

@@ -12,8 +12,8 @@ void vp_watchdog_init(struct vp_watchdog *wd, struct vp_pipeline *pl)
 	wd->interval = vp_notify_watchdog_ns();
 	if (!wd->interval)
 		return;
-	wd->nodes = vp_xcalloc(pl->n_nodes ? pl->n_nodes : 1,
-			       sizeof(*wd->nodes));
+	wd->nodes =
+	    vp_xcalloc(pl->n_nodes ? pl->n_nodes : 1, sizeof(*wd->nodes));
 	int64_t now = vpipe_now();
 	for (unsigned i = 0; i < pl->n_nodes; i++)
 		wd->nodes[i].progress_at = now;
@@ -44,8 +44,8 @@ static bool in_kernel_wait(struct vpipe_node *n)
 	for (unsigned p = 0; p < n->n_out; p++)
 		for (unsigned l = 0; l < n->out[p].n_links; l++)
 			if (atomic_load_explicit(
-				    &n->out[p].links[l]->producer_waiting,
-				    memory_order_relaxed))
+				&n->out[p].links[l]->producer_waiting,
+				memory_order_relaxed))
 				return true;
 	return false;
 }
@@ -54,13 +54,14 @@ static bool in_kernel_wait(struct vpipe_node *n)
 static bool look_at(struct vp_watchdog *wd, struct vpipe_node *n,
 		    struct vp_node_watch *w, int64_t now)
 {
-	uint64_t frames = atomic_load(&n->frames_in) + atomic_load(&n->frames_out);
+	uint64_t frames =
+	    atomic_load(&n->frames_in) + atomic_load(&n->frames_out);
 	/* main's stop bookkeeping: which callback, since when (sched.c) */
-	int64_t since = atomic_load_explicit(&n->callback, memory_order_acquire)
-				!= VP_CB_NONE
-			? atomic_load_explicit(&n->callback_since,
-					       memory_order_relaxed)
-			: 0;
+	int64_t since =
+	    atomic_load_explicit(&n->callback, memory_order_acquire) !=
+		    VP_CB_NONE
+		? atomic_load_explicit(&n->callback_since, memory_order_relaxed)
+		: 0;
 	bool running = atomic_load(&n->state_) == VP_NODE_RUNNING;
 	if (frames != w->frames || !since || !running || in_kernel_wait(n)) {
 		w->frames = frames;

@@ -26,7 +26,7 @@ struct vp_node_watch {
 
 struct vp_watchdog {
 	int64_t interval; /* 0: systemd asked for no watchdog */
-	int64_t next;     /* next look (and ping) */
+	int64_t next;	  /* next look (and ping) */
 	struct vp_node_watch *nodes;
 	unsigned n_stalled;
 };

@@ -17,8 +17,9 @@
 		check_count++;                                                 \
 		if (!a_ || strcmp(a_, b_)) {                                   \
 			check_failures++;                                      \
-			fprintf(stderr, "%s:%d: %s is \"%s\", want \"%s\"\n", \
-				__FILE__, __LINE__, #a, a_ ? a_ : "(null)", b_); \
+			fprintf(stderr, "%s:%d: %s is \"%s\", want \"%s\"\n",  \
+				__FILE__, __LINE__, #a, a_ ? a_ : "(null)",    \
+				b_);                                           \
 		}                                                              \
 	} while (0)
 
@@ -59,7 +60,7 @@ static void env_keys(void)
 /* The provider chosen for these parameters; its access key in `ak` for
  * static keys. */
 static enum aws_creds_source pick(const struct aws_creds_params *cp,
-				 struct aws_creds_provider *p)
+				  struct aws_creds_provider *p)
 {
 	char err[512] = "";
 	if (aws_creds_provider_init(p, cp, err, sizeof(err))) {
@@ -75,7 +76,7 @@ static void test_file_keys_beat_environment(void)
 	env_keys();
 	setenv("AWS_SESSION_TOKEN", "ENVTOKEN", 1);
 	struct aws_creds_params cp = {.access_key = "AKIDFILE",
-				     .secret_key = "fileSecret"};
+				      .secret_key = "fileSecret"};
 	struct aws_creds_provider p;
 	CHECK_EQ_INT(pick(&cp, &p), AWS_CREDS_SRC_PARAMS);
 	CHECK_STR_EQ(p.static_creds.access_key, "AKIDFILE");
@@ -109,9 +110,8 @@ static void test_profile_parameter_beats_environment(void)
 	struct aws_creds c = {0};
 	bool changed = false;
 	char err[256];
-	CHECK_EQ_INT(aws_creds_fetch(&p, &c, &changed, NULL, NULL, err,
-				    sizeof(err)),
-		     0);
+	CHECK_EQ_INT(
+	    aws_creds_fetch(&p, &c, &changed, NULL, NULL, err, sizeof(err)), 0);
 	CHECK_STR_EQ(c.access_key, "AKIDCAMPROFILE");
 	aws_creds_clear(&c);
 	aws_creds_provider_free(&p);

@@ -60,39 +60,37 @@ static void test_unit(void)
 	uint64_t b = 0;
 	put("u/vpipe@.service", "[Unit]\nMemoryMax=1M\n[Service]\n"
 				"Type=notify\nMemoryMax = 128M\n");
-	CHECK_EQ_INT(memlimit_unit(at("u/vpipe@.service"), 0, &b, err,
-				   sizeof(err)),
-		     1);
+	CHECK_EQ_INT(
+	    memlimit_unit(at("u/vpipe@.service"), 0, &b, err, sizeof(err)), 1);
 	CHECK_EQ_INT(b, 128 * MiB); /* [Unit]'s line is not the service's */
 	/* Drop-ins in name order, the last one wins. */
 	put("u/vpipe@.service.d/20-more.conf", "[Service]\nMemoryMax=256M\n");
 	put("u/vpipe@.service.d/10-less.conf", "[Service]\nMemoryMax=64M\n");
-	CHECK_EQ_INT(memlimit_unit(at("u/vpipe@.service"), 0, &b, err,
-				   sizeof(err)),
-		     1);
+	CHECK_EQ_INT(
+	    memlimit_unit(at("u/vpipe@.service"), 0, &b, err, sizeof(err)), 1);
 	CHECK_EQ_INT(b, 256 * MiB);
-	put("u/vpipe@.service.d/30-off.conf", "[Service]\nMemoryMax=infinity\n");
-	CHECK_EQ_INT(memlimit_unit(at("u/vpipe@.service"), 0, &b, err,
-				   sizeof(err)),
-		     0);
+	put("u/vpipe@.service.d/30-off.conf",
+	    "[Service]\nMemoryMax=infinity\n");
+	CHECK_EQ_INT(
+	    memlimit_unit(at("u/vpipe@.service"), 0, &b, err, sizeof(err)), 0);
 	put("u/bad.service", "[Service]\nMemoryMax=lots\n");
-	CHECK_EQ_INT(memlimit_unit(at("u/bad.service"), 0, &b, err,
-				   sizeof(err)),
-		     -1);
+	CHECK_EQ_INT(
+	    memlimit_unit(at("u/bad.service"), 0, &b, err, sizeof(err)), -1);
 	CHECK_STR_CONTAINS(err, "bad.service:2: MemoryMax=lots is not a size");
-	CHECK_EQ_INT(memlimit_unit(at("u/none.service"), 0, &b, err,
-				   sizeof(err)),
-		     -1);
+	CHECK_EQ_INT(
+	    memlimit_unit(at("u/none.service"), 0, &b, err, sizeof(err)), -1);
 }
 
 static void test_cgroup_v2(void)
 {
 	char where[512];
 	uint64_t b = 0;
-	put("v2/proc", "0::/system.slice/system-vpipe.slice/vpipe@cam1.service\n");
+	put("v2/proc",
+	    "0::/system.slice/system-vpipe.slice/vpipe@cam1.service\n");
 	put("v2/fs/system.slice/memory.max", "max\n");
 	put("v2/fs/system.slice/system-vpipe.slice/memory.max", "536870912\n");
-	put("v2/fs/system.slice/system-vpipe.slice/vpipe@cam1.service/memory.max",
+	put("v2/fs/system.slice/system-vpipe.slice/vpipe@cam1.service/"
+	    "memory.max",
 	    "134217728\n");
 	CHECK_EQ_INT(memlimit_cgroup(at("v2/proc"), at("v2/fs"), &b, where,
 				     sizeof(where)),
