@@ -7,14 +7,15 @@
 #   make fuzz       build the libFuzzer targets (FUZZ_SECONDS=N runs each)
 #   make fuzz-smoke build every fuzz target and run each for 10 s (CI)
 #   make run        run the demo pipeline (conf/demo.ini)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (SYSTEMDUNITDIR, MANDIR, DATADIR)
+#   make man        vpipe(1) and vpipe.ini(5) from the built tables
 #   make cross-test the tests built for arm64/armhf, run under qemu-user
 #   make align-check  the tests under -fsanitize=alignment
 #   make CROSS=aarch64-linux-gnu|arm-linux-gnueabihf [dist]   cross builds
 #
 # Layout of the build tree ($(BUILD)):
 #   lib/libvpipe.so  lib/libvpipe-kernel.a  lib/libvpipe-common.a  bin/vpipe
-#   modules/NAME.so  tests/
+#   modules/NAME.so  tests/  man/vpipe.1  man/vpipe.ini.5
 
 PREFIX ?= /usr/local
 DESTDIR ?=
