@@ -7,20 +7,24 @@
 #   make fuzz       build the libFuzzer targets (FUZZ_SECONDS=N runs each)
 #   make fuzz-smoke build every fuzz target and run each for 10 s (CI)
 #   make run        run the demo pipeline (conf/demo.ini)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (SYSTEMDUNITDIR, MANDIR, DATADIR)
+#   make man        vpipe(1) and vpipe.ini(5) from the built tables
 #   make cross-test the tests built for arm64/armhf, run under qemu-user
 #   make align-check  the tests under -fsanitize=alignment
 #   make CROSS=aarch64-linux-gnu|arm-linux-gnueabihf [dist]   cross builds
 #
 # Layout of the build tree ($(BUILD)):
 #   lib/libvpipe.so  lib/libvpipe-kernel.a  lib/libvpipe-common.a  bin/vpipe  bin/vpipe-kvs-local
-#   modules/NAME.so  tests/
+#   modules/NAME.so  tests/  man/vpipe.1  man/vpipe.ini.5
 
 PREFIX ?= /usr/local
 DESTDIR ?=
 LIBDIR ?= $(PREFIX)/lib
 MODULEDIR ?= $(LIBDIR)/vpipe/modules
 INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share/vpipe
+MANDIR ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 VERSION := 0.1.0
 
 BUILD ?= build
@@ -174,6 +178,23 @@ endef
 $(foreach m,$(MODULE_NAMES),$(eval $(call module_rules,$(m))))
 all: $(MODULE_SOS)
 
+# ---------------------------------------------------------------- man pages
+# vpipe(1) and vpipe.ini(5), printed by the vpipe just built (`vpipe man`)
+# from its command table and every built module's parameter table: the same
+# tables as --help and `vpipe modules`, so the pages cannot drift. A cross
+# build cannot run its vpipe here: it has no man pages.
+MAN_DATE := $(shell git log -1 --format=%cs 2>/dev/null || echo 2026-01-01)
+ifeq ($(CROSS),)
+MAN_PAGES := $(BUILD)/man/vpipe.1 $(BUILD)/man/vpipe.ini.5
+endif
+$(BUILD)/man/%: $(VPIPE) $(MODULE_SOS)
+	@mkdir -p $(@D)
+	VPIPE_MODULE_PATH=$(abspath $(BUILD)/modules) ASAN_OPTIONS=detect_leaks=0 \
+		$(VPIPE) man $(basename $*) $(MAN_DATE) >$@.tmp
+	mv $@.tmp $@
+.PHONY: man
+man: $(MAN_PAGES)
+
 # ------------------------------------------------------------------ objects
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -244,8 +265,8 @@ align-check:
 	BUILD=build-align UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh \
 		$(notdir $(UNIT_BINS)) $(ALIGN_E2E)
 
-# What `make install` puts under PREFIX, plus the example graphs and the
-# systemd unit (share/vpipe), as one tarball to copy to a Pi:
+# What `make install` puts under PREFIX (with the example graphs and the
+# systemd unit), as one tarball to copy to a Pi:
 #   make CROSS=aarch64-linux-gnu dist   ->  build-aarch64-linux-gnu/vpipe-VERSION-aarch64-linux-gnu.tar.gz
 #   (on the Pi) sudo tar -C / -xzf vpipe-*.tar.gz
 DIST_NAME := vpipe-$(VERSION)-$(or $(CROSS),$(shell $(CC) -dumpmachine))
@@ -253,8 +274,6 @@ DIST_NAME := vpipe-$(VERSION)-$(or $(CROSS),$(shell $(CC) -dumpmachine))
 dist: all
 	rm -rf $(BUILD)/dist
 	$(MAKE) --no-print-directory install-files DESTDIR=$(abspath $(BUILD)/dist)
-	install -d $(BUILD)/dist$(PREFIX)/share/vpipe/conf
-	install -m 0644 conf/*.ini conf/vpipe@.service $(BUILD)/dist$(PREFIX)/share/vpipe/conf/
 	tar -C $(BUILD)/dist --owner=0 --group=0 -czf $(BUILD)/$(DIST_NAME).tar.gz $(PREFIX:/%=%)
 	@echo "$(BUILD)/$(DIST_NAME).tar.gz: on the target, sudo tar -C / -xzf it (files under $(PREFIX))"
 
@@ -266,6 +285,7 @@ dist: all
 # V4L2 and OMX buffers, the device double's camera and encoder threads).
 TSAN_TESTS ?= test_ring test_pool test_sched test_backoff test_v4l2 test_harness \
 	graceful_stop stop_hung_module filesrc_fifo two_chains keyframe_request demo \
+	sd_notify \
 	kvs_stream kvs_faults kvs_rotation kvs_iot_credentials kvs_unacked_exit kvs_spool \
 	kvs_local_stress kvs_local_putmedia kvs_local_retention kvs_local_hostile \
 	v4l2_capture v4l2_h264 v4l2_unplug v4l2m2m v4l2m2m_dmabuf omx \
@@ -319,13 +339,16 @@ run: all
 	bin/vpipe-demo
 
 # ----------------------------------------------------------------- install
-install: all
+install: all man
 	$(MAKE) --no-print-directory install-files
 
-# The copy alone, for tests that install what `make test` already built.
-install-files:
+# The copy alone, for tests that install what `make test` already built:
+# the command, library, modules, headers, pkg-config file, man pages, the
+# systemd unit (its paths rewritten for PREFIX) and the example graphs.
+install-files: $(MAN_PAGES)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
-		$(DESTDIR)$(MODULEDIR) $(DESTDIR)$(INCLUDEDIR)/vpipe
+		$(DESTDIR)$(MODULEDIR) $(DESTDIR)$(INCLUDEDIR)/vpipe \
+		$(DESTDIR)$(DATADIR)/conf $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 0755 $(VPIPE) $(DESTDIR)$(PREFIX)/bin/vpipe
 	install -m 0755 $(KVSLOCAL) $(DESTDIR)$(PREFIX)/bin/vpipe-kvs-local
 	install -m 0755 $(LIBVPIPE) $(DESTDIR)$(LIBDIR)/libvpipe.so.1
@@ -338,6 +361,13 @@ install-files:
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' \
 		kernel/vpipe-harness.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/vpipe-harness.pc
+	install -m 0644 conf/*.ini conf/vpipe@.service $(DESTDIR)$(DATADIR)/conf/
+	sed 's|/usr/local/bin/vpipe|$(PREFIX)/bin/vpipe|g' conf/vpipe@.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/vpipe@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/vpipe@.service
+	$(if $(MAN_PAGES),install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5)
+	$(if $(MAN_PAGES),install -m 0644 $(BUILD)/man/vpipe.1 $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(MAN_PAGES),install -m 0644 $(BUILD)/man/vpipe.ini.5 $(DESTDIR)$(MANDIR)/man5/)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "exec_beside.h"
+#include "bin/commands.h"
+#include "common/memlimit.h"
 #include "kernel/config.h"
 #include "kernel/graph.h"
 #include "kernel/keys.h"
@@ -15,28 +17,54 @@
 /* Larger subcommands, linked in when their directory is in the tree. */
 int probe_main(int argc, char **argv) __attribute__((weak));
 
+/* One usage line (and what it does) per subcommand: `vpipe CMD --help`
+ * prints its own, `vpipe --help` all of them, and vpipe(1) lists them. */
+const struct vpipe_command vpipe_commands[] = {
+	{"run",
+	 "GRAPH.ini [--set node.key=value]... [--duration 10s] "
+	 "[--log-level debug]",
+	 "run a graph until end of stream, a signal or the duration"},
+	{"check", "GRAPH.ini [--set node.key=value]... [--unit FILE.service]",
+	 "validate, print nodes, links and memory ceiling; warn when the "
+	 "ceiling exceeds the unit's MemoryMax or this cgroup's limit"},
+	{"graph", "GRAPH.ini [--set node.key=value]...",
+	 "print the graph as Graphviz DOT (no secrets needed)"},
+	{"modules", "[NAME]...",
+	 "list modules, or print the parameters of each NAME"},
+	{"kvs-local", "[...]",
+	 "a Kinesis Video Streams compatible endpoint (--help for options)"},
+	{"probe", "[DEVICE]... | --libcamera",
+	 "list what a V4L2 device offers, or libcamera's cameras, modes and "
+	 "controls"},
+	{"version", "", "print the version and module ABI"},
+};
+const size_t vpipe_n_commands =
+	sizeof(vpipe_commands) / sizeof(vpipe_commands[0]);
+
+static void command_usage(FILE *out, const char *cmd)
+{
+	for (size_t i = 0; i < vpipe_n_commands; i++)
+		if (!strcmp(vpipe_commands[i].cmd, cmd))
+			fprintf(out, "usage: vpipe %s %s\n  %s\n", cmd,
+				vpipe_commands[i].args, vpipe_commands[i].what);
+}
+
+static bool is_help(const char *a)
+{
+	return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
 static void usage(FILE *out)
 {
+	fprintf(out, "usage: vpipe COMMAND [ARGS]   (vpipe COMMAND --help)\n");
+	for (size_t i = 0; i < vpipe_n_commands; i++)
+		fprintf(out, "  %s %s\n      %s\n", vpipe_commands[i].cmd,
+			vpipe_commands[i].args, vpipe_commands[i].what);
+	char dir[4096];
 	fprintf(out,
-		"usage: vpipe COMMAND [ARGS]\n"
-		"  run GRAPH.ini [--set node.key=value]... [--duration 10s] "
-		"[--log-level debug]\n"
-		"                     run a graph until end of stream, a signal or "
-		"the duration\n"
-		"  check GRAPH.ini [--set node.key=value]...\n"
-		"                     validate, print nodes, links and memory "
-		"ceiling\n"
-		"  graph GRAPH.ini    print the graph as Graphviz DOT\n"
-		"  modules [NAME]     list modules, or print one module's "
-		"parameters\n"
-		"  kvs-local [...]    a Kinesis Video Streams compatible endpoint "
-		"(see docs/kvs-local.md)\n"
-		"  probe DEVICE       list what a V4L2 device offers\n"
-		"  probe --libcamera  list libcamera's cameras and controls\n"
-		"  version\n"
-		"Modules are found in [pipeline] module-path, $VPIPE_MODULE_PATH, "
-		"then %s.\n",
-		VPIPE_MODULEDIR);
+		"Modules are found in [pipeline] module-path, "
+		"$VPIPE_MODULE_PATH, then %s.\n",
+		vp_module_default_dir(dir, sizeof(dir)));
 }
 
 struct run_opts {
@@ -45,6 +73,7 @@ struct run_opts {
 	unsigned n_sets;
 	int64_t duration;
 	int log_level;
+	const char *unit; /* check: a systemd unit whose MemoryMax to test */
 };
 
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)
@@ -55,11 +84,12 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		const char *a = argv[i];
 		const char *val = NULL;
 		if ((!strcmp(a, "--set") || !strcmp(a, "--duration") ||
-		     !strcmp(a, "--log-level")) &&
+		     !strcmp(a, "--log-level") || !strcmp(a, "--unit")) &&
 		    i + 1 < argc)
 			val = argv[++i];
 		else if (!strncmp(a, "--set=", 6) || !strncmp(a, "--duration=", 11) ||
-			 !strncmp(a, "--log-level=", 12))
+			 !strncmp(a, "--log-level=", 12) ||
+			 !strncmp(a, "--unit=", 7))
 			val = strchr(a, '=') + 1;
 		if (!strncmp(a, "--set", 5) && val) {
 			if (o->n_sets == 64) {
@@ -83,8 +113,15 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 					val);
 				return -1;
 			}
+		} else if (!strncmp(a, "--unit", 6) && val &&
+			   !strcmp(argv[0], "check")) {
+			o->unit = val;
+		} else if (is_help(a)) {
+			command_usage(stdout, argv[0]);
+			return 1;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "error: unknown option '%s'\n", a);
+			command_usage(stderr, argv[0]);
 			return -1;
 		} else if (!o->file) {
 			o->file = a;
@@ -116,8 +153,9 @@ static struct vp_config *load_config(struct run_opts *o)
 static int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
-	if (parse_run_opts(argc, argv, &o))
-		return 2;
+	int prc = parse_run_opts(argc, argv, &o);
+	if (prc)
+		return prc > 0 ? 0 : 2;
 	if (o.log_level > 0)
 		vp_log_set_level(o.log_level);
 	struct vp_config *cfg = load_config(&o);
@@ -142,15 +180,77 @@ static int cmd_run(int argc, char **argv)
 	return rc;
 }
 
+/* A warning when the graph's planned ceiling does not fit `limit`. */
+static void compare_limit(uint64_t ceiling, uint64_t limit, const char *what)
+{
+	const double mb = 1024.0 * 1024.0;
+	const uint64_t headroom = 16 << 20; /* code, libraries, heap */
+	if (ceiling > limit)
+		fprintf(stderr,
+			"warning: the planned memory ceiling (%.1f MB) exceeds "
+			"%s (%.1f MB): when an outage fills the buffers the "
+			"service is killed; lower storage-size (or queues), or "
+			"raise the limit (docs/raspberry-pi.md)\n",
+			(double)ceiling / mb, what, (double)limit / mb);
+	else if (limit - ceiling < headroom)
+		fprintf(stderr,
+			"warning: the planned memory ceiling (%.1f MB) leaves "
+			"%.1f MB of %s (%.1f MB) for code, libraries and heap, "
+			"which take about 16 MB\n",
+			(double)ceiling / mb, (double)(limit - ceiling) / mb,
+			what, (double)limit / mb);
+}
+
+/* vpipe check: the ceiling against the unit's MemoryMax (--unit) and the
+ * limit of the cgroup we run in (the unit's own when ExecStartPre runs
+ * us). -1 if the unit file cannot be read. */
+static int check_memory_limits(struct vp_pipeline *pl, const char *unit)
+{
+	unsigned unknown;
+	uint64_t ceiling = vp_graph_memory_ceiling(pl, &unknown);
+	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) *
+		       (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t limit;
+	char what[4200], err[4200];
+	if (unit) {
+		int r = memlimit_unit(unit, ram, &limit, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "error: --unit: %s\n", err);
+			return -1;
+		}
+		if (r == 0)
+			printf("memory: %s sets no MemoryMax\n", unit);
+		else {
+			printf("memory: MemoryMax of %s is %.1f MB\n", unit,
+			       (double)limit / (1024.0 * 1024.0));
+			snprintf(what, sizeof(what), "MemoryMax of %s", unit);
+			compare_limit(ceiling, limit, what);
+		}
+	}
+	char where[4096];
+	if (memlimit_cgroup("/proc/self/cgroup", "/sys/fs/cgroup", &limit,
+			    where, sizeof(where)) > 0) {
+		snprintf(what, sizeof(what), "the limit of this cgroup (%s)",
+			 where);
+		compare_limit(ceiling, limit, what);
+	}
+	return 0;
+}
+
 static int cmd_check(int argc, char **argv, bool dot)
 {
 	struct run_opts o;
-	if (parse_run_opts(argc, argv, &o))
-		return 2;
+	int prc = parse_run_opts(argc, argv, &o);
+	if (prc)
+		return prc > 0 ? 0 : 2;
 	struct vp_config *cfg = load_config(&o);
 	if (!cfg)
 		return 2;
-	struct vp_pipeline *pl = vp_graph_build(cfg, true);
+	/* A picture of the graph needs no secrets: values that name unset
+	 * variables keep their defaults, and modules are not created (no
+	 * credential lookups). */
+	cfg->env_optional = dot;
+	struct vp_pipeline *pl = vp_graph_build(cfg, !dot);
 	if (!pl) {
 		vp_config_free(cfg);
 		return 1;
@@ -160,6 +260,11 @@ static int cmd_check(int argc, char **argv, bool dot)
 	} else {
 		printf("%s: ok\n", o.file);
 		vp_graph_print(pl, stdout);
+		if (check_memory_limits(pl, o.unit)) {
+			vp_graph_free(pl);
+			vp_config_free(cfg);
+			return 2;
+		}
 	}
 	vp_graph_free(pl);
 	vp_config_free(cfg);
@@ -243,6 +348,18 @@ static int cmd_modules(int argc, char **argv)
 	struct vp_module_path mp;
 	vp_module_path_init(&mp, NULL);
 	int rc = 0;
+	for (int i = 1; i < argc; i++)
+		if (is_help(argv[i]) || argv[i][0] == '-') {
+			vp_module_path_free(&mp);
+			if (is_help(argv[i])) {
+				command_usage(stdout, argv[0]);
+				return 0;
+			}
+			fprintf(stderr, "error: unknown option '%s'\n",
+				argv[i]);
+			command_usage(stderr, argv[0]);
+			return 2;
+		}
 	if (argc < 2) {
 		printf("modules:\n");
 		vp_module_foreach(&mp, list_one, list_bad, NULL);
@@ -279,6 +396,11 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1, true);
 	if (!strcmp(cmd, "modules"))
 		return cmd_modules(argc - 1, argv + 1);
+	if ((!strcmp(cmd, "version") || !strcmp(cmd, "--version")) &&
+	    argc > 2 && is_help(argv[2])) {
+		command_usage(stdout, "version");
+		return 0;
+	}
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("vpipe %s (module ABI %d)\n", VPIPE_VERSION,
 		       VPIPE_ABI_VERSION);
@@ -289,6 +411,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (!strcmp(cmd, "man")) /* for the build: not in the usage */
+		return man_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "kvs-local"))
 		return exec_beside("vpipe-kvs-local", argv + 1);
 	if (!strcmp(cmd, "probe")) {

@@ -382,17 +382,66 @@ int aws_creds_iot_parse_response(const char *body, size_t n,
 
 /* ------------------------------------------------------------ providers */
 
+/* Static keys into p->static_creds; -1 with err if one is too long. */
+static int use_static_keys(struct aws_creds_provider *p, const char *ak,
+			   const char *sk, const char *tok, char *err,
+			   size_t errlen)
+{
+	struct aws_creds *c = &p->static_creds;
+	if (put_key(c->access_key, sizeof(c->access_key), ak, strlen(ak)) ||
+	    put_key(c->secret_key, sizeof(c->secret_key), sk, strlen(sk)) ||
+	    set_token(c, tok, tok ? strlen(tok) : 0)) {
+		snprintf(err, errlen, "%s: a key is longer than 128 bytes",
+			 p->describe);
+		return -1;
+	}
+	return 0;
+}
+
+static bool given(const char *s)
+{
+	return s && *s;
+}
+
+/* The shared credentials file, if there is one; `profile` as chosen. */
+static int use_shared_file(struct aws_creds_provider *p, const char *profile,
+			   const char *why)
+{
+	const char *shared = getenv("AWS_SHARED_CREDENTIALS_FILE");
+	const char *home = getenv("HOME");
+	struct strbuf b = STRBUF_INIT;
+	if (given(shared))
+		sb_puts(&b, shared);
+	else if (given(home))
+		sb_printf(&b, "%s/.aws/credentials", home);
+	struct stat st;
+	if (!b.s || stat(b.s, &st) != 0) {
+		sb_free(&b);
+		return 1;
+	}
+	p->source = AWS_CREDS_SRC_SHARED;
+	p->path = sb_detach(&b);
+	p->profile = strdup(profile);
+	snprintf(p->describe, sizeof(p->describe),
+		 "shared credentials file %.200s, profile %.60s (%s)", p->path,
+		 profile, why);
+	return p->path && p->profile ? 0 : -1;
+}
+
+/* What the user wrote wins, as in the AWS SDKs and kvssink: the graph
+ * file (and --set, which edits it) over the environment, the environment
+ * over the shared credentials file. Keys of one source are never mixed
+ * with another's: a session token from the environment does not go with
+ * keys from the file. */
 int aws_creds_provider_init(struct aws_creds_provider *p,
-			    const struct aws_creds_params *cp, char *err,
-			    size_t errlen)
+			   const struct aws_creds_params *cp, char *err,
+			   size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
 	p->tls_verify = cp->tls_verify;
-	const char *env_ak = getenv("AWS_ACCESS_KEY_ID");
-	const char *env_sk = getenv("AWS_SECRET_ACCESS_KEY");
-	if (cp->iot_certificate && *cp->iot_certificate) {
-		if (aws_creds_iot_parse(cp->iot_certificate, cp->stream_name,
-					&p->iot, err, errlen))
+	if (given(cp->iot_certificate)) {
+		if (aws_creds_iot_parse(cp->iot_certificate, cp->stream_name, &p->iot,
+				  err, errlen))
 			return -1;
 		p->source = AWS_CREDS_SRC_IOT;
 		snprintf(p->describe, sizeof(p->describe),
@@ -401,80 +450,74 @@ int aws_creds_provider_init(struct aws_creds_provider *p,
 			 p->iot.endpoint, p->iot.role_alias, p->iot.thing_name);
 		return 0;
 	}
-	const char *ak = NULL, *sk = NULL, *tok = NULL;
-	if (env_ak && *env_ak && env_sk && *env_sk) {
-		p->source = AWS_CREDS_SRC_ENV;
-		snprintf(p->describe, sizeof(p->describe),
-			 "environment AWS_ACCESS_KEY_ID");
-		ak = env_ak;
-		sk = env_sk;
-		tok = getenv("AWS_SESSION_TOKEN");
-	} else if (cp->access_key && *cp->access_key && cp->secret_key &&
-		   *cp->secret_key) {
-		p->source = AWS_CREDS_SRC_PARAMS;
-		snprintf(p->describe, sizeof(p->describe),
-			 "access-key/secret-key parameters");
-		ak = cp->access_key;
-		sk = cp->secret_key;
-		tok = cp->session_token && *cp->session_token
-			      ? cp->session_token
-			      : getenv("AWS_SESSION_TOKEN");
-	}
-	if (ak) {
-		struct aws_creds *c = &p->static_creds;
-		if (put_key(c->access_key, sizeof(c->access_key), ak,
-			    strlen(ak)) ||
-		    put_key(c->secret_key, sizeof(c->secret_key), sk,
-			    strlen(sk)) ||
-		    set_token(c, tok, tok ? strlen(tok) : 0)) {
-			snprintf(err, errlen,
-				 "%s: a key is longer than 128 bytes",
-				 p->describe);
-			return -1;
-		}
-		return 0;
-	}
-	if ((cp->access_key && *cp->access_key) ||
-	    (cp->secret_key && *cp->secret_key)) {
+	if (given(cp->access_key) != given(cp->secret_key)) {
 		snprintf(err, errlen,
 			 "access-key and secret-key must be given together");
 		return -1;
 	}
-	if (cp->credential_path && *cp->credential_path) {
+	if (given(cp->access_key)) {
+		p->source = AWS_CREDS_SRC_PARAMS;
+		snprintf(p->describe, sizeof(p->describe),
+			 "access-key/secret-key parameters");
+		return use_static_keys(p, cp->access_key, cp->secret_key,
+				       given(cp->session_token) ? cp->session_token
+							      : NULL,
+				       err, errlen);
+	}
+	if (given(cp->credential_path)) {
 		p->source = AWS_CREDS_SRC_FILE;
 		p->path = strdup(cp->credential_path);
 		snprintf(p->describe, sizeof(p->describe),
 			 "credential-path %.280s", cp->credential_path);
 		return p->path ? 0 : -1;
 	}
-	const char *shared = getenv("AWS_SHARED_CREDENTIALS_FILE");
-	const char *home = getenv("HOME");
-	struct strbuf b = STRBUF_INIT;
-	if (shared && *shared)
-		sb_puts(&b, shared);
-	else if (home && *home)
-		sb_printf(&b, "%s/.aws/credentials", home);
-	struct stat st;
-	if (b.s && stat(b.s, &st) == 0) {
-		const char *prof = cp->profile && *cp->profile ? cp->profile
-				   : getenv("AWS_PROFILE") && *getenv("AWS_PROFILE")
-					   ? getenv("AWS_PROFILE")
-					   : "default";
-		p->source = AWS_CREDS_SRC_SHARED;
-		p->path = sb_detach(&b);
-		p->profile = strdup(prof);
+	int rc;
+	if (given(cp->profile) &&
+	    (rc = use_shared_file(p, cp->profile, "profile parameter")) <= 0)
+		return rc;
+	const char *env_ak = getenv("AWS_ACCESS_KEY_ID");
+	const char *env_sk = getenv("AWS_SECRET_ACCESS_KEY");
+	if (given(env_ak) && given(env_sk)) {
+		p->source = AWS_CREDS_SRC_ENV;
 		snprintf(p->describe, sizeof(p->describe),
-			 "shared credentials file %.200s, profile %.60s",
-			 p->path, prof);
-		return p->path && p->profile ? 0 : -1;
+			 "environment AWS_ACCESS_KEY_ID");
+		return use_static_keys(p, env_ak, env_sk,
+				       getenv("AWS_SESSION_TOKEN"), err,
+				       errlen);
 	}
-	sb_free(&b);
+	const char *env_prof = getenv("AWS_PROFILE");
+	if (!given(cp->profile) &&
+	    (rc = use_shared_file(p, given(env_prof) ? env_prof : "default",
+				  given(env_prof) ? "AWS_PROFILE"
+						: "default profile")) <= 0)
+		return rc;
 	snprintf(err, errlen,
-		 "no AWS credentials: set iot-certificate, AWS_ACCESS_KEY_ID "
-		 "and AWS_SECRET_ACCESS_KEY, access-key and secret-key, "
-		 "credential-path, or a shared credentials file "
-		 "(~/.aws/credentials)");
-	return AWS_CREDS_NOT_CONFIGURED;
+		 "no AWS credentials: set iot-certificate, access-key and "
+		 "secret-key, credential-path, AWS_ACCESS_KEY_ID and "
+		 "AWS_SECRET_ACCESS_KEY, or a shared credentials file "
+		 "(~/.aws/credentials)%s",
+		 given(cp->profile) ? " (profile is set, but there is no shared "
+				    "credentials file)"
+				  : "");
+	return -1;
+}
+
+const char *aws_region_resolve(const char *param, const char **from)
+{
+	static const char *const env[] = {"AWS_DEFAULT_REGION", "AWS_REGION"};
+	if (given(param)) {
+		*from = "aws-region";
+		return param;
+	}
+	for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
+		const char *v = getenv(env[i]);
+		if (given(v)) {
+			*from = env[i];
+			return v;
+		}
+	}
+	*from = "default";
+	return "us-west-2";
 }
 
 void aws_creds_provider_free(struct aws_creds_provider *p)

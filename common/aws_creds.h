@@ -1,13 +1,16 @@
 /* AWS credentials for the kvs and s3 sinks, in kvssink's order of
- * providers:
+ * providers, where what the user wrote explicitly wins (as in the AWS
+ * SDKs): the graph file (and --set) over the environment, the environment
+ * over the shared credentials file:
  *   1. IoT X.509 certificate (iot-certificate): mutual-TLS GET
  *      https://ENDPOINT/role-aliases/ALIAS/credentials with
  *      x-amzn-iot-thingname (defaults to the stream name);
- *   2. AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN;
- *   3. access-key / secret-key / session-token in the INI section;
- *   4. credential-path: "CREDENTIALS AK [EXPIRY] SK [TOKEN]";
- *   5. the AWS shared credentials file (AWS_SHARED_CREDENTIALS_FILE or
- *      ~/.aws/credentials) with a profile (profile, AWS_PROFILE, default).
+ *   2. access-key / secret-key / session-token in the INI section;
+ *   3. credential-path: "CREDENTIALS AK [EXPIRY] SK [TOKEN]";
+ *   4. profile in the INI section: that profile of the shared file;
+ *   5. AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN;
+ *   6. the AWS shared credentials file (AWS_SHARED_CREDENTIALS_FILE or
+ *      ~/.aws/credentials) with AWS_PROFILE or "default".
  * Temporary credentials are refreshed before they expire. Nothing here
  * ever prints a secret key or a session token. */
 #ifndef VPIPE_COMMON_AWS_CREDS_H
@@ -26,7 +29,7 @@
  * iot_certificate. */
 #define AWS_CREDS_PARAMS(C)                                                    \
 	VPIPE_P_STRING("access-key", C, access_key, NULL, 0,                   \
-		       "AWS access key id (after AWS_ACCESS_KEY_ID)"),         \
+		       "AWS access key id (wins over AWS_ACCESS_KEY_ID)"),    \
 	    VPIPE_P_SECRET("secret-key", C, secret_key, 0,                     \
 			   "AWS secret access key"),                           \
 	    VPIPE_P_SECRET("session-token", C, session_token, 0,               \
@@ -35,8 +38,8 @@
 			 "file \"CREDENTIALS AK [EXPIRATION] SK [TOKEN]\", "   \
 			 "re-read when it changes"),                           \
 	    VPIPE_P_STRING("profile", C, profile, NULL, 0,                     \
-			   "profile of the shared credentials file (else "     \
-			   "AWS_PROFILE, default)"),                           \
+			   "profile of the shared credentials file (wins "      \
+			   "over the environment's keys and AWS_PROFILE)"),    \
 	    VPIPE_P_STRING("iot-certificate", C, iot_certificate, NULL, 0,     \
 			   "\"iot-certificate,endpoint=..,cert-path=..,"        \
 			   "key-path=..,ca-path=..,role-aliases=..[,"          \
@@ -124,4 +127,9 @@ void aws_creds_provider_free(struct aws_creds_provider *p);
 int aws_creds_fetch(struct aws_creds_provider *p, struct aws_creds *c,
 		    bool *changed, int (*abort_fn)(void *), void *abort_ctx,
 		    char *err, size_t errlen);
+
+/* The region to sign for: aws-region as written (`param`, NULL or empty
+ * when not set), else AWS_DEFAULT_REGION, else AWS_REGION, else us-west-2.
+ * *from names where it came from, for the log. */
+const char *aws_region_resolve(const char *param, const char **from);
 #endif

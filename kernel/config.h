@@ -26,6 +26,9 @@ struct vp_config {
 	struct vp_section *sections;
 	size_t n_sections;
 	int n_errors;
+	/* `vpipe graph`: a module parameter whose value names an unset
+	 * variable keeps its default instead of being an error. */
+	bool env_optional;
 };
 
 /* Read a file. Syntax errors, duplicate sections and duplicate keys are

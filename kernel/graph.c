@@ -68,7 +68,11 @@ static void parse_table_keys(struct builder *b, struct vp_section *s,
 		if (!p)
 			continue;
 		kv->used = true;
-		char *v = expanded(b, kv);
+		/* vpipe graph: a value naming an unset variable keeps its
+		 * default (config.h, env_optional). */
+		char *v = b->cfg->env_optional
+				  ? vp_expand_env(kv->value, err, sizeof(err))
+				  : expanded(b, kv);
 		if (!v)
 			continue;
 		if (vp_param_parse(p, v, config, err, sizeof(err)))

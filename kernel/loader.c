@@ -44,7 +44,7 @@ static void add_dirs(struct vp_module_path *mp, const char *list)
 /* The install default, found from where the running program is, so an
  * installation moved to another prefix (or staged with DESTDIR and copied)
  * still finds its modules: PREFIX/bin/vpipe -> PREFIX/lib/vpipe/modules. */
-static void add_install_dir(struct vp_module_path *mp)
+const char *vp_module_default_dir(char *buf, size_t len)
 {
 	const char *rel = VPIPE_MODULEDIR;
 	size_t pl = strlen(VPIPE_PREFIX);
@@ -57,14 +57,23 @@ static void add_install_dir(struct vp_module_path *mp)
 			*slash = 0; /* PREFIX/bin */
 			char dir[4096 + 64];
 			snprintf(dir, sizeof(dir), "%s/..%s", exe, rel + pl);
+			char real[4096];
 			struct stat st;
 			if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
-				add_dirs(mp, dir);
-				return;
+				snprintf(buf, len, "%s",
+					 realpath(dir, real) ? real : dir);
+				return buf;
 			}
 		}
 	}
-	add_dirs(mp, VPIPE_MODULEDIR);
+	snprintf(buf, len, "%s", VPIPE_MODULEDIR);
+	return buf;
+}
+
+static void add_install_dir(struct vp_module_path *mp)
+{
+	char dir[4096];
+	add_dirs(mp, vp_module_default_dir(dir, sizeof(dir)));
 }
 
 void vp_module_path_init(struct vp_module_path *mp, const char *configured)

@@ -2,6 +2,8 @@
 #ifndef VPIPE_KERNEL_LOADER_H
 #define VPIPE_KERNEL_LOADER_H
 
+#include <stddef.h>
+
 #include <vpipe/module.h>
 
 struct vp_module {
@@ -19,6 +21,9 @@ struct vp_module_path {
 };
 void vp_module_path_init(struct vp_module_path *mp, const char *configured);
 void vp_module_path_free(struct vp_module_path *mp);
+/* The install default directory as this program finds it (beside its own
+ * PREFIX/bin when that exists, else the configured MODULEDIR), into buf. */
+const char *vp_module_default_dir(char *buf, size_t len);
 
 /* Load module `name`. On failure returns NULL and writes a message (unknown
  * module with the list of available ones, bad name, ABI mismatch, missing

@@ -13,6 +13,8 @@
 #include "futex.h"
 #include "graph.h"
 #include "internal.h"
+#include "notify.h"
+#include "watchdog.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -368,8 +370,23 @@ static void *node_main(void *arg)
 	return NULL;
 }
 
+/* STATUS= for systemctl status: how many nodes run, failed, finished. */
+static void notify_status(struct vp_pipeline *pl)
+{
+	unsigned failed = 0, finished = 0;
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		int st = atomic_load(&pl->nodes[i]->state_);
+		failed += st == VP_NODE_FAILED;
+		finished += st == VP_NODE_FINISHED;
+	}
+	vp_notify("STATUS=running: %u of %u nodes (%u failed, %u finished)",
+		  pl->n_nodes - failed - finished, pl->n_nodes, failed,
+		  finished);
+}
+
 static void begin_stop(struct vp_pipeline *pl)
 {
+	vp_notify("STOPPING=1\nSTATUS=stopping: draining queued frames");
 	for (unsigned i = 0; i < pl->n_nodes; i++) {
 		atomic_store(&pl->nodes[i]->stop, 1);
 		vpipe_node_wake(pl->nodes[i]);
@@ -552,16 +569,22 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 	    .abort_at = -1,
 	    .aborted = -1,
 	};
+	struct vp_watchdog wd;
+	vp_watchdog_init(&wd, pl);
 	while (atomic_load(&pl->running) > 0) {
 		int64_t now = vpipe_now(), next = -1;
 		if (st.stop_at >= 0)
 			next = st.stop_at;
 		if (st.abort_at >= 0 && (next < 0 || st.abort_at < next))
 			next = st.abort_at;
+		int64_t ping = vp_watchdog_due(&wd);
+		if (ping >= 0 && (next < 0 || ping < next))
+			next = ping;
 		if (st.aborted >= 0) {
 			int64_t check = st.give_up ? 0 : stuck_check(pl, st.aborted);
 			if (check == 0) {
 				give_up(pl, st.aborted);
+				vp_watchdog_free(&wd);
 				return;
 			}
 			if (next < 0 || check < next)
@@ -578,6 +601,7 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 			uint64_t v;
 			ssize_t r = read(pl->done_fd, &v, sizeof(v));
 			(void)r;
+			notify_status(pl);
 		}
 		bool stop_now = false;
 		if (p[0].revents & POLLIN) {
@@ -604,7 +628,9 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 				   (double)drain_timeout(pl) / 1e9);
 			do_abort(pl, &st);
 		}
+		vp_watchdog_tick(&wd, pl, now);
 	}
+	vp_watchdog_free(&wd);
 }
 
 int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns)
@@ -623,8 +649,11 @@ int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns)
 		return 1;
 	}
 	vpipe_now(); /* the pipeline clock starts here */
-	if (start_threads(pl) == 0)
+	vp_notify_init();
+	if (start_threads(pl) == 0) {
+		vp_notify("READY=1\nSTATUS=running: %u nodes", pl->n_nodes);
 		supervise(pl, sfd, duration_ns);
+	}
 	/* A thread given up on is never joined: it may never return. */
 	for (unsigned i = 0; i < pl->n_nodes; i++)
 		if (pl->nodes[i]->thread_started &&

@@ -34,6 +34,8 @@ PKGS=(
 	# test peers
 	python3 python3-gi gir1.2-gst-rtsp-server-1.0 python3-botocore awscli
 	valgrind curl openssl strace graphviz
+	# operations: man page lint (mandoc -T lint), unit checks (systemd-analyze)
+	mandoc systemd
 )
 
 mode=install

@@ -1,6 +1,6 @@
 /* identity: passes frames on unchanged (by reference). It can also delay
  * each frame, fail or hang on cue, which tests of drain, restart and stop
- * need. */
+ * need (hang-after: the systemd watchdog test's stalled node too). */
 #include <stdlib.h>
 #include <unistd.h>
 

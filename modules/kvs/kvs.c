@@ -22,9 +22,9 @@ static const struct vpipe_param params[] = {
     VPIPE_P_STRING("stream-name", C, stream_name, "DEFAULT_STREAM", 0,
 		   "destination stream (created if missing and "
 		   "create-stream is on)"),
-    VPIPE_P_STRING("aws-region", C, aws_region, "us-west-2", 0,
-		   "region; AWS_DEFAULT_REGION / AWS_REGION take "
-		   "precedence"),
+    VPIPE_P_STRING("aws-region", C, aws_region, NULL, 0,
+		   "region (else AWS_DEFAULT_REGION, AWS_REGION, "
+		   "us-west-2)"),
     AWS_CREDS_PARAMS(C),
     VPIPE_P_SIZE("storage-size", C, storage_size, "128M", 1 << 20,
 		 10240.0 * (1 << 20), "content store size"),
@@ -130,13 +130,8 @@ static int kvs_create(struct vpipe_node *node, const void *config,
 		free(k);
 		return -1;
 	}
-	const char *region = getenv("AWS_DEFAULT_REGION");
-	if (!region || !*region)
-		region = getenv("AWS_REGION");
-	if (!region || !*region)
-		region = cfg->aws_region && *cfg->aws_region ? cfg->aws_region
-							     : "us-west-2";
-	snprintf(k->region, sizeof(k->region), "%s", region);
+	snprintf(k->region, sizeof(k->region), "%s",
+		 aws_region_resolve(cfg->aws_region, &k->region_from));
 	struct strbuf b = STRBUF_INIT;
 	if (cfg->endpoint && *cfg->endpoint)
 		sb_printf(&b, "%s%s", strstr(cfg->endpoint, "://") ? "" : "https://",
@@ -222,8 +217,9 @@ static int kvs_start(void *state)
 			   "stream and the credentials' signatures");
 	k->start_wall_ms = vpipe_wallclock() / VPIPE_MS;
 	vpipe_info(k->node,
-		   "stream \"%s\", region %s, endpoint %s, credentials: %s",
-		   k->cfg->stream_name, k->region, k->cp_base,
+		   "stream \"%s\", region %s (from %s), endpoint %s, "
+		   "credentials: %s",
+		   k->cfg->stream_name, k->region, k->region_from, k->cp_base,
 		   k->prov.describe);
 	/* One attempt now, so refusals (keys, region, TLS, missing stream)
 	 * fail the node at once; transient failures go on in the worker. */

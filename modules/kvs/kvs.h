@@ -68,6 +68,7 @@ struct kvs {
 	struct vpipe_node *node;
 	const struct kvs_config *cfg;
 	char region[64];
+	const char *region_from; /* "aws-region", an environment variable, "default" */
 	char *cp_base; /* control-plane base URL, no trailing slash */
 	struct aws_creds_provider prov;
 	struct kvs_store store;

@@ -25,9 +25,9 @@ static const char *const addressing_choices[] = {"auto", "path", "virtual",
 static const struct vpipe_param params[] = {
     VPIPE_P_STRING("bucket", C, bucket, NULL, VPIPE_PARAM_REQUIRED,
 		   "destination bucket"),
-    VPIPE_P_STRING("aws-region", C, aws_region, "us-west-2", 0,
-		   "region to sign for; AWS_DEFAULT_REGION / AWS_REGION "
-		   "take precedence"),
+    VPIPE_P_STRING("aws-region", C, aws_region, NULL, 0,
+		   "region to sign for (else AWS_DEFAULT_REGION, "
+		   "AWS_REGION, us-west-2)"),
     VPIPE_P_STRING("endpoint", C, endpoint, NULL, 0,
 		   "S3-compatible endpoint URL (default "
 		   "https://s3.REGION.amazonaws.com)"),
@@ -176,17 +176,6 @@ static void s3_destroy(void *state)
 	free(s);
 }
 
-static const char *region_of(const struct s3_config *cfg)
-{
-	const char *r = getenv("AWS_DEFAULT_REGION");
-	if (!r || !*r)
-		r = getenv("AWS_REGION");
-	if (!r || !*r)
-		r = cfg->aws_region && *cfg->aws_region ? cfg->aws_region
-							: "us-west-2";
-	return r;
-}
-
 static int s3_create(struct vpipe_node *node, const void *config, void **state)
 {
 	const struct s3_config *cfg = config;
@@ -218,7 +207,8 @@ static int s3_create(struct vpipe_node *node, const void *config, void **state)
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&s->lock, NULL);
-	snprintf(s->region, sizeof(s->region), "%s", region_of(cfg));
+	snprintf(s->region, sizeof(s->region), "%s",
+		 aws_region_resolve(cfg->aws_region, &s->region_from));
 	if (s3_target_init(&s->target, cfg->endpoint, s->region, cfg->bucket,
 			   (enum s3_addressing)cfg->addressing, err,
 			   sizeof(err))) {
@@ -281,10 +271,10 @@ static int s3_start(void *state)
 				    "certificate is not checked");
 	vpipe_info(s->node,
 		   "storing to s3://%s via %s (%s addressing, "
-		   "region %s, credentials from %s)",
+		   "region %s from %s, credentials from %s)",
 		   s->cfg->bucket, s->target.base,
 		   s->target.path_style ? "path-style" : "virtual-hosted",
-		   s->region, s->prov.describe);
+		   s->region, s->region_from, s->prov.describe);
 	if (vpipe_node_spawn_worker(s->node, s3_worker, s)) {
 		vpipe_error(s->node, "cannot start the upload worker");
 		return -1;

@@ -67,6 +67,7 @@ struct s3 {
 	struct vpipe_node *node;
 	const struct s3_config *cfg;
 	char region[64];
+	const char *region_from; /* "aws-region", an environment variable, "default" */
 	struct s3_target target;
 	struct aws_creds_provider prov;
 	struct vpipe_backoff backoff; /* worker thread: retries */
