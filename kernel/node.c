@@ -1,5 +1,6 @@
 /* What modules call: pushing frames through links, waiting, waking,
  * counters. The push/pop path takes no lock and allocates nothing. */
+#include "fuse.h"
 #include "futex.h"
 #include "graph.h"
 #include "internal.h"
@@ -207,6 +208,10 @@ static void push_link(struct vpipe_node *node, struct vp_link *l,
 		drop(l, f);
 		return;
 	}
+	if (l->fused) {
+		vp_fuse_deliver(l, f);
+		return;
+	}
 	bool queued = vp_ring_push(&l->ring, f);
 	if (!queued) {
 		/* Events always wait: losing an EOS would hang the chain. */
@@ -281,6 +286,8 @@ void vpipe_node_send_upstream(struct vpipe_node *node, unsigned event)
 		struct vpipe_node *up = node->in[i]->from;
 		atomic_fetch_or(&up->upstream_pending, 1u << event);
 		vpipe_node_wake(up);
+		if (up->runner && up->runner != up)
+			vpipe_node_wake(up->runner); /* its thread (fuse.c) */
 	}
 }
 
