@@ -123,20 +123,46 @@ static void end(struct vpipe_node *n)
 	vpipe_push_event(n, VPIPE_EVENT_EOS);
 }
 
+/* Only the runner's thread writes a fused node's and link's counters:
+ * a relaxed load and store is enough (no locked add on the hot path). */
+static void add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(
+		c, atomic_load_explicit(c, memory_order_relaxed) + v,
+		memory_order_relaxed);
+}
+
+/* process() as sched.c's enter()/account() run it, with one clock read
+ * each side (this is the hot path of a hop): the node's busy time
+ * excludes nodes it calls in turn, and so does its caller's. */
+static int process(struct vpipe_node *n, struct vp_link *l,
+		   const struct vpipe_frame *f)
+{
+	int64_t base = nested_ns, t0 = vpipe_now();
+	atomic_store_explicit(&n->callback_since, t0, memory_order_relaxed);
+	atomic_store_explicit(&n->callback, VP_CB_PROCESS,
+			      memory_order_release);
+	int rc = n->mod->process(n->state, l->to_port, f);
+	atomic_store_explicit(&n->callback, VP_CB_NONE, memory_order_release);
+	int64_t spent = vpipe_now() - t0;
+	add(&n->busy_ns, (uint64_t)(spent - (nested_ns - base)));
+	nested_ns = base + spent;
+	return rc;
+}
+
 static int take_event(struct vpipe_node *n, struct vp_link *l,
 		      const struct vpipe_frame *f)
 {
 	if (f->event == VPIPE_EVENT_EOS) {
 		l->eos = true;
+		int64_t base = nested_ns, t0 = vpipe_now();
 		end(n);
+		nested_ns = base + (vpipe_now() - t0);
 		return 0;
 	}
 	int rc = 0;
-	if (n->mod->inputs[l->to_port].media & VPIPE_MEDIA_EVENT) {
-		int64_t t0 = vp_sched_enter(n, VP_CB_PROCESS);
-		rc = n->mod->process(n->state, l->to_port, f);
-		vp_sched_account(n, t0);
-	}
+	if (n->mod->inputs[l->to_port].media & VPIPE_MEDIA_EVENT)
+		rc = process(n, l, f);
 	vpipe_push_event(n, f->event);
 	return rc;
 }
@@ -153,25 +179,16 @@ void vp_fuse_deliver(struct vp_link *l, struct vpipe_frame *f)
 		vpipe_frame_unref(f);
 		return;
 	}
-	if (!event) {
-		atomic_fetch_add_explicit(&l->frames, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&l->bytes, f->size,
-					  memory_order_relaxed);
-	}
-	int64_t start = vpipe_now(), base = nested_ns;
 	int rc;
 	if (event) {
 		rc = take_event(n, l, f);
 	} else {
-		atomic_fetch_add_explicit(&n->frames_in, 1,
-					  memory_order_relaxed);
-		int64_t t0 = vp_sched_enter(n, VP_CB_PROCESS);
-		rc = n->mod->process(n->state, l->to_port, f);
-		vp_sched_account(n, t0);
+		add(&l->frames, 1);
+		add(&l->bytes, f->size);
+		add(&n->frames_in, 1);
+		rc = process(n, l, f);
 	}
 	vpipe_frame_unref(f);
-	/* The caller's busy time excludes this call, nested ones included. */
-	nested_ns = base + (vpipe_now() - start);
 	if (rc < 0 && !n->fuse_stopped)
 		fail(n, NULL);
 }

@@ -79,6 +79,9 @@ static void handle_upstream(struct vpipe_node *n)
 		handle_upstream(n->fuse_next);
 	if (n->runner != n && n->fuse_ended)
 		return;
+	/* a plain load first: the exchange is a locked write, per frame */
+	if (!atomic_load_explicit(&n->upstream_pending, memory_order_relaxed))
+		return;
 	unsigned pending = atomic_exchange(&n->upstream_pending, 0);
 	for (unsigned ev = 1; pending && ev < 32; ev++) {
 		if (!(pending & (1u << ev)))
