@@ -195,7 +195,6 @@ void vp_fuse_deliver(struct vp_link *l, struct vpipe_frame *f)
 
 static void start_one(struct vpipe_node *n)
 {
-	atomic_store(&n->state_, VP_NODE_RUNNING);
 	if (!n->created && vp_sched_create(n)) {
 		/* sched.c does not count a failed create as an error */
 		vpipe_error(n, "create failed");

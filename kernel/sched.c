@@ -443,9 +443,11 @@ static int start_threads(struct vp_pipeline *pl)
 {
 	pl->running = vp_fuse_threads(pl);
 	unsigned left = pl->running;
+	/* all first: a thread may end a node fused into it at once */
+	for (unsigned i = 0; i < pl->n_nodes; i++)
+		atomic_store(&pl->nodes[i]->state_, VP_NODE_RUNNING);
 	for (unsigned i = 0; i < pl->n_nodes; i++) {
 		struct vpipe_node *n = pl->nodes[i];
-		atomic_store(&n->state_, VP_NODE_RUNNING);
 		if (n->runner != n)
 			continue; /* runs in n->runner's thread */
 		int rc = pthread_create(&n->thread, NULL, node_main, n);
