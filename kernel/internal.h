@@ -233,6 +233,11 @@ int vp_counter_name_check(const char *name, bool gauge, char *why, size_t len);
 
 /* node.c */
 void vp_node_wake_consumer(struct vpipe_node *n);
+/* Wake-ups of consumers a node thread pushed frames to are sent once per
+ * callback, not once per frame: deferred from the first push until the
+ * callback returns or the thread waits (node threads only; see node.c). */
+void vp_node_defer_wakes(void);
+void vp_node_flush_wakes(void);
 /* Before stop(): the node's workers' kernel waits return -1 from now on. */
 void vp_node_quit_workers(struct vpipe_node *n);
 bool vp_node_inputs_ready(struct vpipe_node *n);

@@ -60,6 +60,7 @@ static int64_t enter(struct vpipe_node *n, enum vp_callback cb)
 static void leave(struct vpipe_node *n)
 {
 	atomic_store_explicit(&n->callback, VP_CB_NONE, memory_order_release);
+	vp_node_flush_wakes(); /* what the callback pushed: one wake-up each */
 }
 
 /* Leave the callback entered at t0, counting its time as busy, less the
@@ -121,6 +122,7 @@ static void wait_for_input(struct vpipe_node *n)
 		if (timeout <= 0)
 			return;
 	}
+	vp_node_flush_wakes();
 	uint32_t seq = atomic_load(&n->wake_seq);
 	atomic_exchange(&n->sleeping, 1); /* see vp_node_wake_consumer */
 	if (!vp_node_inputs_ready(n) && !atomic_load(&n->abort) &&
@@ -369,10 +371,12 @@ static void *node_main(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "%.15s", n->name);
 	pthread_setname_np(pthread_self(), name);
+	vp_node_defer_wakes();
 	vp_fuse_start_group(n);
 	int state = run_node(n);
 	atomic_store(&n->state_, state);
 	vp_fuse_finish_group(n);
+	vp_node_flush_wakes();
 	atomic_store(&n->exited, true);
 	atomic_fetch_sub(&n->pl->running, 1);
 	uint64_t one = 1;
