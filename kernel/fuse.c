@@ -127,9 +127,9 @@ static void end(struct vpipe_node *n)
  * a relaxed load and store is enough (no locked add on the hot path). */
 static void add(_Atomic uint64_t *c, uint64_t v)
 {
-	atomic_store_explicit(
-		c, atomic_load_explicit(c, memory_order_relaxed) + v,
-		memory_order_relaxed);
+	atomic_store_explicit(c,
+			      atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
 }
 
 /* process() as sched.c's enter()/account() run it, with one clock read
