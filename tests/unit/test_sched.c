@@ -203,6 +203,28 @@ static void test_fused_after_restart(void)
 	finish(pl);
 }
 
+/* Across threads, wake-ups go once per callback and a producer waiting on
+ * a full ring is woken when half of it is free: with the tightest sizes (a
+ * pool of 2 frames that only the consumer returns, a 2-slot ring) every
+ * frame still arrives, none dropped, nothing hangs. */
+static void test_deferred_wakes(void)
+{
+	struct vp_pipeline *pl = build("[src]\nmodule = testsrc\nwidth = 16\n"
+				       "height = 16\nis-live = false\n"
+				       "num-frames = 5000\npool-size = 2\n"
+				       "[a]\nmodule = identity\ninput = src\n"
+				       "thread = own\n"
+				       "[b]\nmodule = null\ninput = a\n"
+				       "queue-size = 2\n");
+	if (!pl)
+		return;
+	CHECK_EQ_INT(vp_fuse_threads(pl), 3);
+	CHECK_EQ_INT(vp_pipeline_run(pl, 0), 0);
+	CHECK_EQ_INT(atomic_load(&vp_graph_find(pl, "b")->frames_in), 5000);
+	CHECK_EQ_INT(atomic_load(&link_to(pl, "b")->drops), 0);
+	finish(pl);
+}
+
 /* A node whose process() never returns: after the drain timeout and the
  * 1 s grace, vp_pipeline_run gives up on it, names it, and returns 1 with
  * the thread left running (pl->abandoned), while the other nodes ended.
@@ -239,6 +261,7 @@ int main(void)
 	test_fuse_rules();
 	test_fused_failure();
 	test_fused_after_restart();
+	test_deferred_wakes();
 	test_hung_node_given_up(); /* last: leaves a thread that never ends */
 	int rc = check_done();
 	fflush(NULL);
