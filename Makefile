@@ -284,7 +284,7 @@ dist: all
 # on a FIFO; frames released on other threads (filesrc chunks,
 # V4L2 and OMX buffers, the device double's camera and encoder threads).
 TSAN_TESTS ?= test_ring test_pool test_sched test_backoff test_v4l2 test_harness \
-	graceful_stop stop_hung_module filesrc_fifo two_chains keyframe_request demo \
+	graceful_stop stop_hung_module filesrc_fifo two_chains keyframe_request demo shared_threads \
 	sd_notify \
 	kvs_stream kvs_faults kvs_rotation kvs_iot_credentials kvs_unacked_exit kvs_spool \
 	kvs_local_stress kvs_local_putmedia kvs_local_retention kvs_local_hostile \

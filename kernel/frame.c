@@ -109,6 +109,7 @@ static struct vpipe_frame_priv *pool_get(struct vp_pool *p, bool wait)
 			return pool_create(p);
 		if (!wait)
 			return NULL;
+		vp_node_flush_wakes(); /* consumers return what we wait for */
 		uint32_t seq = atomic_load(&p->return_seq);
 		atomic_exchange(&p->owner_waiting, 1);
 		if (atomic_load(&p->returned) == NULL &&

@@ -2,6 +2,7 @@
  * links, and every check `vpipe check` promises (file:line on each error). */
 #include "graph.h"
 #include "config.h"
+#include "fuse.h"
 #include "keys.h"
 #include "loader.h"
 #include "params.h"
@@ -269,6 +270,9 @@ static struct vpipe_node *make_node(struct builder *b, struct vp_section *s)
 		       s->name);
 	n->pool_count = (unsigned)k.pool_size;
 	n->pool_user = n->pool_count != 0;
+	n->thread_key = k.thread;
+	n->queue_asked = vp_section_get(s, "queue-size") ||
+			 vp_section_get(s, "queue-policy");
 	if (k.input) {
 		n->input_line = vp_section_get(s, "input")->line;
 		split_inputs(n, k.input);
@@ -567,6 +571,8 @@ struct vp_pipeline *vp_graph_build(struct vp_config *cfg, bool create)
 		link_inputs(&b, b.pl->nodes[i]);
 	if (!b.errors)
 		sort_nodes(&b);
+	if (!b.errors)
+		vp_fuse_plan(b.pl);
 	if (!b.errors) {
 		size_pools(b.pl);
 		if (create)
@@ -675,11 +681,16 @@ void vp_graph_print(struct vp_pipeline *pl, FILE *out)
 		describe_media(l->from->out[l->from_port].media &
 				       l->to->mod->inputs[l->to_port].media,
 			       m, sizeof(m));
-		fprintf(out, "  %s.%s -> %s.%s  %s, queue %zu, %s\n",
-			l->from->name, l->from->mod->outputs[l->from_port].name,
-			l->to->name, l->to->mod->inputs[l->to_port].name, m,
-			l->capacity, policy_name(l->policy));
+		fprintf(out, "  %s.%s -> %s.%s  %s, ", l->from->name,
+			l->from->mod->outputs[l->from_port].name, l->to->name,
+			l->to->mod->inputs[l->to_port].name, m);
+		if (l->fused)
+			fprintf(out, "direct call (same thread)\n");
+		else
+			fprintf(out, "queue %zu, %s\n", l->capacity,
+				policy_name(l->policy));
 	}
+	vp_fuse_print(pl, out);
 	unsigned unknown;
 	uint64_t bytes = vp_graph_memory_ceiling(pl, &unknown);
 	fprintf(out, "memory: this graph holds at most %.1f MB of frames and buffers",
@@ -727,8 +738,11 @@ void vp_graph_dot(struct vp_pipeline *pl, FILE *out)
 		dot_escaped(out, l->from->name);
 		fputs("\" -> \"", out);
 		dot_escaped(out, l->to->name);
-		fprintf(out, "\" [label=\"queue %zu, %s\"];\n", l->capacity,
-			policy_name(l->policy));
+		if (l->fused)
+			fprintf(out, "\" [label=\"same thread\"];\n");
+		else
+			fprintf(out, "\" [label=\"queue %zu, %s\"];\n",
+				l->capacity, policy_name(l->policy));
 	}
 	fprintf(out, "}\n");
 }

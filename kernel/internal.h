@@ -73,6 +73,7 @@ struct vp_link {
 	_Atomic uint64_t frames, bytes, drops;
 	_Atomic size_t high_water;
 	bool eos; /* consumer-only: EOS seen on this link */
+	bool fused; /* a direct call in the producer's thread (fuse.c) */
 };
 
 /* -------------------------------------------------------------- nodes */
@@ -98,6 +99,7 @@ struct vp_module; /* loaded module, loader.c */
 struct vp_pipeline;
 
 enum vp_restart { VP_RESTART_NEVER, VP_RESTART_ON_ERROR };
+enum vp_thread { VP_THREAD_AUTO, VP_THREAD_OWN };
 
 /* The module callback a node's thread is in, for the report of a node that
  * does not stop (sched.c). */
@@ -148,6 +150,14 @@ struct vpipe_node {
 	int restart;
 	int64_t restart_delay;
 	int64_t restart_max_delay;
+	int thread_key;	  /* enum vp_thread */
+	bool queue_asked; /* queue-size or queue-policy written */
+	/* fuse.c: the node whose thread runs this one (itself unless fused),
+	 * the node run next in that thread, and, for a fused node, where its
+	 * life stands (touched only by the runner's thread) */
+	struct vpipe_node *runner, *fuse_next;
+	bool fuse_ended, fuse_stopped, fuse_flushed;
+	_Atomic bool fuse_finished; /* claimed by whoever ends its life */
 	char **inputs; /* as written: "node" or "node.port" */
 	unsigned n_inputs;
 	int input_line;
@@ -223,6 +233,11 @@ int vp_counter_name_check(const char *name, bool gauge, char *why, size_t len);
 
 /* node.c */
 void vp_node_wake_consumer(struct vpipe_node *n);
+/* Wake-ups of consumers a node thread pushed frames to are sent once per
+ * callback, not once per frame: deferred from the first push until the
+ * callback returns or the thread waits (node threads only; see node.c). */
+void vp_node_defer_wakes(void);
+void vp_node_flush_wakes(void);
 /* Before stop(): the node's workers' kernel waits return -1 from now on. */
 void vp_node_quit_workers(struct vpipe_node *n);
 bool vp_node_inputs_ready(struct vpipe_node *n);

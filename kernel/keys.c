@@ -4,6 +4,7 @@
 
 const char *const vp_policy_names[] = {"block", "drop-new", "drop-old", NULL};
 const char *const vp_restart_names[] = {"never", "on-error", NULL};
+const char *const vp_thread_names[] = {"auto", "own", NULL};
 static const char *const level_names[] = {"error", "warn", "info", "debug",
 					  NULL};
 
@@ -34,6 +35,10 @@ const struct vpipe_param vp_node_key_table[] = {
     VPIPE_P_INT("pool-size", N, pool_size, "0", 0, 65536,
 		"frames this node may have in flight (0: enough for its "
 		"queues)"),
+    VPIPE_P_ENUM("thread", N, thread, "auto", vp_thread_names,
+		 "auto: run in the upstream node's thread when linked 1:1 "
+		 "(no queue, no wake-up); own: a thread of its own behind "
+		 "a queue (also implied by queue-size or queue-policy)"),
     VPIPE_P_END,
 };
 #undef N

@@ -19,6 +19,7 @@ struct vp_node_keys {
 	int64_t restart_delay;
 	int64_t restart_max_delay;
 	int64_t pool_size; /* 0: sized from the graph */
+	int thread;	   /* enum vp_thread */
 };
 
 struct vp_pipeline_keys {
@@ -33,6 +34,7 @@ extern const struct vpipe_param vp_pipeline_key_table[];
 /* Names of the queue policies and restart policies, by enum value. */
 extern const char *const vp_policy_names[];
 extern const char *const vp_restart_names[];
+extern const char *const vp_thread_names[];
 
 /* The log level (VPIPE_LOG_*) a log-level index stands for. */
 int vp_pipeline_log_level(int index);

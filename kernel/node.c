@@ -1,5 +1,6 @@
 /* What modules call: pushing frames through links, waiting, waking,
  * counters. The push/pop path takes no lock and allocates nothing. */
+#include "fuse.h"
 #include "futex.h"
 #include "graph.h"
 #include "internal.h"
@@ -128,10 +129,46 @@ void vp_node_wake_consumer(struct vpipe_node *n)
 		wake_node_thread(n);
 }
 
-/* Consumer side, after a pop: let a blocked producer go on. */
+/* A node thread's consumers to wake (a few distinct ones per callback;
+ * more are woken at once). Workers and other threads wake at each push. */
+#define DEFERRED_WAKES 8
+static _Thread_local bool defer_wakes;
+static _Thread_local unsigned n_deferred;
+static _Thread_local struct vpipe_node *deferred[DEFERRED_WAKES];
+
+void vp_node_defer_wakes(void)
+{
+	defer_wakes = true;
+}
+
+void vp_node_flush_wakes(void)
+{
+	for (unsigned i = 0; i < n_deferred; i++)
+		vp_node_wake_consumer(deferred[i]);
+	n_deferred = 0;
+}
+
+static void wake_consumer_soon(struct vpipe_node *n)
+{
+	if (!defer_wakes) {
+		vp_node_wake_consumer(n);
+		return;
+	}
+	for (unsigned i = 0; i < n_deferred; i++)
+		if (deferred[i] == n)
+			return;
+	if (n_deferred == DEFERRED_WAKES)
+		vp_node_flush_wakes();
+	deferred[n_deferred++] = n;
+}
+
+/* Consumer side, after a pop: let a blocked producer go on, once half the
+ * ring is free (not at every slot: a producer that waits for a full ring
+ * then fills half of it per wake-up, instead of one slot per wake-up). */
 void vp_link_release_slot(struct vp_link *l)
 {
-	if (atomic_fetch_add(&l->producer_waiting, 0)) {
+	if (atomic_fetch_add(&l->producer_waiting, 0) &&
+	    vp_ring_count(&l->ring) <= vp_ring_capacity(&l->ring) / 2) {
 		atomic_fetch_add(&l->space_seq, 1);
 		vp_futex_wake_all(&l->space_seq);
 	}
@@ -184,6 +221,7 @@ static bool wait_for_space(struct vpipe_node *node, struct vp_link *l,
 			return true;
 		if (atomic_load(&l->dead) || atomic_load(&node->abort))
 			return false;
+		vp_node_flush_wakes(); /* the consumer must run to make room */
 		uint32_t seq = atomic_load(&l->space_seq);
 		atomic_exchange(&l->producer_waiting, 1);
 		if (vp_ring_full(&l->ring) && !atomic_load(&l->dead) &&
@@ -205,6 +243,10 @@ static void push_link(struct vpipe_node *node, struct vp_link *l,
 {
 	if (atomic_load_explicit(&l->dead, memory_order_relaxed)) {
 		drop(l, f);
+		return;
+	}
+	if (l->fused) {
+		vp_fuse_deliver(l, f);
 		return;
 	}
 	bool queued = vp_ring_push(&l->ring, f);
@@ -230,7 +272,10 @@ static void push_link(struct vpipe_node *node, struct vp_link *l,
 					  memory_order_relaxed);
 	}
 	note_depth(l);
-	vp_node_wake_consumer(l->to);
+	if (f->media == VPIPE_MEDIA_EVENT)
+		vp_node_wake_consumer(l->to); /* EOS may precede a long stop() */
+	else
+		wake_consumer_soon(l->to);
 }
 
 int vpipe_push(struct vpipe_node *node, unsigned port, struct vpipe_frame *f)
@@ -281,6 +326,8 @@ void vpipe_node_send_upstream(struct vpipe_node *node, unsigned event)
 		struct vpipe_node *up = node->in[i]->from;
 		atomic_fetch_or(&up->upstream_pending, 1u << event);
 		vpipe_node_wake(up);
+		if (up->runner && up->runner != up)
+			vpipe_node_wake(up->runner); /* its thread (fuse.c) */
 	}
 }
 
@@ -310,6 +357,7 @@ static int wait_on_wake_fd(struct vpipe_node *node, int fd, short events,
 {
 	bool worker = in_worker(node);
 	int wfd = worker ? worker_fd : node->wake_fd;
+	vp_node_flush_wakes(); /* nobody waits on what this thread pushed */
 	struct pollfd p[2] = {{.fd = wfd, .events = POLLIN},
 			      {.fd = fd, .events = events}};
 	if (!worker)

@@ -10,6 +10,7 @@
  *     third signal): vp_pipeline_run reports the node and the callback it
  *     is in and returns without that thread, which the caller must end
  *     with the process (pl->abandoned). */
+#include "fuse.h"
 #include "futex.h"
 #include "graph.h"
 #include "internal.h"
@@ -55,24 +56,35 @@ static int64_t enter(struct vpipe_node *n, enum vp_callback cb)
 	int64_t now = vpipe_now();
 	atomic_store_explicit(&n->callback_since, now, memory_order_relaxed);
 	atomic_store_explicit(&n->callback, cb, memory_order_release);
-	return now;
+	return now - vp_fuse_nested_ns(); /* see account() */
 }
 
 static void leave(struct vpipe_node *n)
 {
 	atomic_store_explicit(&n->callback, VP_CB_NONE, memory_order_release);
+	vp_node_flush_wakes(); /* what the callback pushed: one wake-up each */
 }
 
-/* Leave the callback entered at t0, counting its time as busy. */
+/* Leave the callback entered at t0, counting its time as busy, less the
+ * time spent in nodes it called directly (fused, fuse.c). */
 static void account(struct vpipe_node *n, int64_t t0)
 {
 	leave(n);
-	atomic_fetch_add_explicit(&n->busy_ns, (uint64_t)(vpipe_now() - t0),
+	int64_t busy = vpipe_now() - vp_fuse_nested_ns() - t0;
+	atomic_fetch_add_explicit(&n->busy_ns, (uint64_t)busy,
 				  memory_order_relaxed);
 }
 
 static void handle_upstream(struct vpipe_node *n)
 {
+	/* Fused nodes first: what they pass on may be for n. */
+	if (n->fuse_next)
+		handle_upstream(n->fuse_next);
+	if (n->runner != n && n->fuse_ended)
+		return;
+	/* a plain load first: the exchange is a locked write, per frame */
+	if (!atomic_load_explicit(&n->upstream_pending, memory_order_relaxed))
+		return;
 	unsigned pending = atomic_exchange(&n->upstream_pending, 0);
 	for (unsigned ev = 1; pending && ev < 32; ev++) {
 		if (!(pending & (1u << ev)))
@@ -112,10 +124,11 @@ static void wait_for_input(struct vpipe_node *n)
 		if (timeout <= 0)
 			return;
 	}
+	vp_node_flush_wakes();
 	uint32_t seq = atomic_load(&n->wake_seq);
 	atomic_exchange(&n->sleeping, 1); /* see vp_node_wake_consumer */
 	if (!vp_node_inputs_ready(n) && !atomic_load(&n->abort) &&
-	    !atomic_load(&n->upstream_pending))
+	    !vp_fuse_upstream_pending(n))
 		vp_futex_wait_for(&n->wake_seq, seq, timeout);
 	atomic_store(&n->sleeping, 0);
 }
@@ -360,8 +373,12 @@ static void *node_main(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "%.15s", n->name);
 	pthread_setname_np(pthread_self(), name);
+	vp_node_defer_wakes();
+	vp_fuse_start_group(n);
 	int state = run_node(n);
 	atomic_store(&n->state_, state);
+	vp_fuse_finish_group(n);
+	vp_node_flush_wakes();
 	atomic_store(&n->exited, true);
 	atomic_fetch_sub(&n->pl->running, 1);
 	uint64_t one = 1;
@@ -445,18 +462,24 @@ static void print_summary(struct vp_pipeline *pl)
 
 static int start_threads(struct vp_pipeline *pl)
 {
-	pl->running = pl->n_nodes;
+	pl->running = vp_fuse_threads(pl);
+	unsigned left = pl->running;
+	/* all first: a thread may end a node fused into it at once */
+	for (unsigned i = 0; i < pl->n_nodes; i++)
+		atomic_store(&pl->nodes[i]->state_, VP_NODE_RUNNING);
 	for (unsigned i = 0; i < pl->n_nodes; i++) {
 		struct vpipe_node *n = pl->nodes[i];
-		atomic_store(&n->state_, VP_NODE_RUNNING);
+		if (n->runner != n)
+			continue; /* runs in n->runner's thread */
 		int rc = pthread_create(&n->thread, NULL, node_main, n);
 		if (rc) {
 			vpipe_error(n, "cannot start thread: %s", strerror(rc));
-			atomic_fetch_sub(&pl->running, pl->n_nodes - i);
+			atomic_fetch_sub(&pl->running, left);
 			begin_abort(pl);
 			return -1;
 		}
 		n->thread_started = true;
+		left--;
 	}
 	return 0;
 }
@@ -477,6 +500,7 @@ static int64_t drain_timeout(const struct vp_pipeline *pl)
 /* When vpipe gives up waiting for a node after an abort at `aborted`. */
 static int64_t give_up_at(struct vpipe_node *n, int64_t aborted)
 {
+	n = vp_fuse_busy(n); /* the fused node its thread is in, if any */
 	int64_t since = atomic_load_explicit(&n->callback_since,
 					     memory_order_relaxed);
 	int64_t t = aborted + ABORT_GRACE;
@@ -509,6 +533,7 @@ static void give_up(struct vp_pipeline *pl, int64_t aborted)
 		struct vpipe_node *n = pl->nodes[i];
 		if (!n->thread_started || atomic_load(&n->exited))
 			continue;
+		n = vp_fuse_busy(n); /* name the node the thread is in */
 		int cb = atomic_load_explicit(&n->callback,
 					      memory_order_acquire);
 		int64_t since = atomic_load_explicit(&n->callback_since,
@@ -520,6 +545,7 @@ static void give_up(struct vp_pipeline *pl, int64_t aborted)
 			    callback_names[cb], (double)(now - since) / 1e9,
 			    (double)(now - aborted) / 1e9);
 		pl->abandoned++;
+		vp_fuse_abandon(n);
 	}
 }
 
@@ -648,6 +674,7 @@ int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns)
 			    strerror(errno));
 		return 1;
 	}
+	vp_fuse_plan(pl); /* which nodes share a thread */
 	vpipe_now(); /* the pipeline clock starts here */
 	vp_notify_init();
 	if (start_threads(pl) == 0) {
@@ -668,7 +695,7 @@ int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns)
 	int failed = 0;
 	for (unsigned i = 0; i < pl->n_nodes; i++)
 		if (atomic_load(&pl->nodes[i]->state_) != VP_NODE_FINISHED &&
-		    pl->nodes[i]->thread_started) {
+		    pl->nodes[i]->runner->thread_started) {
 			vpipe_error(pl->nodes[i], "failed");
 			failed++;
 		}
@@ -683,4 +710,40 @@ void vp_pipeline_stop(struct vp_pipeline *pl)
 void vp_pipeline_abort(struct vp_pipeline *pl)
 {
 	begin_abort(pl);
+}
+
+/* The steps above, for nodes run in another node's thread (fuse.c). */
+int64_t vp_sched_enter(struct vpipe_node *n, enum vp_callback cb)
+{
+	return enter(n, cb);
+}
+
+void vp_sched_account(struct vpipe_node *n, int64_t t0)
+{
+	account(n, t0);
+}
+
+int vp_sched_create(struct vpipe_node *n)
+{
+	return create_module(n);
+}
+
+int vp_sched_start(struct vpipe_node *n)
+{
+	return start_module(n);
+}
+
+bool vp_sched_flush(struct vpipe_node *n)
+{
+	return flush_module(n);
+}
+
+void vp_sched_stop(struct vpipe_node *n)
+{
+	stop_module(n);
+}
+
+void vp_sched_detach(struct vpipe_node *n)
+{
+	detach_inputs(n);
 }

@@ -432,6 +432,7 @@ static const struct vpipe_port inputs[] = {
 };
 
 VPIPE_MODULE = {
+	.flags = VPIPE_MODULE_WAITS, /* process() may wait */
 	.abi_version = VPIPE_ABI_VERSION,
 	.struct_size = sizeof(struct vpipe_module),
 	.name = "kvs",

@@ -1041,6 +1041,7 @@ static const struct vpipe_port omx_outputs[] = {
 };
 
 VPIPE_MODULE = {
+    .flags = VPIPE_MODULE_WAITS, /* process() may wait */
     .abi_version = VPIPE_ABI_VERSION,
     .struct_size = sizeof(struct vpipe_module),
     .name = "omx",

@@ -498,6 +498,7 @@ static const struct vpipe_port outputs[] = {
 };
 
 VPIPE_MODULE = {
+    .flags = VPIPE_MODULE_LIVE,
     .abi_version = VPIPE_ABI_VERSION,
     .struct_size = sizeof(struct vpipe_module),
     .name = "v4l2",

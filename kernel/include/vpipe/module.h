@@ -131,6 +131,18 @@ struct vpipe_port {
 
 struct vpipe_node; /* opaque handle the kernel passes to every call */
 
+/* How a module's node may be scheduled (struct vpipe_module's flags). A
+ * node linked 1:1 to its upstream normally runs in its upstream's thread
+ * (docs/architecture.md, threads); these keep it, or its consumer, apart. */
+enum vpipe_module_flags {
+	/* process() or flush() may wait (network, a device, a worker): the
+	 * node gets a thread of its own, so its upstream is never held. */
+	VPIPE_MODULE_WAITS = 1u << 0,
+	/* A live capture source: its consumer gets a thread of its own, so
+	 * downstream work never delays taking the next buffer. */
+	VPIPE_MODULE_LIVE = 1u << 1,
+};
+
 struct vpipe_module {
 	uint32_t abi_version; /* VPIPE_ABI_VERSION the module was built with */
 	uint32_t struct_size; /* sizeof(struct vpipe_module) at build time */
@@ -175,11 +187,13 @@ struct vpipe_module {
 	 * calls. Optional; a negative return is an error like any other. */
 	int (*timer)(void *state);
 
+	uint32_t flags; /* enum vpipe_module_flags; 0 for older modules */
 	/* Optional: print to stdout the devices this module could open
 	 * (cameras, modes, controls) for `vpipe probe --NAME`; returns the
 	 * command's exit status. Called without a node, never in a graph. */
 	int (*probe)(void);
-	const void *reserved[6];
+	/* with flags and probe: the size of the reserved[7] of ABI 1 */
+	const void *reserved[5];
 };
 
 /* A module defines its descriptor with:
