@@ -191,9 +191,12 @@ static void load_file(struct kl_server *srv, const char *path)
 				     : NULL;
 	struct kl_edge_entry *e = rec ? load_record(es, rec, &why) : NULL;
 	json_free(rec);
+	if (!e && !rec && n > 0) {
+		kl_log("%s: skipped, not JSON (byte %zu): %s", path, off, why);
+		return;
+	}
 	if (!e) {
-		kl_log("%s: skipped, not an edge configuration (byte %zu): %s",
-		       path, off, why);
+		kl_log("%s: skipped, not an edge configuration: %s", path, why);
 		return;
 	}
 	if (!kl_store_find(&srv->store, NULL, e->stream_arn)) {
