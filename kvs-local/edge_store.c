@@ -126,9 +126,11 @@ static bool get_ms(const struct json_value *rec, const char *key, int64_t *out)
 	return json_int64(json_get(rec, key), out) == 0 && *out >= 0;
 }
 
-/* A record into a new entry; NULL with *why set if it is not one. */
+/* A record into a new entry; NULL with *why set if it is not one (it may
+ * point into *err). */
 static struct kl_edge_entry *load_record(struct kl_edge_store *es,
 					 const struct json_value *rec,
+					 struct edge_config_error *err,
 					 const char **why)
 {
 	const char *arn = json_string(json_get(rec, "StreamARN"));
@@ -152,23 +154,23 @@ static struct kl_edge_entry *load_record(struct kl_edge_store *es,
 	sb_puts(&body, cfg);
 	sb_puts(&body, "}");
 	struct edge_config parsed;
-	struct edge_config_error err;
 	int rc = body.failed
 		     ? -1
-		     : edge_config_parse(&parsed, body.s, body.len, 0, &err);
+		     : edge_config_parse(&parsed, body.s, body.len, 0, err);
 	sb_free(&body);
 	if (rc) {
-		*why = err.msg[0] ? err.msg : "out of memory";
+		*why = err->msg[0] ? err->msg : "out of memory";
 		return NULL;
 	}
+	char *json = strdup(cfg);
 	struct kl_edge_entry *e =
-	    kl_edge_add(es, arn, name, parsed.hub_device_arn);
-	if (!e || !(e->config_json = strdup(cfg))) {
+	    json ? kl_edge_add(es, arn, name, parsed.hub_device_arn) : NULL;
+	if (!e) {
+		free(json);
 		*why = "out of memory";
-		if (e)
-			kl_edge_remove(es, e);
 		return NULL;
 	}
+	e->config_json = json;
 	s.status = (enum kl_sync_status)status;
 	s.delivered = delivered->type == JSON_TRUE;
 	snprintf(s.failed, sizeof s.failed, "%s", failed);
@@ -189,7 +191,8 @@ static void load_file(struct kl_server *srv, const char *path)
 	struct json_value *rec = n > 0 && (size_t)n < sizeof buf
 				     ? json_parse(buf, (size_t)n, &off, &why)
 				     : NULL;
-	struct kl_edge_entry *e = rec ? load_record(es, rec, &why) : NULL;
+	struct edge_config_error err;
+	struct kl_edge_entry *e = rec ? load_record(es, rec, &err, &why) : NULL;
 	json_free(rec);
 	if (!e && !rec && n > 0) {
 		kl_log("%s: skipped, not JSON (byte %zu): %s", path, off, why);
