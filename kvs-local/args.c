@@ -72,7 +72,11 @@ static void usage(FILE *f)
 	    "                         suffixes; default: what is stored plus "
 	    "half the free space)\n"
 	    "  --live-window SECONDS  how long streams with retention 0 keep "
-	    "fragments (300)\n");
+	    "fragments (300)\n"
+	    "  --edge-sync-timeout SECONDS  an edge configuration no agent "
+	    "polls in time\n"
+	    "                         becomes SYNC_FAILED/DELETE_FAILED "
+	    "(900)\n");
 }
 
 int kl_parse_args(int argc, char **argv, struct kl_config *cfg)
@@ -112,6 +116,7 @@ int kl_parse_args(int argc, char **argv, struct kl_config *cfg)
 		O_PUT_IDLE,
 		O_MAX_DISK,
 		O_LIVE_WINDOW,
+		O_EDGE_SYNC,
 	};
 	static const struct option opts[] = {
 	    {"listen", 1, 0, O_LISTEN},
@@ -148,6 +153,7 @@ int kl_parse_args(int argc, char **argv, struct kl_config *cfg)
 	    {"putmedia-idle-timeout", 1, 0, O_PUT_IDLE},
 	    {"max-disk", 1, 0, O_MAX_DISK},
 	    {"live-window", 1, 0, O_LIVE_WINDOW},
+	    {"edge-sync-timeout", 1, 0, O_EDGE_SYNC},
 	    {"verbose", 0, 0, 'v'},
 	    {"help", 0, 0, 'h'},
 	    {0, 0, 0, 0},
@@ -231,6 +237,9 @@ int kl_parse_args(int argc, char **argv, struct kl_config *cfg)
 			break;
 		case O_LIVE_WINDOW:
 			cfg->live_window_ms = n * 1000;
+			break;
+		case O_EDGE_SYNC:
+			cfg->edge_sync_timeout_ms = n * 1000;
 			break;
 		case O_MAXSIZE:
 			cfg->max_fragment_size = n;

@@ -3,6 +3,8 @@
  * API version 2017-09-30). */
 #include "kvs_local.h"
 
+#include "edge.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,6 +436,8 @@ int kl_control(struct kl_server *srv, struct kl_conn *c, struct kl_request *r)
 	    {"updateDataRetention", update_retention},
 	};
 	int rc;
+	if (kl_edge_op(r->op))
+		return kl_validate_request(c, r, &rc) ? rc : kl_edge(srv, c, r);
 	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
 		if (!strcmp(r->op, ops[i].op))
 			return kl_validate_request(c, r, &rc) ? rc

@@ -89,6 +89,8 @@ struct kl_config {
 	/* header before every fragment, as the service does (default: only
 	 * when it changes, so ffmpeg reads the response as one Segment) */
 	bool repeat_headers;
+	/* --edge-sync-timeout: SYNCING/DELETING to *_FAILED (edge_state.h) */
+	int64_t edge_sync_timeout_ms;
 };
 
 /* ------------------------------------------------------------ limits */
@@ -106,6 +108,10 @@ enum kl_api {
 	KL_API_GET_MEDIA,
 	KL_API_LIST_FRAGMENTS,
 	KL_API_GET_MEDIA_FOR_FRAGMENT_LIST,
+	KL_API_START_EDGE_CONFIG,
+	KL_API_DESCRIBE_EDGE_CONFIG,
+	KL_API_LIST_EDGE_AGENT_CONFIGS,
+	KL_API_DELETE_EDGE_CONFIG,
 	KL_API_N
 };
 
@@ -288,6 +294,7 @@ struct kl_server {
 	int64_t throttle_second;
 	int throttle_count;
 	struct kl_rate account_rates[KL_API_N]; /* under throttle_lock */
+	struct kl_edge_store *edge;		/* edge.h, store lock */
 };
 
 /* Index of the API at request path op (no '/'), -1 if none. */

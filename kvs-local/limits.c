@@ -31,6 +31,10 @@ static const struct {
     [KL_API_GET_MEDIA] = {"getMedia", 0, 5},
     [KL_API_LIST_FRAGMENTS] = {"listFragments", 0, 10000},
     [KL_API_GET_MEDIA_FOR_FRAGMENT_LIST] = {"getMediaForFragmentList", 0, 500},
+    [KL_API_START_EDGE_CONFIG] = {"startEdgeConfigurationUpdate", 10, 1},
+    [KL_API_DESCRIBE_EDGE_CONFIG] = {"describeEdgeConfiguration", 50, 5},
+    [KL_API_LIST_EDGE_AGENT_CONFIGS] = {"listEdgeAgentConfigurations", 50, 0},
+    [KL_API_DELETE_EDGE_CONFIG] = {"deleteEdgeConfiguration", 10, 1},
 };
 
 int kl_api_index(const char *op)

@@ -3,6 +3,8 @@
  * (pool.c). */
 #include "kvs_local.h"
 
+#include "edge.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -140,7 +142,8 @@ int kl_server_run(struct kl_server *srv)
 		return 1;
 	pthread_mutex_init(&srv->throttle_lock, NULL);
 	if (kl_store_open(&srv->store, cfg->data_dir, cfg->region) ||
-	    kl_store_limits(&srv->store, cfg->max_disk, cfg->live_window_ms))
+	    kl_store_limits(&srv->store, cfg->max_disk, cfg->live_window_ms) ||
+	    kl_edge_open(srv))
 		return 1;
 	char host[256];
 	int port;
@@ -168,6 +171,7 @@ int kl_server_run(struct kl_server *srv)
 	int running = kl_pool_stop(7000);
 	kl_loop_close_all();
 	if (running == 0) {
+		kl_edge_close(srv);
 		kl_store_close(&srv->store);
 		if (srv->tls)
 			SSL_CTX_free(srv->tls);

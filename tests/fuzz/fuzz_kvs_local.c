@@ -8,6 +8,7 @@
  * PutMedia's chunked, aws-chunked and Matroska paths, then GetMedia,
  * ListFragments and GetMediaForFragmentList over what was stored. */
 #include "kvs-local/kvs_local.h"
+#include "kvs-local/edge.h"
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -106,7 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	snprintf(srv.endpoint, sizeof srv.endpoint, "http://127.0.0.1:4567");
 	pthread_mutex_init(&srv.throttle_lock, NULL);
-	if (kl_store_open(&srv.store, dir, srv.cfg.region) == 0) {
+	bool opened = kl_store_open(&srv.store, dir, srv.cfg.region) == 0;
+	if (opened && kl_edge_open(&srv) == 0) {
 		const uint8_t *p = data, *end = data + size;
 		size_t sep = strlen(SEPARATOR);
 		for (int i = 0; i < MAX_CONNECTIONS && p <= end; i++) {
@@ -119,8 +121,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			p = next + sep;
 		}
-		kl_store_close(&srv.store);
 	}
+	kl_edge_close(&srv);
+	if (opened)
+		kl_store_close(&srv.store);
 	pthread_mutex_destroy(&srv.throttle_lock);
 	remove_root();
 	mkdir(root, 0700);

@@ -6,4 +6,5 @@ fuzz_kvs_local_SRCS := kvs-local/log.c kvs-local/conn.c kvs-local/reply.c \
 	kvs-local/index.c kvs-local/validate.c \
 	kvs-local/http_parse.c common/http_head.c kvs-local/mkv_stream.c \
 	kvs-local/sigv4_chunked.c common/json.c common/sigv4.c \
-	common/strbuf.c common/ebml.c
+	common/strbuf.c common/ebml.c kvs-local/edge.c kvs-local/edge_store.c \
+	kvs-local/edge_state.c common/edge_config.c common/quartz_cron.c
