@@ -137,9 +137,14 @@ all: $(VPIPE)
 KVSLOCAL_SRCS := $(wildcard kvs-local/*.c)
 KVSLOCAL_OBJS := $(KVSLOCAL_SRCS:%.c=$(BUILD)/obj/%.o)
 KVSLOCAL := $(BUILD)/bin/vpipe-kvs-local
+# GetClip and HLS remux the stored Matroska to MP4 with libavformat
+KVSLOCAL_PKGS := libavformat libavcodec libavutil
+KVSLOCAL_LIBS := $(shell $(PKG_CONFIG) --libs $(KVSLOCAL_PKGS))
+$(KVSLOCAL_OBJS): EXTRA_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(KVSLOCAL_PKGS))
 $(KVSLOCAL): $(KVSLOCAL_OBJS) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $(KVSLOCAL_OBJS) $(LIBCOMMON) $(LDFLAGS_ALL) $(COMMON_LIBS)
+	$(CC) -o $@ $(KVSLOCAL_OBJS) $(LIBCOMMON) $(LDFLAGS_ALL) $(COMMON_LIBS) \
+		$(KVSLOCAL_LIBS)
 all: $(KVSLOCAL)
 
 # ---------------------------------------------------------------- modules
