@@ -1,0 +1,124 @@
+# kvs-local's playback APIs through the real AWS CLI: vpipe puts 6 s of
+# H.264 (a fragment per second) into kvs-local; GetClip of fragments 2-4
+# is an MP4 that ffprobe accepts and that decodes to exactly the source's
+# pictures 30-119; an ON_DEMAND HLS session over the same range decodes to
+# the same pictures through ffmpeg's HLS client; a LIVE session lists the
+# newest fragments; the service's errors come back for bad ranges, tokens,
+# and a codec private data change inside a clip.
+source "$VPIPE_TOP/tests/lib.sh"
+source "$VPIPE_TOP/tests/e2e/lib/kvs.sh"
+PY=/usr/bin/python3
+
+make_h264 "$T/in.h264" 6
+start_kvs_local play
+graph "$T/play.ini" "$T/in.h264" cam "$KL_URL"
+"$VPIPE" run "$T/play.ini" >"$T/run.log" 2>&1 || { cat "$T/run.log"; fail "run failed"; }
+expect_grep "every fragment acknowledged" "$T/run.log"
+
+A() { timeout 60 aws --region us-west-2 "$@"; }
+# GetDataEndpoint answers for every playback API
+for api in GET_CLIP GET_HLS_STREAMING_SESSION_URL GET_DASH_STREAMING_SESSION_URL GET_IMAGES; do
+	ep=$(A kinesisvideo get-data-endpoint --endpoint-url "$KL_URL" \
+		--stream-name cam --api-name $api --query DataEndpoint --output text)
+	expect_eq "data endpoint for $api" "$ep" "$KL_URL"
+done
+EP=$ep
+
+# fragments 2-4 (1-based) by producer time; botocore sends whole seconds,
+# and fragments are 1 s apart: the range from the second fragment's start
+# rounded down to the fourth's rounded up holds just those three
+A kinesis-video-archived-media list-fragments --endpoint-url "$EP" \
+	--stream-name cam --output json >"$T/frags.json"
+read -r START END <<<"$($PY -c '
+import json,sys,math,datetime
+f=sorted(json.load(open(sys.argv[1]))["Fragments"],key=lambda x:x["ProducerTimestamp"])
+assert len(f)==6, len(f)
+t=lambda x: datetime.datetime.fromisoformat(x["ProducerTimestamp"]).timestamp()
+print(math.floor(t(f[1])), math.ceil(t(f[3])))' "$T/frags.json")"
+RANGE="TimestampRange={StartTimestamp=$START,EndTimestamp=$END}"
+
+# the source's pictures 30-119 (fragments 2-4 of 30 pictures each)
+ffmpeg -v error -i "$T/in.h264" -f framemd5 - | grep -v '^#' |
+	awk -F, '{print $NF}' | sed -n 31,120p >"$T/want.md5"
+expect_eq "pictures wanted" "$(wc -l <"$T/want.md5")" 90
+pictures() { # SOURCE OUT: decoded pictures' MD5s
+	ffmpeg -v error -i "$1" -map 0:v -f framemd5 - | grep -v '^#' |
+		awk -F, '{print $NF}' >"$2"
+}
+
+# --- GetClip
+A kinesis-video-archived-media get-clip --endpoint-url "$EP" --stream-name cam \
+	--clip-fragment-selector "FragmentSelectorType=PRODUCER_TIMESTAMP,$RANGE" \
+	"$T/clip.mp4" >"$T/clip.json"
+expect_grep '"ContentType": "video/mp4"' "$T/clip.json"
+ffprobe -v error -show_entries format=format_name -of csv=p=0 "$T/clip.mp4" \
+	>"$T/probe.out" 2>"$T/probe.err" || fail "ffprobe rejects the clip"
+[ -s "$T/probe.err" ] && { cat "$T/probe.err"; fail "ffprobe complains"; }
+expect_grep mp4 "$T/probe.out"
+pictures "$T/clip.mp4" "$T/clip.md5"
+cmp -s "$T/want.md5" "$T/clip.md5" || fail "GetClip pictures differ from the source"
+echo "ok: GetClip holds exactly the source's pictures 30-119"
+
+# --- HLS, ON_DEMAND over the same range
+A kinesis-video-archived-media get-hls-streaming-session-url --endpoint-url "$EP" \
+	--stream-name cam --playback-mode ON_DEMAND --expires 300 \
+	--hls-fragment-selector "FragmentSelectorType=PRODUCER_TIMESTAMP,$RANGE" \
+	--query HLSStreamingSessionURL --output text >"$T/hls.url"
+URL=$(cat "$T/hls.url")
+case "$URL" in "$EP/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken="*) ;;
+*) fail "session URL $URL" ;; esac
+curl -sf "${URL/getHLSMasterPlaylist/getHLSMediaPlaylist}" >"$T/media.m3u8"
+expect_eq "fragments in the VOD playlist" "$(grep -c getMP4MediaFragment.mp4 "$T/media.m3u8")" 3
+expect_grep '#EXT-X-ENDLIST' "$T/media.m3u8"
+expect_grep '#EXT-X-MAP:URI="getMP4InitFragment.mp4?SessionToken=' "$T/media.m3u8"
+pictures "$URL" "$T/hls.md5"
+cmp -s "$T/want.md5" "$T/hls.md5" || fail "HLS pictures differ from the source"
+echo "ok: HLS ON_DEMAND plays exactly the source's pictures 30-119"
+grep -q "${URL##*=}" "$T/play.log" && fail "the session token is in the log"
+
+# an unknown or altered token is refused; the URL is the only credential
+code=$(curl -s -o /dev/null -w '%{http_code}' "${URL%?}0")
+[ "${URL: -1}" = 0 ] && code=$(curl -s -o /dev/null -w '%{http_code}' "${URL%?}1")
+expect_eq "altered token" "$code" 403
+
+# --- HLS, LIVE: the newest fragments, no end
+A kinesis-video-archived-media get-hls-streaming-session-url --endpoint-url "$EP" \
+	--stream-name cam --playback-mode LIVE --max-media-playlist-fragment-results 3 \
+	--query HLSStreamingSessionURL --output text >"$T/live.url"
+LURL=$(cat "$T/live.url")
+curl -sf "${LURL/getHLSMasterPlaylist/getHLSMediaPlaylist}" >"$T/live.m3u8"
+expect_eq "fragments in the LIVE playlist" "$(grep -c getMP4MediaFragment.mp4 "$T/live.m3u8")" 3
+expect_grep '#EXT-X-MEDIA-SEQUENCE:3' "$T/live.m3u8"
+grep -q ENDLIST "$T/live.m3u8" && fail "a LIVE playlist ends"
+
+# --- errors as the service answers them
+err() { # WANT CLI-ARGS...: the call fails with the error WANT
+	local want=$1
+	shift
+	if A kinesis-video-archived-media "$@" --endpoint-url "$EP" --stream-name cam \
+		>"$T/err.out" 2>"$T/err.txt"; then
+		fail "$* succeeded"
+	fi
+	expect_grep "$want" "$T/err.txt"
+}
+err InvalidArgumentException get-hls-streaming-session-url --playback-mode ON_DEMAND \
+	--hls-fragment-selector "FragmentSelectorType=SERVER_TIMESTAMP,TimestampRange={StartTimestamp=1000000000,EndTimestamp=1000090000}"
+err InvalidArgumentException get-hls-streaming-session-url --playback-mode ON_DEMAND
+err "MPEG_TS is not implemented" get-hls-streaming-session-url --container-format MPEG_TS
+err ResourceNotFoundException get-hls-streaming-session-url --playback-mode ON_DEMAND \
+	--hls-fragment-selector "FragmentSelectorType=SERVER_TIMESTAMP,TimestampRange={StartTimestamp=1000000000,EndTimestamp=1000000100}"
+err ResourceNotFoundException get-clip "$T/none.mp4" --clip-fragment-selector \
+	"FragmentSelectorType=SERVER_TIMESTAMP,TimestampRange={StartTimestamp=1000000000,EndTimestamp=1000000100}"
+err InvalidArgumentException get-clip "$T/none.mp4" --clip-fragment-selector \
+	"FragmentSelectorType=SERVER_TIMESTAMP,TimestampRange={StartTimestamp=1000000100,EndTimestamp=1000000000}"
+
+# --- a codec private data change inside the range is refused (GetClip)
+ffmpeg -v error -y -f lavfi -i "testsrc=size=160x120:rate=30" -t 2 \
+	-c:v libx264 -g 30 -keyint_min 30 -sc_threshold 0 -bf 0 \
+	-pix_fmt yuv420p -f h264 "$T/small.h264"
+graph "$T/small.ini" "$T/small.h264" cam "$KL_URL"
+"$VPIPE" run "$T/small.ini" >"$T/run2.log" 2>&1 || { cat "$T/run2.log"; fail "second run failed"; }
+err InvalidCodecPrivateDataException get-clip "$T/cpd.mp4" --clip-fragment-selector \
+	"FragmentSelectorType=SERVER_TIMESTAMP,TimestampRange={StartTimestamp=1000000000,EndTimestamp=$(($(date +%s) + 60))}"
+no_sanitizer_report "$T/play.log"
+echo "PASS"
