@@ -20,9 +20,9 @@ struct mem_io {
 static int mem_read(void *opaque, uint8_t *buf, int n)
 {
 	struct mem_io *m = opaque;
-	size_t left = m->len - m->pos;
-	if (left == 0)
+	if (m->pos >= m->len) /* a seek may go past the end */
 		return AVERROR_EOF;
+	size_t left = m->len - m->pos;
 	size_t k = (size_t)n < left ? (size_t)n : left;
 	memcpy(buf, m->data + m->pos, k);
 	m->pos += k;
@@ -46,6 +46,8 @@ static int mem_write(void *opaque, uint8_t *buf, int n)
 		m->data = p;
 		m->cap = cap;
 	}
+	if (m->pos > m->len) /* written after a seek past the end */
+		memset(m->data + m->len, 0, m->pos - m->len);
 	memcpy(m->data + m->pos, buf, (size_t)n);
 	m->pos = end;
 	if (end > m->len)

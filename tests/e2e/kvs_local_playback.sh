@@ -120,5 +120,25 @@ graph "$T/small.ini" "$T/small.h264" cam "$KL_URL"
 "$VPIPE" run "$T/small.ini" >"$T/run2.log" 2>&1 || { cat "$T/run2.log"; fail "second run failed"; }
 err InvalidCodecPrivateDataException get-clip "$T/cpd.mp4" --clip-fragment-selector \
 	"FragmentSelectorType=SERVER_TIMESTAMP,TimestampRange={StartTimestamp=1000000000,EndTimestamp=$(($(date +%s) + 60))}"
+# --- LIVE follows a growing stream: a real-time producer, and the live
+# playlist's first fragment moves on while it runs
+make_h264 "$T/live.h264" 8
+LIVE=1 graph "$T/live.ini" "$T/live.h264" growing "$KL_URL"
+"$VPIPE" run "$T/live.ini" >"$T/run-live.log" 2>&1 &
+LIVE_PID=$!
+at_exit "kill $LIVE_PID 2>/dev/null"
+has_fragments() { [ "$(fragments "$EP" growing 2>/dev/null)" -ge "$1" ] 2>/dev/null; }
+wait_for has_fragments 2
+A kinesis-video-archived-media get-hls-streaming-session-url --endpoint-url "$EP" \
+	--stream-name growing --playback-mode LIVE --max-media-playlist-fragment-results 2 \
+	--query HLSStreamingSessionURL --output text >"$T/grow.url"
+GURL=$(cat "$T/grow.url")
+GURL=${GURL/getHLSMasterPlaylist/getHLSMediaPlaylist}
+first_live() { curl -sf "$GURL" | grep -m1 getMP4MediaFragment; }
+F1=$(first_live)
+moved_on() { [ "$(first_live)" != "$F1" ]; }
+wait_for moved_on
+echo "ok: the LIVE playlist moved on from ${F1%%&*}"
+wait "$LIVE_PID" || { cat "$T/run-live.log"; fail "live run failed"; }
 no_sanitizer_report "$T/play.log"
 echo "PASS"
