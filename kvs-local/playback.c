@@ -142,7 +142,10 @@ out:
 int kl_send_body(struct kl_conn *c, const char *content_type, const void *data,
 		 size_t len)
 {
-	if (kl_conn_printf(c,
+	/* written directly (no lock is held): a clip of up to 100 MB is not
+	 * copied once more into the deferred output */
+	if (kl_conn_flush(c) ||
+	    kl_conn_printf(c,
 			   "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
 			   "Content-Length: %zu\r\n%s\r\n",
 			   content_type, len,
@@ -168,6 +171,7 @@ int kl_get_clip(struct kl_server *srv, struct kl_conn *c, struct kl_request *r)
 	pthread_mutex_unlock(&srv->store.lock);
 	if (!st)
 		return rc;
+	int64_t started_ms = kl_now_ms();
 	struct kl_fragment *fs = calloc(KL_CLIP_MAX_FRAGMENTS, sizeof *fs);
 	struct strbuf mkv = STRBUF_INIT;
 	struct kl_mp4 mp4 = {0};
@@ -201,8 +205,10 @@ int kl_get_clip(struct kl_server *srv, struct kl_conn *c, struct kl_request *r)
 			       "first %zu fragments",
 			       st->name, KL_CLIP_MAX_FRAGMENTS,
 			       (long long)KL_CLIP_MAX_BYTES, used);
-		kl_log("%s GetClip: %zu fragments, %zu samples, %zu bytes",
-		       st->name, used, mp4.samples, mp4.len);
+		kl_log("%s GetClip: %zu fragments, %zu samples, %zu bytes "
+		       "made in %lld ms",
+		       st->name, used, mp4.samples, mp4.len,
+		       (long long)(kl_now_ms() - started_ms));
 		rc = kl_send_body(c, "video/mp4", mp4.data, mp4.len);
 	}
 	free(mp4.data);
