@@ -77,6 +77,25 @@ cmp -s "$T/want.md5" "$T/hls.md5" || fail "HLS pictures differ from the source"
 echo "ok: HLS ON_DEMAND plays exactly the source's pictures 30-119"
 grep -q "${URL##*=}" "$T/play.log" && fail "the session token is in the log"
 
+# LIVE_REPLAY from the second fragment on: an EVENT playlist that grows
+# (no end while its end time has not passed), then one whose end passed
+replay() { # RANGE OUT
+	A kinesis-video-archived-media get-hls-streaming-session-url --endpoint-url "$EP" \
+		--stream-name cam --playback-mode LIVE_REPLAY \
+		--hls-fragment-selector "FragmentSelectorType=PRODUCER_TIMESTAMP,TimestampRange={$1}" \
+		--query HLSStreamingSessionURL --output text >"$T/replay.url"
+	local u
+	u=$(cat "$T/replay.url")
+	curl -sf "${u/getHLSMasterPlaylist/getHLSMediaPlaylist}" >"$2"
+}
+replay "StartTimestamp=$START" "$T/replay.m3u8"
+expect_eq "fragments in the LIVE_REPLAY playlist" "$(grep -c getMP4MediaFragment.mp4 "$T/replay.m3u8")" 5
+expect_grep '#EXT-X-PLAYLIST-TYPE:EVENT' "$T/replay.m3u8"
+grep -q ENDLIST "$T/replay.m3u8" && fail "an open LIVE_REPLAY playlist ends"
+replay "StartTimestamp=$START,EndTimestamp=$END" "$T/replay-end.m3u8"
+expect_eq "fragments in the ended LIVE_REPLAY playlist" "$(grep -c getMP4MediaFragment.mp4 "$T/replay-end.m3u8")" 3
+expect_grep '#EXT-X-ENDLIST' "$T/replay-end.m3u8"
+
 # an unknown or altered token is refused; the URL is the only credential
 code=$(curl -s -o /dev/null -w '%{http_code}' "${URL%?}0")
 [ "${URL: -1}" = 0 ] && code=$(curl -s -o /dev/null -w '%{http_code}' "${URL%?}1")
