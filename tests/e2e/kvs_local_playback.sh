@@ -183,5 +183,8 @@ pictures "$T/many.mkv" "$T/many-src.md5"
 cmp -s "$T/first200.md5" "$T/many.md5" ||
 	fail "a clip over 200 fragments is not the first 200 ($(wc -l <"$T/many.md5") pictures)"
 echo "ok: a range of $(grep -c FragmentNumber "$T/many.json") fragments gives the first 200 ($(wc -l <"$T/many.md5") pictures)"
+# stopped, so that LeakSanitizer (BUILD=build-asan) reports what it found
+kill -TERM "$KL_PID"
+wait "$KL_PID" || fail "kvs-local exited with $? on SIGTERM"
 no_sanitizer_report "$T/play.log"
 echo "PASS"
