@@ -137,10 +137,16 @@ all: $(VPIPE)
 KVSLOCAL_SRCS := $(wildcard kvs-local/*.c)
 KVSLOCAL_OBJS := $(KVSLOCAL_SRCS:%.c=$(BUILD)/obj/%.o)
 KVSLOCAL := $(BUILD)/bin/vpipe-kvs-local
-# GetClip and HLS remux the stored Matroska to MP4 with libavformat
+# GetClip and HLS remux the stored Matroska to MP4 with libavformat; where
+# it is missing (a cross sysroot without it) they answer that they are not
+# built in, and the rest of kvs-local is as before.
 KVSLOCAL_PKGS := libavformat libavcodec libavutil
+ifeq ($(shell $(PKG_CONFIG) --exists $(KVSLOCAL_PKGS) && echo y),y)
 KVSLOCAL_LIBS := $(shell $(PKG_CONFIG) --libs $(KVSLOCAL_PKGS))
-$(KVSLOCAL_OBJS): EXTRA_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(KVSLOCAL_PKGS))
+$(KVSLOCAL_OBJS): EXTRA_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(KVSLOCAL_PKGS)) -DKL_HAVE_AVFORMAT
+else
+$(info vpipe: kvs-local without GetClip and HLS: pkg-config cannot find $(KVSLOCAL_PKGS))
+endif
 $(KVSLOCAL): $(KVSLOCAL_OBJS) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $(KVSLOCAL_OBJS) $(LIBCOMMON) $(LDFLAGS_ALL) $(COMMON_LIBS) \

@@ -6,9 +6,11 @@
  * each other on one timeline. */
 #include "kvs_local.h"
 
+#include <string.h>
+
+#ifdef KL_HAVE_AVFORMAT
 #include <libavformat/avformat.h>
 #include <libavutil/error.h>
-#include <string.h>
 
 /* A growable byte buffer read or written at pos (AVIO callbacks). */
 struct mem_io {
@@ -276,3 +278,17 @@ out:
 	free(mo.data);
 	return e < 0 ? -1 : 0;
 }
+#else
+int kl_mp4_remux(const void *mkv, size_t mkv_len, bool fragmented,
+		 struct kl_mp4 *out, char *err, size_t errn)
+{
+	(void)mkv;
+	(void)mkv_len;
+	(void)fragmented;
+	memset(out, 0, sizeof *out);
+	snprintf(err, errn,
+		 "this kvs-local was built without libavformat "
+		 "(libavformat-dev), which MP4 output needs");
+	return -1;
+}
+#endif

@@ -9,4 +9,4 @@ fuzz_kvs_local_SRCS := kvs-local/log.c kvs-local/conn.c kvs-local/reply.c \
 	common/strbuf.c common/ebml.c \
 	kvs-local/playback.c kvs-local/playback_params.c kvs-local/hls.c \
 	kvs-local/mp4_remux.c
-fuzz_kvs_local_LIBS := -lavformat -lavcodec -lavutil
+fuzz_kvs_local_LIBS := -DKL_HAVE_AVFORMAT -lavformat -lavcodec -lavutil
