@@ -196,7 +196,9 @@ static bool is_data_plane(const char *op)
 {
 	return !strcmp(op, "putMedia") || !strcmp(op, "getMedia") ||
 	       !strcmp(op, "listFragments") ||
-	       !strcmp(op, "getMediaForFragmentList");
+	       !strcmp(op, "getMediaForFragmentList") ||
+	       !strcmp(op, "getClip") ||
+	       !strcmp(op, "getHLSStreamingSessionURL");
 }
 
 /* Headers named name in the head. */
@@ -279,6 +281,16 @@ static int handle_request(struct kl_server *srv, struct kl_conn *c)
 		rc = -1; /* the body was not read: close */
 		goto out;
 	}
+	/* HLS session URLs: GET, credential in the query (no SigV4) */
+	if (!strcmp(r.head.method, "GET") &&
+	    !strncmp(r.head.path, "/hls/v1/", 8)) {
+		if (http_content_length(&r.head) > 0 ||
+		    http_header_get(&r.head, "transfer-encoding"))
+			c->close_after = true; /* a body we do not read */
+		c->defer = true;
+		rc = kl_hls_get(srv, c, &r);
+		goto out;
+	}
 	if (strcmp(r.head.method, "POST") != 0) {
 		kl_send_error(c, 404, "UnknownOperationException",
 			      "%s %s is not an operation", r.head.method,
@@ -328,6 +340,10 @@ static int handle_request(struct kl_server *srv, struct kl_conn *c)
 		rc = kl_list_fragments(srv, c, &r);
 	else if (!strcmp(r.op, "getMediaForFragmentList"))
 		rc = kl_get_media_for_fragment_list(srv, c, &r);
+	else if (!strcmp(r.op, "getClip"))
+		rc = kl_get_clip(srv, c, &r);
+	else if (!strcmp(r.op, "getHLSStreamingSessionURL"))
+		rc = kl_get_hls_session_url(srv, c, &r);
 	else
 		rc = kl_control(srv, c, &r);
 out:

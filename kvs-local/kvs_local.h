@@ -425,4 +425,71 @@ struct kl_stream *kl_request_stream(struct kl_server *srv, struct kl_conn *c,
 void kl_put_timestamp(struct strbuf *b, int64_t ms);
 /* Parse a rest-json timestamp (epoch seconds number or ISO 8601 string). */
 int kl_parse_timestamp(const struct json_value *v, int64_t *ms);
+/* ------------------------------------------------------------ playback */
+/* GetClip limits (the service's): the clip holds at most this much media
+ * from its start; what is over is left off, as the service does. */
+#define KL_CLIP_MAX_FRAGMENTS 200
+#define KL_CLIP_MAX_BYTES     (100LL * 1000 * 1000)
+/* HLS sessions (hls.c) */
+#define KL_HLS_MAX_SESSIONS    256
+#define KL_HLS_MAX_RANGE_MS    (24LL * 3600 * 1000)
+#define KL_HLS_LIVE_WINDOW_MS  (30 * 1000) /* LIVE needs a fragment this new */
+
+/* A FragmentSelector of the playback APIs (playback_params.c). */
+struct kl_ts_selector {
+	bool producer; /* PRODUCER_TIMESTAMP, else SERVER_TIMESTAMP */
+	bool has_start, has_end;
+	int64_t start_ms, end_ms;
+};
+enum kl_hls_mode { KL_HLS_LIVE, KL_HLS_LIVE_REPLAY, KL_HLS_ON_DEMAND };
+struct kl_hls_params {
+	enum kl_hls_mode mode;
+	struct kl_ts_selector sel;
+	int64_t expires_s;   /* Expires, 300-43200 s */
+	int64_t max_results; /* MaxMediaPlaylistFragmentResults */
+};
+/* The request bodies of GetClip and GetHLSStreamingSessionURL: 0, or -1
+ * with err saying which field is wrong. */
+int kl_parse_clip_params(const struct json_value *body,
+			 struct kl_ts_selector *sel, char *err, size_t n);
+int kl_parse_hls_params(const struct json_value *body,
+			struct kl_hls_params *p, char *err, size_t n);
+/* The value of key in an URL query (percent-decoded) into out: 0, or -1 if
+ * absent, over n-1 bytes or badly encoded. */
+int kl_query_param(const char *query, const char *key, char *out, size_t n);
+
+/* MP4 made from Matroska held in memory (mp4_remux.c). */
+struct kl_mp4 {
+	uint8_t *data;	 /* malloc'd */
+	size_t len;
+	size_t init_len; /* fragmented: ftyp+moov, then moof+mdat */
+	size_t samples;
+};
+int kl_mp4_remux(const void *mkv, size_t mkv_len, bool fragmented,
+		 struct kl_mp4 *out, char *err, size_t errn);
+
+/* Stored fragments for playback (playback.c). The fragments whose start
+ * time is within [from, to], from the oldest, at most max: how many were
+ * put in out; *more if more matched. */
+size_t kl_select_fragments(struct kl_server *srv, struct kl_stream *st,
+			   const struct kl_ts_selector *sel, size_t max,
+			   struct kl_fragment *out, bool *more);
+/* The stream header of fs[0] and the Clusters of fs[0..n) as one Matroska
+ * Segment in out. 0; -1 with err (e.g. a header/CPD change inside); with
+ * max_bytes > 0 stops before the fragment that would pass it (*used says
+ * how many went in). Fragments deleted meanwhile are left out. */
+int kl_build_mkv(const struct kl_stream *st, const struct kl_fragment *fs,
+		 size_t n, int64_t max_bytes, struct strbuf *out,
+		 size_t *used, char *err, size_t errn);
+/* A whole response with a body of its own type. */
+int kl_send_body(struct kl_conn *c, const char *content_type,
+		 const void *data, size_t len);
+int kl_get_clip(struct kl_server *srv, struct kl_conn *c,
+		struct kl_request *r);
+int kl_get_hls_session_url(struct kl_server *srv, struct kl_conn *c,
+			   struct kl_request *r);
+/* GET /hls/v1/...: the session's playlists and fragments (no SigV4: the
+ * SessionToken in the URL is the credential). */
+int kl_hls_get(struct kl_server *srv, struct kl_conn *c,
+	       struct kl_request *r);
 #endif

@@ -24,11 +24,13 @@ void kl_log(const char *fmt, ...)
 
 /* Where the value of a security token starts in text at p, or NULL: a
  * canonical request's header line "x-amz-security-token:" or a query
- * parameter "X-Amz-Security-Token=". */
+ * parameter "X-Amz-Security-Token=", or an HLS URL's "SessionToken=" (the
+ * credential of a playback session). */
 static const char *token_value(const char *p)
 {
 	static const char *const names[] = {"x-amz-security-token:",
-					    "x-amz-security-token="};
+					    "x-amz-security-token=",
+					    "sessiontoken="};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (!strncasecmp(p, names[i], strlen(names[i])))
 			return p + strlen(names[i]);

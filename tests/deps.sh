@@ -25,7 +25,8 @@ PKGS=(
 	build-essential pkg-config clang clang-format libclang-rt-14-dev
 	libinih-dev libssl-dev libcurl4-openssl-dev libck-dev
 	# media libraries and tools
-	libx264-dev x264 ffmpeg libavcodec-dev libavutil-dev libswscale-dev
+	libx264-dev x264 ffmpeg libavcodec-dev libavformat-dev libavutil-dev
+	libswscale-dev
 	libturbojpeg0-dev libpng-dev libomxil-bellagio-dev libcamera-dev v4l-utils
 	libfreetype-dev fonts-dejavu-core
 	mkvtoolnix gstreamer1.0-tools gstreamer1.0-plugins-base

@@ -7,4 +7,7 @@ fuzz_kvs_local_SRCS := kvs-local/log.c kvs-local/conn.c kvs-local/reply.c \
 	kvs-local/http_parse.c common/http_head.c kvs-local/mkv_stream.c \
 	kvs-local/sigv4_chunked.c common/json.c common/sigv4.c \
 	common/strbuf.c common/ebml.c kvs-local/edge.c kvs-local/edge_store.c \
-	kvs-local/edge_state.c common/edge_config.c common/quartz_cron.c
+	kvs-local/edge_state.c common/edge_config.c common/quartz_cron.c \
+	kvs-local/playback.c kvs-local/playback_params.c kvs-local/hls.c \
+	kvs-local/mp4_remux.c
+fuzz_kvs_local_LIBS := -DKL_HAVE_AVFORMAT -lavformat -lavcodec -lavutil

@@ -7,3 +7,6 @@ test_kvs_local_edge_SRCS := kvs-local/log.c kvs-local/conn.c kvs-local/reply.c \
 	kvs-local/http_parse.c common/http_head.c kvs-local/mkv_stream.c \
 	kvs-local/sigv4_chunked.c kvs-local/edge.c kvs-local/edge_store.c \
 	kvs-local/edge_state.c
+test_kvs_local_edge_SRCS += kvs-local/playback.c kvs-local/playback_params.c \
+	kvs-local/hls.c kvs-local/mp4_remux.c
+test_kvs_local_edge_LIBS += $(KVSLOCAL_LIBS)
