@@ -235,7 +235,7 @@ cross-test:
 # and HTTP, built with -fsanitize=alignment (aborts on the first misaligned
 # load or store).
 ALIGN_E2E ?= testsrc_filesink mkv record rtsp_tcp_udp kvs_stream kvs_local_putmedia \
-	s3_sigv4 image_h264 x264
+	s3_sigv4 image_h264 x264 hevc
 # (test-deps: TEST_DEPS expanded by the sub-make, with its own BUILD.)
 .PHONY: align-check test-deps
 test-deps: $(TEST_DEPS)

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# H.265 end to end: a libx265 Annex-B stream made here by ffmpeg through
+# filesrc (format = h265) -> mkv -> filesink, record, and kvs to kvs-local.
+# Each Matroska file is checked by independent tools: mkvinfo parses it and
+# names V_MPEGH/ISO/HEVC, ffprobe sees an hevc track with every packet,
+# ffmpeg decodes the same pictures bit for bit as from the source stream
+# (framemd5), gst-discoverer-1.0 accepts it as H.265, there is one cluster
+# per IRAP picture, each opened by a key block; GetMedia from kvs-local
+# gives the same pictures back, one fragment per GOP.
+source "$VPIPE_TOP/tests/lib.sh"
+need ffmpeg ffprobe mkvinfo gst-discoverer-1.0
+ffmpeg -hide_banner -encoders 2>/dev/null | grep -q libx265 || skip "ffmpeg has no libx265"
+
+# 4 s at 25 fps, an IDR picture every second, no B-frames.
+ffmpeg -v error -y -f lavfi -i testsrc=size=320x240:rate=25 -t 4 \
+	-c:v libx265 -preset ultrafast -pix_fmt yuv420p \
+	-x265-params log-level=error:keyint=25:min-keyint=25:scenecut=0:bframes=0 \
+	"$T/in.h265"
+pictures() { ffmpeg -v error -i "$1" -map 0:v -vsync passthrough -f framemd5 - | grep -v '^#' | awk -F, '{print $NF}'; }
+packets() { ffprobe -v error -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$1"; }
+pictures "$T/in.h265" >"$T/in.md5"
+expect_eq "source pictures" "$(wc -l <"$T/in.md5")" 100
+
+src() { printf '[src]\nmodule = filesrc\nlocation = %s\nformat = h265\nframerate = 25\n\n[mux]\nmodule = mkv\ninput = src\n\n' "$T/in.h265"; }
+
+# check FILE: the independent tools on one Matroska file of the whole stream
+check() {
+	local f=$1
+	mkvinfo -v "$f" >"$T/info" 2>&1 || { tail "$T/info"; fail "mkvinfo rejects $f"; }
+	expect_grep "Codec ID: V_MPEGH/ISO/HEVC" "$T/info"
+	expect_grep "Codec's private data: size" "$T/info"
+	expect_eq "codec" "$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$f")" hevc
+	expect_eq "size" "$(ffprobe -v error -show_entries stream=width,height -of csv=p=0 "$f")" "320,240"
+	expect_eq "packets" "$(packets "$f")" 100
+	pictures "$f" >"$T/out.md5"
+	cmp -s "$T/in.md5" "$T/out.md5" || fail "$f: decoded pictures differ from the source's"
+	echo "ok: $f: 100 decoded pictures identical to the source's (framemd5)"
+	gst-discoverer-1.0 "$f" >"$T/gst" 2>&1 || { cat "$T/gst"; fail "gst-discoverer rejects $f"; }
+	expect_grep "H.265" "$T/gst"
+	/usr/bin/python3 - "$T/info" <<'PY' || fail "$f: cluster structure"
+import re, sys
+clusters, expect_key = 0, False
+for line in open(sys.argv[1]):
+    if 'Cluster timestamp' in line:
+        clusters, expect_key = clusters + 1, True
+    elif 'Simple block' in line:
+        if expect_key and 'key' not in line.split('track')[0]:
+            sys.exit('cluster %d starts with a non-key block' % clusters)
+        expect_key = False
+if clusters != 4:
+    sys.exit('%d clusters, want 4 (one per IRAP picture)' % clusters)
+print('ok: 4 clusters, one per IRAP picture, each opened by a key frame')
+PY
+}
+
+echo "== filesrc -> mkv -> filesink"
+{ src; printf '[out]\nmodule = filesink\ninput = mux\nlocation = %s\n' "$T/out.mkv"; } >"$T/file.ini"
+"$VPIPE" run "$T/file.ini" >"$T/file.log" 2>&1 || { cat "$T/file.log"; fail "vpipe run failed"; }
+check "$T/out.mkv"
+# the hvcC is the one ffmpeg writes for the same stream
+ffmpeg -v error -y -i "$T/in.h265" -bsf:v setts=ts=N -c copy "$T/ref.mkv"
+cpd() { ffprobe -v error -show_data -show_streams "$1" | sed -n '/^extradata=/,/^extradata_size/p'; }
+[ "$(cpd "$T/out.mkv")" = "$(cpd "$T/ref.mkv")" ] || { cpd "$T/out.mkv"; cpd "$T/ref.mkv"; fail "hvcC differs from ffmpeg's"; }
+echo "ok: CodecPrivate (hvcC) byte-identical to ffmpeg's"
+
+echo "== filesrc -> mkv -> record"
+mkdir -p "$T/rec"
+{ src; printf '[rec]\nmodule = record\ninput = mux\nlocation = %s\n' "$T/rec"; } >"$T/rec.ini"
+"$VPIPE" run "$T/rec.ini" >"$T/rec.log" 2>&1 || { cat "$T/rec.log"; fail "vpipe run (record) failed"; }
+files=("$T"/rec/*.mkv)
+expect_eq "recorded files" "${#files[@]}" 1
+check "${files[0]}"
+
+echo "== filesrc -> mkv -> kvs (kvs-local) -> GetMedia"
+source "$VPIPE_TOP/tests/e2e/lib/kvs.sh"
+start_kvs_local http
+{
+	src
+	printf '[cloud]\nmodule = kvs\ninput = mux\nstream-name = hevc-cam\n'
+	printf 'endpoint = %s\nstop-stream-timeout = 20s\ncontent-type = video/h265\n' "$KL_URL"
+} >"$T/kvs.ini"
+"$VPIPE" run "$T/kvs.ini" >"$T/kvs.log" 2>&1 || { cat "$T/kvs.log"; fail "vpipe run (kvs) failed"; }
+expect_grep "every fragment acknowledged" "$T/kvs.log"
+if grep -q "content-type = " "$T/kvs.log"; then cat "$T/kvs.log"; fail "content-type warning"; fi
+expect_eq "stream media type" "$(timeout 30 aws kinesisvideo describe-stream --endpoint-url "$KL_URL" \
+	--stream-name hevc-cam --query StreamInfo.MediaType --output text)" video/h265
+get_media "$KL_URL" hevc-cam "$T/got.mkv"
+check "$T/got.mkv"
+echo PASS
