@@ -10,6 +10,7 @@
 #include "h265_au.h"
 #include "h265_hvcc.h"
 #include "h265_nal.h"
+#include "h265_order.h"
 #include "h265_params.h"
 #include "h265_split.h"
 

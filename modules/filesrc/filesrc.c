@@ -136,7 +136,8 @@ struct filesrc {
 	uint64_t decoded;
 	int64_t delay;
 	bool order_warned, delay_warned;
-	bool hevc; /* format h265: H.265 access units, pts = dts */
+	bool hevc; /* format h265: H.265 access units */
+	struct h265_order *order265; /* its picture order counts */
 };
 
 static bool is_annexb(const struct filesrc_config *cfg)
@@ -275,7 +276,9 @@ static int filesrc_start(void *state)
 			return -1;
 		h264_order_free(s->order);
 		s->order = h264_order_new();
-		if (!s->order) {
+		h265_order_free(s->order265);
+		s->order265 = s->hevc ? h265_order_new() : NULL;
+		if (!s->order || (s->hevc && !s->order265)) {
 			vpipe_error(s->node, "out of memory");
 			return -1;
 		}
@@ -436,9 +439,11 @@ static void order_au(struct filesrc *s, const struct h264_au *au,
 {
 	struct h264_order_pic pic;
 	char err[200];
-	if (h264_order_picture(s->order, au->data, au->size, &pic, err,
-			       sizeof(err)) < 0 &&
-	    !s->order_warned) {
+	int r = s->hevc ? h265_order_picture(s->order265, au->data, au->size,
+					     &pic, err, sizeof(err))
+			: h264_order_picture(s->order, au->data, au->size,
+					     &pic, err, sizeof(err));
+	if (r < 0 && !s->order_warned) {
 		s->order_warned = true;
 		vpipe_warn(
 		    s->node,
@@ -492,9 +497,8 @@ static void drop_pending(struct filesrc *s)
 	}
 }
 
-/* H.265: key frames are IRAP pictures; pts = dts, as picture order
- * counts are not computed for H.265 yet (a stream with B-frames gets pts
- * in decoding order, and is told so). */
+/* H.265: key frames are IRAP pictures; pts from picture order counts as
+ * for H.264 (common/h265_order.c). */
 static void take_au_h265(struct filesrc *s, const struct h264_au *au)
 {
 	struct h265_au_info info;
@@ -523,19 +527,9 @@ static void take_au_h265(struct filesrc *s, const struct h264_au *au)
 			continue;
 		s->fmt.width = sps.width;
 		s->fmt.height = sps.height;
-		if (sps.max_num_reorder_pics > 0 && !s->order_warned) {
-			s->order_warned = true;
-			vpipe_warn(s->node,
-				   "%s: the H.265 stream reorders pictures "
-				   "(B-frames): pts are given in decoding "
-				   "order, not display order",
-				   s->cfg->location);
-		}
 		break;
 	}
-	queue_au(s, au, flags);
-	pending_at(s, s->pend_count - 1)->display =
-	    (int64_t)pending_at(s, s->pend_count - 1)->decode;
+	order_au(s, au, flags);
 }
 
 static void take_au(struct filesrc *s, const struct h264_au *au)
@@ -672,6 +666,8 @@ static int produce_h264(struct filesrc *s)
 		return VPIPE_EOS;
 	s->eof = false;
 	h264_order_reset(s->order);
+	if (s->order265)
+		h265_order_reset(s->order265);
 	return new_splitter(s) == 0 && rewind_file(s) == 0 ? 0 : -1;
 }
 
@@ -692,6 +688,8 @@ static void filesrc_stop(void *state)
 	drop_pending(s);
 	h264_order_free(s->order);
 	s->order = NULL;
+	h265_order_free(s->order265);
+	s->order265 = NULL;
 	h264_au_splitter_free(s->splitter);
 	s->splitter = NULL;
 	chunk_unref(s->chunk); /* frames still in flight keep theirs */

@@ -5,7 +5,8 @@
 # names V_MPEGH/ISO/HEVC, ffprobe sees an hevc track with every packet,
 # ffmpeg decodes the same pictures bit for bit as from the source stream
 # (framemd5), gst-discoverer-1.0 accepts it as H.265, there is one cluster
-# per IRAP picture, each opened by a key block; GetMedia from kvs-local
+# per IRAP picture, each opened by a key block; with B-frames the pts follow
+# the picture order counts; GetMedia from kvs-local
 # gives the same pictures back, one fragment per GOP.
 source "$VPIPE_TOP/tests/lib.sh"
 need ffmpeg ffprobe mkvinfo gst-discoverer-1.0
@@ -62,6 +63,35 @@ ffmpeg -v error -y -i "$T/in.h265" -bsf:v setts=ts=N -c copy "$T/ref.mkv"
 cpd() { ffprobe -v error -show_data -show_streams "$1" | sed -n '/^extradata=/,/^extradata_size/p'; }
 [ "$(cpd "$T/out.mkv")" = "$(cpd "$T/ref.mkv")" ] || { cpd "$T/out.mkv"; cpd "$T/ref.mkv"; fail "hvcC differs from ffmpeg's"; }
 echo "ok: CodecPrivate (hvcC) byte-identical to ffmpeg's"
+
+echo "== B-frames: pts from picture order counts"
+ffmpeg -v error -y -f lavfi -i testsrc=size=320x240:rate=25 -t 2 \
+	-c:v libx265 -preset ultrafast -pix_fmt yuv420p \
+	-x265-params log-level=error:keyint=25:min-keyint=25:scenecut=0:bframes=3:b-pyramid=1 \
+	"$T/b.h265"
+printf '[src]\nmodule = filesrc\nlocation = %s\nformat = h265\nframerate = 25\n\n[mux]\nmodule = mkv\ninput = src\n\n[out]\nmodule = filesink\ninput = mux\nlocation = %s\n' \
+	"$T/b.h265" "$T/b.mkv" >"$T/b.ini"
+"$VPIPE" run "$T/b.ini" >"$T/b.log" 2>&1 || { cat "$T/b.log"; fail "vpipe run (B-frames) failed"; }
+pictures "$T/b.h265" >"$T/b.in.md5"
+pictures "$T/b.mkv" >"$T/b.out.md5"
+cmp -s "$T/b.in.md5" "$T/b.out.md5" || fail "B-frames: decoded pictures differ"
+# Pictures come out of the decoder in display order: their pts must step
+# by one frame (40 ms), and the packets' dts never go back.
+ffprobe -v error -show_entries frame=pts_time -of csv=p=0 "$T/b.mkv" >"$T/b.pts"
+ffprobe -v error -show_entries packet=dts_time -of csv=p=0 "$T/b.mkv" >"$T/b.dts"
+/usr/bin/python3 - "$T/b.pts" "$T/b.dts" <<'PY' || fail "B-frames: timestamps"
+import sys
+import re
+def times(path):  # csv with empty fields and N/A (Matroska has no dts)
+    return [float(x) for x in re.split(r'[\s,]+', open(path).read()) if x not in ('', 'N/A')]
+pts, dts = times(sys.argv[1]), times(sys.argv[2])
+steps = {round(b - a, 3) for a, b in zip(pts, pts[1:])}
+if len(pts) != 50 or steps != {0.04}:
+    sys.exit('%d pictures, pts steps in display order %s (want 50, {0.04})' % (len(pts), steps))
+if any(b < a for a, b in zip(dts, dts[1:])):
+    sys.exit('dts go back: %s' % dts)
+print('ok: 50 pictures, pts 40 ms apart in display order, dts monotonic')
+PY
 
 echo "== filesrc -> mkv -> record"
 mkdir -p "$T/rec"

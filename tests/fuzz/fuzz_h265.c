@@ -1,7 +1,8 @@
 /* libFuzzer target: the H.265 parameter-set parsers (VPS, SPS, PPS), the
  * hvcC builder, the access-unit inspector and the streaming splitter, on
- * arbitrary bytes. The first byte picks the splitter's chunk size; each
- * NAL unit is also offered to every parameter-set parser as it stands. */
+ * arbitrary bytes, and the picture order counts of each access unit. The first
+ * byte picks the splitter's chunk size; each NAL unit is also offered to every
+ * parameter-set parser as it stands. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,15 @@ static void parse_all(const uint8_t *nal, size_t n)
 	h265_parse_pps(nal, n, &pps, err, sizeof(err));
 }
 
+static struct h265_order *order;
+
 static void inspect(const uint8_t *au, size_t n)
 {
 	char err[160];
+	struct h264_order_pic pic;
+	if (h265_order_picture(order, au, n, &pic, err, sizeof(err)) == 0 &&
+	    (pic.reorder < 0 || pic.reorder > H264_MAX_REORDER))
+		abort();
 	struct h265_au_info info;
 	h265_au_info(au, n, &info, err, sizeof(err));
 	struct h265_param_sets ps;
@@ -46,6 +53,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t chunk = (size_t)data[0] + 1;
 	data++, size--;
 	parse_all(data, size);
+	if (!order)
+		order = h265_order_new();
+	h265_order_reset(order);
 	struct h264_au_splitter *s = h265_au_splitter_new(1 << 20);
 	struct h264_au au;
 	for (size_t off = 0;; off += chunk) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/h264.h"
+#include "common/h264_order.h"
 #include "common/h265.h"
 #include "tests/unit/check.h"
 
@@ -221,6 +222,73 @@ static void test_broken(void)
 	CHECK(h265_parse_nal_header(tid0, 2, &h) < 0);
 }
 
+/* Display order from picture order counts (h265_order + the reorder
+ * buffer) against ffmpeg's decoder: ffprobe lists the decoded frames in
+ * display order with the byte offset of their access unit. */
+static void test_display_order(const char *name)
+{
+	char path[256], cmd[512];
+	snprintf(path, sizeof(path), "%s/%s.h265", dir, name);
+	size_t len;
+	uint8_t *s = read_file(path, &len);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	enum { MAX = 256 };
+	static uint64_t offset[MAX], display[MAX];
+	unsigned n = 0;
+	struct h265_order *o = h265_order_new();
+	struct h264_reorder r;
+	h264_reorder_init(&r);
+	struct h264_reorder_out out[H264_REORDER_MAX_OUT];
+	struct h264_au_splitter *sp = h265_au_splitter_new(1 << 22);
+	h264_au_splitter_push(sp, s, len);
+	h264_au_splitter_finish(sp);
+	struct h264_au au;
+	unsigned got = 0;
+	while (h264_au_splitter_next(sp, &au) > 0 && n < MAX) {
+		struct h264_order_pic pic;
+		char err[160];
+		CHECK(h265_order_picture(o, au.data, au.size, &pic, err,
+					 sizeof(err)) == 0);
+		offset[n++] = au.stream_offset;
+		unsigned k = h264_reorder_push(
+		    &r, &pic,
+		    pic.reorder >= 0 ? (unsigned)pic.reorder : pic.dpb, out,
+		    NULL);
+		for (unsigned i = 0; i < k; i++, got++)
+			display[out[i].display_index] =
+			    offset[out[i].decode_index];
+	}
+	unsigned k = h264_reorder_flush(&r, out);
+	for (unsigned i = 0; i < k; i++, got++)
+		display[out[i].display_index] = offset[out[i].decode_index];
+	CHECK_EQ_INT(got, n);
+	snprintf(cmd, sizeof(cmd),
+		 "ffprobe -v error -show_entries frame=pkt_pos -of csv=p=0 %s",
+		 path);
+	FILE *p = popen(cmd, "r");
+	unsigned i = 0, mismatches = 0;
+	char line[128];
+	while (p && fgets(line, sizeof(line), p)) {
+		if (line[0] < '0' || line[0] > '9')
+			continue; /* side data lines */
+		unsigned long long pos = strtoull(line, NULL, 10);
+		/* ffmpeg's offset is that of 00 00 01; ours includes the
+		 * leading zero of a 4-byte start code */
+		if (i < n && display[i] != pos && display[i] + 1 != pos)
+			mismatches++;
+		i++;
+	}
+	if (p)
+		pclose(p);
+	CHECK_EQ_INT(i, n);
+	CHECK_EQ_INT(mismatches, 0);
+	h264_au_splitter_free(sp);
+	h265_order_free(o);
+	free(s);
+}
+
 int main(void)
 {
 	test_broken();
@@ -236,6 +304,10 @@ int main(void)
 	test_stream("slices", "640x360", 640, 360, 10, 5, "slices=4:aud=1");
 	test_stream("bframes", "352x288", 352, 288, 20, 10,
 		    "bframes=3:repeat-headers=1");
+	test_display_order("bframes");
+	test_stream("pyramid", "320x240", 320, 240, 40, 20,
+		    "bframes=4:b-pyramid=1:b-adapt=2");
+	test_display_order("pyramid");
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
