@@ -116,4 +116,8 @@ expect_eq "stream media type" "$(timeout 30 aws kinesisvideo describe-stream --e
 	--stream-name hevc-cam --query StreamInfo.MediaType --output text)" video/h265
 get_media "$KL_URL" hevc-cam "$T/got.mkv"
 check "$T/got.mkv"
+# content-type left at its default (video/h264): said, naming the fix
+sed -e 's/hevc-cam/hevc-cam2/' -e '/^content-type/d' "$T/kvs.ini" >"$T/kvs2.ini"
+"$VPIPE" run "$T/kvs2.ini" >"$T/kvs2.log" 2>&1 || { cat "$T/kvs2.log"; fail "vpipe run (kvs, default content-type) failed"; }
+expect_grep "the stream is video/h265 but content-type .* is video/h264: set content-type = video/h265" "$T/kvs2.log"
 echo PASS
