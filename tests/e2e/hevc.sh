@@ -6,7 +6,8 @@
 # ffmpeg decodes the same pictures bit for bit as from the source stream
 # (framemd5), gst-discoverer-1.0 accepts it as H.265, there is one cluster
 # per IRAP picture, each opened by a key block; with B-frames the pts follow
-# the picture order counts; image decodes IRAP pictures; GetMedia from kvs-local
+# the picture order counts; image decodes IRAP pictures; an H.264 chain runs
+# beside an H.265 one in one graph; GetMedia from kvs-local
 # gives the same pictures back, one fragment per GOP.
 source "$VPIPE_TOP/tests/lib.sh"
 need ffmpeg ffprobe mkvinfo gst-discoverer-1.0
@@ -111,6 +112,23 @@ for i in 0 1 2 3; do
 	[ "${p:-0}" -ge 40 ] || fail "picture $i: PSNR ${p:-?} dB against ffmpeg's decode of frame $((i * 25))"
 done
 echo "ok: 4 pictures, each the IRAP picture ffmpeg decodes (PSNR >= 40 dB)"
+
+echo "== mixed codecs: an H.264 and an H.265 chain side by side in one graph"
+ffmpeg -v error -y -f lavfi -i testsrc2=size=320x240:rate=25 -t 4 -c:v libx264 \
+	-preset ultrafast -g 25 -keyint_min 25 -sc_threshold 0 -bf 0 -pix_fmt yuv420p "$T/in.h264"
+{
+	src
+	printf '[out]\nmodule = filesink\ninput = mux\nlocation = %s\n\n' "$T/mix265.mkv"
+	printf '[src4]\nmodule = filesrc\nlocation = %s\nformat = h264\nframerate = 25\n\n' "$T/in.h264"
+	printf '[mux4]\nmodule = mkv\ninput = src4\n\n[out4]\nmodule = filesink\ninput = mux4\nlocation = %s\n' "$T/mix264.mkv"
+} >"$T/mix.ini"
+"$VPIPE" run "$T/mix.ini" >"$T/mix.log" 2>&1 || { cat "$T/mix.log"; fail "vpipe run (mixed codecs) failed"; }
+check "$T/mix265.mkv"
+expect_eq "H.264 chain codec" "$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$T/mix264.mkv")" h264
+pictures "$T/in.h264" >"$T/in264.md5"
+pictures "$T/mix264.mkv" >"$T/mix264.md5"
+cmp -s "$T/in264.md5" "$T/mix264.md5" || fail "mixed: H.264 pictures differ"
+echo "ok: H.264 chain: $(wc -l <"$T/mix264.md5") pictures identical (framemd5)"
 
 echo "== filesrc -> mkv -> record"
 mkdir -p "$T/rec"
