@@ -268,7 +268,7 @@ cross-test:
 # load or store).
 ALIGN_E2E ?= testsrc_filesink mkv record rtsp_tcp_udp kvs_stream kvs_local_putmedia \
 	kvs_local_playback \
-	s3_sigv4 image_h264 x264
+	s3_sigv4 image_h264 x264 hevc rtsp_h265
 # (test-deps: TEST_DEPS expanded by the sub-make, with its own BUILD.)
 .PHONY: align-check test-deps
 test-deps: $(TEST_DEPS)
@@ -302,7 +302,7 @@ TSAN_TESTS ?= test_ring test_pool test_sched test_backoff test_v4l2 test_harness
 	kvs_local_stress kvs_local_putmedia kvs_local_retention kvs_local_hostile \
 	kvs_local_playback \
 	v4l2_capture v4l2_h264 v4l2_unplug v4l2m2m v4l2m2m_dmabuf omx \
-	s3_outage image_h264 mkv record rtsp_reconnect
+	s3_outage image_h264 mkv record rtsp_reconnect hevc rtsp_h265
 # Both stages run even when the first fails, so one run shows both results.
 check:
 	$(MAKE) BUILD=build-asan SAN=address,undefined OPT=-O1 test-deps

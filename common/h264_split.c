@@ -32,14 +32,31 @@ struct h264_au_splitter {
 
 	uint64_t index;
 	char err[200];
+	const struct annexb_au_rules *rules;
 };
+
+static bool starts_new_au(const uint8_t *nal, size_t avail);
+static bool h264_is_vcl(const uint8_t *nal)
+{
+	return h264_nal_is_vcl(nal[0] & 0x1f);
+}
+static const struct annexb_au_rules h264_rules = {starts_new_au, h264_is_vcl};
+
+struct h264_au_splitter *
+annexb_au_splitter_new(size_t max_au_bytes,
+		       const struct annexb_au_rules *rules)
+{
+	struct h264_au_splitter *s = calloc(1, sizeof(*s));
+	if (s) {
+		s->max_au = max_au_bytes ? max_au_bytes : 16u << 20;
+		s->rules = rules;
+	}
+	return s;
+}
 
 struct h264_au_splitter *h264_au_splitter_new(size_t max_au_bytes)
 {
-	struct h264_au_splitter *s = calloc(1, sizeof(*s));
-	if (s)
-		s->max_au = max_au_bytes ? max_au_bytes : 16u << 20;
-	return s;
+	return annexb_au_splitter_new(max_au_bytes, &h264_rules);
 }
 
 void h264_au_splitter_free(struct h264_au_splitter *s)
@@ -232,7 +249,7 @@ static int splitter_classify(struct h264_au_splitter *s, size_t nal_end,
 		return 0;
 	s->nal_bad = nal[0] & 0x80;
 	bool boundary =
-	    s->nal_bad || (s->au_has_vcl && starts_new_au(nal, avail));
+	    s->nal_bad || (s->au_has_vcl && s->rules->starts_new_au(nal, avail));
 	if (boundary && s->au_open)
 		return splitter_emit(s, s->nal_start, au);
 	return 0;
@@ -252,14 +269,14 @@ static int splitter_close_nal(struct h264_au_splitter *s, size_t end)
 		return splitter_error(
 		    s,
 		    "byte %llu: NAL unit with forbidden_zero_bit "
-		    "set (not H.264?), %zu bytes dropped",
+		    "set (not H.264/H.265?), %zu bytes dropped",
 		    (unsigned long long)off, end - s->nal_start);
 	}
 	if (!s->au_open) {
 		s->au_open = true;
 		s->au_start = s->nal_start;
 	}
-	if (h264_nal_is_vcl(s->buf[s->nal_hdr] & 0x1f))
+	if (s->rules->is_vcl(s->buf + s->nal_hdr))
 		s->au_has_vcl = true;
 	return 0;
 }

@@ -38,6 +38,18 @@ struct h264_au {
 };
 
 struct h264_au_splitter *h264_au_splitter_new(size_t max_au_bytes);
+
+/* The codec-specific part of splitting, for other Annex-B codecs (H.265:
+ * h265_split.h): does the NAL unit at nal (avail bytes of it seen, at
+ * least 24 or all of it) begin a new access unit after one holding a
+ * picture, and is it picture data (VCL)? */
+struct annexb_au_rules {
+	bool (*starts_new_au)(const uint8_t *nal, size_t avail);
+	bool (*is_vcl)(const uint8_t *nal);
+};
+struct h264_au_splitter *
+annexb_au_splitter_new(size_t max_au_bytes,
+		       const struct annexb_au_rules *rules);
 void h264_au_splitter_free(struct h264_au_splitter *s);
 /* Returns 0, or -1 when out of memory. */
 int h264_au_splitter_push(struct h264_au_splitter *s, const uint8_t *data,

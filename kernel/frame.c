@@ -384,6 +384,8 @@ const char *vpipe_fourcc_name(uint32_t fourcc)
 		return "mjpeg";
 	case VPIPE_FOURCC_H264:
 		return "h264";
+	case VPIPE_FOURCC_H265:
+		return "h265";
 	default:
 		return "????";
 	}
@@ -396,6 +398,8 @@ const char *vpipe_media_name(uint32_t media)
 		return "raw video";
 	case VPIPE_MEDIA_H264:
 		return "h264";
+	case VPIPE_MEDIA_H265:
+		return "h265";
 	case VPIPE_MEDIA_MKV:
 		return "matroska";
 	case VPIPE_MEDIA_JPEG:

@@ -319,7 +319,7 @@ static void describe_media(uint32_t mask, char *buf, size_t len)
 		return;
 	}
 	mask &= ~(uint32_t)VPIPE_MEDIA_EVENT; /* events pass everywhere */
-	for (uint32_t bit = 1; bit <= VPIPE_MEDIA_EVENT; bit <<= 1)
+	for (uint32_t bit = 1; bit <= VPIPE_MEDIA_H265; bit <<= 1)
 		if (mask & bit)
 			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
 				 buf[0] ? " or " : "", vpipe_media_name(bit));

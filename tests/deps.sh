@@ -30,7 +30,7 @@ PKGS=(
 	libturbojpeg0-dev libpng-dev libomxil-bellagio-dev libcamera-dev v4l-utils
 	libfreetype-dev fonts-dejavu-core
 	mkvtoolnix gstreamer1.0-tools gstreamer1.0-plugins-base
-	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad
 	gstreamer1.0-plugins-base-apps gstreamer1.0-libav gstreamer1.0-x
 	# test peers
 	python3 python3-gi gir1.2-gst-rtsp-server-1.0 python3-botocore awscli

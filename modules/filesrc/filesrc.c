@@ -1,5 +1,6 @@
-/* filesrc: reads a file of raw video frames or an H.264 Annex-B elementary
- * stream (split into access units), with timestamps at a given frame rate. */
+/* filesrc: reads a file of raw video frames or an H.264 or H.265 Annex-B
+ * elementary stream (split into access units), with timestamps at a given
+ * frame rate. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,9 +14,11 @@
 
 #include "h264.h"
 #include "h264_order.h"
+#include "h265.h"
 
-enum { FMT_I420, FMT_NV12, FMT_YUYV, FMT_H264 };
-static const char *const formats[] = {"i420", "nv12", "yuyv", "h264", NULL};
+enum { FMT_I420, FMT_NV12, FMT_YUYV, FMT_H264, FMT_H265 };
+static const char *const formats[] = {"i420", "nv12", "yuyv",
+				      "h264", "h265", NULL};
 
 struct filesrc_config {
 	const char *location;
@@ -31,8 +34,8 @@ static const struct vpipe_param params[] = {
     VPIPE_P_PATH("location", struct filesrc_config, location, NULL,
 		 VPIPE_PARAM_REQUIRED, "file to read"),
     VPIPE_P_ENUM("format", struct filesrc_config, format, "h264", formats,
-		 "what the file holds: raw frames or an H.264 Annex-B "
-		 "stream"),
+		 "what the file holds: raw frames or an H.264 or H.265 "
+		 "Annex-B stream"),
     VPIPE_P_INT("width", struct filesrc_config, width, "0", 0, 7680,
 		"raw formats: picture width (required for raw)"),
     VPIPE_P_INT("height", struct filesrc_config, height, "0", 0, 4320,
@@ -133,7 +136,14 @@ struct filesrc {
 	uint64_t decoded;
 	int64_t delay;
 	bool order_warned, delay_warned;
+	bool hevc; /* format h265: H.265 access units */
+	struct h265_order *order265; /* its picture order counts */
 };
+
+static bool is_annexb(const struct filesrc_config *cfg)
+{
+	return cfg->format == FMT_H264 || cfg->format == FMT_H265;
+}
 
 static int filesrc_create(struct vpipe_node *node, const void *config,
 			  void **state)
@@ -146,8 +156,10 @@ static int filesrc_create(struct vpipe_node *node, const void *config,
 	s->cfg = config;
 	s->fd = -1;
 	s->frame_ns = (int64_t)(1e9 / cfg->framerate + 0.5);
-	if (cfg->format == FMT_H264) {
-		vpipe_node_set_output_media(node, 0, VPIPE_MEDIA_H264);
+	s->hevc = cfg->format == FMT_H265;
+	if (is_annexb(cfg)) {
+		vpipe_node_set_output_media(
+		    node, 0, s->hevc ? VPIPE_MEDIA_H265 : VPIPE_MEDIA_H264);
 		/* a frame in flight can pin the whole read chunk it wraps */
 		vpipe_node_set_pool(node, 0, CHUNK_BYTES);
 	} else {
@@ -192,7 +204,8 @@ static int next_chunk(struct filesrc *s)
 static int new_splitter(struct filesrc *s)
 {
 	h264_au_splitter_free(s->splitter);
-	s->splitter = h264_au_splitter_new(MAX_AU);
+	s->splitter = s->hevc ? h265_au_splitter_new(MAX_AU)
+			      : h264_au_splitter_new(MAX_AU);
 	if (!s->splitter) {
 		vpipe_error(s->node, "out of memory");
 		return -1;
@@ -258,12 +271,14 @@ static int filesrc_start(void *state)
 	if (open_input(s))
 		return -1;
 	s->read_bytes = s->last_au_end = 0;
-	if (s->cfg->format == FMT_H264) {
+	if (is_annexb(s->cfg)) {
 		if (new_splitter(s))
 			return -1;
 		h264_order_free(s->order);
 		s->order = h264_order_new();
-		if (!s->order) {
+		h265_order_free(s->order265);
+		s->order265 = s->hevc ? h265_order_new() : NULL;
+		if (!s->order || (s->hevc && !s->order265)) {
 			vpipe_error(s->node, "out of memory");
 			return -1;
 		}
@@ -400,24 +415,11 @@ static void update_delay(struct filesrc *s, const struct h264_order_pic *pic,
 	s->delay = want;
 }
 
-/* Queue an access unit (decoding order) and run its picture through the
- * reorder buffer. */
-static void order_au(struct filesrc *s, const struct h264_au *au,
+/* Queue an access unit in decoding order; its display position is not
+ * known yet. */
+static void queue_au(struct filesrc *s, const struct h264_au *au,
 		     uint32_t flags)
 {
-	struct h264_order_pic pic;
-	char err[200];
-	if (h264_order_picture(s->order, au->data, au->size, &pic, err,
-			       sizeof(err)) < 0 &&
-	    !s->order_warned) {
-		s->order_warned = true;
-		vpipe_warn(
-		    s->node,
-		    "%s: byte %llu: picture order unknown (%s): taken in "
-		    "decoding order",
-		    s->cfg->location, (unsigned long long)au->stream_offset,
-		    err);
-	}
 	struct pending *p = pending_at(s, s->pend_count++);
 	atomic_fetch_add_explicit(&s->chunk->refs, 1, memory_order_relaxed);
 	*p = (struct pending){.data = au->data,
@@ -428,6 +430,29 @@ static void order_au(struct filesrc *s, const struct h264_au *au,
 			      .height = s->fmt.height,
 			      .decode = s->decoded++,
 			      .display = -1};
+}
+
+/* Queue an access unit (decoding order) and run its picture through the
+ * reorder buffer. */
+static void order_au(struct filesrc *s, const struct h264_au *au,
+		     uint32_t flags)
+{
+	struct h264_order_pic pic;
+	char err[200];
+	int r = s->hevc ? h265_order_picture(s->order265, au->data, au->size,
+					     &pic, err, sizeof(err))
+			: h264_order_picture(s->order, au->data, au->size,
+					     &pic, err, sizeof(err));
+	if (r < 0 && !s->order_warned) {
+		s->order_warned = true;
+		vpipe_warn(
+		    s->node,
+		    "%s: byte %llu: picture order unknown (%s): taken in "
+		    "decoding order",
+		    s->cfg->location, (unsigned long long)au->stream_offset,
+		    err);
+	}
+	queue_au(s, au, flags);
 	unsigned capacity = pic.reorder >= 0 ? (unsigned)pic.reorder : pic.dpb;
 	struct h264_reorder_out out[H264_REORDER_MAX_OUT];
 	unsigned depth = 0;
@@ -453,10 +478,10 @@ static int emit_pending(struct filesrc *s)
 		chunk_unref(p.chunk);
 		return 1;
 	}
-	f->media = VPIPE_MEDIA_H264;
+	f->media = s->hevc ? VPIPE_MEDIA_H265 : VPIPE_MEDIA_H264;
 	f->flags = p.flags;
 	f->fmt = s->fmt;
-	f->fmt.fourcc = VPIPE_FOURCC_H264;
+	f->fmt.fourcc = s->hevc ? VPIPE_FOURCC_H265 : VPIPE_FOURCC_H264;
 	f->fmt.width = p.width;
 	f->fmt.height = p.height;
 	emit(s, f, (int64_t)p.decode, p.display + s->delay);
@@ -472,8 +497,47 @@ static void drop_pending(struct filesrc *s)
 	}
 }
 
+/* H.265: key frames are IRAP pictures; pts from picture order counts as
+ * for H.264 (common/h265_order.c). */
+static void take_au_h265(struct filesrc *s, const struct h264_au *au)
+{
+	struct h265_au_info info;
+	char err[256];
+	if (h265_au_info(au->data, au->size, &info, err, sizeof(err)) < 0) {
+		vpipe_warn(s->node, "%s: byte %llu: %s: skipped",
+			   s->cfg->location,
+			   (unsigned long long)au->stream_offset, err);
+		s->need_key = true;
+		return;
+	}
+	if (s->need_key && !info.key)
+		return;
+	uint32_t flags = s->need_key ? VPIPE_FLAG_DISCONTINUITY : 0;
+	s->need_key = false;
+	flags |= info.key ? VPIPE_FLAG_KEY : 0;
+	flags |= info.has_vps && info.has_sps && info.has_pps
+		     ? VPIPE_FLAG_CODEC_CONFIG
+		     : 0;
+	for (unsigned i = 0; i < info.num_nals && i < H265_AU_MAX_NALS; i++) {
+		const struct h265_nal *nal = &info.nals[i];
+		struct h265_sps sps;
+		if (nal->type != H265_NAL_SPS ||
+		    h265_parse_sps(au->data + nal->offset, nal->size, &sps,
+				   NULL, 0))
+			continue;
+		s->fmt.width = sps.width;
+		s->fmt.height = sps.height;
+		break;
+	}
+	order_au(s, au, flags);
+}
+
 static void take_au(struct filesrc *s, const struct h264_au *au)
 {
+	if (s->hevc) {
+		take_au_h265(s, au);
+		return;
+	}
 	struct h264_au_info info;
 	char err[256];
 	/* The splitter has checked every NAL unit; only the ones before the
@@ -510,12 +574,14 @@ static int check_no_au(struct filesrc *s)
 	if (s->read_bytes - s->last_au_end <= NO_AU_LIMIT)
 		return 0;
 	vpipe_error(s->node,
-		    "%s: byte %llu: no H.264 access unit in the %llu MB "
-		    "after it (up to byte %llu): not an H.264 Annex-B stream? "
+		    "%s: byte %llu: no %s access unit in the %llu MB "
+		    "after it (up to byte %llu): not an %s Annex-B stream? "
 		    "(raw video needs format = i420, nv12 or yuyv)",
 		    s->cfg->location, (unsigned long long)s->last_au_end,
+		    s->hevc ? "H.265" : "H.264",
 		    (unsigned long long)(NO_AU_LIMIT >> 20),
-		    (unsigned long long)s->read_bytes);
+		    (unsigned long long)s->read_bytes,
+		    s->hevc ? "H.265" : "H.264");
 	return -1;
 }
 
@@ -600,6 +666,8 @@ static int produce_h264(struct filesrc *s)
 		return VPIPE_EOS;
 	s->eof = false;
 	h264_order_reset(s->order);
+	if (s->order265)
+		h265_order_reset(s->order265);
 	return new_splitter(s) == 0 && rewind_file(s) == 0 ? 0 : -1;
 }
 
@@ -608,7 +676,7 @@ static int filesrc_produce(void *state)
 	struct filesrc *s = state;
 	if (done(s))
 		return VPIPE_EOS;
-	return s->cfg->format == FMT_H264 ? produce_h264(s) : produce_raw(s);
+	return is_annexb(s->cfg) ? produce_h264(s) : produce_raw(s);
 }
 
 static void filesrc_stop(void *state)
@@ -620,6 +688,8 @@ static void filesrc_stop(void *state)
 	drop_pending(s);
 	h264_order_free(s->order);
 	s->order = NULL;
+	h265_order_free(s->order265);
+	s->order265 = NULL;
 	h264_au_splitter_free(s->splitter);
 	s->splitter = NULL;
 	chunk_unref(s->chunk); /* frames still in flight keep theirs */
@@ -633,7 +703,8 @@ static void filesrc_destroy(void *state)
 }
 
 static const struct vpipe_port outputs[] = {
-    {.name = "src", .media = VPIPE_MEDIA_RAW_VIDEO | VPIPE_MEDIA_H264},
+    {.name = "src",
+     .media = VPIPE_MEDIA_RAW_VIDEO | VPIPE_MEDIA_H264 | VPIPE_MEDIA_H265},
     {.name = NULL},
 };
 
@@ -642,8 +713,8 @@ VPIPE_MODULE = {
     .struct_size = sizeof(struct vpipe_module),
     .name = "filesrc",
     .version = "1.0",
-    .summary = "reads raw video frames or an H.264 Annex-B stream from a "
-	       "file",
+    .summary = "reads raw video frames or an H.264/H.265 Annex-B stream "
+	       "from a file",
     .outputs = outputs,
     .params = params,
     .config_size = sizeof(struct filesrc_config),

@@ -1,4 +1,4 @@
-/* H.264 key frames to pictures with libavcodec (see decode.h). */
+/* H.264 and H.265 key frames to pictures with libavcodec (see decode.h). */
 #include "decode.h"
 
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include <libavutil/log.h>
 
 #include "h264.h"
+#include "h265.h"
 
 #define MAX_PARAM_SETS_BYTES 4096
 
@@ -20,15 +21,49 @@ struct key_decoder {
 	/* The newest SPS and PPS NAL units, each with a 4-byte start code. */
 	uint8_t sps[MAX_PARAM_SETS_BYTES], pps[MAX_PARAM_SETS_BYTES];
 	size_t sps_len, pps_len;
+	bool hevc;			   /* H.265: also a VPS */
+	uint8_t vps[MAX_PARAM_SETS_BYTES]; /* H.265 only */
+	size_t vps_len;
 	uint8_t *buf; /* parameter sets + access unit + padding */
 	size_t buf_cap;
 };
 
-struct key_decoder *key_decoder_new(char *err, size_t errlen)
+/* What a NAL unit is to the key-frame decoder, in either codec. */
+enum nal_role { ROLE_OTHER, ROLE_VPS, ROLE_SPS, ROLE_PPS, ROLE_KEY, ROLE_SLICE };
+
+static enum nal_role nal_role(const struct key_decoder *d, const uint8_t *au,
+			      const struct h264_nal *nal)
 {
-	const AVCodec *codec = avcodec_find_decoder(AV_CODEC_ID_H264);
+	unsigned t = nal->type;
+	if (!d->hevc)
+		return t == H264_NAL_SPS   ? ROLE_SPS
+		       : t == H264_NAL_PPS ? ROLE_PPS
+		       : t == H264_NAL_IDR ? ROLE_KEY
+		       : h264_nal_is_vcl(t) ? ROLE_SLICE
+					    : ROLE_OTHER;
+	if (nal->size < 2)
+		return ROLE_OTHER;
+	t = h265_nal_type(au + nal->offset);
+	return t == H265_NAL_VPS	 ? ROLE_VPS
+	       : t == H265_NAL_SPS	 ? ROLE_SPS
+	       : t == H265_NAL_PPS	 ? ROLE_PPS
+	       : h265_nal_is_irap(t) ? ROLE_KEY
+	       : h265_nal_is_vcl(t)  ? ROLE_SLICE
+				     : ROLE_OTHER;
+}
+
+bool key_decoder_is_hevc(const struct key_decoder *d)
+{
+	return d->hevc;
+}
+
+struct key_decoder *key_decoder_new(bool hevc, char *err, size_t errlen)
+{
+	const AVCodec *codec =
+	    avcodec_find_decoder(hevc ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264);
 	if (!codec) {
-		snprintf(err, errlen, "libavcodec has no H.264 decoder");
+		snprintf(err, errlen, "libavcodec has no %s decoder",
+			 hevc ? "H.265" : "H.264");
 		return NULL;
 	}
 	/* The decoder's own messages would go to stderr unprefixed; its
@@ -37,6 +72,7 @@ struct key_decoder *key_decoder_new(char *err, size_t errlen)
 	struct key_decoder *d = calloc(1, sizeof(*d));
 	if (!d)
 		goto oom;
+	d->hevc = hevc;
 	d->ctx = avcodec_alloc_context3(codec);
 	d->pkt = av_packet_alloc();
 	d->frame = av_frame_alloc();
@@ -83,36 +119,42 @@ bool key_decoder_inspect(struct key_decoder *d, const uint8_t *au, size_t len)
 	struct h264_nal nal;
 	bool key = false;
 	while (h264_next_nal(au, len, &pos, &nal, NULL)) {
-		if (nal.type == H264_NAL_SPS)
+		enum nal_role role = nal_role(d, au, &nal);
+		if (role == ROLE_VPS)
+			keep(d->vps, &d->vps_len, au + nal.offset, nal.size);
+		else if (role == ROLE_SPS)
 			keep(d->sps, &d->sps_len, au + nal.offset, nal.size);
-		else if (nal.type == H264_NAL_PPS)
+		else if (role == ROLE_PPS)
 			keep(d->pps, &d->pps_len, au + nal.offset, nal.size);
-		else if (nal.type == H264_NAL_IDR)
-			key = true;
-		if (h264_nal_is_vcl(nal.type))
+		key = role == ROLE_KEY;
+		if (role == ROLE_KEY || role == ROLE_SLICE)
 			break; /* parameter sets come before the slices */
 	}
 	return key;
 }
 
-static bool has_param_sets(const uint8_t *au, size_t len)
+static bool has_param_sets(const struct key_decoder *d, const uint8_t *au,
+			   size_t len)
 {
 	size_t pos = 0;
 	struct h264_nal nal;
-	bool sps = false, pps = false;
-	while (h264_next_nal(au, len, &pos, &nal, NULL) &&
-	       !h264_nal_is_vcl(nal.type)) {
-		sps |= nal.type == H264_NAL_SPS;
-		pps |= nal.type == H264_NAL_PPS;
+	bool vps = !d->hevc, sps = false, pps = false;
+	while (h264_next_nal(au, len, &pos, &nal, NULL)) {
+		enum nal_role role = nal_role(d, au, &nal);
+		if (role == ROLE_KEY || role == ROLE_SLICE)
+			break;
+		vps |= role == ROLE_VPS;
+		sps |= role == ROLE_SPS;
+		pps |= role == ROLE_PPS;
 	}
-	return sps && pps;
+	return vps && sps && pps;
 }
 
 static int av_fail(int rc, const char *what, char *err, size_t errlen)
 {
 	char msg[AV_ERROR_MAX_STRING_SIZE];
 	av_strerror(rc, msg, sizeof(msg));
-	snprintf(err, errlen, "H.264 decoder: %s: %s", what, msg);
+	snprintf(err, errlen, "decoder: %s: %s", what, msg);
 	return -1;
 }
 
@@ -120,14 +162,14 @@ int key_decoder_decode(struct key_decoder *d, const uint8_t *au, size_t len,
 		       struct pic_src *src, char *err, size_t errlen)
 {
 	size_t pre = 0;
-	if (!has_param_sets(au, len)) {
-		if (!d->sps_len || !d->pps_len) {
+	if (!has_param_sets(d, au, len)) {
+		if (!d->sps_len || !d->pps_len || (d->hevc && !d->vps_len)) {
 			snprintf(err, errlen,
-				 "key frame without SPS/PPS and none seen "
-				 "before");
+				 "key frame without %s and none seen before",
+				 d->hevc ? "VPS/SPS/PPS" : "SPS/PPS");
 			return -1;
 		}
-		pre = d->sps_len + d->pps_len;
+		pre = d->vps_len + d->sps_len + d->pps_len;
 	}
 	size_t need = pre + len + AV_INPUT_BUFFER_PADDING_SIZE;
 	if (need > d->buf_cap) {
@@ -141,8 +183,9 @@ int key_decoder_decode(struct key_decoder *d, const uint8_t *au, size_t len,
 		d->buf_cap = need;
 	}
 	if (pre) {
-		memcpy(d->buf, d->sps, d->sps_len);
-		memcpy(d->buf + d->sps_len, d->pps, d->pps_len);
+		memcpy(d->buf, d->vps, d->vps_len); /* 0 bytes for H.264 */
+		memcpy(d->buf + d->vps_len, d->sps, d->sps_len);
+		memcpy(d->buf + d->vps_len + d->sps_len, d->pps, d->pps_len);
 	}
 	memcpy(d->buf + pre, au, len);
 	memset(d->buf + pre + len, 0, AV_INPUT_BUFFER_PADDING_SIZE);
@@ -165,7 +208,7 @@ int key_decoder_decode(struct key_decoder *d, const uint8_t *au, size_t len,
 	if (rc < 0)
 		return av_fail(rc, "no picture", err, errlen);
 	if (d->frame->decode_error_flags) {
-		snprintf(err, errlen, "H.264 decoder: corrupt key frame");
+		snprintf(err, errlen, "decoder: corrupt key frame");
 		return -1;
 	}
 	memset(src, 0, sizeof(*src));

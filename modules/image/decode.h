@@ -14,7 +14,9 @@
 
 struct key_decoder;
 
-struct key_decoder *key_decoder_new(char *err, size_t errlen);
+/* hevc: H.265 (IRAP key frames, VPS/SPS/PPS) instead of H.264. */
+struct key_decoder *key_decoder_new(bool hevc, char *err, size_t errlen);
+bool key_decoder_is_hevc(const struct key_decoder *d);
 void key_decoder_free(struct key_decoder *d);
 
 /* Look at every access unit: remembers its SPS/PPS when it has them.

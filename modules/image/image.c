@@ -324,7 +324,9 @@ static int image_process(void *state, unsigned port,
 {
 	struct image *s = state;
 	(void)port;
-	if (in->media != VPIPE_MEDIA_RAW_VIDEO && in->media != VPIPE_MEDIA_H264)
+	bool coded = in->media == VPIPE_MEDIA_H264 ||
+		     in->media == VPIPE_MEDIA_H265;
+	if (in->media != VPIPE_MEDIA_RAW_VIDEO && !coded)
 		return 0;
 	int64_t t = in->pts != VPIPE_TIME_NONE ? in->pts : vpipe_now();
 	if (s->cfg->trigger_tag[0] &&
@@ -333,10 +335,15 @@ static int image_process(void *state, unsigned port,
 		keep_trigger_tags(s, in);
 	}
 	bool key = false;
-	if (in->media == VPIPE_MEDIA_H264) {
+	if (coded) {
+		bool hevc = in->media == VPIPE_MEDIA_H265;
+		if (s->dec && key_decoder_is_hevc(s->dec) != hevc) {
+			key_decoder_free(s->dec); /* the codec changed */
+			s->dec = NULL;
+		}
 		if (!s->dec) {
 			char err[200];
-			s->dec = key_decoder_new(err, sizeof(err));
+			s->dec = key_decoder_new(hevc, err, sizeof(err));
 			if (!s->dec) {
 				vpipe_error(s->node, "%s", err);
 				return -1;
@@ -346,13 +353,12 @@ static int image_process(void *state, unsigned port,
 	}
 	if (!s->triggered && !due(s, t))
 		return 0;
-	if (in->media == VPIPE_MEDIA_H264 && !key)
+	if (coded && !key)
 		return 0; /* wait for the next key frame */
 
 	struct pic_src src;
 	char err[300];
-	int rc = in->media == VPIPE_MEDIA_H264
-		     ? key_decoder_decode(s->dec, in->data, in->size, &src, err,
+	int rc = coded ? key_decoder_decode(s->dec, in->data, in->size, &src, err,
 					  sizeof(err))
 		     : pic_src_from_raw(&in->fmt, in->data, in->size, &src, err,
 					sizeof(err));
@@ -362,7 +368,7 @@ static int image_process(void *state, unsigned port,
 			   "frame %llu (%zu bytes): %s; trying the "
 			   "next %s frame",
 			   (unsigned long long)in->seq, in->size, err,
-			   in->media == VPIPE_MEDIA_H264 ? "key" : "");
+			   coded ? "key" : "");
 		return 0;
 	}
 	emit(s, in, &src);
@@ -373,7 +379,8 @@ static int image_process(void *state, unsigned port,
 }
 
 static const struct vpipe_port inputs[] = {
-    {.name = "sink", .media = VPIPE_MEDIA_RAW_VIDEO | VPIPE_MEDIA_H264},
+    {.name = "sink",
+     .media = VPIPE_MEDIA_RAW_VIDEO | VPIPE_MEDIA_H264 | VPIPE_MEDIA_H265},
     {.name = NULL},
 };
 static const struct vpipe_port outputs[] = {

@@ -43,7 +43,7 @@ static const struct vpipe_param params[] = {
     VPIPE_P_STRING("kms-key-id", C, kms_key_id, NULL, 0,
 		   "KMS key for a created stream (default aws/kinesisvideo)"),
     VPIPE_P_STRING("content-type", C, content_type, "video/h264", 0,
-		   "media type of a created stream"),
+		   "media type of a created stream (video/h265 for H.265)"),
     VPIPE_P_STRING("stream-tags", C, stream_tags, NULL, 0,
 		   "tags of a created stream: \"name=value,...\""),
     VPIPE_P_BOOL("create-stream", C, create_stream, "true",
@@ -263,6 +263,16 @@ static int put_header(struct kvs *k, const struct vpipe_frame *in)
 		return -1;
 	}
 	k->timecode_scale_ns = h.timecode_scale ? h.timecode_scale : 1000000;
+	/* A created stream's MediaType is content-type; the muxer tags what
+	 * the track really is (video/h265 for H.265). */
+	const char *type = vpipe_frame_get_tag(in, "content-type");
+	if (type && k->cfg->content_type && strcmp(type, k->cfg->content_type))
+		vpipe_warn(k->node,
+			   "frame %llu: the stream is %s but content-type "
+			   "(MediaType of a created stream) is %s: set "
+			   "content-type = %s",
+			   (unsigned long long)in->seq, type,
+			   k->cfg->content_type, type);
 	if (k->feed)
 		return kvs_feed_header(k, in->data, in->size);
 	return kvs_store_put_header(&k->store, in->data, in->size);

@@ -31,12 +31,13 @@ static const struct vpipe_param params[] = {
 		 "false: relative to the stream start"),
     VPIPE_P_STRING("track-name", struct mkv_config, track_name, "kinesis_video",
 		   0, "Matroska track name (<= 32 chars)"),
-    VPIPE_P_STRING("codec-id", struct mkv_config, codec_id, "V_MPEG4/ISO/AVC",
-		   0, "Matroska CodecID; only V_MPEG4/ISO/AVC (H.264)"),
-    VPIPE_P_STRING("content-type", struct mkv_config, content_type,
-		   "video/h264", 0,
+    VPIPE_P_STRING("codec-id", struct mkv_config, codec_id, "", 0,
+		   "Matroska CodecID: V_MPEG4/ISO/AVC (H.264) or "
+		   "V_MPEGH/ISO/HEVC (H.265); empty: from the input"),
+    VPIPE_P_STRING("content-type", struct mkv_config, content_type, "", 0,
 		   "stream media type, passed to sinks as the header "
-		   "frame's content-type tag (<= 128 chars)"),
+		   "frame's content-type tag (<= 128 chars); empty: "
+		   "video/h264 or video/h265 from the input"),
     VPIPE_P_STRING("tags", struct mkv_config, tags, "", 0,
 		   "name=value,... written on every fragment (persistent "
 		   "fragment metadata; <= 10, no AWS* names)"),
@@ -134,8 +135,11 @@ static int push_header(struct mkv *s, const struct vpipe_frame *in,
 	f->flags = VPIPE_FLAG_HEADER | VPIPE_FLAG_CODEC_CONFIG;
 	memcpy(f->data, o->header, o->header_len);
 	f->size = o->header_len;
-	if (s->cfg->content_type && s->cfg->content_type[0])
-		vpipe_frame_set_tag(f, "content-type", s->cfg->content_type);
+	const char *type = s->cfg->content_type;
+	if (!type || !type[0])
+		type = in->media == VPIPE_MEDIA_H265 ? "video/h265"
+						      : "video/h264";
+	vpipe_frame_set_tag(f, "content-type", type);
 	return vpipe_push(s->node, 0, f);
 }
 
@@ -168,11 +172,12 @@ static int mkv_process(void *state, unsigned port, const struct vpipe_frame *in)
 {
 	struct mkv *s = state;
 	(void)port;
-	if (in->media != VPIPE_MEDIA_H264)
+	if (in->media != VPIPE_MEDIA_H264 && in->media != VPIPE_MEDIA_H265)
 		return 0;
 	struct mkv_mux_input mi = {
 	    .data = in->data,
 	    .size = in->size,
+	    .hevc = in->media == VPIPE_MEDIA_H265,
 	    .pts = in->pts,
 	    .dts = in->dts,
 	    .duration = in->duration,
@@ -245,7 +250,7 @@ static void mkv_destroy(void *state)
 }
 
 static const struct vpipe_port inputs[] = {
-    {.name = "sink", .media = VPIPE_MEDIA_H264},
+    {.name = "sink", .media = VPIPE_MEDIA_H264 | VPIPE_MEDIA_H265},
     {.name = NULL},
 };
 static const struct vpipe_port outputs[] = {

@@ -13,6 +13,7 @@
 
 #include "ebml.h"
 #include "h264.h"
+#include "h265.h"
 #include "mkv_writer.h"
 
 #define AVCC_MAX	 4096 /* avcC records are a few dozen bytes */
@@ -35,7 +36,9 @@ struct mkv_mux {
 	bool want_notification, want_image;
 	char *pending_prefix; /* AWS_KINESISVIDEO_IMAGE_PREFIX from a frame */
 
-	/* Codec private data (avcC) in use, and the stream it describes. */
+	bool codec_known, hevc; /* the track's codec: H.264 or H.265 */
+	/* Codec private data (avcC or hvcC) in use, and the stream it
+	 * describes (for H.265 only width and height are set in sps). */
 	uint8_t avcc[AVCC_MAX];
 	size_t avcc_len;
 	struct h264_sps sps;
@@ -262,10 +265,13 @@ static void write_fragment_tags(struct mkv_mux *m, struct ebml_buf *dst,
 
 static int check_config(const struct mkv_config *c, char *err, size_t errlen)
 {
-	if (!c->codec_id || strcmp(c->codec_id, "V_MPEG4/ISO/AVC") != 0) {
+	if (c->codec_id && c->codec_id[0] &&
+	    strcmp(c->codec_id, MKV_CODEC_AVC) != 0 &&
+	    strcmp(c->codec_id, MKV_CODEC_HEVC) != 0) {
 		snprintf(err, errlen,
 			 "codec-id: '%s' is not supported: this muxer takes "
-			 "H.264 (V_MPEG4/ISO/AVC)",
+			 "H.264 (" MKV_CODEC_AVC ") or H.265 (" MKV_CODEC_HEVC
+			 ")",
 			 c->codec_id ? c->codec_id : "");
 		return -1;
 	}
@@ -323,6 +329,8 @@ int mkv_mux_new(const struct mkv_config *cfg, mkv_mux_log_fn log, void *ctx,
 	m->log = log;
 	m->log_ctx = ctx;
 	m->need_key = true;
+	m->codec_known = cfg->codec_id && cfg->codec_id[0];
+	m->hevc = m->codec_known && !strcmp(cfg->codec_id, MKV_CODEC_HEVC);
 	if (parse_persistent(m, cfg->tags, err, errlen)) {
 		mkv_mux_free(m);
 		return -1;
@@ -395,6 +403,70 @@ static int update_codec_private(struct mkv_mux *m, const uint8_t *au,
 	return 1;
 }
 
+/* The hvcC of an IRAP access unit carrying VPS, SPS and PPS; returns as
+ * update_codec_private. */
+static int update_hvcc(struct mkv_mux *m, const uint8_t *au, size_t len,
+		       uint64_t seq)
+{
+	struct h265_param_sets ps;
+	h265_collect_param_sets(au, len, &ps);
+	if (!ps.nvps && !ps.nsps && !ps.npps)
+		return 0;
+	uint8_t rec[AVCC_MAX];
+	char err[200];
+	long n = h265_build_hvcc(&ps, rec, sizeof(rec), err, sizeof(err));
+	if (n < 0) {
+		say(m, VPIPE_LOG_ERROR,
+		    "frame %llu: %s (STATUS_MKV_INVALID_H264_H265_CPD "
+		    "0x32000012)",
+		    (unsigned long long)seq, err);
+		return -1;
+	}
+	if ((size_t)n == m->avcc_len && memcmp(rec, m->avcc, (size_t)n) == 0)
+		return 0;
+	struct h265_sps sps;
+	h265_parse_sps(ps.sps[0], ps.sps_len[0], &sps, NULL, 0); /* parsed */
+	if (m->avcc_len)
+		say(m, VPIPE_LOG_INFO,
+		    "frame %llu: VPS/SPS/PPS changed (%ux%u -> %ux%u): new "
+		    "header",
+		    (unsigned long long)seq, m->sps.width, m->sps.height,
+		    sps.width, sps.height);
+	memcpy(m->avcc, rec, (size_t)n);
+	m->avcc_len = (size_t)n;
+	memset(&m->sps, 0, sizeof(m->sps));
+	m->sps.width = sps.width;
+	m->sps.height = sps.height;
+	return 1;
+}
+
+/* Key frame? New codec private data (*cpd as update_codec_private)?
+ * Returns -1 when the access unit is broken (said). */
+static int inspect_au(struct mkv_mux *m, const struct mkv_mux_input *in,
+		      bool *key, int *cpd)
+{
+	char err[200];
+	if (m->hevc) {
+		struct h265_au_info info;
+		if (h265_au_info(in->data, in->size, &info, err, sizeof(err)))
+			goto broken;
+		*key = info.key || (in->flags & VPIPE_FLAG_KEY);
+		*cpd = *key ? update_hvcc(m, in->data, in->size, in->seq) : 0;
+		return 0;
+	}
+	struct h264_au_info info;
+	if (h264_au_info_head(in->data, in->size, &info, err, sizeof(err)))
+		goto broken;
+	*key = info.key || (in->flags & VPIPE_FLAG_KEY);
+	*cpd = *key ? update_codec_private(m, in->data, &info, in->seq) : 0;
+	return 0;
+broken:
+	say(m, VPIPE_LOG_ERROR,
+	    "frame %llu (%zu bytes): %s: dropped until the next key frame",
+	    (unsigned long long)in->seq, in->size, err);
+	return -1;
+}
+
 static void write_header(struct mkv_mux *m, int64_t frame_duration)
 {
 	uint64_t dur = 0;
@@ -411,7 +483,7 @@ static void write_header(struct mkv_mux *m, int64_t frame_duration)
 	    .number = TRACK_NUMBER,
 	    .uid = TRACK_NUMBER,
 	    .name = m->cfg.track_name,
-	    .codec_id = m->cfg.codec_id,
+	    .codec_id = m->hevc ? MKV_CODEC_HEVC : MKV_CODEC_AVC,
 	    .codec_private = m->avcc,
 	    .codec_private_len = m->avcc_len,
 	    .width = m->sps.width,
@@ -537,21 +609,27 @@ static int mux_frame(struct mkv_mux *m, const struct mkv_mux_input *in,
 	memset(out, 0, sizeof(*out));
 	m->st.frames++;
 
-	struct h264_au_info info;
-	char err[200];
-	if (h264_au_info_head(in->data, in->size, &info, err, sizeof(err))) {
+	if (!m->codec_known) {
+		m->codec_known = true;
+		m->hevc = in->hevc;
+	}
+	if (in->hevc != m->hevc) {
 		say(m, VPIPE_LOG_ERROR,
-		    "frame %llu (%zu bytes): %s: dropped until the next key "
-		    "frame",
-		    (unsigned long long)in->seq, in->size, err);
+		    "frame %llu: H.%s input on an H.%s track (codec-id): "
+		    "dropped",
+		    (unsigned long long)in->seq, in->hevc ? "265" : "264",
+		    m->hevc ? "265" : "264");
 		drop(m, true);
 		return 0;
 	}
-	bool key = info.key || (in->flags & VPIPE_FLAG_KEY);
+	bool key;
+	int cpd;
+	if (inspect_au(m, in, &key, &cpd)) {
+		drop(m, true);
+		return 0;
+	}
 	if (in->flags & VPIPE_FLAG_DISCONTINUITY)
 		m->need_key = true;
-
-	int cpd = key ? update_codec_private(m, in->data, &info, in->seq) : 0;
 	if (cpd < 0) {
 		drop(m, true);
 		return 0;
@@ -562,7 +640,9 @@ static int mux_frame(struct mkv_mux *m, const struct mkv_mux_input *in,
 			    "frame %llu: waiting for a key frame%s; dropping "
 			    "frames until then",
 			    (unsigned long long)in->seq,
-			    m->avcc_len ? "" : " with SPS and PPS");
+			    m->avcc_len	 ? ""
+			    : m->hevc ? " with VPS, SPS and PPS"
+				      : " with SPS and PPS");
 		drop(m, true);
 		return 0;
 	}

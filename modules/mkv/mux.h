@@ -30,7 +30,7 @@ struct mkv_config {
 	bool key_frame_fragmentation;
 	bool absolute_fragment_times;
 	const char *track_name;
-	const char *codec_id;
+	const char *codec_id; /* "" or NULL: from the first frame */
 	const char *content_type;
 	const char *tags;	    /* "name=value,..." on every fragment */
 	int64_t notification_every; /* fragments; 0: only on request */
@@ -45,6 +45,8 @@ struct mkv_config {
 #define MKV_MAX_TRACK_NAME    32
 #define MKV_MAX_CODEC_ID      32
 #define MKV_MAX_CONTENT_TYPE  128
+#define MKV_CODEC_AVC	      "V_MPEG4/ISO/AVC"
+#define MKV_CODEC_HEVC	      "V_MPEGH/ISO/HEVC"
 
 /* The KVS event tags the muxer writes itself. */
 #define MKV_TAG_NOTIFICATION	 "AWS_KINESISVIDEO_NOTIFICATION"
@@ -59,6 +61,7 @@ typedef void (*mkv_mux_log_fn)(void *ctx, int level, const char *msg);
 struct mkv_mux_input {
 	const uint8_t *data; /* one Annex-B access unit */
 	size_t size;
+	bool hevc; /* H.265 (else H.264) */
 	int64_t pts, dts, duration; /* ns; VPIPE_TIME_NONE when unknown */
 	int64_t wallclock;	    /* ns since the epoch; NONE or 0: unknown */
 	int64_t now_wallclock;	    /* used when wallclock is unknown */

@@ -17,7 +17,25 @@ enum {
 	NAL_MTAP24 = 27,
 	NAL_FU_A = 28,
 	NAL_FU_B = 29,
+	/* H.265 (RFC 7798 and ITU-T H.265 Table 7-1) */
+	HEVC_IRAP_FIRST = 16,
+	HEVC_IRAP_LAST = 21,
+	HEVC_VPS = 32,
+	HEVC_SPS = 33,
+	HEVC_PPS = 34,
+	HEVC_AUD = 35,
+	HEVC_AP = 48,
+	HEVC_FU = 49,
 };
+
+/* The nal_unit_type of a NAL unit of either codec, n >= 1 bytes. */
+static unsigned nal_type(const struct h264_depay *d, const uint8_t *nal,
+			 size_t n)
+{
+	if (!d->hevc)
+		return nal[0] & 0x1f;
+	return n >= 2 ? (nal[0] >> 1) & 0x3f : 0xff;
+}
 
 static const uint8_t start_code[4] = {0, 0, 0, 1};
 
@@ -137,9 +155,18 @@ int h264_depay_init(struct h264_depay *d, size_t max_au, rtp_h264_au_cb cb,
 	return 0;
 }
 
+int h264_depay_init_hevc(struct h264_depay *d, size_t max_au,
+			 rtp_h264_au_cb cb, void *ctx)
+{
+	int r = h264_depay_init(d, max_au, cb, ctx);
+	d->hevc = true;
+	return r;
+}
+
 void h264_depay_free(struct h264_depay *d)
 {
 	free(d->au);
+	free(d->vps);
 	free(d->sps);
 	free(d->pps);
 	free(d->sprop);
@@ -220,6 +247,34 @@ static void keep_param_set(uint8_t **dst, size_t *dst_len, const uint8_t *nal,
 	*dst_len = n;
 }
 
+/* A parameter set at au[off..): kept as the latest; dropped from the
+ * access unit when it repeats one already there (payloaders insert). */
+static void note_param_set(struct h264_depay *d, size_t off, bool *has,
+			   uint8_t **kept, size_t *kept_len)
+{
+	const uint8_t *nal = d->au + off;
+	size_t n = d->au_len - off;
+	bool repeat = *has && n == *kept_len && !memcmp(nal, *kept, n);
+	*has = true;
+	keep_param_set(kept, kept_len, nal, n);
+	if (repeat)
+		d->au_len = off - 4;
+}
+
+static void hevc_nal_done(struct h264_depay *d, size_t off, unsigned type)
+{
+	if (type >= HEVC_IRAP_FIRST && type <= HEVC_IRAP_LAST)
+		d->au_has_idr = true;
+	else if (type == HEVC_VPS)
+		note_param_set(d, off, &d->au_has_vps, &d->vps, &d->vps_len);
+	else if (type == HEVC_SPS)
+		note_param_set(d, off, &d->au_has_sps, &d->sps, &d->sps_len);
+	else if (type == HEVC_PPS)
+		note_param_set(d, off, &d->au_has_pps, &d->pps, &d->pps_len);
+	else if (type == HEVC_AUD && off == 4)
+		d->au_has_aud = true;
+}
+
 /* A complete NAL now sits at au[off .. au_len). */
 static void nal_done(struct h264_depay *d, size_t off)
 {
@@ -227,6 +282,10 @@ static void nal_done(struct h264_depay *d, size_t off)
 	size_t n = d->au_len - off;
 	if (n == 0)
 		return;
+	if (d->hevc) {
+		hevc_nal_done(d, off, nal_type(d, nal, n));
+		return;
+	}
 	switch (nal[0] & 0x1f) {
 	case NAL_SLICE_IDR:
 		d->au_has_idr = true;
@@ -263,7 +322,7 @@ static void add_nal(struct h264_depay *d, const uint8_t *nal, size_t n)
 
 static void add_stap_a(struct h264_depay *d, const uint8_t *p, size_t n)
 {
-	size_t off = 1; /* STAP-A NAL header */
+	size_t off = d->hevc ? 2 : 1; /* STAP-A or AP payload header */
 	while (off + 2 <= n) {
 		size_t sz = rd_be16(p + off);
 		off += 2;
@@ -283,28 +342,34 @@ static void add_stap_a(struct h264_depay *d, const uint8_t *p, size_t n)
 
 static void add_fu_a(struct h264_depay *d, const uint8_t *p, size_t n)
 {
-	if (n < 2) {
+	/* H.265 FU: 2-byte payload header, then the FU header (S, E, type) */
+	size_t hl = d->hevc ? 3 : 2;
+	if (n < hl) {
 		d->au_broken = true;
 		d->stats.bad_packets++;
 		return;
 	}
-	uint8_t fu = p[1];
+	uint8_t fu = p[hl - 1];
 	bool start = fu & 0x80, end = fu & 0x40;
 	if (start) {
 		if (d->fu_open)
 			d->au_broken = true; /* previous FU lost its end */
-		uint8_t hdr = (uint8_t)((p[0] & 0xe0) | (fu & 0x1f));
+		uint8_t hdr[2] = {(uint8_t)((p[0] & 0xe0) | (fu & 0x1f))};
+		if (d->hevc) {
+			hdr[0] = (uint8_t)((p[0] & 0x81) | (fu & 0x3f) << 1);
+			hdr[1] = p[1];
+		}
 		if (!au_append(d, start_code, 4))
 			return;
 		d->fu_start = d->au_len;
-		if (!au_append(d, &hdr, 1))
+		if (!au_append(d, hdr, hl - 1))
 			return;
 		d->fu_open = true;
 	} else if (!d->fu_open) {
 		d->au_broken = true; /* its start was lost */
 		return;
 	}
-	au_append(d, p + 2, n - 2);
+	au_append(d, p + hl, n - hl);
 	if (end) {
 		d->fu_open = false;
 		nal_done(d, d->fu_start);
@@ -319,9 +384,10 @@ static void find_sps(const struct h264_depay *d, struct rtp_h264_au *au)
 		au->sps_len = d->sps_len;
 		return;
 	}
-	for (size_t i = 0; i + 4 < d->sprop_len; i++) {
+	for (size_t i = 0; i + 5 < d->sprop_len; i++) {
 		if (memcmp(d->sprop + i, start_code, 4) ||
-		    (d->sprop[i + 4] & 0x1f) != NAL_SPS)
+		    nal_type(d, d->sprop + i + 4, 2) !=
+			(d->hevc ? HEVC_SPS : NAL_SPS))
 			continue;
 		size_t end = i + 4;
 		while (end + 4 <= d->sprop_len &&
@@ -340,9 +406,9 @@ static void find_sps(const struct h264_depay *d, struct rtp_h264_au *au)
 static bool insert_param_sets(struct h264_depay *d)
 {
 	size_t n;
-	bool inband = d->sps && d->pps;
+	bool inband = d->sps && d->pps && (!d->hevc || d->vps);
 	if (inband)
-		n = 8 + d->sps_len + d->pps_len;
+		n = 8 + d->sps_len + d->pps_len + (d->hevc ? 4 + d->vps_len : 0);
 	else if (d->sprop_len)
 		n = d->sprop_len;
 	else
@@ -361,6 +427,11 @@ static bool insert_param_sets(struct h264_depay *d)
 	memmove(d->au + at + n, d->au + at, d->au_len - at);
 	uint8_t *w = d->au + at;
 	if (inband) {
+		if (d->hevc) {
+			memcpy(w, start_code, 4);
+			memcpy(w + 4, d->vps, d->vps_len);
+			w += 4 + d->vps_len;
+		}
 		memcpy(w, start_code, 4);
 		memcpy(w + 4, d->sps, d->sps_len);
 		w += 4 + d->sps_len;
@@ -394,9 +465,10 @@ static void finish_au(struct h264_depay *d)
 		return;
 	}
 	struct rtp_h264_au au = {0};
+	bool has_sets = d->au_has_sps && d->au_has_pps &&
+			(!d->hevc || d->au_has_vps);
 	if (d->au_has_idr) {
-		if (!(d->au_has_sps && d->au_has_pps) &&
-		    !insert_param_sets(d)) {
+		if (!has_sets && !insert_param_sets(d)) {
 			/* Undecodable without parameter sets: wait for them. */
 			d->stats.dropped_aus++;
 			d->wait_key = true;
@@ -405,7 +477,7 @@ static void finish_au(struct h264_depay *d)
 		au.flags |= H264_AU_KEY | H264_AU_CONFIG;
 		find_sps(d, &au);
 		d->wait_key = false;
-	} else if (d->au_has_sps && d->au_has_pps) {
+	} else if (has_sets) {
 		au.flags |= H264_AU_CONFIG;
 		find_sps(d, &au);
 	}
@@ -429,6 +501,7 @@ static void open_au(struct h264_depay *d, const struct rtp_packet *p)
 	d->au_broken = d->gap_hits_next;
 	d->gap_hits_next = false;
 	d->au_has_idr = d->au_has_sps = d->au_has_pps = d->au_has_aud = false;
+	d->au_has_vps = false;
 	d->au_ts = p->timestamp;
 	d->au_ext_ts = d->ext_ts;
 }
@@ -470,6 +543,27 @@ static bool check_sequence(struct h264_depay *d, const struct rtp_packet *p)
 	return true;
 }
 
+/* One H.265 RTP payload (RFC 7798 4.4): single NAL unit, AP or FU. */
+static void hevc_dispatch(struct h264_depay *d, const struct rtp_packet *p)
+{
+	unsigned type = nal_type(d, p->payload, p->payload_len);
+	if (type != HEVC_FU && d->fu_open) {
+		d->fu_open = false;
+		d->au_broken = true;
+	}
+	if (type == HEVC_AP)
+		add_stap_a(d, p->payload, p->payload_len);
+	else if (type == HEVC_FU)
+		add_fu_a(d, p->payload, p->payload_len);
+	else if (type < 48 && (p->payload[0] & 0x80) == 0)
+		add_nal(d, p->payload, p->payload_len);
+	else {
+		/* PACI, reserved types, one byte, forbidden bit set. */
+		d->stats.bad_packets++;
+		d->au_broken = true;
+	}
+}
+
 void h264_depay_push(struct h264_depay *d, const struct rtp_packet *p)
 {
 	d->stats.packets++;
@@ -490,6 +584,12 @@ void h264_depay_push(struct h264_depay *d, const struct rtp_packet *p)
 	}
 	if (!d->au_open)
 		open_au(d, p);
+	if (d->hevc) {
+		hevc_dispatch(d, p);
+		if (p->marker)
+			finish_au(d);
+		return;
+	}
 	uint8_t type = p->payload[0] & 0x1f;
 	if (type != NAL_FU_A && d->fu_open) {
 		d->fu_open = false;

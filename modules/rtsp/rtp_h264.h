@@ -13,6 +13,12 @@
  *    are dropped without declaring a gap;
  *  - key frames (IDR) always carry SPS and PPS in front: the latest ones
  *    seen in-band, else those given from the SDP sprop-parameter-sets.
+ *
+ * With `hevc` set (h264_depay_init_hevc) it depacketizes H.265 (RFC 7798)
+ * the same way: single NAL unit packets, aggregation packets (type 48),
+ * fragmentation units (type 49), DONL absent (sprop-max-don-diff 0, which
+ * the SDP parser checks); PACI (50) and reserved types are dropped. Key
+ * frames are IRAP pictures and carry VPS, SPS and PPS in front.
  */
 #ifndef VPIPE_RTP_H264_H
 #define VPIPE_RTP_H264_H
@@ -104,6 +110,10 @@ struct h264_depay {
 
 	uint8_t *sps, *pps; /* latest parameter sets (no start code) */
 	size_t sps_len, pps_len;
+	bool hevc; /* H.265: types, AP/FU and VPS as RFC 7798 */
+	bool au_has_vps;
+	uint8_t *vps;
+	size_t vps_len;
 	uint8_t *sprop; /* Annex-B sets from the SDP */
 	size_t sprop_len;
 
@@ -113,6 +123,9 @@ struct h264_depay {
 /* max_au: largest access unit in bytes (e.g. 4 MiB). */
 int h264_depay_init(struct h264_depay *d, size_t max_au, rtp_h264_au_cb cb,
 		    void *ctx);
+/* The same for H.265 (RFC 7798). */
+int h264_depay_init_hevc(struct h264_depay *d, size_t max_au,
+			 rtp_h264_au_cb cb, void *ctx);
 void h264_depay_free(struct h264_depay *d);
 /* Parameter sets from the SDP (Annex-B); used until the stream sends its
  * own. Returns 0 or -1 (no memory). */

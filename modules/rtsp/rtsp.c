@@ -1,4 +1,5 @@
-/* rtsp: H.264 from an RTSP/1.0 camera or server (RFC 2326, RFC 6184).
+/* rtsp: H.264 or H.265 from an RTSP/1.0 camera or server (RFC 2326,
+ * RFC 6184, RFC 7798): the codec is the SDP's.
  *
  * One node is one camera. The node thread connects, runs OPTIONS,
  * DESCRIBE, SETUP and PLAY, then reads RTP (interleaved on the RTSP
@@ -13,6 +14,7 @@
 #include <sys/random.h>
 
 #include "h264.h"
+#include "h265.h"
 #include "rtsp_client.h"
 
 static const char *const transports[] = {"tcp", "udp", NULL};
@@ -116,6 +118,40 @@ static int64_t au_dts(struct rtsp_client *c, const struct rtp_h264_au *au,
 	return dts;
 }
 
+/* H.265: size from the SPS; the reorder depth is sps_max_num_reorder_pics
+ * (always present in an H.265 SPS). */
+static void update_format_hevc(struct rtsp_client *c, const uint8_t *sps,
+			       size_t n)
+{
+	struct h265_sps info;
+	char err[128];
+	if (h265_parse_sps(sps, n, &info, err, sizeof(err)) < 0) {
+		vpipe_warn(c->node, "%s: SPS not understood: %s", c->masked_url,
+			   err);
+		return;
+	}
+	c->fmt.width = info.width;
+	c->fmt.height = info.height;
+	int depth = c->cfg->reorder_depth >= 0
+			? (int)c->cfg->reorder_depth
+			: (int)info.max_num_reorder_pics;
+	if (depth != c->depth) {
+		c->depth = depth;
+		c->dts_restart = true;
+		if (depth > 0)
+			vpipe_info(c->node,
+				   "%s: pictures reordered up to %d deep",
+				   c->masked_url, depth);
+	}
+	if (c->sdp.framerate > 0) {
+		c->fmt.fps_num = (uint32_t)(c->sdp.framerate * 1000 + 0.5);
+		c->fmt.fps_den = 1000;
+	}
+	vpipe_info(c->node, "%s: H.265 profile %u level %u, %ux%u",
+		   c->masked_url, info.ptl.profile_idc, info.ptl.level_idc,
+		   info.width, info.height);
+}
+
 static void update_format(struct rtsp_client *c, const uint8_t *sps, size_t n)
 {
 	if (!sps || n > sizeof(c->sps_seen) ||
@@ -123,6 +159,10 @@ static void update_format(struct rtsp_client *c, const uint8_t *sps, size_t n)
 		return;
 	memcpy(c->sps_seen, sps, n);
 	c->sps_seen_len = n;
+	if (c->sdp.hevc) {
+		update_format_hevc(c, sps, n);
+		return;
+	}
 	struct h264_sps info;
 	char err[128];
 	if (h264_parse_sps(sps, n, &info, err, sizeof(err)) < 0) {
@@ -190,7 +230,7 @@ static void on_au(void *ctx, const struct rtp_h264_au *au)
 	}
 	memcpy(f->data, au->data, au->size);
 	f->size = au->size;
-	f->media = VPIPE_MEDIA_H264;
+	f->media = c->sdp.hevc ? VPIPE_MEDIA_H265 : VPIPE_MEDIA_H264;
 	f->flags = 0;
 	if (au->flags & H264_AU_KEY)
 		f->flags |= VPIPE_FLAG_KEY;
@@ -199,7 +239,7 @@ static void on_au(void *ctx, const struct rtp_h264_au *au)
 	if (au->flags & H264_AU_DISCONTINUITY)
 		f->flags |= VPIPE_FLAG_DISCONTINUITY;
 	f->fmt = c->fmt;
-	f->fmt.fourcc = VPIPE_FOURCC_H264;
+	f->fmt.fourcc = c->sdp.hevc ? VPIPE_FOURCC_H265 : VPIPE_FOURCC_H264;
 	int64_t dts = au_dts(c, au, pts);
 	if (c->last_pts && dts < c->last_dts)
 		dts = c->last_dts; /* a restart with a deeper reorder depth */
@@ -292,8 +332,9 @@ static int connect_and_play(struct rtsp_client *c)
 	c->next_keepalive = now + keepalive_period(c);
 	vpipe_info(
 	    c->node,
-	    "%s: playing over %s, H.264 payload %d, session timeout %d s",
-	    c->masked_url, transports[c->cfg->transport], c->sdp.payload_type,
+	    "%s: playing over %s, H.%s payload %d, session timeout %d s",
+	    c->masked_url, transports[c->cfg->transport],
+	    c->sdp.hevc ? "265" : "264", c->sdp.payload_type,
 	    c->session_timeout);
 	return 0;
 }
@@ -372,7 +413,8 @@ static int rtsp_create(struct vpipe_node *node, const void *config,
 	if (getrandom(&c->our_ssrc, sizeof(c->our_ssrc), GRND_NONBLOCK) !=
 	    sizeof(c->our_ssrc))
 		c->our_ssrc = (uint32_t)vpipe_now();
-	vpipe_node_set_output_media(node, 0, VPIPE_MEDIA_H264);
+	vpipe_node_set_output_media(node, 0,
+				    VPIPE_MEDIA_H264 | VPIPE_MEDIA_H265);
 	vpipe_node_set_pool(node, 0, 256 * 1024);
 	return 0;
 }
@@ -404,7 +446,7 @@ static void rtsp_destroy(void *state)
 }
 
 static const struct vpipe_port outputs[] = {
-    {.name = "src", .media = VPIPE_MEDIA_H264},
+    {.name = "src", .media = VPIPE_MEDIA_H264 | VPIPE_MEDIA_H265},
     {.name = NULL},
 };
 
@@ -414,7 +456,7 @@ VPIPE_MODULE = {
     .struct_size = sizeof(struct vpipe_module),
     .name = "rtsp",
     .version = "1.0",
-    .summary = "H.264 from an RTSP camera (TCP or UDP, Basic/Digest "
+    .summary = "H.264/H.265 from an RTSP camera (TCP or UDP, Basic/Digest "
 	       "auth, reconnects)",
     .outputs = outputs,
     .params = params,

@@ -101,7 +101,7 @@ struct rtsp_client {
 	int64_t sr_wall;
 
 	/* format */
-	uint8_t sps_seen[64];
+	uint8_t sps_seen[256];
 	size_t sps_seen_len;
 	struct vpipe_format fmt;
 };

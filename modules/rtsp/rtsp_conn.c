@@ -494,6 +494,8 @@ static int describe(struct rtsp_client *c)
 		vpipe_error(c->node, "%s: %s", c->masked_url, err);
 		return -1;
 	}
+	/* The depacketizer follows the codec the server offers. */
+	c->depay.hevc = c->sdp.hevc;
 	if (h264_depay_set_sprop(&c->depay, c->sdp.params, c->sdp.params_len) <
 	    0)
 		return -1;

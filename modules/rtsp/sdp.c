@@ -1,6 +1,7 @@
 /* SDP for H.264 over RTP: see sdp.h. */
 #include "sdp.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,35 @@ static int listed(const struct sdp_state *st, int pt)
 	return 0;
 }
 
+/* H.265 fmtp (RFC 7798 7.1): parameter sets in the order a decoder needs
+ * them, whatever their order on the line; DONL refused. */
+static int parse_hevc_fmtp(struct sdp_h264 *out, const char *params,
+			   size_t pn, int line_no, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"sprop-vps", "sprop-sps",
+					   "sprop-pps"};
+	const char *val;
+	size_t vl;
+	for (int i = 0; i < 3; i++) {
+		if (fmtp_get(params, pn, keys[i], &val, &vl) &&
+		    add_sprop(out, val, vl) < 0) {
+			snprintf(err, err_size, "SDP line %d: bad %s", line_no,
+				 keys[i]);
+			return -1;
+		}
+	}
+	if (fmtp_get(params, pn, "sprop-max-don-diff", &val, &vl) &&
+	    strtol(val, NULL, 10) > 0) {
+		snprintf(err, err_size,
+			 "SDP line %d: sprop-max-don-diff=%ld: the H.265 "
+			 "stream carries decoding order numbers (DONL), which "
+			 "are not supported",
+			 line_no, strtol(val, NULL, 10));
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_attr(struct sdp_state *st, struct sdp_h264 *out, const char *v,
 		      size_t n, int line_no, char *err, size_t err_size)
 {
@@ -178,8 +208,10 @@ static int parse_attr(struct sdp_state *st, struct sdp_h264 *out, const char *v,
 			enc++;
 			rest--;
 		}
-		if (rest >= 5 && !strncasecmp(enc, "H264/", 5) &&
+		bool h265 = rest >= 5 && !strncasecmp(enc, "H265/", 5);
+		if (rest >= 5 && (h265 || !strncasecmp(enc, "H264/", 5)) &&
 		    out->payload_type < 0) {
+			out->hevc = h265;
 			out->payload_type = (int)pt;
 			long rate = strtol(enc + 5, NULL, 10);
 			out->clock_rate =
@@ -209,7 +241,9 @@ static int parse_attr(struct sdp_state *st, struct sdp_h264 *out, const char *v,
 				 line_no);
 			return -1;
 		}
-		return 0;
+		return out->hevc ? parse_hevc_fmtp(out, params, pn, line_no,
+						   err, err_size)
+				 : 0;
 	}
 	if (n >= 10 && !strncmp(v, "framerate:", 10) && st->video_h264)
 		out->framerate = strtod(v + 10, NULL);
@@ -262,7 +296,8 @@ int sdp_parse_h264(const char *text, size_t len, struct sdp_h264 *out,
 	if (out->payload_type < 0) {
 		snprintf(
 		    err, err_size,
-		    "SDP has no video media with an H264 rtpmap (%d lines)",
+		    "SDP has no video media with an H264 or H265 rtpmap "
+		    "(%d lines)",
 		    line_no);
 		return -1;
 	}

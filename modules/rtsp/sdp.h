@@ -1,6 +1,7 @@
-/* SDP (RFC 4566) as far as an RTSP H.264 client needs it: the first video
- * media section carrying H.264 (RFC 6184 §8.1): payload type, clock rate,
- * packetization-mode, sprop-parameter-sets, control URLs. Pure code. */
+/* SDP (RFC 4566) as far as an RTSP H.264/H.265 client needs it: the first
+ * video media section carrying H.264 (RFC 6184 §8.1) or H.265 (RFC 7798
+ * §7.1): payload type, clock rate, packetization-mode,
+ * sprop-parameter-sets or sprop-vps/sps/pps, control URLs. Pure code. */
 #ifndef VPIPE_RTSP_SDP_H
 #define VPIPE_RTSP_SDP_H
 
@@ -23,11 +24,13 @@ struct sdp_h264 {
 	uint8_t params[SDP_MAX_PARAMS];
 	size_t params_len;
 	double framerate; /* a=framerate, 0 if absent */
+	int hevc;	  /* H265 rtpmap: params hold VPS, SPS, PPS */
 };
 
 /* Parse `len` bytes of SDP text. Returns 0 and fills `out` when an H.264
- * video section is found; -1 otherwise with a reason naming the line in
- * err. */
+ * or H.265 video section is found; -1 otherwise with a reason naming the
+ * line in err (also for H.265 with sprop-max-don-diff > 0: decoding order
+ * numbers are not supported). */
 int sdp_parse_h264(const char *text, size_t len, struct sdp_h264 *out,
 		   char *err, size_t err_size);
 

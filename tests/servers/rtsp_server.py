@@ -42,6 +42,8 @@ def main():
                     help="with --bframes >= 2: B-frames used as references")
     ap.add_argument("--session-timeout", type=int, default=0,
                     help="seconds announced in Session: (0: server default, 60)")
+    ap.add_argument("--codec", default="h264", choices=["h264", "h265"],
+                    help="h265: x265enc ! rtph265pay (RFC 7798), no B-frames")
     a = ap.parse_args()
     Gst.init(None)
     w, h = a.size.split("x")
@@ -57,12 +59,20 @@ def main():
            f"! video/x-raw,width={w},height={h},framerate={a.fps}/1 "
            f"! x264enc key-int-max={a.keyint} {enc} "
            f"! h264parse ! video/x-h264,stream-format=byte-stream,alignment=au ")
+    pay = "rtph264pay"
+    if a.codec == "h265":
+        src = (f"videotestsrc is-live=true num-buffers={a.frames} pattern=ball "
+               f"! video/x-raw,format=I420,width={w},height={h},"
+               f"framerate={a.fps}/1 ! x265enc key-int-max={a.keyint} tune=zerolatency "
+               f"speed-preset=ultrafast "
+               f"! h265parse ! video/x-h265,stream-format=byte-stream,alignment=au ")
+        pay = "rtph265pay"
     if a.sent:
-        launch = (f"( {src} ! tee name=t t. ! queue ! rtph264pay name=pay0 pt=96 "
+        launch = (f"( {src} ! tee name=t t. ! queue ! {pay} name=pay0 pt=96 "
                   f"config-interval={a.config_interval} "
                   f"t. ! queue ! filesink location={a.sent} )")
     else:
-        launch = (f"( {src} ! rtph264pay name=pay0 pt=96 "
+        launch = (f"( {src} ! {pay} name=pay0 pt=96 "
                   f"config-interval={a.config_interval} )")
     srv = GstRtspServer.RTSPServer()
     srv.set_address("127.0.0.1")

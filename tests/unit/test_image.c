@@ -223,7 +223,7 @@ static void test_bad_raw(void)
 static void test_decoder_refusals(void)
 {
 	char err[300];
-	struct key_decoder *d = key_decoder_new(err, sizeof(err));
+	struct key_decoder *d = key_decoder_new(false, err, sizeof(err));
 	CHECK(d != NULL);
 	if (!d)
 		return;

@@ -560,6 +560,81 @@ static void test_depay_limits(void)
 	h264_depay_free(&d);
 }
 
+/* H.265 (RFC 7798): AP with VPS/SPS/PPS, an IRAP picture in FUs, the
+ * parameter sets from the SDP in front of a key frame without them, PACI
+ * refused; the SDP's sprop-vps/sps/pps in decoding order, DONL refused. */
+static void test_depay_hevc(void)
+{
+	struct h264_depay d;
+	struct got g = {0};
+	CHECK_EQ_INT(h264_depay_init_hevc(&d, 1 << 20, on_au, &g), 0);
+	static const uint8_t trail[] = {0x02, 0x01, 0xd0, 7};
+	push(&d, 10, 0, 1, trail, sizeof(trail)); /* before a key frame */
+	CHECK_EQ_INT(g.n, 0);
+	static const uint8_t ap[] = {0x60, 0x01, 0,    3,    0x40, 0x01,
+				     0xaa, 0,	 3,    0x42, 0x01, 0xbb,
+				     0,	   3,	 0x44, 0x01, 0xcc};
+	static const uint8_t fu_start[] = {0x62, 0x01, 0x80 | 19, 1, 2};
+	static const uint8_t fu_end[] = {0x62, 0x01, 0x40 | 19, 3, 4};
+	push(&d, 11, 3000, 0, ap, sizeof(ap));
+	push(&d, 12, 3000, 0, fu_start, sizeof(fu_start));
+	push(&d, 13, 3000, 1, fu_end, sizeof(fu_end));
+	CHECK_EQ_INT(g.n, 1);
+	CHECK_EQ_INT(g.flags[0], H264_AU_KEY | H264_AU_CONFIG);
+	static const uint8_t want[] = {
+	    0, 0, 0, 1, 0x40, 0x01, 0xaa, 0, 0, 0, 1, 0x42, 0x01, 0xbb,
+	    0, 0, 0, 1, 0x44, 0x01, 0xcc, 0, 0, 0, 1, 0x26, 0x01, 1,
+	    2, 3, 4};
+	CHECK_EQ_INT(g.size[0], sizeof(want));
+	CHECK(!memcmp(g.data[0], want, sizeof(want)));
+	push(&d, 14, 6000, 1, trail, sizeof(trail));
+	CHECK_EQ_INT(g.n, 2);
+	CHECK_EQ_INT(g.flags[1], 0);
+	/* PACI (type 50) is not decodable here: the access unit is lost. */
+	static const uint8_t paci[] = {0x64, 0x01, 0, 0};
+	uint64_t bad = d.stats.bad_packets;
+	push(&d, 15, 9000, 1, paci, sizeof(paci));
+	CHECK_EQ_INT(d.stats.bad_packets, bad + 1);
+	CHECK_EQ_INT(g.n, 2);
+	h264_depay_free(&d);
+
+	/* Parameter sets only in the SDP. */
+	memset(&g, 0, sizeof(g));
+	CHECK_EQ_INT(h264_depay_init_hevc(&d, 1 << 20, on_au, &g), 0);
+	static const uint8_t sprop[] = {0, 0, 0, 1, 0x40, 0x01, 0xaa,
+					0, 0, 0, 1, 0x42, 0x01, 0xbb,
+					0, 0, 0, 1, 0x44, 0x01, 0xcc};
+	CHECK_EQ_INT(h264_depay_set_sprop(&d, sprop, sizeof(sprop)), 0);
+	static const uint8_t idr[] = {0x26, 0x01, 9};
+	push(&d, 1, 0, 1, idr, sizeof(idr));
+	CHECK_EQ_INT(g.n, 1);
+	CHECK_EQ_INT(g.flags[0], H264_AU_KEY | H264_AU_CONFIG);
+	CHECK_EQ_INT(g.size[0], sizeof(sprop) + 4 + sizeof(idr));
+	CHECK(!memcmp(g.data[0], sprop, sizeof(sprop)));
+	h264_depay_free(&d);
+
+	struct sdp_h264 sd;
+	char err[200];
+	/* base64: 40 01 aa = QAGq, 42 01 bb = QgG7, 44 01 cc = RAHM */
+	const char *sdp265 =
+	    "v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H265/90000\r\n"
+	    "a=fmtp:96 sprop-sps=QgG7; sprop-pps=RAHM; sprop-vps=QAGq\r\n"
+	    "a=control:stream=0\r\n";
+	CHECK_EQ_INT(
+	    sdp_parse_h264(sdp265, strlen(sdp265), &sd, err, sizeof(err)), 0);
+	CHECK(sd.hevc);
+	CHECK_EQ_INT(sd.payload_type, 96);
+	CHECK_EQ_INT(sd.params_len, sizeof(sprop));
+	CHECK(!memcmp(sd.params, sprop, sizeof(sprop)));
+	const char *don =
+	    "v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H265/90000\r\n"
+	    "a=fmtp:96 sprop-max-don-diff=2; sprop-vps=QAGq\r\n";
+	CHECK_EQ_INT(sdp_parse_h264(don, strlen(don), &sd, err, sizeof(err)),
+		     -1);
+	CHECK_STR_CONTAINS(err, "sprop-max-don-diff=2");
+	CHECK_STR_CONTAINS(err, "DONL");
+}
+
 int main(void)
 {
 	test_response_framing();
@@ -573,5 +648,6 @@ int main(void)
 	test_depay_basic();
 	test_depay_gap_and_sprop();
 	test_depay_limits();
+	test_depay_hevc();
 	return check_done();
 }

@@ -27,6 +27,7 @@ enum vpipe_media {
 	VPIPE_MEDIA_JPEG = 1u << 3,
 	VPIPE_MEDIA_PNG = 1u << 4,
 	VPIPE_MEDIA_EVENT = 1u << 5, /* in-band event, see enum vpipe_event */
+	VPIPE_MEDIA_H265 = 1u << 6,  /* one Annex-B access unit per frame */
 	VPIPE_MEDIA_ANY = 0xffffu,
 };
 
@@ -65,6 +66,7 @@ enum vpipe_upstream_event {
 #define VPIPE_FOURCC_YUYV VPIPE_FOURCC('Y', 'U', 'Y', 'V')
 #define VPIPE_FOURCC_MJPG VPIPE_FOURCC('M', 'J', 'P', 'G')
 #define VPIPE_FOURCC_H264 VPIPE_FOURCC('H', '2', '6', '4')
+#define VPIPE_FOURCC_H265 VPIPE_FOURCC('H', '2', '6', '5')
 
 #define VPIPE_MAX_PLANES 4
 
