@@ -3,6 +3,7 @@
 #define VPIPE_KERNEL_INTERNAL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -169,6 +170,7 @@ struct vpipe_node {
 	int wake_fd;
 	_Atomic unsigned upstream_pending; /* bit per upstream event */
 	_Atomic int state_;
+	_Atomic bool restarting; /* failed, waiting to be created again */
 	bool discont_next; /* mark the next pushed frame after a restart */
 	int64_t timer_interval, next_timer; /* node thread only */
 	/* asked for by the module in create(), which a restart runs again in
@@ -205,6 +207,10 @@ struct vp_pipeline {
 	/* node threads left running when vp_pipeline_run gave up on them: the
 	 * pipeline must not be freed, the process must exit (_exit) */
 	unsigned abandoned;
+	/* SIGHUP: re-read the graph file (reload.c); NULL: cannot reload */
+	void (*reload)(struct vp_pipeline *pl, void *ctx);
+	void *reload_ctx;
+	int64_t summary_interval; /* [pipeline] summary-interval; 0: off */
 };
 
 /* clock.c */
@@ -236,6 +242,10 @@ int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns);
  * once): for a pipeline that vp_pipeline_run runs in another thread. */
 void vp_pipeline_stop(struct vp_pipeline *pl);
 void vp_pipeline_abort(struct vp_pipeline *pl);
+/* Log each node's state and counters and each link's depth now. */
+void vp_pipeline_status(struct vp_pipeline *pl);
+/* The signals vp_pipeline_run reads from its signalfd. */
+void vp_signal_set(sigset_t *set);
 
 /* util */
 unsigned vp_edit_distance(const char *a, const char *b);

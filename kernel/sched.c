@@ -299,6 +299,7 @@ static int run_node(struct vpipe_node *n)
 {
 	struct vpipe_backoff delay;
 	vpipe_backoff_init(&delay, n->restart_delay, n->restart_max_delay);
+	int64_t down_since = 0; /* when the node last failed; 0: up */
 	for (;;) {
 		if (!n->created && create_module(n)) {
 			vpipe_error(n, "create failed");
@@ -309,6 +310,14 @@ static int run_node(struct vpipe_node *n)
 		int64_t started = vpipe_now();
 		int rc = start_module(n);
 		bool started_ok = rc == 0;
+		if (started_ok && down_since) {
+			/* Once per outage, however many attempts it took. */
+			vpipe_info(n, "running again after %.1f s down "
+				      "(restart %" PRIu64 ")",
+				   (double)(started - down_since) / 1e9,
+				   atomic_load(&n->restarts));
+			down_since = 0;
+		}
 		if (started_ok)
 			rc = n->n_in == 0 ? run_source(n) : run_filter(n);
 		if (rc >= 0) {
@@ -324,14 +333,17 @@ static int run_node(struct vpipe_node *n)
 			return VP_NODE_FAILED;
 		}
 		atomic_fetch_add(&n->errors, 1);
+		int64_t failed_at = vpipe_now();
 		if (started_ok)
 			stop_module(n);
 		else
 			vpipe_error(n, "start failed");
 		if (n->restart == VP_RESTART_NEVER || atomic_load(&n->abort) ||
 		    atomic_load(&n->stop)) {
-			vpipe_error(n, "node failed (restart = %s): its chain "
-				       "stops, other chains go on",
+			vpipe_error(n, "node failed after %.1f s running "
+				       "(restart = %s): its chain stops, other "
+				       "chains go on",
+				    (double)(failed_at - started) / 1e9,
 				    n->restart == VP_RESTART_NEVER ? "never"
 								   : "on-error");
 			detach_inputs(n);
@@ -341,11 +353,16 @@ static int run_node(struct vpipe_node *n)
 		if (vpipe_now() - started > STABLE_RUN)
 			vpipe_backoff_reset(&delay);
 		destroy_module(n);
+		if (!down_since)
+			down_since = failed_at;
+		atomic_store(&n->restarting, true);
 		if (!backoff(n, vpipe_backoff_next(&delay))) {
+			atomic_store(&n->restarting, false);
 			detach_inputs(n);
 			vpipe_push_event(n, VPIPE_EVENT_EOS);
 			return VP_NODE_FINISHED;
 		}
+		atomic_store(&n->restarting, false);
 		atomic_fetch_add(&n->restarts, 1);
 		n->discont_next = true;
 		vpipe_push_event(n, VPIPE_EVENT_DISCONTINUITY);
@@ -391,39 +408,76 @@ static void begin_abort(struct vp_pipeline *pl)
 	}
 }
 
-static void print_summary(struct vp_pipeline *pl)
+static const char *const state_names[] = {
+	[VP_NODE_IDLE] = "idle",
+	[VP_NODE_RUNNING] = "running",
+	[VP_NODE_FINISHED] = "finished",
+	[VP_NODE_FAILED] = "failed",
+};
+
+/* The module's counters and gauges as " name=value...". */
+static void module_counters(struct vpipe_node *n, char *out, size_t len)
+{
+	out[0] = 0;
+	unsigned nc = atomic_load(&n->n_counters);
+	for (unsigned c = 0; c < nc; c++) {
+		if (n->counters[c].refused)
+			continue;
+		size_t used = strlen(out);
+		snprintf(out + used, len - used, " %s=%" PRId64,
+			 n->counters[c].name,
+			 atomic_load(&n->counters[c].value));
+	}
+}
+
+/* One line per node and per link. `live`: the state and the queue depth
+ * now (SIGUSR1); otherwise the figures at exit, with the deepest queue. */
+static void print_figures(struct vp_pipeline *pl, bool live)
 {
 	for (unsigned i = 0; i < pl->n_nodes; i++) {
 		struct vpipe_node *n = pl->nodes[i];
 		/* room for every counter: names are up to 64 characters */
-		char extra[VP_MAX_COUNTERS * 88] = "";
-		unsigned nc = atomic_load(&n->n_counters);
-		for (unsigned c = 0; c < nc; c++) {
-			if (n->counters[c].refused)
-				continue;
-			snprintf(extra + strlen(extra),
-				 sizeof(extra) - strlen(extra),
-				 " %s=%" PRId64, n->counters[c].name,
-				 atomic_load(&n->counters[c].value));
-		}
+		char extra[VP_MAX_COUNTERS * 88];
+		module_counters(n, extra, sizeof(extra));
+		int state = atomic_load(&n->state_);
+		if (live && atomic_load(&n->restarting))
+			state = -1;
 		vpipe_info(n,
-			   "frames in=%" PRIu64 " out=%" PRIu64
+			   "%s%sframes in=%" PRIu64 " out=%" PRIu64
 			   " errors=%" PRIu64 " restarts=%" PRIu64
 			   " busy=%.3fs%s",
-			   atomic_load(&n->frames_in),
+			   live ? (state < 0 ? "restarting" : state_names[state])
+				: "",
+			   live ? " " : "", atomic_load(&n->frames_in),
 			   atomic_load(&n->frames_out), atomic_load(&n->errors),
 			   atomic_load(&n->restarts),
 			   (double)atomic_load(&n->busy_ns) / 1e9, extra);
 	}
 	for (unsigned i = 0; i < pl->n_links; i++) {
 		struct vp_link *l = pl->links[i];
+		char depth[64];
+		if (live)
+			snprintf(depth, sizeof(depth), "depth=%zu/%zu",
+				 vp_ring_count(&l->ring), l->capacity);
+		else
+			snprintf(depth, sizeof(depth), "max-depth=%zu/%zu",
+				 atomic_load(&l->high_water), l->capacity);
 		vpipe_info(l->to,
 			   "link %s->%s frames=%" PRIu64 " bytes=%" PRIu64
-			   " drops=%" PRIu64 " max-depth=%zu/%zu",
+			   " drops=%" PRIu64 " %s",
 			   l->from->name, l->to->name, atomic_load(&l->frames),
-			   atomic_load(&l->bytes), atomic_load(&l->drops),
-			   atomic_load(&l->high_water), l->capacity);
+			   atomic_load(&l->bytes), atomic_load(&l->drops), depth);
 	}
+}
+
+static void print_summary(struct vp_pipeline *pl)
+{
+	print_figures(pl, false);
+}
+
+void vp_pipeline_status(struct vp_pipeline *pl)
+{
+	print_figures(pl, true);
 }
 
 static int start_threads(struct vp_pipeline *pl)
@@ -543,6 +597,52 @@ static void on_signal(struct vp_pipeline *pl, struct stop_state *st,
 	}
 }
 
+/* Every signal that ends a process by default and can be caught: each is
+ * read from the signalfd by the supervising thread (no handler runs in
+ * signal context). SIGPIPE is ignored instead (see vp_pipeline_run). */
+static const int caught_signals[] = {
+	SIGHUP,	 SIGINT,  SIGQUIT,   SIGTERM, SIGUSR1, SIGUSR2,
+	SIGALRM, SIGXCPU, SIGXFSZ,   SIGVTALRM, SIGPROF, SIGIO,
+#ifdef SIGPWR
+	SIGPWR,
+#endif
+#ifdef SIGSTKFLT
+	SIGSTKFLT,
+#endif
+	SIGTRAP,
+};
+
+void vp_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(caught_signals) / sizeof(*caught_signals);
+	     i++)
+		sigaddset(set, caught_signals[i]);
+	for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
+		sigaddset(set, s);
+}
+
+/* SIGHUP reloads the graph file, SIGUSR1 logs a status snapshot; every
+ * other caught signal stops like SIGTERM (drain, then exit 0). */
+static void dispatch_signal(struct vp_pipeline *pl, struct stop_state *st,
+			    int signo, bool *stop_now)
+{
+	if (signo == SIGUSR1) {
+		vpipe_info(NULL, "%s: status", strsignal(signo));
+		vp_pipeline_status(pl);
+		return;
+	}
+	if (signo == SIGHUP && st->signals == 0) {
+		if (pl->reload)
+			pl->reload(pl, pl->reload_ctx);
+		else
+			vpipe_warn(NULL, "%s: this pipeline cannot reload: "
+					 "ignored", strsignal(signo));
+		return;
+	}
+	on_signal(pl, st, signo, stop_now);
+}
+
 /* Wait for signals, the duration, the drain deadline and node exits;
  * after an abort, for the node threads until they are past their grace. */
 static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
@@ -583,7 +683,8 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				on_signal(pl, &st, (int)si.ssi_signo, &stop_now);
+				dispatch_signal(pl, &st, (int)si.ssi_signo,
+						&stop_now);
 		}
 		now = vpipe_now();
 		if (st.stop_at >= 0 && now >= st.stop_at) {
@@ -610,9 +711,10 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns)
 {
 	sigset_t set, old;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	vp_signal_set(&set);
+	/* A write to a closed socket or pipe is an error the module sees
+	 * (EPIPE), never the end of the process. */
+	signal(SIGPIPE, SIG_IGN);
 	/* Node threads inherit the blocked mask: only signalfd sees them. */
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
