@@ -112,6 +112,12 @@ static struct vp_config *load_config(struct run_opts *o)
 	return cfg;
 }
 
+/* SIGHUP: the same file with the same --set options, read again. */
+static struct vp_config *reload_config(void *ctx)
+{
+	return load_config(ctx);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
@@ -129,6 +135,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (o.log_level > 0) /* the command line wins over [pipeline] */
 		vp_log_set_level(o.log_level);
+	vp_pipeline_enable_reload(pl, reload_config, &o);
 	int rc = vp_pipeline_run(pl, o.duration);
 	if (pl->abandoned) {
 		/* A node's thread is still in module code that did not stop:

@@ -602,17 +602,29 @@ void vp_graph_free(struct vp_pipeline *pl)
 {
 	if (!pl)
 		return;
-	for (unsigned i = 0; i < pl->n_nodes; i++)
-		vp_node_destroy(pl->nodes[i]);
-	for (unsigned i = 0; i < pl->n_links; i++) {
+	vp_reload_free(pl);
+	vp_graph_free_nodes(pl->nodes, pl->n_nodes, pl->links, pl->n_links);
+	if (pl->done_fd >= 0)
+		close(pl->done_fd);
+	free(pl->links);
+	free(pl->nodes);
+	free(pl);
+}
+
+void vp_graph_free_nodes(struct vpipe_node **nodes, unsigned n_nodes,
+			 struct vp_link **links, unsigned n_links)
+{
+	for (unsigned i = 0; i < n_nodes; i++)
+		vp_node_destroy(nodes[i]);
+	for (unsigned i = 0; i < n_links; i++) {
 		/* Frames still queued (an aborted drain) go back first. */
-		struct vp_link *l = pl->links[i];
+		struct vp_link *l = links[i];
 		void *f;
 		while ((f = vp_ring_pop_shared(&l->ring)))
 			vpipe_frame_unref(f);
 	}
-	for (unsigned i = 0; i < pl->n_nodes; i++) {
-		struct vpipe_node *n = pl->nodes[i];
+	for (unsigned i = 0; i < n_nodes; i++) {
+		struct vpipe_node *n = nodes[i];
 		if (n->pool.node)
 			vp_pool_destroy(&n->pool);
 		for (unsigned k = 0; k < n->n_inputs; k++)
@@ -633,15 +645,10 @@ void vp_graph_free(struct vp_pipeline *pl)
 		free(n->name);
 		free(n);
 	}
-	for (unsigned i = 0; i < pl->n_links; i++) {
-		vp_ring_destroy(&pl->links[i]->ring);
-		free(pl->links[i]);
+	for (unsigned i = 0; i < n_links; i++) {
+		vp_ring_destroy(&links[i]->ring);
+		free(links[i]);
 	}
-	if (pl->done_fd >= 0)
-		close(pl->done_fd);
-	free(pl->links);
-	free(pl->nodes);
-	free(pl);
 }
 
 static const char *policy_name(int p)

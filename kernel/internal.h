@@ -208,8 +208,7 @@ struct vp_pipeline {
 	 * pipeline must not be freed, the process must exit (_exit) */
 	unsigned abandoned;
 	/* SIGHUP: re-read the graph file (reload.c); NULL: cannot reload */
-	void (*reload)(struct vp_pipeline *pl, void *ctx);
-	void *reload_ctx;
+	struct vp_reloader *reloader;
 	int64_t summary_interval; /* [pipeline] summary-interval; 0: off */
 };
 
@@ -244,6 +243,13 @@ void vp_pipeline_stop(struct vp_pipeline *pl);
 void vp_pipeline_abort(struct vp_pipeline *pl);
 /* Log each node's state and counters and each link's depth now. */
 void vp_pipeline_status(struct vp_pipeline *pl);
+/* Start the threads of pl->nodes[first..] (nodes a reload appended). */
+int vp_sched_start_nodes(struct vp_pipeline *pl, unsigned first);
+/* Drain and stop these nodes (one or more whole chains) while the others
+ * run on: stop, wait up to the drain timeout, stop at once, join. Returns
+ * how many did not stop (counted in pl->abandoned; never free them). */
+unsigned vp_sched_stop_nodes(struct vp_pipeline *pl, struct vpipe_node **nodes,
+			     unsigned n);
 /* The signals vp_pipeline_run reads from its signalfd. */
 void vp_signal_set(sigset_t *set);
 

@@ -480,10 +480,12 @@ void vp_pipeline_status(struct vp_pipeline *pl)
 	print_figures(pl, true);
 }
 
-static int start_threads(struct vp_pipeline *pl)
+/* Start the threads of nodes[first..]: all of them at the start, the
+ * nodes a reload added later. */
+static int start_threads_from(struct vp_pipeline *pl, unsigned first)
 {
-	pl->running = pl->n_nodes;
-	for (unsigned i = 0; i < pl->n_nodes; i++) {
+	atomic_fetch_add(&pl->running, pl->n_nodes - first);
+	for (unsigned i = first; i < pl->n_nodes; i++) {
 		struct vpipe_node *n = pl->nodes[i];
 		atomic_store(&n->state_, VP_NODE_RUNNING);
 		int rc = pthread_create(&n->thread, NULL, node_main, n);
@@ -496,6 +498,17 @@ static int start_threads(struct vp_pipeline *pl)
 		n->thread_started = true;
 	}
 	return 0;
+}
+
+static int start_threads(struct vp_pipeline *pl)
+{
+	pl->running = 0;
+	return start_threads_from(pl, 0);
+}
+
+int vp_sched_start_nodes(struct vp_pipeline *pl, unsigned first)
+{
+	return start_threads_from(pl, first);
 }
 
 /* [pipeline] drain-timeout, or longer if a node needs longer to finish. */
@@ -633,8 +646,8 @@ static void dispatch_signal(struct vp_pipeline *pl, struct stop_state *st,
 		return;
 	}
 	if (signo == SIGHUP && st->signals == 0) {
-		if (pl->reload)
-			pl->reload(pl, pl->reload_ctx);
+		if (pl->reloader)
+			vp_pipeline_reload(pl);
 		else
 			vpipe_warn(NULL, "%s: this pipeline cannot reload: "
 					 "ignored", strsignal(signo));
@@ -706,6 +719,99 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 			do_abort(pl, &st);
 		}
 	}
+}
+
+static bool all_exited(struct vpipe_node **nodes, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (nodes[i]->thread_started && !atomic_load(&nodes[i]->exited))
+			return false;
+	return true;
+}
+
+/* Wait on done_fd until every node of the subset has exited or `until`
+ * (-1: no limit) has passed; true if they all have. */
+static bool wait_exited(struct vp_pipeline *pl, struct vpipe_node **nodes,
+			unsigned n, int64_t until)
+{
+	while (!all_exited(nodes, n)) {
+		int64_t now = vpipe_now();
+		if (until >= 0 && now >= until)
+			return false;
+		int timeout = until < 0 ? 1000 : (int)((until - now) / 1000000 + 1);
+		if (timeout > 100)
+			timeout = 100; /* done_fd wakes us; this bounds a miss */
+		struct pollfd p = {.fd = pl->done_fd, .events = POLLIN};
+		if (poll(&p, 1, timeout) > 0) {
+			uint64_t v;
+			ssize_t r = read(pl->done_fd, &v, sizeof(v));
+			(void)r;
+		}
+	}
+	return true;
+}
+
+unsigned vp_sched_stop_nodes(struct vp_pipeline *pl, struct vpipe_node **nodes,
+			     unsigned n)
+{
+	int64_t limit = pl->drain_timeout;
+	for (unsigned i = 0; i < n; i++) {
+		int64_t asked = atomic_load(&nodes[i]->drain_timeout);
+		if (asked > limit)
+			limit = asked;
+		atomic_store(&nodes[i]->stop, 1);
+		vpipe_node_wake(nodes[i]);
+		vp_pool_wake(&nodes[i]->pool);
+	}
+	if (!wait_exited(pl, nodes, n, vpipe_now() + limit)) {
+		vpipe_warn(NULL, "drain did not finish within %.1f s: stopping "
+				 "the chain at once, queued frames are dropped",
+			   (double)limit / 1e9);
+		int64_t aborted = vpipe_now();
+		for (unsigned i = 0; i < n; i++) {
+			struct vpipe_node *nd = nodes[i];
+			atomic_store(&nd->abort, 1);
+			vpipe_node_wake(nd);
+			vp_pool_wake(&nd->pool);
+			for (unsigned k = 0; k < nd->n_in; k++) {
+				atomic_fetch_add(&nd->in[k]->space_seq, 1);
+				vp_futex_wake_all(&nd->in[k]->space_seq);
+			}
+		}
+		int64_t last = aborted + ABORT_GRACE;
+		for (;;) {
+			if (wait_exited(pl, nodes, n, last))
+				break;
+			int64_t next = aborted + ABORT_GRACE;
+			for (unsigned i = 0; i < n; i++)
+				if (!atomic_load(&nodes[i]->exited)) {
+					int64_t t = give_up_at(nodes[i], aborted);
+					if (t > next)
+						next = t;
+				}
+			if (next <= last)
+				break;
+			last = next;
+		}
+	}
+	unsigned stuck = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct vpipe_node *nd = nodes[i];
+		if (!nd->thread_started)
+			continue;
+		if (atomic_load(&nd->exited)) {
+			pthread_join(nd->thread, NULL);
+			nd->thread_started = false;
+			continue;
+		}
+		int cb = atomic_load(&nd->callback);
+		vpipe_error(nd, "did not stop: %s has not returned; leaving "
+				"this node behind",
+			    callback_names[cb]);
+		pl->abandoned++;
+		stuck++;
+	}
+	return stuck;
 }
 
 int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns)
