@@ -340,12 +340,12 @@ static int run_node(struct vpipe_node *n)
 			vpipe_error(n, "start failed");
 		if (n->restart == VP_RESTART_NEVER || atomic_load(&n->abort) ||
 		    atomic_load(&n->stop)) {
-			vpipe_error(n, "node failed after %.1f s running "
-				       "(restart = %s): its chain stops, other "
-				       "chains go on",
-				    (double)(failed_at - started) / 1e9,
+			vpipe_error(n, "node failed (restart = %s): its chain "
+				       "stops, other chains go on (it ran "
+				       "%.1f s)",
 				    n->restart == VP_RESTART_NEVER ? "never"
-								   : "on-error");
+								   : "on-error",
+				    (double)(failed_at - started) / 1e9);
 			detach_inputs(n);
 			vpipe_push_event(n, VPIPE_EVENT_EOS);
 			return VP_NODE_FAILED;
