@@ -122,6 +122,7 @@ static void parse_pipeline_section(struct builder *b)
 		parse_table_keys(b, s, vp_pipeline_key_table, &k, "[pipeline]",
 				 unknown_pipeline_key, NULL);
 	b->pl->drain_timeout = k.drain_timeout;
+	b->pl->summary_interval = k.summary_interval;
 	b->pl->log_level = vp_pipeline_log_level(k.log_level);
 	vp_module_path_init(&b->mp, k.module_path);
 	vp_params_free(vp_pipeline_key_table, &k);
@@ -614,8 +615,10 @@ void vp_graph_free(struct vp_pipeline *pl)
 void vp_graph_free_nodes(struct vpipe_node **nodes, unsigned n_nodes,
 			 struct vp_link **links, unsigned n_links)
 {
-	for (unsigned i = 0; i < n_nodes; i++)
+	for (unsigned i = 0; i < n_nodes; i++) {
+		vp_log_coalesce_forget(nodes[i]);
 		vp_node_destroy(nodes[i]);
+	}
 	for (unsigned i = 0; i < n_links; i++) {
 		/* Frames still queued (an aborted drain) go back first. */
 		struct vp_link *l = links[i];

@@ -222,6 +222,13 @@ void vp_clock_advance(int64_t ns);
 /* log.c */
 void vp_log_set_level(int level);
 int vp_log_parse_level(const char *s);
+/* log_coalesce.c: write the counts of intervals that are over; returns when
+ * the next one ends (-1: nothing held back). */
+int64_t vp_log_coalesce_flush(void);
+/* Write and drop what `node` held back (the node is being freed). */
+void vp_log_coalesce_forget(const struct vpipe_node *node);
+void vp_log_set_coalesce_interval(int64_t ns);
+#define VP_LOG_COALESCE_INTERVAL (10 * VPIPE_S) /* the default */
 
 /* counter_name.c: 0, or -1 with the reason in why. */
 int vp_counter_name_check(const char *name, bool gauge, char *why, size_t len);

@@ -341,6 +341,7 @@ void vp_pipeline_reload(struct vp_pipeline *pl)
 	/* [pipeline] keys that need no restart take effect now. */
 	pl->drain_timeout = neu->drain_timeout;
 	pl->log_level = neu->log_level;
+	pl->summary_interval = neu->summary_interval;
 	if (p.n_stop == 0 && p.n_start == 0) {
 		vpipe_info(NULL, "reload: no chain changed");
 	} else {

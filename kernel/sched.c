@@ -610,6 +610,38 @@ static void on_signal(struct vp_pipeline *pl, struct stop_state *st,
 	}
 }
 
+/* The periodic one-line summary ([pipeline] summary-interval): enough for
+ * a journal read days later to show the graph was alive and moving. */
+static void log_summary_line(struct vp_pipeline *pl, int64_t started)
+{
+	unsigned running = 0, restarting = 0, ended = 0;
+	uint64_t produced = 0, consumed = 0, errors = 0, restarts = 0, drops = 0;
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		struct vpipe_node *n = pl->nodes[i];
+		if (atomic_load(&n->restarting))
+			restarting++;
+		else if (atomic_load(&n->state_) == VP_NODE_RUNNING)
+			running++;
+		else
+			ended++;
+		if (n->n_in == 0)
+			produced += atomic_load(&n->frames_out);
+		if (n->n_out == 0)
+			consumed += atomic_load(&n->frames_in);
+		errors += atomic_load(&n->errors);
+		restarts += atomic_load(&n->restarts);
+	}
+	for (unsigned i = 0; i < pl->n_links; i++)
+		drops += atomic_load(&pl->links[i]->drops);
+	vpipe_info(NULL,
+		   "summary: up %.0f s; nodes running %u, restarting %u, "
+		   "ended %u; frames from sources %" PRIu64 ", into sinks %" PRIu64
+		   "; queue drops %" PRIu64 "; errors %" PRIu64
+		   "; restarts %" PRIu64,
+		   (double)(vpipe_now() - started) / 1e9, running, restarting,
+		   ended, produced, consumed, drops, errors, restarts);
+}
+
 /* Every signal that ends a process by default and can be caught: each is
  * read from the signalfd by the supervising thread (no handler runs in
  * signal context). SIGPIPE is ignored instead (see vp_pipeline_run). */
@@ -665,9 +697,24 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 	    .abort_at = -1,
 	    .aborted = -1,
 	};
+	int64_t started = vpipe_now(), summary_at = -1;
 	while (atomic_load(&pl->running) > 0) {
-		int64_t now = vpipe_now(), next = -1;
-		if (st.stop_at >= 0)
+		/* Messages held back since the last look are written within
+		 * one coalescing interval: look at least that often. */
+		int64_t now = vpipe_now(), next = vp_log_coalesce_flush();
+		if (next < 0 || next > now + VP_LOG_COALESCE_INTERVAL)
+			next = now + VP_LOG_COALESCE_INTERVAL;
+		if (pl->summary_interval <= 0) {
+			summary_at = -1;
+		} else if (summary_at < 0) {
+			summary_at = now + pl->summary_interval;
+		} else if (now >= summary_at) {
+			log_summary_line(pl, started);
+			summary_at = now + pl->summary_interval;
+		}
+		if (summary_at >= 0 && (next < 0 || summary_at < next))
+			next = summary_at;
+		if (st.stop_at >= 0 && (next < 0 || st.stop_at < next))
 			next = st.stop_at;
 		if (st.abort_at >= 0 && (next < 0 || st.abort_at < next))
 			next = st.abort_at;
@@ -843,6 +890,10 @@ int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns)
 	 * signal must not kill it before its exit status is set. */
 	if (!pl->abandoned)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	vp_log_coalesce_flush();
+	for (unsigned i = 0; i < pl->n_nodes; i++)
+		if (!pl->abandoned || atomic_load(&pl->nodes[i]->exited))
+			vp_log_coalesce_forget(pl->nodes[i]);
 	print_summary(pl);
 	int failed = 0;
 	for (unsigned i = 0; i < pl->n_nodes; i++)

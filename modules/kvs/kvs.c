@@ -226,6 +226,7 @@ static int kvs_start(void *state)
 			return -1;
 		}
 		vpipe_warn(k->node, "%s; buffering and retrying", msg);
+		k->outage_since = vpipe_now();
 	}
 	if (vpipe_node_spawn_worker(k->node, kvs_worker, k))
 		return -1;

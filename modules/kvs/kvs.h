@@ -99,6 +99,10 @@ struct kvs {
 	bool restart_conn;
 	int64_t last_ack;
 	uint64_t conn_acks;
+	/* worker: when PutMedia last stopped working (0: it works), and the
+	 * fragments the connection after it had to send again */
+	int64_t outage_since;
+	unsigned replaying;
 	struct kvs_ack_parser parser;
 	struct kvs_resp resp;
 	uint8_t *readbuf;

@@ -357,6 +357,16 @@ VPIPE_API void vpipe_vlog(struct vpipe_node *node, int level, const char *fmt,
 			  va_list ap);
 VPIPE_API bool vpipe_log_enabled(int level);
 
+/* For a message that can repeat per frame or fragment (a storm when a
+ * source outruns an uplink): the first one of a call site (node and format
+ * string) is logged at once; the ones after it within the kernel's
+ * coalescing interval (10 s) are counted, and the kernel logs the last of
+ * them once the interval is over with "(N like this in the last 10 s)".
+ * `fmt` must be a string literal: it names the call site. */
+VPIPE_API void vpipe_log_coalesced(struct vpipe_node *node, int level,
+				   const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #define vpipe_error(n, ...) vpipe_log((n), VPIPE_LOG_ERROR, __VA_ARGS__)
 #define vpipe_warn(n, ...) vpipe_log((n), VPIPE_LOG_WARN, __VA_ARGS__)
 #define vpipe_info(n, ...) vpipe_log((n), VPIPE_LOG_INFO, __VA_ARGS__)
