@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "instance.h"
 #include "kernel/config.h"
 #include "kernel/graph.h"
 #include "kernel/keys.h"
@@ -29,6 +30,9 @@ static void usage(FILE *out)
 		"  graph GRAPH.ini    print the graph as Graphviz DOT\n"
 		"  modules [NAME]     list modules, or print one module's "
 		"parameters\n"
+		"  reload [PID|GRAPH.ini]\n"
+		"                     make a running vpipe re-read its graph "
+		"(SIGHUP)\n"
 		"  kvs-local [...]    a Kinesis Video Streams compatible endpoint "
 		"(see docs/kvs-local.md)\n"
 		"  probe DEVICE       list what a V4L2 device offers\n"
@@ -136,7 +140,9 @@ static int cmd_run(int argc, char **argv)
 	if (o.log_level > 0) /* the command line wins over [pipeline] */
 		vp_log_set_level(o.log_level);
 	vp_pipeline_enable_reload(pl, reload_config, &o);
+	instance_register(o.file);
 	int rc = vp_pipeline_run(pl, o.duration);
+	instance_unregister();
 	if (pl->abandoned) {
 		/* A node's thread is still in module code that did not stop:
 		 * freeing the graph under it would crash, so end here. */
@@ -285,6 +291,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1, true);
 	if (!strcmp(cmd, "modules"))
 		return cmd_modules(argc - 1, argv + 1);
+	if (!strcmp(cmd, "reload"))
+		return reload_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("vpipe %s (module ABI %d)\n", VPIPE_VERSION,
 		       VPIPE_ABI_VERSION);
