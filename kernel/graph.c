@@ -640,6 +640,10 @@ void vp_graph_free_nodes(struct vpipe_node **nodes, unsigned n_nodes,
 		if (n->config)
 			vp_params_free(n->mod->params, n->config);
 		free(n->config);
+		void *pending = atomic_load(&n->pending_config);
+		if (pending)
+			vp_params_free(n->mod->params, pending);
+		free(pending);
 		if (n->wake_fd >= 0)
 			close(n->wake_fd);
 		for (unsigned w = 0; w < VP_MAX_WORKERS; w++)

@@ -114,6 +114,7 @@ enum vp_callback {
 	VP_CB_STOP,
 	VP_CB_WORKERS, /* the kernel joins its worker threads after stop() */
 	VP_CB_DESTROY,
+	VP_CB_RECONFIGURE,
 };
 
 enum vp_node_state {
@@ -171,6 +172,9 @@ struct vpipe_node {
 	_Atomic unsigned upstream_pending; /* bit per upstream event */
 	_Atomic int state_;
 	_Atomic bool restarting; /* failed, waiting to be created again */
+	/* a reload's new config for runtime keys, for the node's thread to
+	 * hand to reconfigure() (sched.c); owned by whoever takes it */
+	_Atomic(void *) pending_config;
 	bool discont_next; /* mark the next pushed frame after a restart */
 	int64_t timer_interval, next_timer; /* node thread only */
 	/* asked for by the module in create(), which a restart runs again in

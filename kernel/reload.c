@@ -16,6 +16,7 @@
 #include "config.h"
 #include "graph.h"
 #include "internal.h"
+#include "params.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,14 +104,43 @@ static const char *module_path_of(struct vp_config *cfg)
 	return kv ? kv->value : "";
 }
 
-/* Whether old chain `c` runs on unchanged in the new graph; if so the new
+/* Whether sections a and b of node n differ only in values of keys its
+ * module marks VPIPE_PARAM_RUNTIME and can take with reconfigure(). */
+static bool runtime_only(const struct vpipe_node *n, const struct vp_section *a,
+			 const struct vp_section *b)
+{
+	if (!a || !b || a->n_kv != b->n_kv || !n->mod->reconfigure)
+		return false;
+	for (size_t i = 0; i < a->n_kv; i++) {
+		if (strcmp(a->kv[i].key, b->kv[i].key))
+			return false;
+		if (!strcmp(a->kv[i].value, b->kv[i].value))
+			continue;
+		const struct vpipe_param *p = n->mod->params;
+		while (p && p->name && strcmp(p->name, a->kv[i].key))
+			p++;
+		if (!p || !p->name || !(p->flags & VPIPE_PARAM_RUNTIME))
+			return false;
+	}
+	return true;
+}
+
+/* Nodes of kept chains that take new runtime parameters. */
+struct reconf {
+	struct vpipe_node **old, **neu;
+	unsigned n;
+};
+
+/* Whether old chain `c` runs on in the new graph (unchanged, or changed
+ * only in runtime keys: those nodes are added to *rc); if so the new
  * graph's chain holding the same nodes is *kept_chain. */
 static bool chain_unchanged(struct vp_pipeline *old, const unsigned *oc,
 			    unsigned c, struct vp_config *ocfg,
 			    struct vp_pipeline *neu, const unsigned *nc,
-			    struct vp_config *ncfg, unsigned *kept_chain)
+			    struct vp_config *ncfg, unsigned *kept_chain,
+			    struct reconf *rc)
 {
-	unsigned members = 0, new_chain = ~0u;
+	unsigned members = 0, new_chain = ~0u, first_reconf = rc->n;
 	for (unsigned i = 0; i < old->n_nodes; i++) {
 		if (oc[i] != c)
 			continue;
@@ -123,15 +153,42 @@ static bool chain_unchanged(struct vp_pipeline *old, const unsigned *oc,
 		if (new_chain != ~0u && ch != new_chain)
 			return false;
 		new_chain = ch;
-		if (!same_section(vp_config_section(ocfg, name),
-				  vp_config_section(ncfg, name)))
+		struct vp_section *a = vp_config_section(ocfg, name),
+				  *b = vp_config_section(ncfg, name);
+		if (same_section(a, b))
+			continue;
+		if (!runtime_only(old->nodes[i], a, b)) {
+			rc->n = first_reconf;
 			return false;
+		}
+		rc->old[rc->n] = old->nodes[i];
+		rc->neu[rc->n++] = m;
 	}
 	unsigned new_members = 0;
 	for (unsigned i = 0; i < neu->n_nodes; i++)
 		new_members += nc[i] == new_chain;
 	*kept_chain = new_chain;
+	if (members != new_members)
+		rc->n = first_reconf;
 	return members == new_members;
+}
+
+/* Hand each node its new config; its thread applies it (sched.c). */
+static void deliver(struct reconf *rc)
+{
+	for (unsigned i = 0; i < rc->n; i++) {
+		struct vpipe_node *n = rc->old[i];
+		void *cfg = rc->neu[i]->config;
+		rc->neu[i]->config = NULL; /* now the running node's */
+		void *prev = atomic_exchange(&n->pending_config, cfg);
+		if (prev) { /* a reload before this one, not applied yet */
+			vp_params_free(n->mod->params, prev);
+			free(prev);
+		}
+		vpipe_info(n, "reload: runtime parameters changed: applying "
+			      "them without a restart");
+		vpipe_node_wake(n);
+	}
 }
 
 /* "a, b, c": the names of the nodes in `chain` (for the log). */
@@ -220,6 +277,7 @@ static struct vp_pipeline *build_part(struct vp_config *cfg,
 /* ------------------------------------------------------------ reload */
 
 struct plan {
+	struct reconf reconf;
 	bool *stop;	 /* per running node: its chain changed */
 	char **start;	 /* node names of the new file to build */
 	unsigned n_start;
@@ -230,6 +288,8 @@ static void plan_free(struct plan *p)
 {
 	free(p->stop);
 	free(p->start);
+	free(p->reconf.old);
+	free(p->reconf.neu);
 }
 
 static void make_plan(struct vp_pipeline *pl, struct vp_config *ocfg,
@@ -240,13 +300,15 @@ static void make_plan(struct vp_pipeline *pl, struct vp_config *ocfg,
 	bool *kept = vp_xcalloc(neu->n_nodes + 1, sizeof(*kept));
 	p->stop = vp_xcalloc(pl->n_nodes + 1, sizeof(*p->stop));
 	p->start = vp_xcalloc(neu->n_nodes + 1, sizeof(*p->start));
+	p->reconf.old = vp_xcalloc(pl->n_nodes + 1, sizeof(*p->reconf.old));
+	p->reconf.neu = vp_xcalloc(pl->n_nodes + 1, sizeof(*p->reconf.neu));
 	bool all = strcmp(module_path_of(ocfg), module_path_of(ncfg)) != 0;
 	for (unsigned i = 0; i < pl->n_nodes; i++) {
 		if (oc[i] != i)
 			continue; /* each chain once, at its first node */
 		unsigned k = 0;
 		bool same = !all && chain_unchanged(pl, oc, i, ocfg, neu, nc,
-						    ncfg, &k);
+						    ncfg, &k, &p->reconf);
 		for (unsigned j = 0; j < neu->n_nodes && same; j++)
 			if (nc[j] == k)
 				kept[j] = true;
@@ -342,8 +404,10 @@ void vp_pipeline_reload(struct vp_pipeline *pl)
 	pl->drain_timeout = neu->drain_timeout;
 	pl->log_level = neu->log_level;
 	pl->summary_interval = neu->summary_interval;
+	deliver(&p.reconf);
 	if (p.n_stop == 0 && p.n_start == 0) {
-		vpipe_info(NULL, "reload: no chain changed");
+		vpipe_info(NULL, "reload: no chain %s",
+			   p.reconf.n ? "restarts" : "changed");
 	} else {
 		char **old_names = NULL;
 		unsigned n_old = 0;

@@ -13,6 +13,7 @@
 #include "futex.h"
 #include "graph.h"
 #include "internal.h"
+#include "params.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -45,6 +46,7 @@ static const char *const callback_names[] = {
 	[VP_CB_STOP] = "stop()",
 	[VP_CB_WORKERS] = "a worker thread (joined after stop())",
 	[VP_CB_DESTROY] = "destroy()",
+	[VP_CB_RECONFIGURE] = "reconfigure()",
 };
 
 /* Note which module callback the node's thread enters; returns the time. */
@@ -87,6 +89,32 @@ static void handle_upstream(struct vpipe_node *n)
 	}
 }
 
+/* A reload changed only runtime keys of this node: hand the module the
+ * new config (or keep it for create() while the node is down). */
+static void apply_pending_config(struct vpipe_node *n)
+{
+	void *cfg = atomic_exchange(&n->pending_config, NULL);
+	if (!cfg)
+		return;
+	int rc = 0;
+	if (n->state && n->mod->reconfigure) {
+		int64_t t0 = enter(n, VP_CB_RECONFIGURE);
+		rc = n->mod->reconfigure(n->state, cfg);
+		account(n, t0);
+	}
+	void *drop = rc == 0 ? n->config : cfg;
+	if (rc == 0) {
+		n->config = cfg;
+		vpipe_info(n, "reload: new parameters applied without a "
+			      "restart");
+	} else {
+		vpipe_error(n, "reload: the module refused the new parameters: "
+			       "it keeps the ones it had");
+	}
+	vp_params_free(n->mod->params, drop);
+	free(drop);
+}
+
 /* Run the module's timer when due. Returns its result (0 when not due). */
 static int run_timer(struct vpipe_node *n)
 {
@@ -113,7 +141,8 @@ static void wait_for_input(struct vpipe_node *n)
 	uint32_t seq = atomic_load(&n->wake_seq);
 	atomic_exchange(&n->sleeping, 1); /* see vp_node_wake_consumer */
 	if (!vp_node_inputs_ready(n) && !atomic_load(&n->abort) &&
-	    !atomic_load(&n->upstream_pending))
+	    !atomic_load(&n->upstream_pending) &&
+	    !atomic_load(&n->pending_config))
 		vp_futex_wait_for(&n->wake_seq, seq, timeout);
 	atomic_store(&n->sleeping, 0);
 }
@@ -122,6 +151,7 @@ static int run_source(struct vpipe_node *n)
 {
 	while (!vpipe_node_stopping(n)) {
 		handle_upstream(n);
+		apply_pending_config(n);
 		int64_t t0 = enter(n, VP_CB_PRODUCE);
 		int rc = n->mod->produce(n->state);
 		account(n, t0);
@@ -199,6 +229,7 @@ static int run_filter(struct vpipe_node *n)
 		if (atomic_load(&n->abort))
 			return 0;
 		handle_upstream(n);
+		apply_pending_config(n);
 		int got = take_inputs(n, &open);
 		if (got < 0)
 			return got;
@@ -301,6 +332,8 @@ static int run_node(struct vpipe_node *n)
 	vpipe_backoff_init(&delay, n->restart_delay, n->restart_max_delay);
 	int64_t down_since = 0; /* when the node last failed; 0: up */
 	for (;;) {
+		if (!n->created)
+			apply_pending_config(n); /* no module yet: just swap */
 		if (!n->created && create_module(n)) {
 			vpipe_error(n, "create failed");
 			detach_inputs(n);

@@ -74,4 +74,39 @@ grep -Eq "(stopping the changed|starting).* b" "$T/log" && fail "chain b was res
 echo "== no instance left"
 "$VPIPE" reload "$T/g.ini" 2>"$T/err" && fail "reload found a stopped instance"
 expect_grep "no running vpipe found" "$T/err"
-echo PASS
+
+echo "== runtime parameters: record's max-age changes without a restart"
+"$VPIPE" modules x264 >/dev/null 2>&1 || { echo "no x264 module: runtime part not run"; exit 0; }
+need ffprobe
+mkdir -p "$T/rec"
+old="$T/rec/rec-20200101T000000.000Z.mkv"
+cp /dev/null "$old" && touch -d '3 days ago' "$old"
+rec_graph() { # MAX_AGE
+	printf '[cam]\nmodule = testsrc\nwidth = 160\nheight = 120\nframerate = 30\n'
+	printf '[enc]\nmodule = x264\ninput = cam\nkeyint = 15\n'
+	printf '[mux]\nmodule = mkv\ninput = enc\n'
+	printf '[rec]\nmodule = record\ninput = mux\nlocation = %s\nmax-age = %s\n' "$T/rec" "$1"
+}
+rec_graph 720h >"$T/r.ini"
+"$VPIPE" run "$T/r.ini" 2>"$T/rlog" &
+pid=$!
+wait_for grep -q "recording to" "$T/rlog"
+[ -e "$old" ] || fail "a file within max-age was deleted"
+rec_graph 48h >"$T/r.ini"
+"$VPIPE" reload "$pid" >/dev/null
+wait_for grep -q "reload: done" "$T/rlog"
+sleep 0.5
+kill -TERM $pid
+rc=0
+wait $pid || rc=$?
+cat "$T/rlog"
+expect_eq "exit status" "$rc" 0
+expect_grep "rec: reload: new parameters applied without a restart" "$T/rlog"
+expect_grep "rec: retention now max-size 0 MiB, max-age 48 h" "$T/rlog"
+expect_grep "reload: no chain restarts" "$T/rlog"
+[ -e "$old" ] && fail "the file older than the new max-age is still there"
+expect_eq "recordings (one file, not restarted)" "$(ls "$T"/rec/*.mkv | wc -l)" 1
+f=$(ls "$T"/rec/*.mkv)
+got=$(ffprobe -v error -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$f")
+want=$(sed -n 's/.*enc: frames in=[0-9]* out=\([0-9]*\).*/\1/p' "$T/rlog")
+expect_eq "packets in the recording = frames encoded" "$got" "$want"

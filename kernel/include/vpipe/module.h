@@ -58,8 +58,9 @@ enum vpipe_param_type {
 enum vpipe_param_flags {
 	VPIPE_PARAM_REQUIRED = 1u << 0,
 	VPIPE_PARAM_MASKED = 1u << 1, /* mask value in every printout */
-	/* May change while running (reload). Declared for tables to say so;
-	 * the kernel does not act on it yet: a change needs a restart. */
+	/* May change while running: when a reload changes only such keys of
+	 * a node whose module has reconfigure(), the kernel hands the node
+	 * its new configuration instead of restarting its chain. */
 	VPIPE_PARAM_RUNTIME = 1u << 2,
 };
 
@@ -174,8 +175,16 @@ struct vpipe_module {
 	 * expire old data, send keep-alives). For sources, between produce()
 	 * calls. Optional; a negative return is an error like any other. */
 	int (*timer)(void *state);
+	/* A reload changed only VPIPE_PARAM_RUNTIME keys of this node: apply
+	 * `config` (a complete new config struct, the other keys as before).
+	 * Called in the node's own thread between other callbacks. On 0 the
+	 * kernel frees the old config, so the module must stop using it
+	 * (copy what it keeps from `config`); on <0 the node keeps the old
+	 * config and the kernel frees the new one. Optional: without it a
+	 * change restarts the chain. */
+	int (*reconfigure)(void *state, const void *config);
 
-	const void *reserved[7];
+	const void *reserved[6];
 };
 
 /* A module defines its descriptor with:
