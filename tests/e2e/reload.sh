@@ -110,3 +110,27 @@ f=$(ls "$T"/rec/*.mkv)
 got=$(ffprobe -v error -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$f")
 want=$(sed -n 's/.*enc: frames in=[0-9]* out=\([0-9]*\).*/\1/p' "$T/rlog")
 expect_eq "packets in the recording = frames encoded" "$got" "$want"
+
+echo "== runtime parameters: image's interval changes without a restart"
+mkdir -p "$T/img"
+img_graph() { # INTERVAL
+	printf '[cam]\nmodule = testsrc\nwidth = 64\nheight = 48\nframerate = 30\n'
+	printf '[img]\nmodule = image\ninput = cam\ninterval = %s\ndirectory = %s\n' "$1" "$T/img"
+}
+img_graph 1h >"$T/i.ini"
+"$VPIPE" run "$T/i.ini" 2>"$T/ilog" &
+pid=$!
+pictures_at_least() { [ "$(ls "$T/img" | wc -l)" -ge "$1" ]; }
+wait_for pictures_at_least 1
+img_graph 500ms >"$T/i.ini"
+"$VPIPE" reload "$pid" >/dev/null
+wait_for grep -q "img: interval now 0.500 s" "$T/ilog"
+# with the old interval there would be no second picture for an hour
+wait_for pictures_at_least 3
+kill -TERM $pid
+rc=0
+wait $pid || rc=$?
+cat "$T/ilog"
+expect_eq "exit status" "$rc" 0
+expect_grep "img: reload: new parameters applied without a restart" "$T/ilog"
+expect_grep "img: frames in=[0-9]* out=[0-9]* errors=0 restarts=0" "$T/ilog"
