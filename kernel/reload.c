@@ -11,8 +11,10 @@
  * it), then the new file's chains that are not kept are built, created and
  * started. If creating them fails, the chains just stopped are built again
  * from the file they ran from, so a bad edit costs one restart, not the
- * chain. [pipeline] log-level and drain-timeout apply at once; a changed
- * module-path restarts every chain. */
+ * chain. A node that changed only in VPIPE_PARAM_RUNTIME keys of a module
+ * with reconfigure() keeps its chain: its thread applies the new config
+ * (sched.c). [pipeline] log-level, drain-timeout and summary-interval apply
+ * at once; a changed module-path restarts every chain. */
 #include "config.h"
 #include "graph.h"
 #include "internal.h"
