@@ -226,6 +226,7 @@ void vp_clock_advance(int64_t ns);
 /* log.c */
 void vp_log_set_level(int level);
 int vp_log_parse_level(const char *s);
+int vp_log_level(void);
 /* log_coalesce.c: write the counts of intervals that are over; returns when
  * the next one ends (-1: nothing held back). */
 int64_t vp_log_coalesce_flush(void);

@@ -375,7 +375,9 @@ static bool start_part(struct vp_pipeline *pl, struct vp_config *cfg,
 {
 	if (n == 0)
 		return true;
+	int level = vp_log_level();
 	struct vp_pipeline *part = build_part(cfg, names, n);
+	vp_log_set_level(level);
 	if (!part)
 		return false;
 	unsigned first = pl->n_nodes;
@@ -391,8 +393,14 @@ void vp_pipeline_reload(struct vp_pipeline *pl)
 {
 	struct vp_reloader *r = pl->reloader;
 	vpipe_info(NULL, "reload: reading %s", r->current->file);
+	/* Building sets [pipeline] log-level; --log-level must still win
+	 * unless the file's log-level itself changed. */
+	int level = vp_log_level();
 	struct vp_config *cfg = r->load(r->ctx);
 	struct vp_pipeline *neu = cfg ? vp_graph_build(cfg, false) : NULL;
+	vp_log_set_level(level);
+	if (neu && neu->log_level > 0 && neu->log_level != pl->log_level)
+		vp_log_set_level(neu->log_level);
 	if (!neu) {
 		vpipe_error(NULL, "reload: %s has errors (above): the running "
 				  "graph goes on unchanged",
