@@ -262,6 +262,10 @@ int vp_sched_start_nodes(struct vp_pipeline *pl, unsigned first);
  * how many did not stop (counted in pl->abandoned; never free them). */
 unsigned vp_sched_stop_nodes(struct vp_pipeline *pl, struct vpipe_node **nodes,
 			     unsigned n);
+/* The figures vpipe run prints at exit, for these nodes (a chain a
+ * reload stopped) and the links into them. */
+void vp_sched_print_final(struct vp_pipeline *pl, struct vpipe_node **nodes,
+			  unsigned n);
 /* The signals vp_pipeline_run reads from its signalfd. */
 void vp_signal_set(sigset_t *set);
 

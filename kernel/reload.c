@@ -348,19 +348,19 @@ static void stop_changed(struct vp_pipeline *pl, struct plan *p, char ***names,
 	vpipe_info(NULL, "reload: stopping the changed chain(s) of %s", list);
 	int64_t t0 = vpipe_now();
 	unsigned stuck = vp_sched_stop_nodes(pl, nodes, nn);
+	vp_sched_print_final(pl, nodes, nn);
 	*names = vp_xcalloc(nn + 1, sizeof(**names));
 	*n_names = 0;
 	for (unsigned i = 0; i < nn; i++)
 		(*names)[(*n_names)++] = vp_strdup(nodes[i]->name);
 	free(nodes);
 	if (stuck) {
-		/* Their threads may still run: leave them where they are. */
-		vpipe_error(NULL, "reload: %u node(s) did not stop; vpipe must "
-				  "be restarted to free them",
+		/* A thread still running may touch its chain's links and
+		 * neighbours: leave the whole chain where it is, unfreed. */
+		vpipe_error(NULL, "reload: %u node(s) did not stop; their "
+				  "chain stays in memory until vpipe restarts",
 			    stuck);
-		for (unsigned i = 0; i < pl->n_nodes; i++)
-			if (p->stop[i] && !atomic_load(&pl->nodes[i]->exited))
-				p->stop[i] = false;
+		memset(p->stop, 0, pl->n_nodes * sizeof(*p->stop));
 	}
 	take_out(pl, p->stop, &nodes, &nn, &links, &nl);
 	vpipe_info(NULL, "reload: stopped in %.1f s",

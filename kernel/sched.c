@@ -508,6 +508,21 @@ static void print_summary(struct vp_pipeline *pl)
 	print_figures(pl, false);
 }
 
+void vp_sched_print_final(struct vp_pipeline *pl, struct vpipe_node **nodes,
+			  unsigned n)
+{
+	struct vp_pipeline part = {.nodes = nodes, .n_nodes = n};
+	struct vp_link *links[256];
+	for (unsigned i = 0; i < pl->n_links && part.n_links < 256; i++)
+		for (unsigned k = 0; k < n; k++)
+			if (pl->links[i]->to == nodes[k]) {
+				links[part.n_links++] = pl->links[i];
+				break;
+			}
+	part.links = links;
+	print_figures(&part, false);
+}
+
 void vp_pipeline_status(struct vp_pipeline *pl)
 {
 	print_figures(pl, true);

@@ -134,3 +134,32 @@ cat "$T/ilog"
 expect_eq "exit status" "$rc" 0
 expect_grep "img: reload: new parameters applied without a restart" "$T/ilog"
 expect_grep "img: frames in=[0-9]* out=[0-9]* errors=0 restarts=0" "$T/ilog"
+
+echo "== a node that does not stop during a reload is left behind, the rest goes on"
+hung_graph() { # SUFFIX
+	printf '[pipeline]\ndrain-timeout = 1s\n'
+	printf '[src]\nmodule = testsrc\nwidth = 32\nheight = 32\nframerate = 50\n'
+	printf '[stuck]\nmodule = identity\ninput = src\nhang-after = 5\n'
+	printf '[out]\nmodule = filesink\ninput = stuck\nlocation = %s\n' "$T/h$1.yuv"
+	printf '[other]\nmodule = testsrc\nwidth = 32\nheight = 32\nframerate = 50\n'
+	printf '[other-out]\nmodule = filesink\ninput = other\nlocation = %s\n' "$T/other.yuv"
+}
+hung_graph 1 >"$T/h.ini"
+"$VPIPE" run "$T/h.ini" 2>"$T/hlog" &
+pid=$!
+wait_for grep -q "hanging on frame 5" "$T/hlog"
+hung_graph 2 >"$T/h.ini"
+"$VPIPE" reload "$pid" >/dev/null
+wait_for grep -q "reload: done" "$T/hlog"
+kill -0 $pid || fail "vpipe ended during the reload"
+kill -TERM $pid
+rc=0
+wait $pid || rc=$?
+cat "$T/hlog"
+expect_grep "stuck: did not stop: process() has not returned" "$T/hlog"
+expect_grep "reload: 1 node(s) did not stop" "$T/hlog"
+expect_grep "reload: starting src, stuck, out$" "$T/hlog"
+expect_eq "exit status (a node was given up on)" "$rc" 1
+produced=$(sed -n 's/.* other: frames in=0 out=\([0-9]*\).*/\1/p' "$T/hlog")
+written=$(($(stat -c %s "$T/other.yuv") / (32 * 32 * 3 / 2)))
+expect_eq "other: frames written = frames produced" "$written" "$produced"
