@@ -640,6 +640,11 @@ void vp_graph_free_nodes(struct vpipe_node **nodes, unsigned n_nodes,
 		if (n->config)
 			vp_params_free(n->mod->params, n->config);
 		free(n->config);
+		for (unsigned r = 0; r < n->n_retired; r++) {
+			vp_params_free(n->mod->params, n->retired_configs[r]);
+			free(n->retired_configs[r]);
+		}
+		free(n->retired_configs);
 		void *pending = atomic_load(&n->pending_config);
 		if (pending)
 			vp_params_free(n->mod->params, pending);

@@ -175,6 +175,10 @@ struct vpipe_node {
 	/* a reload's new config for runtime keys, for the node's thread to
 	 * hand to reconfigure() (sched.c); owned by whoever takes it */
 	_Atomic(void *) pending_config;
+	/* configs a reconfigure() replaced: kept until the node is freed, so
+	 * a module's worker may go on reading the one it started with */
+	void **retired_configs;
+	unsigned n_retired;
 	bool discont_next; /* mark the next pushed frame after a restart */
 	int64_t timer_interval, next_timer; /* node thread only */
 	/* asked for by the module in create(), which a restart runs again in

@@ -106,25 +106,36 @@ static const char *module_path_of(struct vp_config *cfg)
 	return kv ? kv->value : "";
 }
 
-/* Whether sections a and b of node n differ only in values of keys its
- * module marks VPIPE_PARAM_RUNTIME and can take with reconfigure(). */
-static bool runtime_only(const struct vpipe_node *n, const struct vp_section *a,
-			 const struct vp_section *b)
+static bool runtime_key(const struct vpipe_node *n, const char *key)
 {
-	if (!a || !b || a->n_kv != b->n_kv || !n->mod->reconfigure)
-		return false;
+	const struct vpipe_param *p = n->mod->params;
+	while (p && p->name && strcmp(p->name, key))
+		p++;
+	return p && p->name && (p->flags & VPIPE_PARAM_RUNTIME);
+}
+
+/* Keys of `a` that `b` lacks or sets differently are all runtime keys. */
+static bool differ_in_runtime_keys(const struct vpipe_node *n,
+				   struct vp_section *a, struct vp_section *b)
+{
 	for (size_t i = 0; i < a->n_kv; i++) {
-		if (strcmp(a->kv[i].key, b->kv[i].key))
-			return false;
-		if (!strcmp(a->kv[i].value, b->kv[i].value))
-			continue;
-		const struct vpipe_param *p = n->mod->params;
-		while (p && p->name && strcmp(p->name, a->kv[i].key))
-			p++;
-		if (!p || !p->name || !(p->flags & VPIPE_PARAM_RUNTIME))
+		struct vp_kv *other = vp_section_get(b, a->kv[i].key);
+		if ((!other || strcmp(other->value, a->kv[i].value)) &&
+		    !runtime_key(n, a->kv[i].key))
 			return false;
 	}
 	return true;
+}
+
+/* Whether sections a and b of node n differ only in keys (set, changed or
+ * removed) its module marks VPIPE_PARAM_RUNTIME and takes with
+ * reconfigure(). */
+static bool runtime_only(const struct vpipe_node *n, struct vp_section *a,
+			 struct vp_section *b)
+{
+	return a && b && n->mod->reconfigure &&
+	       differ_in_runtime_keys(n, a, b) &&
+	       differ_in_runtime_keys(n, b, a);
 }
 
 /* Nodes of kept chains that take new runtime parameters. */

@@ -102,17 +102,21 @@ static void apply_pending_config(struct vpipe_node *n)
 		rc = n->mod->reconfigure(n->state, cfg);
 		account(n, t0);
 	}
-	void *drop = rc == 0 ? n->config : cfg;
-	if (rc == 0) {
-		n->config = cfg;
-		vpipe_info(n, "reload: new parameters applied without a "
-			      "restart");
-	} else {
+	if (rc < 0) {
 		vpipe_error(n, "reload: the module refused the new parameters: "
 			       "it keeps the ones it had");
+		vp_params_free(n->mod->params, cfg);
+		free(cfg);
+		return;
 	}
-	vp_params_free(n->mod->params, drop);
-	free(drop);
+	void **r = realloc(n->retired_configs,
+			   (n->n_retired + 1) * sizeof(*r));
+	if (!r)
+		abort();
+	n->retired_configs = r;
+	n->retired_configs[n->n_retired++] = n->config;
+	n->config = cfg;
+	vpipe_info(n, "reload: new parameters applied without a restart");
 }
 
 /* Run the module's timer when due. Returns its result (0 when not due). */

@@ -141,7 +141,7 @@ static int image_reconfigure(void *state, const void *config)
 	if (s->next_due != VPIPE_TIME_NONE && old > 0 && cfg->interval > 0)
 		s->next_due += cfg->interval - old;
 	s->cfg = cfg;
-	/* the old config's strings are freed after this returns */
+	/* from now on everything comes from the new config */
 	s->out.dir = cfg->directory;
 	s->out.prefix = cfg->file_prefix;
 	vpipe_info(s->node, "interval now %.3f s", (double)cfg->interval / 1e9);

@@ -3,6 +3,7 @@
 #ifndef VPIPE_MODULES_KVS_KVS_H
 #define VPIPE_MODULES_KVS_KVS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -103,6 +104,12 @@ struct kvs {
 	 * fragments the connection after it had to send again */
 	int64_t outage_since;
 	unsigned replaying;
+
+	/* stream-tags changed by a reload (kvs_reconfigure, node thread),
+	 * sent with TagStream by the worker (kvs_apply_tags) */
+	pthread_mutex_t tags_lock;
+	char *new_tags;
+	atomic_bool tags_changed;
 	struct kvs_ack_parser parser;
 	struct kvs_resp resp;
 	uint8_t *readbuf;
@@ -133,6 +140,8 @@ void kvs_curl_common(struct kvs *k, CURL *h, struct kvs_resp *r);
 
 /* upload.c: the worker. */
 void kvs_worker(void *arg);
+/* Worker: TagStream with the tags a reload set, if any are pending. */
+void kvs_apply_tags(struct kvs *k);
 void kvs_set_fatal(struct kvs *k, const char *msg);
 void kvs_report_drops(struct kvs *k, const struct kvs_drops *d);
 #endif

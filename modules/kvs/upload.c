@@ -377,6 +377,7 @@ static enum conn_end run_connection(struct kvs *k)
 			last_check = now;
 			check_health(k, started, &ending_at);
 			publish_store(k);
+			kvs_apply_tags(k);
 		}
 		curl_multi_poll(k->multi, NULL, 0, 1000, NULL);
 	}
@@ -461,6 +462,7 @@ void kvs_worker(void *arg)
 	struct kvs *k = arg;
 	bool go_on = true;
 	while (go_on && !atomic_load(&k->quit)) {
+		kvs_apply_tags(k);
 		if (atomic_load(&k->fatal) || !need_connection(k)) {
 			go_on = idle(k);
 			continue;

@@ -587,7 +587,7 @@ static int record_reconfigure(void *state, const void *config)
 {
 	struct record *r = state;
 	r->cfg = *(const struct record_cfg *)config;
-	/* the old config's strings are freed after this returns */
+	/* from now on everything comes from the new config */
 	r->store.dir = r->cfg.location;
 	set_limits(r);
 	vpipe_info(r->node,

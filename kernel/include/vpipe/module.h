@@ -177,11 +177,11 @@ struct vpipe_module {
 	int (*timer)(void *state);
 	/* A reload changed only VPIPE_PARAM_RUNTIME keys of this node: apply
 	 * `config` (a complete new config struct, the other keys as before).
-	 * Called in the node's own thread between other callbacks. On 0 the
-	 * kernel frees the old config, so the module must stop using it
-	 * (copy what it keeps from `config`); on <0 the node keeps the old
-	 * config and the kernel frees the new one. Optional: without it a
-	 * change restarts the chain. */
+	 * Called in the node's own thread between other callbacks. The old
+	 * config stays valid until the node is freed (a worker may go on
+	 * reading it); a restart's create() gets the new one. On <0 the node
+	 * keeps the old config. Optional: without it a change restarts the
+	 * chain. */
 	int (*reconfigure)(void *state, const void *config);
 
 	const void *reserved[6];
