@@ -62,7 +62,7 @@ done
 
 echo "== SIGHUP, SIGUSR1 and SIGPIPE do not stop the recording"
 mkdir -p "$T/keep"
-graph "$T/keep" >"$T/keep.ini"
+{ printf '[pipeline]\nsummary-interval = 500ms\n'; graph "$T/keep"; } >"$T/keep.ini"
 "$VPIPE" run "$T/keep.ini" 2>"$T/keep.log" &
 pid=$!
 sleep 1
@@ -81,5 +81,7 @@ expect_eq "exit status" "$rc" 0
 expect_grep "User defined signal 1: status" "$T/keep.log"
 expect_grep "enc: running frames in=[0-9]* out=" "$T/keep.log"
 expect_grep "link enc->mux frames=[0-9]* bytes=[0-9]* drops=0 depth=" "$T/keep.log"
-expect_grep "reload" "$T/keep.log"
+expect_grep "reload: no chain changed" "$T/keep.log"
+# the periodic one-line summary (every 500 ms here, 2.5 s run)
+expect_grep "vpipe: summary: up [0-9]* s; nodes running 4, restarting 0, ended 0; frames from sources [0-9]*, into sinks [0-9]*; queue drops 0; errors 0; restarts 0" "$T/keep.log"
 check "$T/keep" "$T/keep.log"
