@@ -31,9 +31,10 @@ void instance_register(const char *graph_file)
 	if (!realpath(graph_file, abs))
 		return;
 	if (mkdir(dir, 0755) && errno != EEXIST) {
-		fprintf(stderr, "vpipe: note: cannot create %s (%s): "
-				"`vpipe reload GRAPH` will not find this "
-				"instance; `vpipe reload %d` will\n",
+		fprintf(stderr,
+			"vpipe: note: cannot create %s (%s): "
+			"`vpipe reload GRAPH` will not find this "
+			"instance; `vpipe reload %d` will\n",
 			dir, strerror(errno), (int)getpid());
 		return;
 	}

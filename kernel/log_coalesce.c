@@ -16,9 +16,9 @@ struct site {
 	const struct vpipe_node *node;
 	const char *fmt; /* NULL: free slot */
 	int level;
-	int64_t since;	     /* start of the current interval */
-	uint64_t held;	     /* messages held back in it */
-	char last[512];	     /* the last one held back */
+	int64_t since;	/* start of the current interval */
+	uint64_t held;	/* messages held back in it */
+	char last[512]; /* the last one held back */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;

@@ -73,13 +73,15 @@ static unsigned node_index(const struct vp_pipeline *pl,
 /* chain[i]: the chain of node i, named by its first node's index. */
 static unsigned *chains_of(const struct vp_pipeline *pl)
 {
-	unsigned *parent = vp_xcalloc(pl->n_nodes ? pl->n_nodes : 1,
-				      sizeof(*parent));
+	unsigned *parent =
+	    vp_xcalloc(pl->n_nodes ? pl->n_nodes : 1, sizeof(*parent));
 	for (unsigned i = 0; i < pl->n_nodes; i++)
 		parent[i] = i;
 	for (unsigned i = 0; i < pl->n_links; i++) {
-		unsigned a = find_root(parent, node_index(pl, pl->links[i]->from));
-		unsigned b = find_root(parent, node_index(pl, pl->links[i]->to));
+		unsigned a =
+		    find_root(parent, node_index(pl, pl->links[i]->from));
+		unsigned b =
+		    find_root(parent, node_index(pl, pl->links[i]->to));
 		if (a != b)
 			parent[a > b ? a : b] = a < b ? a : b;
 	}
@@ -250,9 +252,9 @@ static void take_out(struct vp_pipeline *pl, const bool *drop,
 static void append(struct vp_pipeline *pl, struct vp_pipeline *from)
 {
 	pl->nodes = realloc(pl->nodes, (pl->n_nodes + from->n_nodes + 1) *
-					       sizeof(*pl->nodes));
+					   sizeof(*pl->nodes));
 	pl->links = realloc(pl->links, (pl->n_links + from->n_links + 1) *
-					       sizeof(*pl->links));
+					   sizeof(*pl->links));
 	if (!pl->nodes || !pl->links)
 		abort();
 	for (unsigned i = 0; i < from->n_nodes; i++) {
@@ -267,8 +269,8 @@ static void append(struct vp_pipeline *pl, struct vp_pipeline *from)
 
 /* Build and create the sections named in `names` of cfg (with its
  * [pipeline]) as a graph of their own; NULL, errors logged, on failure. */
-static struct vp_pipeline *build_part(struct vp_config *cfg,
-				      char *const *names, unsigned n)
+static struct vp_pipeline *build_part(struct vp_config *cfg, char *const *names,
+				      unsigned n)
 {
 	struct vp_config part = {.file = cfg->file};
 	part.sections = vp_xcalloc(n + 1, sizeof(*part.sections));
@@ -291,8 +293,8 @@ static struct vp_pipeline *build_part(struct vp_config *cfg,
 
 struct plan {
 	struct reconf reconf;
-	bool *stop;	 /* per running node: its chain changed */
-	char **start;	 /* node names of the new file to build */
+	bool *stop;   /* per running node: its chain changed */
+	char **start; /* node names of the new file to build */
 	unsigned n_start;
 	unsigned n_stop;
 };
@@ -368,8 +370,9 @@ static void stop_changed(struct vp_pipeline *pl, struct plan *p, char ***names,
 	if (stuck) {
 		/* A thread still running may touch its chain's links and
 		 * neighbours: leave the whole chain where it is, unfreed. */
-		vpipe_error(NULL, "reload: %u node(s) did not stop; their "
-				  "chain stays in memory until vpipe restarts",
+		vpipe_error(NULL,
+			    "reload: %u node(s) did not stop; their "
+			    "chain stays in memory until vpipe restarts",
 			    stuck);
 		memset(p->stop, 0, pl->n_nodes * sizeof(*p->stop));
 	}
@@ -413,8 +416,9 @@ void vp_pipeline_reload(struct vp_pipeline *pl)
 	if (neu && neu->log_level > 0 && neu->log_level != pl->log_level)
 		vp_log_set_level(neu->log_level);
 	if (!neu) {
-		vpipe_error(NULL, "reload: %s has errors (above): the running "
-				  "graph goes on unchanged",
+		vpipe_error(NULL,
+			    "reload: %s has errors (above): the running "
+			    "graph goes on unchanged",
 			    r->current->file);
 		vp_config_free(cfg);
 		return;
