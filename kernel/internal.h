@@ -217,6 +217,7 @@ struct vp_pipeline {
 	unsigned abandoned;
 	/* SIGHUP: re-read the graph file (reload.c); NULL: cannot reload */
 	struct vp_reloader *reloader;
+	_Atomic unsigned reloads; /* reloads done, whatever their outcome */
 	int64_t summary_interval; /* [pipeline] summary-interval; 0: off */
 };
 

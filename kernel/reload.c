@@ -403,7 +403,7 @@ static bool start_part(struct vp_pipeline *pl, struct vp_config *cfg,
 	return true;
 }
 
-void vp_pipeline_reload(struct vp_pipeline *pl)
+static void reload_once(struct vp_pipeline *pl)
 {
 	struct vp_reloader *r = pl->reloader;
 	vpipe_info(NULL, "reload: reading %s", r->current->file);
@@ -463,4 +463,10 @@ void vp_pipeline_reload(struct vp_pipeline *pl)
 	r->owned = true;
 	pl->cfg = cfg;
 	vpipe_info(NULL, "reload: done");
+}
+
+void vp_pipeline_reload(struct vp_pipeline *pl)
+{
+	reload_once(pl);
+	atomic_fetch_add(&pl->reloads, 1);
 }
