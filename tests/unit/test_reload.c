@@ -4,6 +4,7 @@
  * error changes nothing; a file with a chain added starts it. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,7 +13,9 @@
 #include "kernel/graph.h"
 #include "tests/unit/check.h"
 
-static const char *text; /* what the "file" holds now */
+/* what the "file" holds now (atomic: the reload reads it in another thread,
+ * after a signal TSan does not see as ordering) */
+static _Atomic(const char *) text;
 
 static struct vp_config *load(void *ctx)
 {
