@@ -295,14 +295,14 @@ dist: all
 # servers (kvs-local); a node given up on after the abort, a source waiting
 # on a FIFO; frames released on other threads (filesrc chunks,
 # V4L2 and OMX buffers, the device double's camera and encoder threads).
-TSAN_TESTS ?= test_ring test_pool test_sched test_backoff test_v4l2 test_harness \
+TSAN_TESTS ?= test_ring test_pool test_sched test_reload test_log_coalesce test_backoff test_v4l2 test_harness \
 	graceful_stop stop_hung_module filesrc_fifo two_chains keyframe_request demo shared_threads \
 	sd_notify \
 	kvs_stream kvs_faults kvs_rotation kvs_iot_credentials kvs_unacked_exit kvs_spool \
 	kvs_local_stress kvs_local_putmedia kvs_local_retention kvs_local_hostile \
 	kvs_local_playback \
 	v4l2_capture v4l2_h264 v4l2_unplug v4l2m2m v4l2m2m_dmabuf omx \
-	s3_outage image_h264 mkv record rtsp_reconnect hevc rtsp_h265
+	s3_outage image_h264 mkv record rtsp_reconnect hevc rtsp_h265 reload reload_kvs
 # Both stages run even when the first fails, so one run shows both results.
 check:
 	$(MAKE) BUILD=build-asan SAN=address,undefined OPT=-O1 test-deps

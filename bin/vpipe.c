@@ -8,6 +8,7 @@
 #include "exec_beside.h"
 #include "bin/commands.h"
 #include "common/memlimit.h"
+#include "instance.h"
 #include "kernel/config.h"
 #include "kernel/graph.h"
 #include "kernel/keys.h"
@@ -29,6 +30,8 @@ const struct vpipe_command vpipe_commands[] = {
 	 "ceiling exceeds the unit's MemoryMax or this cgroup's limit"},
 	{"graph", "GRAPH.ini [--set node.key=value]...",
 	 "print the graph as Graphviz DOT (no secrets needed)"},
+	{"reload", "[PID|GRAPH.ini]",
+	 "make a running vpipe re-read its graph file (sends SIGHUP)"},
 	{"modules", "[NAME]...",
 	 "list modules, or print the parameters of each NAME"},
 	{"kvs-local", "[...]",
@@ -150,6 +153,12 @@ static struct vp_config *load_config(struct run_opts *o)
 	return cfg;
 }
 
+/* SIGHUP: the same file with the same --set options, read again. */
+static struct vp_config *reload_config(void *ctx)
+{
+	return load_config(ctx);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
@@ -168,7 +177,10 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (o.log_level > 0) /* the command line wins over [pipeline] */
 		vp_log_set_level(o.log_level);
+	vp_pipeline_enable_reload(pl, reload_config, &o);
+	instance_register(o.file);
 	int rc = vp_pipeline_run(pl, o.duration);
+	instance_unregister();
 	if (pl->abandoned) {
 		/* A node's thread is still in module code that did not stop:
 		 * freeing the graph under it would crash, so end here. */
@@ -396,6 +408,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1, true);
 	if (!strcmp(cmd, "modules"))
 		return cmd_modules(argc - 1, argv + 1);
+	if (!strcmp(cmd, "reload"))
+		return reload_main(argc - 1, argv + 1);
 	if ((!strcmp(cmd, "version") || !strcmp(cmd, "--version")) &&
 	    argc > 2 && is_help(argv[2])) {
 		command_usage(stdout, "version");

@@ -127,6 +127,7 @@ static void parse_pipeline_section(struct builder *b)
 		parse_table_keys(b, s, vp_pipeline_key_table, &k, "[pipeline]",
 				 unknown_pipeline_key, NULL);
 	b->pl->drain_timeout = k.drain_timeout;
+	b->pl->summary_interval = k.summary_interval;
 	b->pl->log_level = vp_pipeline_log_level(k.log_level);
 	vp_module_path_init(&b->mp, k.module_path);
 	vp_params_free(vp_pipeline_key_table, &k);
@@ -612,17 +613,31 @@ void vp_graph_free(struct vp_pipeline *pl)
 {
 	if (!pl)
 		return;
-	for (unsigned i = 0; i < pl->n_nodes; i++)
-		vp_node_destroy(pl->nodes[i]);
-	for (unsigned i = 0; i < pl->n_links; i++) {
+	vp_reload_free(pl);
+	vp_graph_free_nodes(pl->nodes, pl->n_nodes, pl->links, pl->n_links);
+	if (pl->done_fd >= 0)
+		close(pl->done_fd);
+	free(pl->links);
+	free(pl->nodes);
+	free(pl);
+}
+
+void vp_graph_free_nodes(struct vpipe_node **nodes, unsigned n_nodes,
+			 struct vp_link **links, unsigned n_links)
+{
+	for (unsigned i = 0; i < n_nodes; i++) {
+		vp_log_coalesce_forget(nodes[i]);
+		vp_node_destroy(nodes[i]);
+	}
+	for (unsigned i = 0; i < n_links; i++) {
 		/* Frames still queued (an aborted drain) go back first. */
-		struct vp_link *l = pl->links[i];
+		struct vp_link *l = links[i];
 		void *f;
 		while ((f = vp_ring_pop_shared(&l->ring)))
 			vpipe_frame_unref(f);
 	}
-	for (unsigned i = 0; i < pl->n_nodes; i++) {
-		struct vpipe_node *n = pl->nodes[i];
+	for (unsigned i = 0; i < n_nodes; i++) {
+		struct vpipe_node *n = nodes[i];
 		if (n->pool.node)
 			vp_pool_destroy(&n->pool);
 		for (unsigned k = 0; k < n->n_inputs; k++)
@@ -635,6 +650,15 @@ void vp_graph_free(struct vp_pipeline *pl)
 		if (n->config)
 			vp_params_free(n->mod->params, n->config);
 		free(n->config);
+		for (unsigned r = 0; r < n->n_retired; r++) {
+			vp_params_free(n->mod->params, n->retired_configs[r]);
+			free(n->retired_configs[r]);
+		}
+		free(n->retired_configs);
+		void *pending = atomic_load(&n->pending_config);
+		if (pending)
+			vp_params_free(n->mod->params, pending);
+		free(pending);
 		if (n->wake_fd >= 0)
 			close(n->wake_fd);
 		for (unsigned w = 0; w < VP_MAX_WORKERS; w++)
@@ -643,15 +667,10 @@ void vp_graph_free(struct vp_pipeline *pl)
 		free(n->name);
 		free(n);
 	}
-	for (unsigned i = 0; i < pl->n_links; i++) {
-		vp_ring_destroy(&pl->links[i]->ring);
-		free(pl->links[i]);
+	for (unsigned i = 0; i < n_links; i++) {
+		vp_ring_destroy(&links[i]->ring);
+		free(links[i]);
 	}
-	if (pl->done_fd >= 0)
-		close(pl->done_fd);
-	free(pl->links);
-	free(pl->nodes);
-	free(pl);
 }
 
 static const char *policy_name(int p)

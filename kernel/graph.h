@@ -13,6 +13,17 @@
  * error is printed as file:line; NULL if there was any. */
 struct vp_pipeline *vp_graph_build(struct vp_config *cfg, bool create);
 void vp_graph_free(struct vp_pipeline *pl);
+/* Free these nodes and links (a chain a reload took out of a pipeline). */
+void vp_graph_free_nodes(struct vpipe_node **nodes, unsigned n_nodes,
+			 struct vp_link **links, unsigned n_links);
+
+/* reload.c: SIGHUP re-reads the graph with `load` (which reports its own
+ * errors and returns NULL on an unreadable file); `current` is the config
+ * the pipeline was built from, still owned by the caller. */
+void vp_pipeline_enable_reload(struct vp_pipeline *pl,
+			       struct vp_config *(*load)(void *ctx), void *ctx);
+void vp_pipeline_reload(struct vp_pipeline *pl);
+void vp_reload_free(struct vp_pipeline *pl);
 struct vpipe_node *vp_graph_find(struct vp_pipeline *pl, const char *name);
 
 /* Resolved nodes, parameters (secrets masked), links, memory ceiling. */

@@ -3,6 +3,7 @@
 #define VPIPE_KERNEL_INTERNAL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -115,6 +116,7 @@ enum vp_callback {
 	VP_CB_STOP,
 	VP_CB_WORKERS, /* the kernel joins its worker threads after stop() */
 	VP_CB_DESTROY,
+	VP_CB_RECONFIGURE,
 };
 
 enum vp_node_state {
@@ -179,6 +181,14 @@ struct vpipe_node {
 	int wake_fd;
 	_Atomic unsigned upstream_pending; /* bit per upstream event */
 	_Atomic int state_;
+	_Atomic bool restarting; /* failed, waiting to be created again */
+	/* a reload's new config for runtime keys, for the node's thread to
+	 * hand to reconfigure() (sched.c); owned by whoever takes it */
+	_Atomic(void *) pending_config;
+	/* configs a reconfigure() replaced: kept until the node is freed, so
+	 * a module's worker may go on reading the one it started with */
+	void **retired_configs;
+	unsigned n_retired;
 	bool discont_next; /* mark the next pushed frame after a restart */
 	int64_t timer_interval, next_timer; /* node thread only */
 	/* asked for by the module in create(), which a restart runs again in
@@ -215,6 +225,10 @@ struct vp_pipeline {
 	/* node threads left running when vp_pipeline_run gave up on them: the
 	 * pipeline must not be freed, the process must exit (_exit) */
 	unsigned abandoned;
+	/* SIGHUP: re-read the graph file (reload.c); NULL: cannot reload */
+	struct vp_reloader *reloader;
+	_Atomic unsigned reloads; /* reloads done, whatever their outcome */
+	int64_t summary_interval; /* [pipeline] summary-interval; 0: off */
 };
 
 /* clock.c */
@@ -227,6 +241,14 @@ void vp_clock_advance(int64_t ns);
 /* log.c */
 void vp_log_set_level(int level);
 int vp_log_parse_level(const char *s);
+int vp_log_level(void);
+/* log_coalesce.c: write the counts of intervals that are over; returns when
+ * the next one ends (-1: nothing held back). */
+int64_t vp_log_coalesce_flush(void);
+/* Write and drop what `node` held back (the node is being freed). */
+void vp_log_coalesce_forget(const struct vpipe_node *node);
+void vp_log_set_coalesce_interval(int64_t ns);
+#define VP_LOG_COALESCE_INTERVAL (10 * VPIPE_S) /* the default */
 
 /* counter_name.c: 0, or -1 with the reason in why. */
 int vp_counter_name_check(const char *name, bool gauge, char *why, size_t len);
@@ -251,6 +273,21 @@ int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns);
  * once): for a pipeline that vp_pipeline_run runs in another thread. */
 void vp_pipeline_stop(struct vp_pipeline *pl);
 void vp_pipeline_abort(struct vp_pipeline *pl);
+/* Log each node's state and counters and each link's depth now. */
+void vp_pipeline_status(struct vp_pipeline *pl);
+/* Start the threads of pl->nodes[first..] (nodes a reload appended). */
+int vp_sched_start_nodes(struct vp_pipeline *pl, unsigned first);
+/* Drain and stop these nodes (one or more whole chains) while the others
+ * run on: stop, wait up to the drain timeout, stop at once, join. Returns
+ * how many did not stop (counted in pl->abandoned; never free them). */
+unsigned vp_sched_stop_nodes(struct vp_pipeline *pl, struct vpipe_node **nodes,
+			     unsigned n);
+/* The figures vpipe run prints at exit, for these nodes (a chain a
+ * reload stopped) and the links into them. */
+void vp_sched_print_final(struct vp_pipeline *pl, struct vpipe_node **nodes,
+			  unsigned n);
+/* The signals vp_pipeline_run reads from its signalfd. */
+void vp_signal_set(sigset_t *set);
 
 /* util */
 unsigned vp_edit_distance(const char *a, const char *b);

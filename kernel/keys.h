@@ -26,6 +26,7 @@ struct vp_pipeline_keys {
 	const char *module_path;
 	int log_level; /* index into the level names; -1: not set */
 	int64_t drain_timeout;
+	int64_t summary_interval;
 };
 
 extern const struct vpipe_param vp_node_key_table[];

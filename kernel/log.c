@@ -18,6 +18,11 @@ void vp_log_set_level(int level)
 	log_threshold = level;
 }
 
+int vp_log_level(void)
+{
+	return log_threshold;
+}
+
 int vp_log_parse_level(const char *s)
 {
 	static const struct {

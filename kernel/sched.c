@@ -16,6 +16,7 @@
 #include "internal.h"
 #include "notify.h"
 #include "watchdog.h"
+#include "params.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -48,6 +49,7 @@ static const char *const callback_names[] = {
 	[VP_CB_STOP] = "stop()",
 	[VP_CB_WORKERS] = "a worker thread (joined after stop())",
 	[VP_CB_DESTROY] = "destroy()",
+	[VP_CB_RECONFIGURE] = "reconfigure()",
 };
 
 /* Note which module callback the node's thread enters; returns the time. */
@@ -101,6 +103,52 @@ static void handle_upstream(struct vpipe_node *n)
 	}
 }
 
+/* A reload changed only runtime keys of this node: hand the module the
+ * new config (or keep it for create() while the node is down). */
+static void apply_node_config(struct vpipe_node *n)
+{
+	void *cfg = atomic_exchange(&n->pending_config, NULL);
+	if (!cfg)
+		return;
+	int rc = 0;
+	if (n->state && n->mod->reconfigure) {
+		int64_t t0 = enter(n, VP_CB_RECONFIGURE);
+		rc = n->mod->reconfigure(n->state, cfg);
+		account(n, t0);
+	}
+	if (rc < 0) {
+		vpipe_error(n, "reload: the module refused the new parameters: "
+			       "it keeps the ones it had");
+		vp_params_free(n->mod->params, cfg);
+		free(cfg);
+		return;
+	}
+	void **r = realloc(n->retired_configs,
+			   (n->n_retired + 1) * sizeof(*r));
+	if (!r)
+		abort();
+	n->retired_configs = r;
+	n->retired_configs[n->n_retired++] = n->config;
+	n->config = cfg;
+	vpipe_info(n, "reload: new parameters applied without a restart");
+}
+
+/* The thread of n runs the nodes fused into it too (fuse.c): their new
+ * configs are applied from here, between callbacks, like n's own. */
+static void apply_pending_config(struct vpipe_node *n)
+{
+	for (struct vpipe_node *m = n; m; m = m->fuse_next)
+		apply_node_config(m);
+}
+
+static bool group_config_pending(struct vpipe_node *n)
+{
+	for (struct vpipe_node *m = n; m; m = m->fuse_next)
+		if (atomic_load(&m->pending_config))
+			return true;
+	return false;
+}
+
 /* Run the module's timer when due. Returns its result (0 when not due). */
 static int run_timer(struct vpipe_node *n)
 {
@@ -128,7 +176,7 @@ static void wait_for_input(struct vpipe_node *n)
 	uint32_t seq = atomic_load(&n->wake_seq);
 	atomic_exchange(&n->sleeping, 1); /* see vp_node_wake_consumer */
 	if (!vp_node_inputs_ready(n) && !atomic_load(&n->abort) &&
-	    !vp_fuse_upstream_pending(n))
+	    !vp_fuse_upstream_pending(n) && !group_config_pending(n))
 		vp_futex_wait_for(&n->wake_seq, seq, timeout);
 	atomic_store(&n->sleeping, 0);
 }
@@ -137,6 +185,7 @@ static int run_source(struct vpipe_node *n)
 {
 	while (!vpipe_node_stopping(n)) {
 		handle_upstream(n);
+		apply_pending_config(n);
 		int64_t t0 = enter(n, VP_CB_PRODUCE);
 		int rc = n->mod->produce(n->state);
 		account(n, t0);
@@ -214,6 +263,7 @@ static int run_filter(struct vpipe_node *n)
 		if (atomic_load(&n->abort))
 			return 0;
 		handle_upstream(n);
+		apply_pending_config(n);
 		int got = take_inputs(n, &open);
 		if (got < 0)
 			return got;
@@ -314,7 +364,10 @@ static int run_node(struct vpipe_node *n)
 {
 	struct vpipe_backoff delay;
 	vpipe_backoff_init(&delay, n->restart_delay, n->restart_max_delay);
+	int64_t down_since = 0; /* when the node last failed; 0: up */
 	for (;;) {
+		if (!n->created)
+			apply_pending_config(n); /* no module yet: just swap */
 		if (!n->created && create_module(n)) {
 			vpipe_error(n, "create failed");
 			detach_inputs(n);
@@ -324,6 +377,14 @@ static int run_node(struct vpipe_node *n)
 		int64_t started = vpipe_now();
 		int rc = start_module(n);
 		bool started_ok = rc == 0;
+		if (started_ok && down_since) {
+			/* Once per outage, however many attempts it took. */
+			vpipe_info(n, "running again after %.1f s down "
+				      "(restart %" PRIu64 ")",
+				   (double)(started - down_since) / 1e9,
+				   atomic_load(&n->restarts));
+			down_since = 0;
+		}
 		if (started_ok)
 			rc = n->n_in == 0 ? run_source(n) : run_filter(n);
 		if (rc >= 0) {
@@ -339,6 +400,7 @@ static int run_node(struct vpipe_node *n)
 			return VP_NODE_FAILED;
 		}
 		atomic_fetch_add(&n->errors, 1);
+		int64_t failed_at = vpipe_now();
 		if (started_ok)
 			stop_module(n);
 		else
@@ -346,9 +408,11 @@ static int run_node(struct vpipe_node *n)
 		if (n->restart == VP_RESTART_NEVER || atomic_load(&n->abort) ||
 		    atomic_load(&n->stop)) {
 			vpipe_error(n, "node failed (restart = %s): its chain "
-				       "stops, other chains go on",
+				       "stops, other chains go on (it ran "
+				       "%.1f s)",
 				    n->restart == VP_RESTART_NEVER ? "never"
-								   : "on-error");
+								   : "on-error",
+				    (double)(failed_at - started) / 1e9);
 			detach_inputs(n);
 			vpipe_push_event(n, VPIPE_EVENT_EOS);
 			return VP_NODE_FAILED;
@@ -356,11 +420,16 @@ static int run_node(struct vpipe_node *n)
 		if (vpipe_now() - started > STABLE_RUN)
 			vpipe_backoff_reset(&delay);
 		destroy_module(n);
+		if (!down_since)
+			down_since = failed_at;
+		atomic_store(&n->restarting, true);
 		if (!backoff(n, vpipe_backoff_next(&delay))) {
+			atomic_store(&n->restarting, false);
 			detach_inputs(n);
 			vpipe_push_event(n, VPIPE_EVENT_EOS);
 			return VP_NODE_FINISHED;
 		}
+		atomic_store(&n->restarting, false);
 		atomic_fetch_add(&n->restarts, 1);
 		n->discont_next = true;
 		vpipe_push_event(n, VPIPE_EVENT_DISCONTINUITY);
@@ -425,49 +494,105 @@ static void begin_abort(struct vp_pipeline *pl)
 	}
 }
 
-static void print_summary(struct vp_pipeline *pl)
+static const char *const state_names[] = {
+	[VP_NODE_IDLE] = "idle",
+	[VP_NODE_RUNNING] = "running",
+	[VP_NODE_FINISHED] = "finished",
+	[VP_NODE_FAILED] = "failed",
+};
+
+/* The module's counters and gauges as " name=value...". */
+static void module_counters(struct vpipe_node *n, char *out, size_t len)
+{
+	out[0] = 0;
+	unsigned nc = atomic_load(&n->n_counters);
+	for (unsigned c = 0; c < nc; c++) {
+		if (n->counters[c].refused)
+			continue;
+		size_t used = strlen(out);
+		snprintf(out + used, len - used, " %s=%" PRId64,
+			 n->counters[c].name,
+			 atomic_load(&n->counters[c].value));
+	}
+}
+
+/* One line per node and per link. `live`: the state and the queue depth
+ * now (SIGUSR1); otherwise the figures at exit, with the deepest queue. */
+static void print_figures(struct vp_pipeline *pl, bool live)
 {
 	for (unsigned i = 0; i < pl->n_nodes; i++) {
 		struct vpipe_node *n = pl->nodes[i];
 		/* room for every counter: names are up to 64 characters */
-		char extra[VP_MAX_COUNTERS * 88] = "";
-		unsigned nc = atomic_load(&n->n_counters);
-		for (unsigned c = 0; c < nc; c++) {
-			if (n->counters[c].refused)
-				continue;
-			snprintf(extra + strlen(extra),
-				 sizeof(extra) - strlen(extra),
-				 " %s=%" PRId64, n->counters[c].name,
-				 atomic_load(&n->counters[c].value));
-		}
+		char extra[VP_MAX_COUNTERS * 88];
+		module_counters(n, extra, sizeof(extra));
+		int state = atomic_load(&n->state_);
+		if (live && atomic_load(&n->restarting))
+			state = -1;
 		vpipe_info(n,
-			   "frames in=%" PRIu64 " out=%" PRIu64
+			   "%s%sframes in=%" PRIu64 " out=%" PRIu64
 			   " errors=%" PRIu64 " restarts=%" PRIu64
 			   " busy=%.3fs%s",
-			   atomic_load(&n->frames_in),
+			   live ? (state < 0 ? "restarting" : state_names[state])
+				: "",
+			   live ? " " : "", atomic_load(&n->frames_in),
 			   atomic_load(&n->frames_out), atomic_load(&n->errors),
 			   atomic_load(&n->restarts),
 			   (double)atomic_load(&n->busy_ns) / 1e9, extra);
 	}
 	for (unsigned i = 0; i < pl->n_links; i++) {
 		struct vp_link *l = pl->links[i];
+		char depth[64];
+		if (live)
+			snprintf(depth, sizeof(depth), "depth=%zu/%zu",
+				 vp_ring_count(&l->ring), l->capacity);
+		else
+			snprintf(depth, sizeof(depth), "max-depth=%zu/%zu",
+				 atomic_load(&l->high_water), l->capacity);
 		vpipe_info(l->to,
 			   "link %s->%s frames=%" PRIu64 " bytes=%" PRIu64
-			   " drops=%" PRIu64 " max-depth=%zu/%zu",
+			   " drops=%" PRIu64 " %s",
 			   l->from->name, l->to->name, atomic_load(&l->frames),
-			   atomic_load(&l->bytes), atomic_load(&l->drops),
-			   atomic_load(&l->high_water), l->capacity);
+			   atomic_load(&l->bytes), atomic_load(&l->drops), depth);
 	}
 }
 
-static int start_threads(struct vp_pipeline *pl)
+static void print_summary(struct vp_pipeline *pl)
 {
-	pl->running = vp_fuse_threads(pl);
-	unsigned left = pl->running;
+	print_figures(pl, false);
+}
+
+void vp_sched_print_final(struct vp_pipeline *pl, struct vpipe_node **nodes,
+			  unsigned n)
+{
+	struct vp_pipeline part = {.nodes = nodes, .n_nodes = n};
+	struct vp_link *links[256];
+	for (unsigned i = 0; i < pl->n_links && part.n_links < 256; i++)
+		for (unsigned k = 0; k < n; k++)
+			if (pl->links[i]->to == nodes[k]) {
+				links[part.n_links++] = pl->links[i];
+				break;
+			}
+	part.links = links;
+	print_figures(&part, false);
+}
+
+void vp_pipeline_status(struct vp_pipeline *pl)
+{
+	print_figures(pl, true);
+}
+
+/* Start the threads of nodes[first..]: all of them at the start, the
+ * nodes a reload added later. */
+static int start_threads_from(struct vp_pipeline *pl, unsigned first)
+{
+	unsigned left = 0; /* threads: one per fused group (fuse.c) */
+	for (unsigned i = first; i < pl->n_nodes; i++)
+		left += pl->nodes[i]->runner == pl->nodes[i];
+	atomic_fetch_add(&pl->running, left);
 	/* all first: a thread may end a node fused into it at once */
-	for (unsigned i = 0; i < pl->n_nodes; i++)
+	for (unsigned i = first; i < pl->n_nodes; i++)
 		atomic_store(&pl->nodes[i]->state_, VP_NODE_RUNNING);
-	for (unsigned i = 0; i < pl->n_nodes; i++) {
+	for (unsigned i = first; i < pl->n_nodes; i++) {
 		struct vpipe_node *n = pl->nodes[i];
 		if (n->runner != n)
 			continue; /* runs in n->runner's thread */
@@ -482,6 +607,17 @@ static int start_threads(struct vp_pipeline *pl)
 		left--;
 	}
 	return 0;
+}
+
+static int start_threads(struct vp_pipeline *pl)
+{
+	pl->running = 0;
+	return start_threads_from(pl, 0);
+}
+
+int vp_sched_start_nodes(struct vp_pipeline *pl, unsigned first)
+{
+	return start_threads_from(pl, first);
 }
 
 /* [pipeline] drain-timeout, or longer if a node needs longer to finish. */
@@ -586,6 +722,84 @@ static void on_signal(struct vp_pipeline *pl, struct stop_state *st,
 	}
 }
 
+/* The periodic one-line summary ([pipeline] summary-interval): enough for
+ * a journal read days later to show the graph was alive and moving. */
+static void log_summary_line(struct vp_pipeline *pl, int64_t started)
+{
+	unsigned running = 0, restarting = 0, ended = 0;
+	uint64_t produced = 0, consumed = 0, errors = 0, restarts = 0, drops = 0;
+	for (unsigned i = 0; i < pl->n_nodes; i++) {
+		struct vpipe_node *n = pl->nodes[i];
+		if (atomic_load(&n->restarting))
+			restarting++;
+		else if (atomic_load(&n->state_) == VP_NODE_RUNNING)
+			running++;
+		else
+			ended++;
+		if (n->n_in == 0)
+			produced += atomic_load(&n->frames_out);
+		if (n->n_out == 0)
+			consumed += atomic_load(&n->frames_in);
+		errors += atomic_load(&n->errors);
+		restarts += atomic_load(&n->restarts);
+	}
+	for (unsigned i = 0; i < pl->n_links; i++)
+		drops += atomic_load(&pl->links[i]->drops);
+	vpipe_info(NULL,
+		   "summary: up %.0f s; nodes running %u, restarting %u, "
+		   "ended %u; frames from sources %" PRIu64 ", into sinks %" PRIu64
+		   "; queue drops %" PRIu64 "; errors %" PRIu64
+		   "; restarts %" PRIu64,
+		   (double)(vpipe_now() - started) / 1e9, running, restarting,
+		   ended, produced, consumed, drops, errors, restarts);
+}
+
+/* Every signal that ends a process by default and can be caught: each is
+ * read from the signalfd by the supervising thread (no handler runs in
+ * signal context). SIGPIPE is ignored instead (see vp_pipeline_run). */
+static const int caught_signals[] = {
+	SIGHUP,	 SIGINT,  SIGQUIT,   SIGTERM, SIGUSR1, SIGUSR2,
+	SIGALRM, SIGXCPU, SIGXFSZ,   SIGVTALRM, SIGPROF, SIGIO,
+#ifdef SIGPWR
+	SIGPWR,
+#endif
+#ifdef SIGSTKFLT
+	SIGSTKFLT,
+#endif
+	SIGTRAP,
+};
+
+void vp_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(caught_signals) / sizeof(*caught_signals);
+	     i++)
+		sigaddset(set, caught_signals[i]);
+	for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
+		sigaddset(set, s);
+}
+
+/* SIGHUP reloads the graph file, SIGUSR1 logs a status snapshot; every
+ * other caught signal stops like SIGTERM (drain, then exit 0). */
+static void dispatch_signal(struct vp_pipeline *pl, struct stop_state *st,
+			    int signo, bool *stop_now)
+{
+	if (signo == SIGUSR1) {
+		vpipe_info(NULL, "%s: status", strsignal(signo));
+		vp_pipeline_status(pl);
+		return;
+	}
+	if (signo == SIGHUP && st->signals == 0) {
+		if (pl->reloader)
+			vp_pipeline_reload(pl);
+		else
+			vpipe_warn(NULL, "%s: this pipeline cannot reload: "
+					 "ignored", strsignal(signo));
+		return;
+	}
+	on_signal(pl, st, signo, stop_now);
+}
+
 /* Wait for signals, the duration, the drain deadline and node exits;
  * after an abort, for the node threads until they are past their grace. */
 static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
@@ -597,9 +811,24 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 	};
 	struct vp_watchdog wd;
 	vp_watchdog_init(&wd, pl);
+	int64_t started = vpipe_now(), summary_at = -1;
 	while (atomic_load(&pl->running) > 0) {
-		int64_t now = vpipe_now(), next = -1;
-		if (st.stop_at >= 0)
+		/* Messages held back since the last look are written within
+		 * one coalescing interval: look at least that often. */
+		int64_t now = vpipe_now(), next = vp_log_coalesce_flush();
+		if (next < 0 || next > now + VP_LOG_COALESCE_INTERVAL)
+			next = now + VP_LOG_COALESCE_INTERVAL;
+		if (pl->summary_interval <= 0) {
+			summary_at = -1;
+		} else if (summary_at < 0) {
+			summary_at = now + pl->summary_interval;
+		} else if (now >= summary_at) {
+			log_summary_line(pl, started);
+			summary_at = now + pl->summary_interval;
+		}
+		if (summary_at >= 0 && (next < 0 || summary_at < next))
+			next = summary_at;
+		if (st.stop_at >= 0 && (next < 0 || st.stop_at < next))
 			next = st.stop_at;
 		if (st.abort_at >= 0 && (next < 0 || st.abort_at < next))
 			next = st.abort_at;
@@ -633,7 +862,8 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				on_signal(pl, &st, (int)si.ssi_signo, &stop_now);
+				dispatch_signal(pl, &st, (int)si.ssi_signo,
+						&stop_now);
 		}
 		now = vpipe_now();
 		if (st.stop_at >= 0 && now >= st.stop_at) {
@@ -659,12 +889,106 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 	vp_watchdog_free(&wd);
 }
 
+static bool all_exited(struct vpipe_node **nodes, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (nodes[i]->thread_started && !atomic_load(&nodes[i]->exited))
+			return false;
+	return true;
+}
+
+/* Wait on done_fd until every node of the subset has exited or `until`
+ * (-1: no limit) has passed; true if they all have. */
+static bool wait_exited(struct vp_pipeline *pl, struct vpipe_node **nodes,
+			unsigned n, int64_t until)
+{
+	while (!all_exited(nodes, n)) {
+		int64_t now = vpipe_now();
+		if (until >= 0 && now >= until)
+			return false;
+		int timeout = until < 0 ? 1000 : (int)((until - now) / 1000000 + 1);
+		if (timeout > 100)
+			timeout = 100; /* done_fd wakes us; this bounds a miss */
+		struct pollfd p = {.fd = pl->done_fd, .events = POLLIN};
+		if (poll(&p, 1, timeout) > 0) {
+			uint64_t v;
+			ssize_t r = read(pl->done_fd, &v, sizeof(v));
+			(void)r;
+		}
+	}
+	return true;
+}
+
+unsigned vp_sched_stop_nodes(struct vp_pipeline *pl, struct vpipe_node **nodes,
+			     unsigned n)
+{
+	int64_t limit = pl->drain_timeout;
+	for (unsigned i = 0; i < n; i++) {
+		int64_t asked = atomic_load(&nodes[i]->drain_timeout);
+		if (asked > limit)
+			limit = asked;
+		atomic_store(&nodes[i]->stop, 1);
+		vpipe_node_wake(nodes[i]);
+		vp_pool_wake(&nodes[i]->pool);
+	}
+	if (!wait_exited(pl, nodes, n, vpipe_now() + limit)) {
+		vpipe_warn(NULL, "drain did not finish within %.1f s: stopping "
+				 "the chain at once, queued frames are dropped",
+			   (double)limit / 1e9);
+		int64_t aborted = vpipe_now();
+		for (unsigned i = 0; i < n; i++) {
+			struct vpipe_node *nd = nodes[i];
+			atomic_store(&nd->abort, 1);
+			vpipe_node_wake(nd);
+			vp_pool_wake(&nd->pool);
+			for (unsigned k = 0; k < nd->n_in; k++) {
+				atomic_fetch_add(&nd->in[k]->space_seq, 1);
+				vp_futex_wake_all(&nd->in[k]->space_seq);
+			}
+		}
+		int64_t last = aborted + ABORT_GRACE;
+		for (;;) {
+			if (wait_exited(pl, nodes, n, last))
+				break;
+			int64_t next = aborted + ABORT_GRACE;
+			for (unsigned i = 0; i < n; i++)
+				if (!atomic_load(&nodes[i]->exited)) {
+					int64_t t = give_up_at(nodes[i], aborted);
+					if (t > next)
+						next = t;
+				}
+			if (next <= last)
+				break;
+			last = next;
+		}
+	}
+	unsigned stuck = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct vpipe_node *nd = nodes[i];
+		if (!nd->thread_started)
+			continue;
+		if (atomic_load(&nd->exited)) {
+			pthread_join(nd->thread, NULL);
+			nd->thread_started = false;
+			continue;
+		}
+		int cb = atomic_load(&nd->callback);
+		vpipe_error(nd, "did not stop: %s has not returned; leaving "
+				"this node behind",
+			    callback_names[cb]);
+		pl->abandoned++;
+		stuck++;
+	}
+	return stuck;
+}
+
 int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns)
 {
 	sigset_t set, old;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	vp_signal_set(&set);
+	/* A write to a closed socket or pipe is an error the module sees
+	 * (EPIPE), never the end of the process. */
+	signal(SIGPIPE, SIG_IGN);
 	/* Node threads inherit the blocked mask: only signalfd sees them. */
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
@@ -691,6 +1015,10 @@ int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns)
 	 * signal must not kill it before its exit status is set. */
 	if (!pl->abandoned)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	vp_log_coalesce_flush();
+	for (unsigned i = 0; i < pl->n_nodes; i++)
+		if (!pl->abandoned || atomic_load(&pl->nodes[i]->exited))
+			vp_log_coalesce_forget(pl->nodes[i]);
 	print_summary(pl);
 	int failed = 0;
 	for (unsigned i = 0; i < pl->n_nodes; i++)

@@ -47,9 +47,11 @@ struct image_cfg {
 #define C struct image_cfg
 static const struct vpipe_param params[] = {
     VPIPE_P_ENUM("format", C, format, "jpeg", formats, "output picture format"),
-    VPIPE_P_DURATION("interval", C, interval, "60s", 0, 86400, VPIPE_MS,
-		     "one picture per interval, at least 200 ms (0: only "
-		     "on trigger)"),
+    VPIPE_P_(/* changes on reload: see image_reconfigure */
+	     "interval", VPIPE_PARAM_DURATION, VPIPE_PARAM_RUNTIME, C, interval,
+	     "60s", 0, 86400, NULL, VPIPE_MS,
+	     "one picture per interval, at least 200 ms (0: only "
+	     "on trigger); changes on reload"),
     VPIPE_P_STRING("trigger-tag", C, trigger_tag,
 		   "AWS_KINESISVIDEO_IMAGE_GENERATION", 0,
 		   "a frame carrying this tag asks for a picture now "
@@ -109,10 +111,9 @@ static void image_destroy(void *state)
 	free(s);
 }
 
-static int image_create(struct vpipe_node *node, const void *config,
-			void **state)
+static int check_interval(struct vpipe_node *node,
+			  const struct image_cfg *cfg)
 {
-	const struct image_cfg *cfg = config;
 	if (cfg->interval > 0 && cfg->interval < MIN_INTERVAL) {
 		vpipe_error(node,
 			    "interval %.3f s is below 200 ms (the "
@@ -125,6 +126,34 @@ static int image_create(struct vpipe_node *node, const void *config,
 				  "would ever be made");
 		return -1;
 	}
+	return 0;
+}
+
+/* A reload changed interval (the other keys are as before): the next
+ * picture is due one new interval after the last one. */
+static int image_reconfigure(void *state, const void *config)
+{
+	struct image *s = state;
+	const struct image_cfg *cfg = config;
+	if (check_interval(s->node, cfg))
+		return -1;
+	int64_t old = s->cfg->interval;
+	if (s->next_due != VPIPE_TIME_NONE && old > 0 && cfg->interval > 0)
+		s->next_due += cfg->interval - old;
+	s->cfg = cfg;
+	/* from now on everything comes from the new config */
+	s->out.dir = cfg->directory;
+	s->out.prefix = cfg->file_prefix;
+	vpipe_info(s->node, "interval now %.3f s", (double)cfg->interval / 1e9);
+	return 0;
+}
+
+static int image_create(struct vpipe_node *node, const void *config,
+			void **state)
+{
+	const struct image_cfg *cfg = config;
+	if (check_interval(node, cfg))
+		return -1;
 	if (strchr(cfg->file_prefix, '/')) {
 		vpipe_error(node, "file-prefix '%s' must not contain '/'",
 			    cfg->file_prefix);
@@ -403,4 +432,5 @@ VPIPE_MODULE = {
     .start = image_start,
     .process = image_process,
     .destroy = image_destroy,
+    .reconfigure = image_reconfigure,
 };

@@ -387,6 +387,44 @@ static void put_tags(struct strbuf *b, const char *spec)
 	sb_putc(b, '}');
 }
 
+/* A reload changed stream-tags: set them with TagStream (a tag no longer
+ * listed stays: UntagStream is not used). */
+void kvs_apply_tags(struct kvs *k)
+{
+	if (!k->stream_ready || !atomic_exchange(&k->tags_changed, false))
+		return;
+	pthread_mutex_lock(&k->tags_lock);
+	char *spec = k->new_tags ? strdup(k->new_tags) : NULL;
+	pthread_mutex_unlock(&k->tags_lock);
+	if (!spec || !*spec) { /* tags removed: UntagStream is not used */
+		free(spec);
+		return;
+	}
+	struct strbuf b = STRBUF_INIT;
+	sb_puts(&b, "{\"StreamName\":");
+	json_put_string(&b, k->cfg->stream_name);
+	put_tags(&b, spec);
+	sb_putc(&b, '}');
+	struct kvs_resp r = {0};
+	char err[256] = "";
+	if (api_post(k, "tagStream", b.s ? b.s : "{}", &r, err, sizeof(err))) {
+		char why[700];
+		bool expired = false;
+		kvs_explain(k, &r, why, sizeof(why), &expired);
+		/* tried again at the worker's next turn: coalesced */
+		vpipe_log_coalesced(k->node, VPIPE_LOG_WARN,
+				    "TagStream: %s; the new stream-tags are "
+				    "sent again",
+				    err[0] ? err : why);
+		atomic_store(&k->tags_changed, true);
+	} else {
+		vpipe_info(k->node, "stream tags set: %s", spec);
+	}
+	kvs_resp_reset(&r);
+	sb_free(&b);
+	free(spec);
+}
+
 static int describe(struct kvs *k, struct kvs_resp *r, char *status,
 		    size_t sl, char *err, size_t errlen)
 {

@@ -44,8 +44,10 @@ static const struct vpipe_param params[] = {
 		   "KMS key for a created stream (default aws/kinesisvideo)"),
     VPIPE_P_STRING("content-type", C, content_type, "video/h264", 0,
 		   "media type of a created stream (video/h265 for H.265)"),
-    VPIPE_P_STRING("stream-tags", C, stream_tags, NULL, 0,
-		   "tags of a created stream: \"name=value,...\""),
+    VPIPE_P_("stream-tags", VPIPE_PARAM_STRING, VPIPE_PARAM_RUNTIME, C,
+	     stream_tags, NULL, 1, 0, NULL, 0,
+	     "tags of a created stream: \"name=value,...\"; a reload "
+	     "sets changed ones with TagStream, without a restart"),
     VPIPE_P_BOOL("create-stream", C, create_stream, "true",
 		 "create the stream when it does not exist"),
     VPIPE_P_STRING("endpoint", C, endpoint, NULL, 0,
@@ -123,6 +125,7 @@ static int kvs_create(struct vpipe_node *node, const void *config,
 		return -1;
 	k->node = node;
 	k->cfg = cfg;
+	pthread_mutex_init(&k->tags_lock, NULL);
 	if (vpipe_backoff_init(&k->backoff, cfg->retry_delay,
 			       cfg->retry_max_delay)) {
 		vpipe_error(node, "retry-max-delay must not be below "
@@ -231,6 +234,7 @@ static int kvs_start(void *state)
 			return -1;
 		}
 		vpipe_warn(k->node, "%s; buffering and retrying", msg);
+		k->outage_since = vpipe_now();
 	}
 	if (kvs_feed_open(k))
 		return -1;
@@ -420,9 +424,29 @@ static void kvs_stop(void *state)
 			   (unsigned long long)k->store.sent_bytes);
 }
 
+/* A reload changed stream-tags (the only runtime key): the worker sends
+ * them with TagStream at its next turn. */
+static int kvs_reconfigure(void *state, const void *config)
+{
+	struct kvs *k = state;
+	const struct kvs_config *cfg = config;
+	char *tags = strdup(cfg->stream_tags ? cfg->stream_tags : "");
+	if (!tags)
+		return -1;
+	pthread_mutex_lock(&k->tags_lock);
+	free(k->new_tags);
+	k->new_tags = tags;
+	pthread_mutex_unlock(&k->tags_lock);
+	atomic_store(&k->tags_changed, true);
+	wake_worker(k);
+	return 0;
+}
+
 static void kvs_destroy(void *state)
 {
 	struct kvs *k = state;
+	pthread_mutex_destroy(&k->tags_lock);
+	free(k->new_tags);
 	if (k->multi)
 		curl_multi_cleanup(k->multi);
 	kvs_feed_close(k);
@@ -458,4 +482,5 @@ VPIPE_MODULE = {
 	.flush = kvs_flush,
 	.stop = kvs_stop,
 	.destroy = kvs_destroy,
+	.reconfigure = kvs_reconfigure,
 };

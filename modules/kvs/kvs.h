@@ -3,6 +3,7 @@
 #ifndef VPIPE_MODULES_KVS_KVS_H
 #define VPIPE_MODULES_KVS_KVS_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -104,6 +105,16 @@ struct kvs {
 	bool restart_conn;
 	int64_t last_ack;
 	uint64_t conn_acks;
+	/* worker: when PutMedia last stopped working (0: it works), and the
+	 * fragments the connection after it had to send again */
+	int64_t outage_since;
+	unsigned replaying;
+
+	/* stream-tags changed by a reload (kvs_reconfigure, node thread),
+	 * sent with TagStream by the worker (kvs_apply_tags) */
+	pthread_mutex_t tags_lock;
+	char *new_tags;
+	atomic_bool tags_changed;
 	struct kvs_ack_parser parser;
 	struct kvs_resp resp;
 	uint8_t *readbuf;
@@ -134,6 +145,8 @@ void kvs_curl_common(struct kvs *k, CURL *h, struct kvs_resp *r);
 
 /* upload.c: the worker. */
 void kvs_worker(void *arg);
+/* Worker: TagStream with the tags a reload set, if any are pending. */
+void kvs_apply_tags(struct kvs *k);
 void kvs_set_fatal(struct kvs *k, const char *msg);
 void kvs_report_drops(struct kvs *k, const struct kvs_drops *d);
 

@@ -34,21 +34,23 @@ void kvs_report_drops(struct kvs *k, const struct kvs_drops *d)
 	vpipe_node_wake(k->node); /* room in the store (offline) */
 	vpipe_node_count(k->node, "dropped_fragments_total", d->fragments);
 	vpipe_node_count(k->node, "dropped_frames_total", d->frames);
+	/* One line per fragment would be a storm when a fast source outruns
+	 * the uplink: coalesced to one line per interval with a count. */
 	if (d->by_size)
-		vpipe_warn(k->node,
+		vpipe_log_coalesced(k->node, VPIPE_LOG_WARN,
 			   "STATUS_STORE_OUT_OF_MEMORY (0x5200002e): content "
 			   "store full (storage-size %lld MiB): dropped the "
 			   "oldest %u fragment(s), %u frames, %zu bytes",
 			   (long long)(k->cfg->storage_size >> 20), d->by_size,
 			   d->frames, d->bytes);
 	if (d->by_duration)
-		vpipe_warn(k->node,
+		vpipe_log_coalesced(k->node, VPIPE_LOG_WARN,
 			   "buffer-duration (%.0f s) exceeded: dropped the "
 			   "oldest %u fragment(s) not yet acknowledged",
 			   (double)k->cfg->buffer_duration / 1e9,
 			   d->by_duration);
 	if (d->by_replay)
-		vpipe_warn(k->node,
+		vpipe_log_coalesced(k->node, VPIPE_LOG_WARN,
 			   "replay-duration (%.0f s): %u unacknowledged "
 			   "fragment(s) too old to send again were dropped",
 			   (double)k->cfg->replay_duration / 1e9, d->by_replay);
@@ -162,7 +164,14 @@ static void on_ack(void *ctx, const struct kvs_ack *a)
 	int64_t now = vpipe_now(), lat = -1;
 	if (a->type != KVS_ACK_IDLE)
 		k->last_ack = now;
-	k->conn_acks++;
+	if (k->conn_acks++ == 0 && k->outage_since) {
+		/* The outage's one line, however many retries it took. */
+		vpipe_info(k->node, "reconnected after an outage of %.1f s; "
+				    "%u fragment(s) kept meanwhile are being "
+				    "sent again",
+			   (double)(now - k->outage_since) / 1e9, k->replaying);
+		k->outage_since = 0;
+	}
 	if (vpipe_log_enabled(VPIPE_LOG_DEBUG))
 		vpipe_debug(k->node, "ACK %s fragment %" PRId64 " number %s",
 			    kvs_ack_type_name(a->type), a->timecode,
@@ -318,6 +327,11 @@ static enum conn_end run_connection(struct kvs *k)
 	k->restart_conn = false;
 	k->creds_changed = false;
 	k->conn_acks = 0;
+	if (k->outage_since) {
+		struct kvs_store_stats st;
+		kvs_store_stats(&k->store, &st);
+		k->replaying = st.unacked;
+	}
 	k->paused = false;
 	kvs_curl_common(k, h, &k->resp);
 	curl_easy_setopt(h, CURLOPT_URL, url);
@@ -368,6 +382,7 @@ static enum conn_end run_connection(struct kvs *k)
 			last_check = now;
 			check_health(k, started, &ending_at);
 			publish_store(k);
+			kvs_apply_tags(k);
 		}
 		curl_multi_poll(k->multi, NULL, 0, 1000, NULL);
 	}
@@ -439,6 +454,8 @@ static bool idle(struct kvs *k)
 static bool retry_after(struct kvs *k, const char *msg)
 {
 	int64_t wait = vpipe_backoff_next(&k->backoff);
+	if (msg && !k->outage_since)
+		k->outage_since = vpipe_now();
 	if (msg)
 		vpipe_warn(k->node, "%s; retrying in %.1f s", msg,
 			   (double)wait / 1e9);
@@ -450,6 +467,7 @@ void kvs_worker(void *arg)
 	struct kvs *k = arg;
 	bool go_on = true;
 	while (go_on && !atomic_load(&k->quit)) {
+		kvs_apply_tags(k);
 		if (atomic_load(&k->fatal) || !need_connection(k)) {
 			go_on = idle(k);
 			continue;
@@ -476,6 +494,8 @@ void kvs_worker(void *arg)
 			go_on = retry_after(k, NULL);
 			break;
 		case CONN_FAILED: {
+			if (!k->outage_since)
+				k->outage_since = vpipe_now();
 			int64_t wait = vpipe_backoff_next(&k->backoff);
 			vpipe_info(k->node, "reconnecting in %.1f s",
 				   (double)wait / 1e9);

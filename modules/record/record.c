@@ -92,18 +92,21 @@ static const struct vpipe_param record_params[] = {
 		 (double)(1LL << 40),
 		 "start a new file at the fragment that would take it "
 		 "past this size; 0: no limit"),
-    VPIPE_P_SIZE("max-size", struct record_cfg, max_size, "0", 0,
-		 2000000.0 * (1 << 20),
-		 "what all of this node's files may use "
-		 "(MaxLocalMediaSizeInMB); 0: no limit"),
-    VPIPE_P_DURATION("max-age", struct record_cfg, max_age, "720h", 0,
-		     315360000, VPIPE_S,
-		     "delete files last written longer ago than this "
-		     "(EdgeRetentionInHours); 0: keep"),
-    VPIPE_P_ENUM("on-full", struct record_cfg, on_full, "delete-oldest",
-		 on_full_choices,
-		 "at max-size: delete the oldest files, or record "
-		 "nothing new until space frees"),
+    /* Retention changes at run time (reload): see record_reconfigure. */
+    VPIPE_P_("max-size", VPIPE_PARAM_SIZE, VPIPE_PARAM_RUNTIME,
+	     struct record_cfg, max_size, "0", 0, 2000000.0 * (1 << 20), NULL,
+	     0,
+	     "what all of this node's files may use "
+	     "(MaxLocalMediaSizeInMB); 0: no limit; changes on reload"),
+    VPIPE_P_("max-age", VPIPE_PARAM_DURATION, VPIPE_PARAM_RUNTIME,
+	     struct record_cfg, max_age, "720h", 0, 315360000, NULL, VPIPE_S,
+	     "delete files last written longer ago than this "
+	     "(EdgeRetentionInHours); 0: keep; changes on reload"),
+    VPIPE_P_("on-full", VPIPE_PARAM_ENUM, VPIPE_PARAM_RUNTIME,
+	     struct record_cfg, on_full, "delete-oldest", 1, 0, on_full_choices,
+	     0,
+	     "at max-size: delete the oldest files, or record "
+	     "nothing new until space frees; changes on reload"),
     VPIPE_P_DURATION("sync-interval", struct record_cfg, sync_interval, "5s", 0,
 		     3600, VPIPE_S,
 		     "write out and fsync at least this often (media at "
@@ -566,6 +569,39 @@ static int record_process(void *state, unsigned port,
 	return 0;
 }
 
+static void set_limits(struct record *r)
+{
+	r->max_bytes = (uint64_t)r->cfg.max_size;
+	r->segment_limit = (uint64_t)r->cfg.segment_size;
+	if (r->max_bytes) {
+		uint64_t share = r->max_bytes / MAX_SIZE_SEGMENT_SHARE;
+		if (!r->segment_limit || r->segment_limit > share)
+			r->segment_limit = share;
+	}
+}
+
+/* A reload changed max-size, max-age or on-full (the other keys are as
+ * before): the new limits hold from the next fragment, and files older
+ * than the new max-age go now. */
+static int record_reconfigure(void *state, const void *config)
+{
+	struct record *r = state;
+	r->cfg = *(const struct record_cfg *)config;
+	/* from now on everything comes from the new config */
+	r->store.dir = r->cfg.location;
+	set_limits(r);
+	vpipe_info(r->node,
+		   "retention now max-size %llu MiB, max-age %.0f h, "
+		   "on-full %s",
+		   (unsigned long long)(r->max_bytes >> 20),
+		   (double)r->cfg.max_age / 3600e9,
+		   on_full_choices[r->cfg.on_full]);
+	if (r->mode != REC_FAILED)
+		expire_old(r);
+	set_gauges(r);
+	return 0;
+}
+
 static int record_create(struct vpipe_node *node, const void *config,
 			 void **state)
 {
@@ -593,13 +629,7 @@ static int record_create(struct vpipe_node *node, const void *config,
 	r->node = node;
 	r->cfg = *cfg;
 	snprintf(r->prefix, sizeof(r->prefix), "%s", prefix);
-	r->max_bytes = (uint64_t)cfg->max_size;
-	r->segment_limit = (uint64_t)cfg->segment_size;
-	if (r->max_bytes) {
-		uint64_t share = r->max_bytes / MAX_SIZE_SEGMENT_SHARE;
-		if (!r->segment_limit || r->segment_limit > share)
-			r->segment_limit = share;
-	}
+	set_limits(r);
 	seg_init(&r->w);
 	store_init(&r->store, r->cfg.location, r->prefix);
 	*state = r;
@@ -691,4 +721,5 @@ VPIPE_MODULE = {
     .timer = record_timer,
     .stop = record_stop,
     .destroy = record_destroy,
+    .reconfigure = record_reconfigure,
 };

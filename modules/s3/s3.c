@@ -366,10 +366,11 @@ static void enqueue(struct s3 *s, struct s3_meta *meta, uint8_t *buf,
 	pthread_mutex_unlock(&s->lock);
 	if (dropped.buf) {
 		vpipe_node_count(s->node, "dropped_objects_total", 1);
-		vpipe_warn(s->node,
-			   "queue full (%zu objects): dropped the oldest, "
-			   "s3://%s/%s",
-			   cap, s->cfg->bucket, dropped.key);
+		/* per object during an outage: coalesced with a count */
+		vpipe_log_coalesced(s->node, VPIPE_LOG_WARN,
+				    "queue full (%zu objects): dropped the "
+				    "oldest, s3://%s/%s",
+				    cap, s->cfg->bucket, dropped.key);
 		s3_item_free(&dropped);
 	}
 }

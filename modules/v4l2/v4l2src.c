@@ -259,8 +259,10 @@ static struct vpipe_frame *h264_frame(struct v4l2src *s, struct bufset_buf *b,
 		return NULL;
 	}
 	if (h264_au_info(b->mem, used, &info, err, sizeof(err)) < 0) {
-		vpipe_warn(s->node, "%s: dropping a bad H.264 buffer: %s",
-			   s->cfg->device, err);
+		/* per buffer: a failing encoder would write a line a frame */
+		vpipe_log_coalesced(s->node, VPIPE_LOG_WARN,
+				    "%s: dropping a bad H.264 buffer: %s",
+				    s->cfg->device, err);
 		vpipe_node_count(s->node, "bad_frames_total", 1);
 		return NULL;
 	}

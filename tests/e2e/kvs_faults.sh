@@ -34,6 +34,9 @@ lossless throttle --throttle 1
 expect_grep "throttled" "$T/run-throttle.log"
 lossless refuse --refuse-for 30000
 expect_grep "network" "$T/run-refuse.log"
+# The recovery is logged once, with the outage's length.
+expect_grep "reconnected after an outage of [0-9.]* s; [0-9]* fragment(s)" "$T/run-refuse.log"
+expect_eq "refuse: recovery lines" "$(grep -c 'reconnected after an outage' "$T/run-refuse.log")" 1
 
 # Outage longer than the buffer: 10 s of pictures, buffer-duration 3 s.
 start_kvs_local outage --refuse-for 3000

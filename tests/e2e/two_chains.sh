@@ -56,4 +56,8 @@ awk '{ c = 0.1 * 2 ^ (NR - 1); if ($1 < c / 2 - 0.05 || $1 > c + 0.05) bad = 1 }
      END { exit bad || NR < 2 }' "$T/waits" ||
 	{ cat "$T/log2"; fail "restart waits $(tr '\n' ' ' <"$T/waits")s outside the backoff"; }
 echo "ok: restart waits $(tr '\n' ' ' <"$T/waits")s"
+# Each time it is back, one line says how long it was down; the node runs
+# until its next failure in between, so there is one per restart.
+expect_eq "'running again' lines = restarts" \
+	"$(grep -c 'a-broken: running again after [0-9.]* s down (restart [0-9]*)' "$T/log2")" "$restarts"
 expect_grep "b-out: frames in=60" "$T/log2"

@@ -58,8 +58,9 @@ enum vpipe_param_type {
 enum vpipe_param_flags {
 	VPIPE_PARAM_REQUIRED = 1u << 0,
 	VPIPE_PARAM_MASKED = 1u << 1, /* mask value in every printout */
-	/* May change while running (reload). Declared for tables to say so;
-	 * the kernel does not act on it yet: a change needs a restart. */
+	/* May change while running: when a reload changes only such keys of
+	 * a node whose module has reconfigure(), the kernel hands the node
+	 * its new configuration instead of restarting its chain. */
 	VPIPE_PARAM_RUNTIME = 1u << 2,
 };
 
@@ -186,14 +187,23 @@ struct vpipe_module {
 	 * expire old data, send keep-alives). For sources, between produce()
 	 * calls. Optional; a negative return is an error like any other. */
 	int (*timer)(void *state);
+	/* A reload changed only VPIPE_PARAM_RUNTIME keys of this node: apply
+	 * `config` (a complete new config struct, the other keys as before).
+	 * Called in the node's own thread between other callbacks. The old
+	 * config stays valid until the node is freed (a worker may go on
+	 * reading it); a restart's create() gets the new one. On <0 the node
+	 * keeps the old config. Optional: without it a change restarts the
+	 * chain. */
+	int (*reconfigure)(void *state, const void *config);
 
 	uint32_t flags; /* enum vpipe_module_flags; 0 for older modules */
 	/* Optional: print to stdout the devices this module could open
 	 * (cameras, modes, controls) for `vpipe probe --NAME`; returns the
 	 * command's exit status. Called without a node, never in a graph. */
 	int (*probe)(void);
-	/* with flags and probe: the size of the reserved[7] of ABI 1 */
-	const void *reserved[5];
+	/* with reconfigure, flags and probe: the size of the reserved[7]
+	 * of ABI 1 */
+	const void *reserved[4];
 };
 
 /* A module defines its descriptor with:
@@ -374,6 +384,16 @@ VPIPE_API void vpipe_log(struct vpipe_node *node, int level, const char *fmt,
 VPIPE_API void vpipe_vlog(struct vpipe_node *node, int level, const char *fmt,
 			  va_list ap);
 VPIPE_API bool vpipe_log_enabled(int level);
+
+/* For a message that can repeat per frame or fragment (a storm when a
+ * source outruns an uplink): the first one of a call site (node and format
+ * string) is logged at once; the ones after it within the kernel's
+ * coalescing interval (10 s) are counted, and the kernel logs the last of
+ * them once the interval is over with "(N like this in the last 10 s)".
+ * `fmt` must be a string literal: it names the call site. */
+VPIPE_API void vpipe_log_coalesced(struct vpipe_node *node, int level,
+				   const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #define vpipe_error(n, ...) vpipe_log((n), VPIPE_LOG_ERROR, __VA_ARGS__)
 #define vpipe_warn(n, ...) vpipe_log((n), VPIPE_LOG_WARN, __VA_ARGS__)
