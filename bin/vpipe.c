@@ -21,28 +21,28 @@ int probe_main(int argc, char **argv) __attribute__((weak));
 /* One usage line (and what it does) per subcommand: `vpipe CMD --help`
  * prints its own, `vpipe --help` all of them, and vpipe(1) lists them. */
 const struct vpipe_command vpipe_commands[] = {
-	{"run",
-	 "GRAPH.ini [--set node.key=value]... [--duration 10s] "
-	 "[--log-level debug]",
-	 "run a graph until end of stream, a signal or the duration"},
-	{"check", "GRAPH.ini [--set node.key=value]... [--unit FILE.service]",
-	 "validate, print nodes, links and memory ceiling; warn when the "
-	 "ceiling exceeds the unit's MemoryMax or this cgroup's limit"},
-	{"graph", "GRAPH.ini [--set node.key=value]...",
-	 "print the graph as Graphviz DOT (no secrets needed)"},
-	{"reload", "[PID|GRAPH.ini]",
-	 "make a running vpipe re-read its graph file (sends SIGHUP)"},
-	{"modules", "[NAME]...",
-	 "list modules, or print the parameters of each NAME"},
-	{"kvs-local", "[...]",
-	 "a Kinesis Video Streams compatible endpoint (--help for options)"},
-	{"probe", "[DEVICE]... | --libcamera",
-	 "list what a V4L2 device offers, or libcamera's cameras, modes and "
-	 "controls"},
-	{"version", "", "print the version and module ABI"},
+    {"run",
+     "GRAPH.ini [--set node.key=value]... [--duration 10s] "
+     "[--log-level debug]",
+     "run a graph until end of stream, a signal or the duration"},
+    {"check", "GRAPH.ini [--set node.key=value]... [--unit FILE.service]",
+     "validate, print nodes, links and memory ceiling; warn when the "
+     "ceiling exceeds the unit's MemoryMax or this cgroup's limit"},
+    {"graph", "GRAPH.ini [--set node.key=value]...",
+     "print the graph as Graphviz DOT (no secrets needed)"},
+    {"reload", "[PID|GRAPH.ini]",
+     "make a running vpipe re-read its graph file (sends SIGHUP)"},
+    {"modules", "[NAME]...",
+     "list modules, or print the parameters of each NAME"},
+    {"kvs-local", "[...]",
+     "a Kinesis Video Streams compatible endpoint (--help for options)"},
+    {"probe", "[DEVICE]... | --libcamera",
+     "list what a V4L2 device offers, or libcamera's cameras, modes and "
+     "controls"},
+    {"version", "", "print the version and module ABI"},
 };
 const size_t vpipe_n_commands =
-	sizeof(vpipe_commands) / sizeof(vpipe_commands[0]);
+    sizeof(vpipe_commands) / sizeof(vpipe_commands[0]);
 
 static void command_usage(FILE *out, const char *cmd)
 {
@@ -90,13 +90,15 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		     !strcmp(a, "--log-level") || !strcmp(a, "--unit")) &&
 		    i + 1 < argc)
 			val = argv[++i];
-		else if (!strncmp(a, "--set=", 6) || !strncmp(a, "--duration=", 11) ||
+		else if (!strncmp(a, "--set=", 6) ||
+			 !strncmp(a, "--duration=", 11) ||
 			 !strncmp(a, "--log-level=", 12) ||
 			 !strncmp(a, "--unit=", 7))
 			val = strchr(a, '=') + 1;
 		if (!strncmp(a, "--set", 5) && val) {
 			if (o->n_sets == 64) {
-				fprintf(stderr, "error: too many --set options\n");
+				fprintf(stderr,
+					"error: too many --set options\n");
 				return -1;
 			}
 			o->sets[o->n_sets++] = val;
@@ -110,10 +112,11 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			}
 		} else if (!strncmp(a, "--log-level", 11) && val) {
 			if ((o->log_level = vp_log_parse_level(val)) < 0) {
-				fprintf(stderr,
-					"error: --log-level '%s': one of error, "
-					"warn, info, debug\n",
-					val);
+				fprintf(
+				    stderr,
+				    "error: --log-level '%s': one of error, "
+				    "warn, info, debug\n",
+				    val);
 				return -1;
 			}
 		} else if (!strncmp(a, "--unit", 6) && val &&
@@ -220,8 +223,8 @@ static int check_memory_limits(struct vp_pipeline *pl, const char *unit)
 {
 	unsigned unknown;
 	uint64_t ceiling = vp_graph_memory_ceiling(pl, &unknown);
-	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) *
-		       (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t ram =
+	    (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t limit;
 	char what[4200], err[4200];
 	if (unit) {
@@ -286,7 +289,8 @@ static int cmd_check(int argc, char **argv, bool dot)
 static void list_one(struct vp_module *m, void *arg)
 {
 	(void)arg;
-	printf("  %-12s %-8s %s\n", m->name, m->desc->version ? m->desc->version : "",
+	printf("  %-12s %-8s %s\n", m->name,
+	       m->desc->version ? m->desc->version : "",
 	       m->desc->summary ? m->desc->summary : "");
 }
 
@@ -315,7 +319,8 @@ static void print_ports(const char *what, const struct vpipe_port *p,
 		if (data == (VPIPE_MEDIA_ANY & ~(uint32_t)VPIPE_MEDIA_EVENT))
 			printf("any media");
 		else
-			for (uint32_t bit = 1; bit < VPIPE_MEDIA_EVENT; bit <<= 1)
+			for (uint32_t bit = 1; bit < VPIPE_MEDIA_EVENT;
+			     bit <<= 1)
 				if (data & bit) {
 					printf("%s%s", first ? "" : " | ",
 					       vpipe_media_name(bit));
@@ -379,8 +384,8 @@ static int cmd_modules(int argc, char **argv)
 	} else {
 		for (int i = 1; i < argc; i++) {
 			char err[4096];
-			struct vp_module *m = vp_module_load(&mp, argv[i], err,
-							     sizeof(err));
+			struct vp_module *m =
+			    vp_module_load(&mp, argv[i], err, sizeof(err));
 			if (!m) {
 				fprintf(stderr, "error: %s\n", err);
 				rc = 1;
@@ -432,8 +437,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "probe")) {
 		int (*fn)(int, char **) = probe_main;
 		if (!fn) {
-			fprintf(stderr, "error: this vpipe was built without "
-					"'%s'\n",
+			fprintf(stderr,
+				"error: this vpipe was built without "
+				"'%s'\n",
 				cmd);
 			return 2;
 		}

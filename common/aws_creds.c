@@ -86,7 +86,8 @@ int aws_creds_parse_iso8601(const char *s, int64_t *epoch)
 static int words(char *s, char **w, int max)
 {
 	int n = 0;
-	for (char *tok = strtok(s, " \t\r\n"); tok; tok = strtok(NULL, " \t\r\n"))
+	for (char *tok = strtok(s, " \t\r\n"); tok;
+	     tok = strtok(NULL, " \t\r\n"))
 		if (n++ < max)
 			w[n - 1] = tok;
 	return n;
@@ -253,17 +254,18 @@ int aws_creds_iot_parse(const char *spec, const char *stream_name,
 		size_t kl = (size_t)(eq - p);
 		const char *v = eq + 1;
 		size_t vl = len - kl - 1;
-		if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+		if (vl >= 2 && (v[0] == '"' || v[0] == '\'') &&
+		    v[vl - 1] == v[0]) {
 			v++;
 			vl -= 2;
 		}
 		char **slot = NULL;
 		int64_t *num = NULL;
 		static const char *const names[] = {
-			"endpoint", "cert-path", "key-path", "ca-path",
-			"role-aliases", "iot-thing-name"};
-		char **slots[] = {&iot->endpoint, &iot->cert_path,
-				  &iot->key_path, &iot->ca_path,
+		    "endpoint", "cert-path",	"key-path",
+		    "ca-path",	"role-aliases", "iot-thing-name"};
+		char **slots[] = {&iot->endpoint,   &iot->cert_path,
+				  &iot->key_path,   &iot->ca_path,
 				  &iot->role_alias, &iot->thing_name};
 		for (size_t i = 0; i < 6; i++)
 			if (kl == strlen(names[i]) && !strncmp(p, names[i], kl))
@@ -278,10 +280,11 @@ int aws_creds_iot_parse(const char *spec, const char *stream_name,
 			char *e;
 			long s = strtol(tmp, &e, 10);
 			if (*e || s <= 0 || s > 600) {
-				snprintf(err, errlen,
-					 "iot-certificate: %.*s must be seconds "
-					 "(1-600)",
-					 (int)kl, p);
+				snprintf(
+				    err, errlen,
+				    "iot-certificate: %.*s must be seconds "
+				    "(1-600)",
+				    (int)kl, p);
 				goto fail;
 			}
 			*num = s * 1000;
@@ -289,20 +292,21 @@ int aws_creds_iot_parse(const char *spec, const char *stream_name,
 			free(*slot);
 			*slot = dup_range(v, vl);
 		} else {
-			snprintf(err, errlen,
-				 "iot-certificate: unknown key \"%.*s\" (known: "
-				 "endpoint, cert-path, key-path, ca-path, "
-				 "role-aliases, iot-thing-name, "
-				 "connection-timeout, completion-timeout)",
-				 (int)kl, p);
+			snprintf(
+			    err, errlen,
+			    "iot-certificate: unknown key \"%.*s\" (known: "
+			    "endpoint, cert-path, key-path, ca-path, "
+			    "role-aliases, iot-thing-name, "
+			    "connection-timeout, completion-timeout)",
+			    (int)kl, p);
 			goto fail;
 		}
 		p += len + (end ? 1 : 0);
 	}
-	const char *missing = !iot->endpoint     ? "endpoint"
-			      : !iot->cert_path  ? "cert-path"
-			      : !iot->key_path   ? "key-path"
-			      : !iot->ca_path    ? "ca-path"
+	const char *missing = !iot->endpoint	 ? "endpoint"
+			      : !iot->cert_path	 ? "cert-path"
+			      : !iot->key_path	 ? "key-path"
+			      : !iot->ca_path	 ? "ca-path"
 			      : !iot->role_alias ? "role-aliases"
 						 : NULL;
 	if (missing) {
@@ -434,14 +438,14 @@ static int use_shared_file(struct aws_creds_provider *p, const char *profile,
  * with another's: a session token from the environment does not go with
  * keys from the file. */
 int aws_creds_provider_init(struct aws_creds_provider *p,
-			   const struct aws_creds_params *cp, char *err,
-			   size_t errlen)
+			    const struct aws_creds_params *cp, char *err,
+			    size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
 	p->tls_verify = cp->tls_verify;
 	if (given(cp->iot_certificate)) {
-		if (aws_creds_iot_parse(cp->iot_certificate, cp->stream_name, &p->iot,
-				  err, errlen))
+		if (aws_creds_iot_parse(cp->iot_certificate, cp->stream_name,
+					&p->iot, err, errlen))
 			return -1;
 		p->source = AWS_CREDS_SRC_IOT;
 		snprintf(p->describe, sizeof(p->describe),
@@ -459,10 +463,10 @@ int aws_creds_provider_init(struct aws_creds_provider *p,
 		p->source = AWS_CREDS_SRC_PARAMS;
 		snprintf(p->describe, sizeof(p->describe),
 			 "access-key/secret-key parameters");
-		return use_static_keys(p, cp->access_key, cp->secret_key,
-				       given(cp->session_token) ? cp->session_token
-							      : NULL,
-				       err, errlen);
+		return use_static_keys(
+		    p, cp->access_key, cp->secret_key,
+		    given(cp->session_token) ? cp->session_token : NULL, err,
+		    errlen);
 	}
 	if (given(cp->credential_path)) {
 		p->source = AWS_CREDS_SRC_FILE;
@@ -489,16 +493,17 @@ int aws_creds_provider_init(struct aws_creds_provider *p,
 	if (!given(cp->profile) &&
 	    (rc = use_shared_file(p, given(env_prof) ? env_prof : "default",
 				  given(env_prof) ? "AWS_PROFILE"
-						: "default profile")) <= 0)
+						  : "default profile")) <= 0)
 		return rc;
 	snprintf(err, errlen,
 		 "no AWS credentials: set iot-certificate, access-key and "
 		 "secret-key, credential-path, AWS_ACCESS_KEY_ID and "
 		 "AWS_SECRET_ACCESS_KEY, or a shared credentials file "
 		 "(~/.aws/credentials)%s",
-		 given(cp->profile) ? " (profile is set, but there is no shared "
-				    "credentials file)"
-				  : "");
+		 given(cp->profile)
+		     ? " (profile is set, but there is no shared "
+		       "credentials file)"
+		     : "");
 	return -1;
 }
 
@@ -573,8 +578,8 @@ static int fetch_file(struct aws_creds_provider *p, struct aws_creds *c,
 			 strerror(errno));
 		return -1;
 	}
-	if (p->mtime_ns && st.st_ino == p->ino && mtime_ns(&st) == p->mtime_ns &&
-	    st.st_size == p->size) {
+	if (p->mtime_ns && st.st_ino == p->ino &&
+	    mtime_ns(&st) == p->mtime_ns && st.st_size == p->size) {
 		*changed = false;
 		return 0;
 	}

@@ -29,7 +29,7 @@
  * iot_certificate. */
 #define AWS_CREDS_PARAMS(C)                                                    \
 	VPIPE_P_STRING("access-key", C, access_key, NULL, 0,                   \
-		       "AWS access key id (wins over AWS_ACCESS_KEY_ID)"),    \
+		       "AWS access key id (wins over AWS_ACCESS_KEY_ID)"),     \
 	    VPIPE_P_SECRET("secret-key", C, secret_key, 0,                     \
 			   "AWS secret access key"),                           \
 	    VPIPE_P_SECRET("session-token", C, session_token, 0,               \
@@ -38,10 +38,10 @@
 			 "file \"CREDENTIALS AK [EXPIRATION] SK [TOKEN]\", "   \
 			 "re-read when it changes"),                           \
 	    VPIPE_P_STRING("profile", C, profile, NULL, 0,                     \
-			   "profile of the shared credentials file (wins "      \
+			   "profile of the shared credentials file (wins "     \
 			   "over the environment's keys and AWS_PROFILE)"),    \
 	    VPIPE_P_STRING("iot-certificate", C, iot_certificate, NULL, 0,     \
-			   "\"iot-certificate,endpoint=..,cert-path=..,"        \
+			   "\"iot-certificate,endpoint=..,cert-path=..,"       \
 			   "key-path=..,ca-path=..,role-aliases=..[,"          \
 			   "iot-thing-name=..]\"")
 
@@ -49,7 +49,7 @@ struct aws_creds {
 	char access_key[129];
 	char secret_key[129];
 	char *session_token; /* malloc'ed or NULL */
-	int64_t expiry;      /* epoch seconds, 0: does not expire */
+	int64_t expiry;	     /* epoch seconds, 0: does not expire */
 };
 
 void aws_creds_clear(struct aws_creds *c);
@@ -95,8 +95,8 @@ struct aws_creds_provider {
 	enum aws_creds_source source;
 	char describe[320]; /* "environment", "credential-path /x" ... */
 	struct aws_creds static_creds; /* ENV, PARAMS */
-	char *path;                    /* FILE, SHARED */
-	char *profile;                 /* SHARED */
+	char *path;		       /* FILE, SHARED */
+	char *profile;		       /* SHARED */
 	struct aws_creds_iot iot;      /* IOT */
 	bool tls_verify;
 	/* Last file state seen, to re-read only when it changes. */

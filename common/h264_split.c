@@ -43,8 +43,7 @@ static bool h264_is_vcl(const uint8_t *nal)
 static const struct annexb_au_rules h264_rules = {starts_new_au, h264_is_vcl};
 
 struct h264_au_splitter *
-annexb_au_splitter_new(size_t max_au_bytes,
-		       const struct annexb_au_rules *rules)
+annexb_au_splitter_new(size_t max_au_bytes, const struct annexb_au_rules *rules)
 {
 	struct h264_au_splitter *s = calloc(1, sizeof(*s));
 	if (s) {
@@ -248,8 +247,8 @@ static int splitter_classify(struct h264_au_splitter *s, size_t nal_end,
 	if (avail == 0)
 		return 0;
 	s->nal_bad = nal[0] & 0x80;
-	bool boundary =
-	    s->nal_bad || (s->au_has_vcl && s->rules->starts_new_au(nal, avail));
+	bool boundary = s->nal_bad ||
+			(s->au_has_vcl && s->rules->starts_new_au(nal, avail));
 	if (boundary && s->au_open)
 		return splitter_emit(s, s->nal_start, au);
 	return 0;

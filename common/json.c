@@ -243,8 +243,8 @@ static char *parse_string_raw(struct parser *p, size_t *len)
 			}
 			continue;
 		}
-		size_t ul = utf8_len((const unsigned char *)p->s + p->i,
-				     p->n - p->i);
+		size_t ul =
+		    utf8_len((const unsigned char *)p->s + p->i, p->n - p->i);
 		if (!ul) {
 			p->err = "invalid UTF-8";
 			break;
@@ -509,8 +509,8 @@ void json_put_stringn(struct strbuf *b, const char *s, size_t n)
 		} else if (c == '\t') {
 			sb_puts(b, "\\t");
 		} else if (c < 0x20) {
-			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4],
-				     hex[c & 15]};
+			char e[6] = {'\\', 'u',		'0',
+				     '0',  hex[c >> 4], hex[c & 15]};
 			sb_append(b, e, 6);
 		} else {
 			sb_putc(b, (char)c);

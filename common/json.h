@@ -31,10 +31,11 @@ struct json_member {
 
 struct json_value {
 	enum json_type type;
-	char *str;  /* STRING: decoded UTF-8 (may hold NUL: see len); NUMBER: text */
+	char *str;  /* STRING: decoded UTF-8 (may hold NUL: see len); NUMBER:
+		       text */
 	size_t len; /* of str */
 	double number;
-	struct json_value **items; /* ARRAY */
+	struct json_value **items;   /* ARRAY */
 	struct json_member *members; /* OBJECT, in document order */
 	size_t n;
 };

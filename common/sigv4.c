@@ -311,7 +311,8 @@ static int canonical_headers(const struct sigv4_request *r,
 	if (rc == 0) {
 		qsort(h, n, sizeof *h, cmp_canon_header);
 		for (size_t i = 0; i < n; i++) {
-			int same = i > 0 && strcmp(h[i].name, h[i - 1].name) == 0;
+			int same =
+			    i > 0 && strcmp(h[i].name, h[i - 1].name) == 0;
 			if (same) {
 				sb_printf(block, ",%s", h[i].value);
 				continue;
@@ -431,7 +432,8 @@ static int compute_signature(const struct sigv4_request *r,
 }
 
 char *sigv4_authorization(const struct sigv4_request *r,
-			  const struct sigv4_scope *s, const struct sigv4_key *k)
+			  const struct sigv4_scope *s,
+			  const struct sigv4_key *k)
 {
 	char sig[65], date8[9];
 	if (compute_signature(r, s, k->secret_key, sig, NULL, NULL))
@@ -551,7 +553,7 @@ static const char *find_header(const struct sigv4_request *r, const char *name)
 
 static enum sigv4_verdict verdict(struct sigv4_verify_result *res,
 				  enum sigv4_verdict v, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static enum sigv4_verdict verdict(struct sigv4_verify_result *res,
 				  enum sigv4_verdict v, const char *fmt, ...)

@@ -17,7 +17,7 @@
 #include <time.h>
 
 /* Payload hash values that are not a SHA-256 of the body. */
-#define SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
+#define SIGV4_UNSIGNED_PAYLOAD	"UNSIGNED-PAYLOAD"
 #define SIGV4_STREAMING_PAYLOAD "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 #define SIGV4_EMPTY_SHA256                                                     \
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -70,13 +70,15 @@ int sigv4_parse_amz_date(const char *s, time_t *t);
 char *sigv4_canonical_request(const struct sigv4_request *r);
 char *sigv4_string_to_sign(const struct sigv4_scope *s, const char *creq);
 void sigv4_signing_key(const char *secret, const char *date8,
-		       const char *region, const char *service, uint8_t key[32]);
+		       const char *region, const char *service,
+		       uint8_t key[32]);
 /* Hex HMAC-SHA256(key, sts): out must hold 65 bytes. */
 void sigv4_signature(const uint8_t key[32], const char *sts, char out[65]);
 
 /* The Authorization header value, malloc'ed, NULL on failure. */
 char *sigv4_authorization(const struct sigv4_request *r,
-			  const struct sigv4_scope *s, const struct sigv4_key *k);
+			  const struct sigv4_scope *s,
+			  const struct sigv4_key *k);
 
 /* A parsed Authorization header. Pointers point into `buf`. */
 struct sigv4_auth {
@@ -91,13 +93,13 @@ int sigv4_parse_authorization(const char *value, struct sigv4_auth *a);
 
 enum sigv4_verdict {
 	SIGV4_OK = 0,
-	SIGV4_MALFORMED,       /* Authorization or X-Amz-Date unreadable */
-	SIGV4_UNKNOWN_KEY,     /* access key not configured */
-	SIGV4_BAD_SCOPE,       /* scope date/region/service/terminator */
-	SIGV4_MISSING_HEADER,  /* host or x-amz-date unsigned, or absent */
-	SIGV4_STALE,           /* X-Amz-Date too far from now */
-	SIGV4_BAD_TOKEN,       /* session token absent or different */
-	SIGV4_MISMATCH,        /* signature differs */
+	SIGV4_MALFORMED,      /* Authorization or X-Amz-Date unreadable */
+	SIGV4_UNKNOWN_KEY,    /* access key not configured */
+	SIGV4_BAD_SCOPE,      /* scope date/region/service/terminator */
+	SIGV4_MISSING_HEADER, /* host or x-amz-date unsigned, or absent */
+	SIGV4_STALE,	      /* X-Amz-Date too far from now */
+	SIGV4_BAD_TOKEN,      /* session token absent or different */
+	SIGV4_MISMATCH,	      /* signature differs */
 };
 
 struct sigv4_verify_result {

@@ -13,13 +13,16 @@ struct strbuf {
 	int failed;
 };
 
-#define STRBUF_INIT {0}
+#define STRBUF_INIT                                                            \
+	{                                                                      \
+		0                                                              \
+	}
 
 void sb_append(struct strbuf *b, const void *p, size_t n);
 void sb_puts(struct strbuf *b, const char *s);
 void sb_putc(struct strbuf *b, char c);
 void sb_printf(struct strbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void sb_vprintf(struct strbuf *b, const char *fmt, va_list ap);
 /* Hand over the string (caller frees); NULL if anything failed. The
  * buffer is empty afterwards. */

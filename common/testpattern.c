@@ -36,15 +36,16 @@ static uint8_t chroma_v(uint32_t y, uint64_t n)
 	return (uint8_t)(192 - (2 * y + n) % 128);
 }
 
-void testpattern_draw(uint8_t *data, const struct vpipe_format *fmt,
-		      uint64_t n)
+void testpattern_draw(uint8_t *data, const struct vpipe_format *fmt, uint64_t n)
 {
 	draw_luma(data + fmt->offset[0], fmt, n);
 	uint32_t cw = (fmt->width + 1) / 2, ch = (fmt->height + 1) / 2;
 	if (fmt->fourcc == VPIPE_FOURCC_I420) {
 		for (uint32_t y = 0; y < ch; y++) {
-			uint8_t *u = data + fmt->offset[1] + (size_t)y * fmt->stride[1];
-			uint8_t *v = data + fmt->offset[2] + (size_t)y * fmt->stride[2];
+			uint8_t *u =
+			    data + fmt->offset[1] + (size_t)y * fmt->stride[1];
+			uint8_t *v =
+			    data + fmt->offset[2] + (size_t)y * fmt->stride[2];
 			for (uint32_t x = 0; x < cw; x++) {
 				u[x] = chroma_u(x, n);
 				v[x] = chroma_v(y, n);
@@ -52,7 +53,8 @@ void testpattern_draw(uint8_t *data, const struct vpipe_format *fmt,
 		}
 	} else if (fmt->fourcc == VPIPE_FOURCC_NV12) {
 		for (uint32_t y = 0; y < ch; y++) {
-			uint8_t *uv = data + fmt->offset[1] + (size_t)y * fmt->stride[1];
+			uint8_t *uv =
+			    data + fmt->offset[1] + (size_t)y * fmt->stride[1];
 			for (uint32_t x = 0; x < cw; x++) {
 				uv[2 * x] = chroma_u(x, n);
 				uv[2 * x + 1] = chroma_v(y, n);

@@ -24,9 +24,9 @@ int whole_file_check(const char *what, const char *path, size_t max_bytes,
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s %s: not a regular file (%s)", what,
 			 path,
-			 S_ISDIR(st.st_mode)    ? "a directory"
+			 S_ISDIR(st.st_mode)	? "a directory"
 			 : S_ISFIFO(st.st_mode) ? "a FIFO"
-			 : S_ISCHR(st.st_mode)  ? "a character device"
+			 : S_ISCHR(st.st_mode)	? "a character device"
 						: "not a file");
 		return -1;
 	}

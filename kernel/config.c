@@ -20,14 +20,14 @@
 #define MAX_GRAPH_BYTES (1024 * 1024)
 
 struct reader {
-	FILE *fp;         /* file input */
+	FILE *fp;	  /* file input */
 	const char *text; /* or string input */
 	int line;
 	struct vp_config *cfg;
-	char *raw;       /* the current line, whole */
+	char *raw; /* the current line, whole */
 	size_t raw_len, raw_cap;
-	size_t total;      /* bytes read so far */
-	bool too_big;      /* stopped at MAX_GRAPH_BYTES */
+	size_t total;	   /* bytes read so far */
+	bool too_big;	   /* stopped at MAX_GRAPH_BYTES */
 	bool continuation; /* it is indented: inih appends it to the key */
 	long last_section, last_key; /* indices the previous key line set */
 	char **long_values; /* values of lines longer than inih's buffer */
@@ -35,7 +35,7 @@ struct reader {
 };
 
 static void cfg_error(struct vp_config *cfg, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void cfg_error(struct vp_config *cfg, int line, const char *fmt, ...)
 {
@@ -80,8 +80,8 @@ struct vp_kv *vp_section_get(struct vp_section *s, const char *key)
 static struct vp_section *add_section(struct vp_config *cfg, const char *name,
 				      int line)
 {
-	struct vp_section *s = realloc(cfg->sections,
-				       (cfg->n_sections + 1) * sizeof(*s));
+	struct vp_section *s =
+	    realloc(cfg->sections, (cfg->n_sections + 1) * sizeof(*s));
 	if (!s)
 		abort();
 	cfg->sections = s;
@@ -190,12 +190,14 @@ static bool refuse_controls(struct reader *r)
 	for (size_t i = 0; i < r->raw_len; i++) {
 		unsigned char c = (unsigned char)r->raw[i];
 		if (!vp_is_control(c) || c == '\n' ||
-		    (c == '\r' && (i + 1 == r->raw_len || r->raw[i + 1] == '\n')))
+		    (c == '\r' &&
+		     (i + 1 == r->raw_len || r->raw[i + 1] == '\n')))
 			continue;
-		cfg_error(r->cfg, r->line,
-			  "control character \\x%02x at column %zu: not allowed "
-			  "in a graph file (only tab is)",
-			  c, i + 1);
+		cfg_error(
+		    r->cfg, r->line,
+		    "control character \\x%02x at column %zu: not allowed "
+		    "in a graph file (only tab is)",
+		    c, i + 1);
 		r->raw_len = 0;
 		raw_add(r, "\n", 1);
 		return true;
@@ -229,8 +231,8 @@ static void shorten_long_line(struct reader *r, char *str, int num)
 		}
 	while (end > v && strchr(" \t\r\n", end[-1]))
 		end--;
-	r->long_values = realloc(r->long_values,
-				 (r->n_long + 1) * sizeof(char *));
+	r->long_values =
+	    realloc(r->long_values, (r->n_long + 1) * sizeof(char *));
 	if (!r->long_values)
 		abort();
 	r->long_values[r->n_long] = strndup(v, (size_t)(end - v));
@@ -248,9 +250,9 @@ static char *read_line(char *str, int num, void *stream)
 	refuse_controls(r);
 	note_section_line(r, r->raw);
 	const char *p = r->raw;
-	r->continuation = (*p == ' ' || *p == '\t') &&
-			  strspn(p, " \t\r\n") != strlen(p) &&
-			  p[strspn(p, " \t")] != ';' && p[strspn(p, " \t")] != '#';
+	r->continuation =
+	    (*p == ' ' || *p == '\t') && strspn(p, " \t\r\n") != strlen(p) &&
+	    p[strspn(p, " \t")] != ';' && p[strspn(p, " \t")] != '#';
 	if (strlen(r->raw) < (size_t)num - 1)
 		memcpy(str, r->raw, strlen(r->raw) + 1);
 	else
@@ -348,7 +350,8 @@ static struct vp_config *load(const char *name, FILE *fp, const char *text)
 {
 	struct vp_config *cfg = vp_xcalloc(1, sizeof(*cfg));
 	cfg->file = vp_strdup(name);
-	struct reader r = {.fp = fp, .text = text, .cfg = cfg, .last_section = -1};
+	struct reader r = {
+	    .fp = fp, .text = text, .cfg = cfg, .last_section = -1};
 	int rc = ini_parse_stream(read_line, &r, on_value, &r);
 	for (unsigned i = 0; i < r.n_long; i++)
 		free(r.long_values[i]);
@@ -427,8 +430,8 @@ int vp_config_set(struct vp_config *cfg, const char *assignment)
 	char shown[512];
 	vp_escape_controls(assignment, shown, sizeof(shown));
 	if (!dot || !eq || dot > eq || dot == assignment || eq == dot + 1) {
-		fprintf(stderr,
-			"error: --set '%s': expected node.key=value\n", shown);
+		fprintf(stderr, "error: --set '%s': expected node.key=value\n",
+			shown);
 		return -1;
 	}
 	for (const char *p = assignment; *p; p++)
@@ -470,13 +473,13 @@ char *vp_expand_env(const char *value, char *err, size_t errlen)
 		if (p[0] == '$' && p[1] == '{') {
 			const char *end = strchr(p + 2, '}');
 			if (!end) {
-				snprintf(err, errlen, "unterminated '${' in '%s'",
-					 value);
+				snprintf(err, errlen,
+					 "unterminated '${' in '%s'", value);
 				free(out);
 				return NULL;
 			}
-			snprintf(name, sizeof(name), "%.*s",
-				 (int)(end - p - 2), p + 2);
+			snprintf(name, sizeof(name), "%.*s", (int)(end - p - 2),
+				 p + 2);
 			char *def = strstr(name, ":-");
 			if (def) {
 				*def = 0;

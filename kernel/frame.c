@@ -194,7 +194,7 @@ struct vpipe_frame *vpipe_frame_wrap(struct vpipe_node *node, uint8_t *data,
 }
 
 struct vpipe_frame *vp_frame_alloc_event(struct vpipe_node *node,
-					  unsigned event)
+					 unsigned event)
 {
 	/* Events must get through even when the pool is drained by a stalled
 	 * consumer: they are small and bypass the limit. */

@@ -22,7 +22,7 @@ struct builder {
 };
 
 static void err_at(struct builder *b, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void err_at(struct builder *b, int line, const char *fmt, ...)
 {
@@ -72,8 +72,8 @@ static void parse_table_keys(struct builder *b, struct vp_section *s,
 		/* vpipe graph: a value naming an unset variable keeps its
 		 * default (config.h, env_optional). */
 		char *v = b->cfg->env_optional
-				  ? vp_expand_env(kv->value, err, sizeof(err))
-				  : expanded(b, kv);
+			      ? vp_expand_env(kv->value, err, sizeof(err))
+			      : expanded(b, kv);
 		if (!v)
 			continue;
 		if (vp_param_parse(p, v, config, err, sizeof(err)))
@@ -145,8 +145,8 @@ static void split_inputs(struct vpipe_node *n, const char *value)
 			*--e = 0;
 		if (!*t)
 			continue;
-		n->inputs = realloc(n->inputs,
-				    (n->n_inputs + 1) * sizeof(char *));
+		n->inputs =
+		    realloc(n->inputs, (n->n_inputs + 1) * sizeof(char *));
 		if (!n->inputs)
 			abort();
 		n->inputs[n->n_inputs++] = vp_strdup(t);
@@ -157,9 +157,9 @@ static void split_inputs(struct vpipe_node *n, const char *value)
 /* Retry keys before every module took the kernel's two (VPIPE_P_RETRY):
  * an old configuration gets the new name as its suggestion. */
 static const char *const renamed_keys[][2] = {
-	{"reconnect-delay", "retry-delay"}, {"reconnect-max", "retry-max-delay"},
-	{"retry-min", "retry-delay"},       {"retry-max", "retry-max-delay"},
-	{"reopen-delay", "retry-delay"},    {"reopen-delay-max", "retry-max-delay"},
+    {"reconnect-delay", "retry-delay"}, {"reconnect-max", "retry-max-delay"},
+    {"retry-min", "retry-delay"},	{"retry-max", "retry-max-delay"},
+    {"reopen-delay", "retry-delay"},	{"reopen-delay-max", "retry-max-delay"},
 };
 
 static const char *renamed(const struct vpipe_node *n, const char *key)
@@ -191,7 +191,7 @@ static void unknown_key(struct builder *b, struct vp_kv *kv, void *ctx)
 }
 
 static void parse_module_params(struct builder *b, struct vpipe_node *n,
-				 struct vp_section *s)
+				struct vp_section *s)
 {
 	const struct vpipe_module *m = n->mod;
 	n->config = vp_xcalloc(1, m->config_size ? m->config_size : 1);
@@ -201,7 +201,8 @@ static void parse_module_params(struct builder *b, struct vpipe_node *n,
 	snprintf(label, sizeof(label), "[%s]", n->name);
 	parse_table_keys(b, s, m->params, n->config, label, unknown_key, n);
 	for (const struct vpipe_param *p = m->params; p && p->name; p++)
-		if ((p->flags & VPIPE_PARAM_REQUIRED) && !vp_section_get(s, p->name))
+		if ((p->flags & VPIPE_PARAM_REQUIRED) &&
+		    !vp_section_get(s, p->name))
 			err_at(b, s->line,
 			       "node [%s] (module %s) needs '%s': %s", n->name,
 			       m->name, p->name, p->help ? p->help : "");
@@ -266,9 +267,10 @@ static struct vpipe_node *make_node(struct builder *b, struct vp_section *s)
 	n->restart_delay = k.restart_delay;
 	n->restart_max_delay = k.restart_max_delay;
 	if (n->restart_max_delay < n->restart_delay)
-		err_at(b, s->line,
-		       "[%s]: restart-max-delay must not be below restart-delay",
-		       s->name);
+		err_at(
+		    b, s->line,
+		    "[%s]: restart-max-delay must not be below restart-delay",
+		    s->name);
 	n->pool_count = (unsigned)k.pool_size;
 	n->pool_user = n->pool_count != 0;
 	n->thread_key = k.thread;
@@ -315,7 +317,8 @@ struct vpipe_node *vp_graph_find(struct vp_pipeline *pl, const char *name)
 static void describe_media(uint32_t mask, char *buf, size_t len)
 {
 	buf[0] = 0;
-	if ((mask & ~(uint32_t)VPIPE_MEDIA_EVENT) == (VPIPE_MEDIA_ANY & ~(uint32_t)VPIPE_MEDIA_EVENT)) {
+	if ((mask & ~(uint32_t)VPIPE_MEDIA_EVENT) ==
+	    (VPIPE_MEDIA_ANY & ~(uint32_t)VPIPE_MEDIA_EVENT)) {
 		snprintf(buf, len, "any media");
 		return;
 	}
@@ -336,7 +339,7 @@ static struct vp_link *new_link(struct vp_pipeline *pl, struct vpipe_node *from,
 	 * allocated with the alignment its type asks for (calloc gives 16). */
 	size_t align = _Alignof(struct vp_link);
 	struct vp_link *l =
-		aligned_alloc(align, (sizeof(*l) + align - 1) / align * align);
+	    aligned_alloc(align, (sizeof(*l) + align - 1) / align * align);
 	if (!l)
 		abort();
 	memset(l, 0, sizeof(*l));
@@ -383,13 +386,14 @@ static void link_inputs(struct builder *b, struct vpipe_node *to)
 		return;
 	}
 	if (nports && !to->n_inputs) {
-		err_at(b, to->line,
-		       "node [%s] (module %s) needs 'input = NODE' (it takes %s)",
-		       to->name, to->mod->name, to->mod->inputs[0].name);
+		err_at(
+		    b, to->line,
+		    "node [%s] (module %s) needs 'input = NODE' (it takes %s)",
+		    to->name, to->mod->name, to->mod->inputs[0].name);
 		return;
 	}
-	bool multi = nports && (to->mod->inputs[nports - 1].flags &
-				VPIPE_PORT_MULTI);
+	bool multi =
+	    nports && (to->mod->inputs[nports - 1].flags & VPIPE_PORT_MULTI);
 	if (to->n_inputs > nports && !multi) {
 		err_at(b, to->input_line,
 		       "node [%s] (module %s) takes %u input(s), %u given",
@@ -405,7 +409,8 @@ static void link_inputs(struct builder *b, struct vpipe_node *to)
 		if (!from) {
 			const char *names[256];
 			unsigned nn = 0;
-			for (unsigned k = 0; k < b->pl->n_nodes && nn < 255; k++)
+			for (unsigned k = 0; k < b->pl->n_nodes && nn < 255;
+			     k++)
 				names[nn++] = b->pl->nodes[k]->name;
 			names[nn] = NULL;
 			const char *near = vp_nearest(ref, names, nn);
@@ -419,10 +424,11 @@ static void link_inputs(struct builder *b, struct vpipe_node *to)
 		}
 		int port = dot ? find_out_port(from, dot) : 0;
 		if (from->n_out == 0) {
-			err_at(b, to->input_line,
-			       "input of [%s] is [%s] (module %s), which has no "
-			       "outputs",
-			       to->name, from->name, from->mod->name);
+			err_at(
+			    b, to->input_line,
+			    "input of [%s] is [%s] (module %s), which has no "
+			    "outputs",
+			    to->name, from->name, from->mod->name);
 		} else if (port < 0) {
 			char ports[256] = "";
 			for (unsigned k = 0; k < from->n_out; k++)
@@ -522,10 +528,11 @@ static void create_nodes(struct builder *b)
 	for (unsigned i = 0; i < b->pl->n_nodes; i++) {
 		struct vpipe_node *n = b->pl->nodes[i];
 		if (vp_node_create(n))
-			err_at(b, n->line,
-			       "node [%s] (module %s) rejected its configuration "
-			       "(see the message above)",
-			       n->name, n->mod->name);
+			err_at(
+			    b, n->line,
+			    "node [%s] (module %s) rejected its configuration "
+			    "(see the message above)",
+			    n->name, n->mod->name);
 	}
 }
 
@@ -539,7 +546,10 @@ static void size_pools(struct vp_pipeline *pl)
 			unsigned c = 4;
 			for (unsigned p = 0; p < n->n_out; p++)
 				for (unsigned l = 0; l < n->out[p].n_links; l++)
-					c += (unsigned)n->out[p].links[l]->capacity + 1;
+					c += (unsigned)n->out[p]
+						 .links[l]
+						 ->capacity +
+					     1;
 			n->pool_count = c;
 		}
 		vp_pool_init(&n->pool, n, n->pool_count);
@@ -566,8 +576,9 @@ struct vp_pipeline *vp_graph_build(struct vp_config *cfg, bool create)
 			add_node(b.pl, n);
 	}
 	if (b.pl->n_nodes == 0 && !b.errors)
-		err_at(&b, 0 + 1, "the graph has no nodes: add a [name] section "
-				  "with a 'module' key");
+		err_at(&b, 0 + 1,
+		       "the graph has no nodes: add a [name] section "
+		       "with a 'module' key");
 	for (unsigned i = 0; i < b.pl->n_nodes; i++)
 		link_inputs(&b, b.pl->nodes[i]);
 	if (!b.errors)
@@ -698,7 +709,7 @@ void vp_graph_print(struct vp_pipeline *pl, FILE *out)
 		struct vp_link *l = pl->links[i];
 		char m[128];
 		describe_media(l->from->out[l->from_port].media &
-				       l->to->mod->inputs[l->to_port].media,
+				   l->to->mod->inputs[l->to_port].media,
 			       m, sizeof(m));
 		fprintf(out, "  %s.%s -> %s.%s  %s, ", l->from->name,
 			l->from->mod->outputs[l->from_port].name, l->to->name,
@@ -712,18 +723,22 @@ void vp_graph_print(struct vp_pipeline *pl, FILE *out)
 	vp_fuse_print(pl, out);
 	unsigned unknown;
 	uint64_t bytes = vp_graph_memory_ceiling(pl, &unknown);
-	fprintf(out, "memory: this graph holds at most %.1f MB of frames and buffers",
-		(double)bytes / (1024.0 * 1024.0));
+	fprintf(
+	    out,
+	    "memory: this graph holds at most %.1f MB of frames and buffers",
+	    (double)bytes / (1024.0 * 1024.0));
 	uint64_t extra = 0;
 	for (unsigned i = 0; i < pl->n_nodes; i++)
 		extra += pl->nodes[i]->extra_memory;
 	if (extra)
-		fprintf(out, " (%.1f MB of it in module buffers such as "
-			     "content stores)",
+		fprintf(out,
+			" (%.1f MB of it in module buffers such as "
+			"content stores)",
 			(double)extra / (1024.0 * 1024.0));
 	if (unknown)
-		fprintf(out, " (plus %u node(s) whose frame size is known only "
-			     "at run time)",
+		fprintf(out,
+			" (plus %u node(s) whose frame size is known only "
+			"at run time)",
 			unknown);
 	fprintf(out, "\n");
 }

@@ -14,7 +14,7 @@
 #include "ring.h"
 
 #define VP_MAX_COUNTERS 32
-#define VP_MAX_WORKERS 4
+#define VP_MAX_WORKERS	4
 
 /* ------------------------------------------------------------- frames */
 
@@ -23,14 +23,14 @@ struct vp_pool;
 struct vpipe_frame_priv {
 	_Atomic int refs;
 	struct vp_pool *pool;
-	struct vpipe_frame_priv *next;     /* free-list link */
+	struct vpipe_frame_priv *next;	   /* free-list link */
 	struct vpipe_frame_priv *all_next; /* every box of the pool */
 	struct vpipe_frame *frame;
 	uint8_t *own_data; /* pool-owned payload buffer (kept across reuse) */
 	size_t own_cap;
 	void (*release)(void *opaque); /* wrapped frames */
 	void *opaque;
-	bool pushed;  /* metadata is frozen once a node pushed the frame */
+	bool pushed;   /* metadata is frozen once a node pushed the frame */
 	int dmabuf_fd; /* -1: none */
 	uint32_t dmabuf_offset;
 	char *tagbuf; /* tag strings, kept across reuse */
@@ -45,9 +45,9 @@ struct vp_pool {
 	struct vpipe_frame_priv *local;
 	_Atomic uint32_t return_seq; /* futex word for a waiting owner */
 	_Atomic int owner_waiting;
-	unsigned limit;   /* frames this pool may create */
-	unsigned created; /* owner-only */
-	_Atomic size_t bytes; /* payload bytes currently allocated */
+	unsigned limit;		      /* frames this pool may create */
+	unsigned created;	      /* owner-only */
+	_Atomic size_t bytes;	      /* payload bytes currently allocated */
 	struct vpipe_frame_priv *all; /* every box, owner-only, for teardown */
 	struct vpipe_node *node;
 };
@@ -56,7 +56,7 @@ void vp_pool_init(struct vp_pool *p, struct vpipe_node *node, unsigned limit);
 void vp_pool_destroy(struct vp_pool *p);
 void vp_pool_wake(struct vp_pool *p);
 struct vpipe_frame *vp_frame_alloc_event(struct vpipe_node *node,
-					  unsigned event);
+					 unsigned event);
 
 /* -------------------------------------------------------------- links */
 
@@ -73,7 +73,7 @@ struct vp_link {
 	_Atomic bool dead; /* consumer gone: pushes are dropped */
 	_Atomic uint64_t frames, bytes, drops;
 	_Atomic size_t high_water;
-	bool eos; /* consumer-only: EOS seen on this link */
+	bool eos;   /* consumer-only: EOS seen on this link */
 	bool fused; /* a direct call in the producer's thread (fuse.c) */
 };
 
@@ -123,7 +123,7 @@ enum vp_node_state {
 	VP_NODE_IDLE,
 	VP_NODE_RUNNING,
 	VP_NODE_FINISHED, /* reached EOS and stopped */
-	VP_NODE_FAILED,   /* error with restart = never */
+	VP_NODE_FAILED,	  /* error with restart = never */
 };
 
 struct vpipe_node {
@@ -160,7 +160,7 @@ struct vpipe_node {
 	struct vpipe_node *runner, *fuse_next;
 	bool fuse_ended, fuse_stopped, fuse_flushed;
 	_Atomic bool fuse_finished; /* claimed by whoever ends its life */
-	char **inputs; /* as written: "node" or "node.port" */
+	char **inputs;		    /* as written: "node" or "node.port" */
 	unsigned n_inputs;
 	int input_line;
 
@@ -194,10 +194,10 @@ struct vpipe_node {
 	/* asked for by the module in create(), which a restart runs again in
 	 * the node's thread while the main thread may read it (stop) */
 	_Atomic int64_t drain_timeout;
-	uint64_t extra_memory;              /* declared by the module */
-	_Atomic int callback;		    /* enum vp_callback */
-	_Atomic int64_t callback_since;	    /* when it was entered */
-	_Atomic bool exited;		    /* the node's thread returned */
+	uint64_t extra_memory;		/* declared by the module */
+	_Atomic int callback;		/* enum vp_callback */
+	_Atomic int64_t callback_since; /* when it was entered */
+	_Atomic bool exited;		/* the node's thread returned */
 
 	/* counters */
 	_Atomic uint64_t frames_in, frames_out, errors, restarts;

@@ -54,8 +54,8 @@ const struct vpipe_param vp_pipeline_key_table[] = {
     VPIPE_P_DURATION("drain-timeout", P, drain_timeout, "5s", 0, 3600, 0,
 		     "longest a stop may drain queued frames before they "
 		     "are dropped (or what a node asks for)"),
-    VPIPE_P_DURATION("summary-interval", P, summary_interval, "10min", 0,
-		     86400, 0,
+    VPIPE_P_DURATION("summary-interval", P, summary_interval, "10min", 0, 86400,
+		     0,
 		     "how often one summary line (nodes, frames, drops, "
 		     "restarts) is logged; 0: never"),
     VPIPE_P_END,

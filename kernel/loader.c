@@ -122,11 +122,12 @@ static int check_descriptor(const struct vpipe_module *d, const char *name,
 			    const char *path, char *err, size_t errlen)
 {
 	if (d->abi_version != VPIPE_ABI_VERSION) {
-		snprintf(err, errlen,
-			 "module '%s' (%s) was built for vpipe ABI version %u, "
-			 "but this vpipe has ABI version %u: rebuild the module "
-			 "against this vpipe's headers",
-			 name, path, d->abi_version, VPIPE_ABI_VERSION);
+		snprintf(
+		    err, errlen,
+		    "module '%s' (%s) was built for vpipe ABI version %u, "
+		    "but this vpipe has ABI version %u: rebuild the module "
+		    "against this vpipe's headers",
+		    name, path, d->abi_version, VPIPE_ABI_VERSION);
 		return -1;
 	}
 	if (d->struct_size < offsetof(struct vpipe_module, reserved) ||
@@ -206,9 +207,9 @@ static void list_names(struct vp_module *m, void *arg)
 {
 	struct list_ctx *c = arg;
 	if (c->used < c->len)
-		c->used += (size_t)snprintf(c->buf + c->used, c->len - c->used,
-					    "%s%s", c->used ? ", " : "",
-					    m->name);
+		c->used +=
+		    (size_t)snprintf(c->buf + c->used, c->len - c->used, "%s%s",
+				     c->used ? ", " : "", m->name);
 	if (c->n < 255)
 		c->names[c->n++] = m->name;
 }
@@ -238,9 +239,9 @@ struct vp_module *vp_module_load(const struct vp_module_path *mp,
 		char dirs[1024] = "";
 		size_t off = 0;
 		for (unsigned i = 0; i < mp->n && off < sizeof(dirs); i++)
-			off += (size_t)snprintf(dirs + off, sizeof(dirs) - off,
-						"%s%s", i ? ":" : "",
-						mp->dirs[i]);
+			off +=
+			    (size_t)snprintf(dirs + off, sizeof(dirs) - off,
+					     "%s%s", i ? ":" : "", mp->dirs[i]);
 		snprintf(err, errlen,
 			 "unknown module '%s'%s%s%s (available: %s; searched "
 			 "%s)",
@@ -258,13 +259,13 @@ struct vp_module *vp_module_load(const struct vp_module_path *mp,
 	return m;
 }
 
-struct vp_module *vp_module_register(const struct vpipe_module *desc,
-				     char *err, size_t errlen)
+struct vp_module *vp_module_register(const struct vpipe_module *desc, char *err,
+				     size_t errlen)
 {
 	const char *name = desc && desc->name ? desc->name : "";
 	if (!valid_name(name)) {
-		snprintf(err, errlen, "invalid module name '%s' in a descriptor",
-			 name);
+		snprintf(err, errlen,
+			 "invalid module name '%s' in a descriptor", name);
 		return NULL;
 	}
 	if (check_descriptor(desc, name, "(linked in)", err, errlen))
@@ -292,11 +293,9 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void vp_module_foreach(const struct vp_module_path *mp,
-		       void (*fn)(struct vp_module *m, void *arg),
-		       void (*bad)(const char *name, const char *why,
-				   void *arg),
-		       void *arg)
+void vp_module_foreach(
+    const struct vp_module_path *mp, void (*fn)(struct vp_module *m, void *arg),
+    void (*bad)(const char *name, const char *why, void *arg), void *arg)
 {
 	char **names = NULL;
 	unsigned n = 0;
@@ -328,8 +327,8 @@ void vp_module_foreach(const struct vp_module_path *mp,
 		qsort(names, n, sizeof(char *), cmp_str);
 	for (unsigned i = 0; i < n; i++) {
 		char err[1024];
-		struct vp_module *m = vp_module_load(mp, names[i], err,
-						     sizeof(err));
+		struct vp_module *m =
+		    vp_module_load(mp, names[i], err, sizeof(err));
 		if (m)
 			fn(m, arg);
 		else if (bad)

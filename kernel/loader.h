@@ -36,14 +36,12 @@ struct vp_module *vp_module_load(const struct vp_module_path *mp,
  * module a test links in) loadable under its name, checked as a loaded
  * one is. The same descriptor again returns the same entry; another
  * descriptor under a name already loaded is refused. NULL with err. */
-struct vp_module *vp_module_register(const struct vpipe_module *desc,
-				     char *err, size_t errlen);
+struct vp_module *vp_module_register(const struct vpipe_module *desc, char *err,
+				     size_t errlen);
 
 /* Call fn for every loadable module on the path (sorted by name, first on
  * the path wins). Modules that fail to load are reported through bad(). */
-void vp_module_foreach(const struct vp_module_path *mp,
-		       void (*fn)(struct vp_module *m, void *arg),
-		       void (*bad)(const char *name, const char *why,
-				   void *arg),
-		       void *arg);
+void vp_module_foreach(
+    const struct vp_module_path *mp, void (*fn)(struct vp_module *m, void *arg),
+    void (*bad)(const char *name, const char *why, void *arg), void *arg);
 #endif

@@ -28,8 +28,10 @@ int vp_log_parse_level(const char *s)
 	static const struct {
 		const char *name;
 		int level;
-	} names[] = {{"error", VPIPE_LOG_ERROR}, {"warn", VPIPE_LOG_WARN},
-		     {"warning", VPIPE_LOG_WARN}, {"info", VPIPE_LOG_INFO},
+	} names[] = {{"error", VPIPE_LOG_ERROR},
+		     {"warn", VPIPE_LOG_WARN},
+		     {"warning", VPIPE_LOG_WARN},
+		     {"info", VPIPE_LOG_INFO},
 		     {"debug", VPIPE_LOG_DEBUG}};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(s, names[i].name))
@@ -56,8 +58,7 @@ static const char *level_name(int level)
 	}
 }
 
-void vpipe_vlog(struct vpipe_node *node, int level, const char *fmt,
-		va_list ap)
+void vpipe_vlog(struct vpipe_node *node, int level, const char *fmt, va_list ap)
 {
 	if (!vpipe_log_enabled(level))
 		return;

@@ -177,8 +177,8 @@ void vp_link_release_slot(struct vp_link *l)
 struct vpipe_frame *vp_link_pop(struct vp_link *l)
 {
 	struct vpipe_frame *f = l->policy == VP_DROP_OLD
-					? vp_ring_pop_shared(&l->ring)
-					: vp_ring_pop(&l->ring);
+				    ? vp_ring_pop_shared(&l->ring)
+				    : vp_ring_pop(&l->ring);
 	if (f)
 		vp_link_release_slot(l);
 	return f;
@@ -252,7 +252,8 @@ static void push_link(struct vpipe_node *node, struct vp_link *l,
 	bool queued = vp_ring_push(&l->ring, f);
 	if (!queued) {
 		/* Events always wait: losing an EOS would hang the chain. */
-		int policy = f->media == VPIPE_MEDIA_EVENT ? VP_BLOCK : l->policy;
+		int policy =
+		    f->media == VPIPE_MEDIA_EVENT ? VP_BLOCK : l->policy;
 		if (policy == VP_BLOCK) {
 			queued = wait_for_space(node, l, f);
 		} else if (policy == VP_DROP_OLD) {
@@ -273,7 +274,8 @@ static void push_link(struct vpipe_node *node, struct vp_link *l,
 	}
 	note_depth(l);
 	if (f->media == VPIPE_MEDIA_EVENT)
-		vp_node_wake_consumer(l->to); /* EOS may precede a long stop() */
+		vp_node_wake_consumer(
+		    l->to); /* EOS may precede a long stop() */
 	else
 		wake_consumer_soon(l->to);
 }
@@ -472,8 +474,8 @@ int vpipe_node_spawn_worker(struct vpipe_node *node, void (*fn)(void *arg),
 static struct vp_counter *counter(struct vpipe_node *node, const char *name,
 				  bool gauge)
 {
-	unsigned n = atomic_load_explicit(&node->n_counters,
-					  memory_order_acquire);
+	unsigned n =
+	    atomic_load_explicit(&node->n_counters, memory_order_acquire);
 	if (!name)
 		return NULL;
 	for (unsigned i = 0; i < n; i++)

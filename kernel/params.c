@@ -17,10 +17,10 @@ int vp_parse_int(const char *s, int64_t *v)
 	errno = 0;
 	/* Base 10, so "0640" is 640 as a user means it; "0x" for hex. */
 	int base = (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ||
-				   ((s[0] == '-' || s[0] == '+') && s[1] == '0' &&
-				    (s[2] == 'x' || s[2] == 'X'))
-			   ? 16
-			   : 10;
+			   ((s[0] == '-' || s[0] == '+') && s[1] == '0' &&
+			    (s[2] == 'x' || s[2] == 'X'))
+		       ? 16
+		       : 10;
 	long long x = strtoll(s, &end, base);
 	if (errno || *end || end == s)
 		return -1;
@@ -239,8 +239,7 @@ static bool bounded(const struct vpipe_param *p)
 	return p->min <= p->max;
 }
 
-void vp_param_describe_range(const struct vpipe_param *p, char *buf,
-			     size_t len)
+void vp_param_describe_range(const struct vpipe_param *p, char *buf, size_t len)
 {
 	buf[0] = 0;
 	if (p->type == VPIPE_PARAM_ENUM && p->choices) {
@@ -259,8 +258,10 @@ void vp_param_describe_range(const struct vpipe_param *p, char *buf,
 	char lo[32], hi[32];
 	switch (p->type) {
 	case VPIPE_PARAM_DURATION:
-		vp_format_duration((int64_t)llround(p->min * 1e9), lo, sizeof(lo));
-		vp_format_duration((int64_t)llround(p->max * 1e9), hi, sizeof(hi));
+		vp_format_duration((int64_t)llround(p->min * 1e9), lo,
+				   sizeof(lo));
+		vp_format_duration((int64_t)llround(p->max * 1e9), hi,
+				   sizeof(hi));
 		break;
 	case VPIPE_PARAM_SIZE:
 		vp_format_size((int64_t)p->min, lo, sizeof(lo));
@@ -324,8 +325,8 @@ static int parse_enum(const struct vpipe_param *p, const char *text,
 	return -1;
 }
 
-int vp_param_parse(const struct vpipe_param *p, const char *text,
-		   void *config, char *err, size_t errlen)
+int vp_param_parse(const struct vpipe_param *p, const char *text, void *config,
+		   char *err, size_t errlen)
 {
 	int64_t i64;
 	double d;
@@ -339,10 +340,11 @@ int vp_param_parse(const struct vpipe_param *p, const char *text,
 		return parse_enum(p, text, config, err, errlen);
 	case VPIPE_PARAM_BOOL:
 		if (vp_parse_bool(text, &b)) {
-			snprintf(err, errlen,
-				 "invalid value '%s' for %s: a bool (true/false, "
-				 "yes/no, on/off, 1/0)",
-				 text, p->name);
+			snprintf(
+			    err, errlen,
+			    "invalid value '%s' for %s: a bool (true/false, "
+			    "yes/no, on/off, 1/0)",
+			    text, p->name);
 			return -1;
 		}
 		if (config)
@@ -355,15 +357,17 @@ int vp_param_parse(const struct vpipe_param *p, const char *text,
 				 p->name);
 			return -1;
 		}
-		if (bounded(p) && ((double)i64 < p->min || (double)i64 > p->max))
+		if (bounded(p) &&
+		    ((double)i64 < p->min || (double)i64 > p->max))
 			return range_error(p, err, errlen);
 		if (config)
 			*(int64_t *)field(config, p) = i64;
 		return 0;
 	case VPIPE_PARAM_DOUBLE:
 		if (vp_parse_double(text, &d)) {
-			snprintf(err, errlen, "invalid value '%s' for %s: a number",
-				 text, p->name);
+			snprintf(err, errlen,
+				 "invalid value '%s' for %s: a number", text,
+				 p->name);
 			return -1;
 		}
 		if (bounded(p) && (d < p->min || d > p->max))
@@ -376,9 +380,8 @@ int vp_param_parse(const struct vpipe_param *p, const char *text,
 			vp_duration_error(p->name, text, err, errlen);
 			return -1;
 		}
-		if (bounded(p) &&
-		    ((double)i64 < p->min * 1e9 - 0.5 ||
-		     (double)i64 > p->max * 1e9 + 0.5))
+		if (bounded(p) && ((double)i64 < p->min * 1e9 - 0.5 ||
+				   (double)i64 > p->max * 1e9 + 0.5))
 			return range_error(p, err, errlen);
 		if (config)
 			*(int64_t *)field(config, p) = i64;
@@ -388,7 +391,8 @@ int vp_param_parse(const struct vpipe_param *p, const char *text,
 			vp_size_error(p->name, text, err, errlen);
 			return -1;
 		}
-		if (bounded(p) && ((double)i64 < p->min || (double)i64 > p->max))
+		if (bounded(p) &&
+		    ((double)i64 < p->min || (double)i64 > p->max))
 			return range_error(p, err, errlen);
 		if (config)
 			*(int64_t *)field(config, p) = i64;
@@ -400,15 +404,16 @@ int vp_param_parse(const struct vpipe_param *p, const char *text,
 	}
 }
 
-int vp_params_defaults(const struct vpipe_param *table, void *config,
-		       char *err, size_t errlen)
+int vp_params_defaults(const struct vpipe_param *table, void *config, char *err,
+		       size_t errlen)
 {
 	for (const struct vpipe_param *p = table; p && p->name; p++) {
 		if (!p->def)
 			continue;
 		char e[512];
 		if (vp_param_parse(p, p->def, config, e, sizeof(e))) {
-			snprintf(err, errlen, "bad default for %s: %s", p->name, e);
+			snprintf(err, errlen, "bad default for %s: %s", p->name,
+				 e);
 			return -1;
 		}
 	}
@@ -459,7 +464,8 @@ void vp_params_free(const struct vpipe_param *table, void *config)
 	if (!config)
 		return;
 	for (const struct vpipe_param *p = table; p && p->name; p++)
-		if (p->type == VPIPE_PARAM_STRING || p->type == VPIPE_PARAM_PATH ||
+		if (p->type == VPIPE_PARAM_STRING ||
+		    p->type == VPIPE_PARAM_PATH ||
 		    p->type == VPIPE_PARAM_SECRET) {
 			char **slot = field(config, p);
 			free(*slot);

@@ -14,8 +14,8 @@
  * NULL to only validate). On error returns -1 and writes a message that
  * says what would be valid into err. Strings are duplicated (free with
  * vp_params_free). */
-int vp_param_parse(const struct vpipe_param *p, const char *text,
-		   void *config, char *err, size_t errlen);
+int vp_param_parse(const struct vpipe_param *p, const char *text, void *config,
+		   char *err, size_t errlen);
 
 /* Value parsers, also used for kernel-owned keys. 0 or -1.
  * A duration or a size must carry its unit ("2s", "500ms"; "512B", "64k"):
@@ -34,8 +34,8 @@ int vp_parse_double(const char *s, double *v);
 
 /* Apply every default of the table to config. -1 if a default is invalid
  * (a module bug), with the message in err. */
-int vp_params_defaults(const struct vpipe_param *table, void *config,
-		       char *err, size_t errlen);
+int vp_params_defaults(const struct vpipe_param *table, void *config, char *err,
+		       size_t errlen);
 void vp_params_free(const struct vpipe_param *table, void *config);
 /* A table as the loader accepts it: names lower-case-with-dashes and
  * unique, every default valid for its type and range. 0, or -1 with the

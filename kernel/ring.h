@@ -49,7 +49,7 @@ static inline bool vp_ring_push(struct vp_ring *r, void *p)
 	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	if (t - r->head_cache > r->mask) {
 		r->head_cache =
-			atomic_load_explicit(&r->head, memory_order_acquire);
+		    atomic_load_explicit(&r->head, memory_order_acquire);
 		if (t - r->head_cache > r->mask)
 			return false;
 	}
@@ -64,12 +64,12 @@ static inline void *vp_ring_pop(struct vp_ring *r)
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
 	if (h == r->tail_cache) {
 		r->tail_cache =
-			atomic_load_explicit(&r->tail, memory_order_acquire);
+		    atomic_load_explicit(&r->tail, memory_order_acquire);
 		if (h == r->tail_cache)
 			return NULL;
 	}
-	void *p = atomic_load_explicit(&r->slots[h & r->mask],
-					       memory_order_relaxed);
+	void *p =
+	    atomic_load_explicit(&r->slots[h & r->mask], memory_order_relaxed);
 	atomic_store_explicit(&r->head, h + 1, memory_order_release);
 	return p;
 }
@@ -83,15 +83,15 @@ static inline void *vp_ring_pop_shared(struct vp_ring *r)
 		 * have moved head past that copy, hence the signed compare. */
 		if ((int64_t)(r->tail_cache - h) <= 0) {
 			r->tail_cache = atomic_load_explicit(
-				&r->tail, memory_order_acquire);
+			    &r->tail, memory_order_acquire);
 			if (h == r->tail_cache)
 				return NULL;
 		}
 		void *p = atomic_load_explicit(&r->slots[h & r->mask],
 					       memory_order_relaxed);
-		if (atomic_compare_exchange_weak_explicit(
-			    &r->head, &h, h + 1, memory_order_acq_rel,
-			    memory_order_acquire))
+		if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + 1,
+							  memory_order_acq_rel,
+							  memory_order_acquire))
 			return p;
 	}
 }
@@ -104,9 +104,9 @@ static inline void *vp_ring_steal(struct vp_ring *r)
 	while (h != t) {
 		void *p = atomic_load_explicit(&r->slots[h & r->mask],
 					       memory_order_relaxed);
-		if (atomic_compare_exchange_weak_explicit(
-			    &r->head, &h, h + 1, memory_order_acq_rel,
-			    memory_order_acquire))
+		if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + 1,
+							  memory_order_acq_rel,
+							  memory_order_acquire))
 			return p;
 	}
 	return NULL;

@@ -34,22 +34,22 @@
  * in a callback that was running at the abort after ABORT_GRACE ignores
  * stop requests; a callback begun after the abort (stop(), closing files)
  * gets CLEANUP_GRACE from its start. Then vpipe gives up on the node. */
-#define ABORT_GRACE (1 * VPIPE_S)
+#define ABORT_GRACE   (1 * VPIPE_S)
 #define CLEANUP_GRACE (5 * VPIPE_S)
 
 static const char *const callback_names[] = {
-	[VP_CB_NONE] = "the kernel",
-	[VP_CB_CREATE] = "create()",
-	[VP_CB_START] = "start()",
-	[VP_CB_PRODUCE] = "produce()",
-	[VP_CB_PROCESS] = "process()",
-	[VP_CB_FLUSH] = "flush()",
-	[VP_CB_TIMER] = "timer()",
-	[VP_CB_UPSTREAM] = "upstream_event()",
-	[VP_CB_STOP] = "stop()",
-	[VP_CB_WORKERS] = "a worker thread (joined after stop())",
-	[VP_CB_DESTROY] = "destroy()",
-	[VP_CB_RECONFIGURE] = "reconfigure()",
+    [VP_CB_NONE] = "the kernel",
+    [VP_CB_CREATE] = "create()",
+    [VP_CB_START] = "start()",
+    [VP_CB_PRODUCE] = "produce()",
+    [VP_CB_PROCESS] = "process()",
+    [VP_CB_FLUSH] = "flush()",
+    [VP_CB_TIMER] = "timer()",
+    [VP_CB_UPSTREAM] = "upstream_event()",
+    [VP_CB_STOP] = "stop()",
+    [VP_CB_WORKERS] = "a worker thread (joined after stop())",
+    [VP_CB_DESTROY] = "destroy()",
+    [VP_CB_RECONFIGURE] = "reconfigure()",
 };
 
 /* Note which module callback the node's thread enters; returns the time. */
@@ -123,8 +123,7 @@ static void apply_node_config(struct vpipe_node *n)
 		free(cfg);
 		return;
 	}
-	void **r = realloc(n->retired_configs,
-			   (n->n_retired + 1) * sizeof(*r));
+	void **r = realloc(n->retired_configs, (n->n_retired + 1) * sizeof(*r));
 	if (!r)
 		abort();
 	n->retired_configs = r;
@@ -356,7 +355,8 @@ static bool backoff(struct vpipe_node *n, int64_t delay)
 	int64_t until = vpipe_now() + delay;
 	while (!atomic_load(&n->abort) && !atomic_load(&n->stop) &&
 	       vpipe_now() < until)
-		vpipe_node_wait_fd(n, -1, 0, until - vpipe_now()); /* or woken */
+		vpipe_node_wait_fd(n, -1, 0,
+				   until - vpipe_now()); /* or woken */
 	return !atomic_load(&n->abort) && !atomic_load(&n->stop);
 }
 
@@ -379,8 +379,9 @@ static int run_node(struct vpipe_node *n)
 		bool started_ok = rc == 0;
 		if (started_ok && down_since) {
 			/* Once per outage, however many attempts it took. */
-			vpipe_info(n, "running again after %.1f s down "
-				      "(restart %" PRIu64 ")",
+			vpipe_info(n,
+				   "running again after %.1f s down "
+				   "(restart %" PRIu64 ")",
 				   (double)(started - down_since) / 1e9,
 				   atomic_load(&n->restarts));
 			down_since = 0;
@@ -407,9 +408,10 @@ static int run_node(struct vpipe_node *n)
 			vpipe_error(n, "start failed");
 		if (n->restart == VP_RESTART_NEVER || atomic_load(&n->abort) ||
 		    atomic_load(&n->stop)) {
-			vpipe_error(n, "node failed (restart = %s): its chain "
-				       "stops, other chains go on (it ran "
-				       "%.1f s)",
+			vpipe_error(n,
+				    "node failed (restart = %s): its chain "
+				    "stops, other chains go on (it ran "
+				    "%.1f s)",
 				    n->restart == VP_RESTART_NEVER ? "never"
 								   : "on-error",
 				    (double)(failed_at - started) / 1e9);
@@ -495,10 +497,10 @@ static void begin_abort(struct vp_pipeline *pl)
 }
 
 static const char *const state_names[] = {
-	[VP_NODE_IDLE] = "idle",
-	[VP_NODE_RUNNING] = "running",
-	[VP_NODE_FINISHED] = "finished",
-	[VP_NODE_FAILED] = "failed",
+    [VP_NODE_IDLE] = "idle",
+    [VP_NODE_RUNNING] = "running",
+    [VP_NODE_FINISHED] = "finished",
+    [VP_NODE_FAILED] = "failed",
 };
 
 /* The module's counters and gauges as " name=value...". */
@@ -528,16 +530,15 @@ static void print_figures(struct vp_pipeline *pl, bool live)
 		int state = atomic_load(&n->state_);
 		if (live && atomic_load(&n->restarting))
 			state = -1;
-		vpipe_info(n,
-			   "%s%sframes in=%" PRIu64 " out=%" PRIu64
-			   " errors=%" PRIu64 " restarts=%" PRIu64
-			   " busy=%.3fs%s",
-			   live ? (state < 0 ? "restarting" : state_names[state])
-				: "",
-			   live ? " " : "", atomic_load(&n->frames_in),
-			   atomic_load(&n->frames_out), atomic_load(&n->errors),
-			   atomic_load(&n->restarts),
-			   (double)atomic_load(&n->busy_ns) / 1e9, extra);
+		vpipe_info(
+		    n,
+		    "%s%sframes in=%" PRIu64 " out=%" PRIu64 " errors=%" PRIu64
+		    " restarts=%" PRIu64 " busy=%.3fs%s",
+		    live ? (state < 0 ? "restarting" : state_names[state]) : "",
+		    live ? " " : "", atomic_load(&n->frames_in),
+		    atomic_load(&n->frames_out), atomic_load(&n->errors),
+		    atomic_load(&n->restarts),
+		    (double)atomic_load(&n->busy_ns) / 1e9, extra);
 	}
 	for (unsigned i = 0; i < pl->n_links; i++) {
 		struct vp_link *l = pl->links[i];
@@ -552,7 +553,8 @@ static void print_figures(struct vp_pipeline *pl, bool live)
 			   "link %s->%s frames=%" PRIu64 " bytes=%" PRIu64
 			   " drops=%" PRIu64 " %s",
 			   l->from->name, l->to->name, atomic_load(&l->frames),
-			   atomic_load(&l->bytes), atomic_load(&l->drops), depth);
+			   atomic_load(&l->bytes), atomic_load(&l->drops),
+			   depth);
 	}
 }
 
@@ -626,7 +628,7 @@ static int64_t drain_timeout(const struct vp_pipeline *pl)
 	int64_t t = pl->drain_timeout;
 	for (unsigned i = 0; i < pl->n_nodes; i++) {
 		int64_t asked = atomic_load_explicit(
-			&pl->nodes[i]->drain_timeout, memory_order_relaxed);
+		    &pl->nodes[i]->drain_timeout, memory_order_relaxed);
 		if (asked > t)
 			t = asked;
 	}
@@ -637,8 +639,8 @@ static int64_t drain_timeout(const struct vp_pipeline *pl)
 static int64_t give_up_at(struct vpipe_node *n, int64_t aborted)
 {
 	n = vp_fuse_busy(n); /* the fused node its thread is in, if any */
-	int64_t since = atomic_load_explicit(&n->callback_since,
-					     memory_order_relaxed);
+	int64_t since =
+	    atomic_load_explicit(&n->callback_since, memory_order_relaxed);
 	int64_t t = aborted + ABORT_GRACE;
 	if (since > aborted && since + CLEANUP_GRACE > t)
 		t = since + CLEANUP_GRACE;
@@ -670,8 +672,8 @@ static void give_up(struct vp_pipeline *pl, int64_t aborted)
 		if (!n->thread_started || atomic_load(&n->exited))
 			continue;
 		n = vp_fuse_busy(n); /* name the node the thread is in */
-		int cb = atomic_load_explicit(&n->callback,
-					      memory_order_acquire);
+		int cb =
+		    atomic_load_explicit(&n->callback, memory_order_acquire);
 		int64_t since = atomic_load_explicit(&n->callback_since,
 						     memory_order_relaxed);
 		vpipe_error(n,
@@ -687,10 +689,10 @@ static void give_up(struct vp_pipeline *pl, int64_t aborted)
 
 struct stop_state {
 	int signals;
-	int64_t stop_at;    /* --duration; -1: none */
-	int64_t abort_at;   /* drain deadline; -1: none */
-	int64_t aborted;    /* when the abort began; -1: not yet */
-	bool give_up;	    /* third signal: do not wait any longer */
+	int64_t stop_at;  /* --duration; -1: none */
+	int64_t abort_at; /* drain deadline; -1: none */
+	int64_t aborted;  /* when the abort began; -1: not yet */
+	bool give_up;	  /* third signal: do not wait any longer */
 };
 
 static void do_abort(struct vp_pipeline *pl, struct stop_state *st)
@@ -701,8 +703,8 @@ static void do_abort(struct vp_pipeline *pl, struct stop_state *st)
 		st->aborted = vpipe_now();
 }
 
-static void on_signal(struct vp_pipeline *pl, struct stop_state *st,
-		      int signo, bool *stop_now)
+static void on_signal(struct vp_pipeline *pl, struct stop_state *st, int signo,
+		      bool *stop_now)
 {
 	st->signals++;
 	if (st->signals == 1) {
@@ -727,7 +729,8 @@ static void on_signal(struct vp_pipeline *pl, struct stop_state *st,
 static void log_summary_line(struct vp_pipeline *pl, int64_t started)
 {
 	unsigned running = 0, restarting = 0, ended = 0;
-	uint64_t produced = 0, consumed = 0, errors = 0, restarts = 0, drops = 0;
+	uint64_t produced = 0, consumed = 0, errors = 0, restarts = 0,
+		 drops = 0;
 	for (unsigned i = 0; i < pl->n_nodes; i++) {
 		struct vpipe_node *n = pl->nodes[i];
 		if (atomic_load(&n->restarting))
@@ -747,9 +750,9 @@ static void log_summary_line(struct vp_pipeline *pl, int64_t started)
 		drops += atomic_load(&pl->links[i]->drops);
 	vpipe_info(NULL,
 		   "summary: up %.0f s; nodes running %u, restarting %u, "
-		   "ended %u; frames from sources %" PRIu64 ", into sinks %" PRIu64
-		   "; queue drops %" PRIu64 "; errors %" PRIu64
-		   "; restarts %" PRIu64,
+		   "ended %u; frames from sources %" PRIu64
+		   ", into sinks %" PRIu64 "; queue drops %" PRIu64
+		   "; errors %" PRIu64 "; restarts %" PRIu64,
 		   (double)(vpipe_now() - started) / 1e9, running, restarting,
 		   ended, produced, consumed, drops, errors, restarts);
 }
@@ -758,15 +761,15 @@ static void log_summary_line(struct vp_pipeline *pl, int64_t started)
  * read from the signalfd by the supervising thread (no handler runs in
  * signal context). SIGPIPE is ignored instead (see vp_pipeline_run). */
 static const int caught_signals[] = {
-	SIGHUP,	 SIGINT,  SIGQUIT,   SIGTERM, SIGUSR1, SIGUSR2,
-	SIGALRM, SIGXCPU, SIGXFSZ,   SIGVTALRM, SIGPROF, SIGIO,
+    SIGHUP,    SIGINT,	SIGQUIT, SIGTERM,   SIGUSR1, SIGUSR2,
+    SIGALRM,   SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO,
 #ifdef SIGPWR
-	SIGPWR,
+    SIGPWR,
 #endif
 #ifdef SIGSTKFLT
-	SIGSTKFLT,
+    SIGSTKFLT,
 #endif
-	SIGTRAP,
+    SIGTRAP,
 };
 
 void vp_signal_set(sigset_t *set)
@@ -793,8 +796,10 @@ static void dispatch_signal(struct vp_pipeline *pl, struct stop_state *st,
 		if (pl->reloader)
 			vp_pipeline_reload(pl);
 		else
-			vpipe_warn(NULL, "%s: this pipeline cannot reload: "
-					 "ignored", strsignal(signo));
+			vpipe_warn(NULL,
+				   "%s: this pipeline cannot reload: "
+				   "ignored",
+				   strsignal(signo));
 		return;
 	}
 	on_signal(pl, st, signo, stop_now);
@@ -836,7 +841,8 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 		if (ping >= 0 && (next < 0 || ping < next))
 			next = ping;
 		if (st.aborted >= 0) {
-			int64_t check = st.give_up ? 0 : stuck_check(pl, st.aborted);
+			int64_t check =
+			    st.give_up ? 0 : stuck_check(pl, st.aborted);
 			if (check == 0) {
 				give_up(pl, st.aborted);
 				vp_watchdog_free(&wd);
@@ -845,8 +851,7 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 			if (next < 0 || check < next)
 				next = check;
 		}
-		int timeout = next < 0 ? -1
-				       : (int)((next - now) / 1000000 + 1);
+		int timeout = next < 0 ? -1 : (int)((next - now) / 1000000 + 1);
 		if (next >= 0 && next <= now)
 			timeout = 0;
 		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
@@ -886,6 +891,9 @@ static void supervise(struct vp_pipeline *pl, int sfd, int64_t duration_ns)
 		}
 		vp_watchdog_tick(&wd, pl, now);
 	}
+	/* The last thread may end between a look at done_fd and the loop's
+	 * test: the final state is said here in any case. */
+	notify_status(pl);
 	vp_watchdog_free(&wd);
 }
 
@@ -906,9 +914,11 @@ static bool wait_exited(struct vp_pipeline *pl, struct vpipe_node **nodes,
 		int64_t now = vpipe_now();
 		if (until >= 0 && now >= until)
 			return false;
-		int timeout = until < 0 ? 1000 : (int)((until - now) / 1000000 + 1);
+		int timeout =
+		    until < 0 ? 1000 : (int)((until - now) / 1000000 + 1);
 		if (timeout > 100)
-			timeout = 100; /* done_fd wakes us; this bounds a miss */
+			timeout =
+			    100; /* done_fd wakes us; this bounds a miss */
 		struct pollfd p = {.fd = pl->done_fd, .events = POLLIN};
 		if (poll(&p, 1, timeout) > 0) {
 			uint64_t v;
@@ -932,8 +942,9 @@ unsigned vp_sched_stop_nodes(struct vp_pipeline *pl, struct vpipe_node **nodes,
 		vp_pool_wake(&nodes[i]->pool);
 	}
 	if (!wait_exited(pl, nodes, n, vpipe_now() + limit)) {
-		vpipe_warn(NULL, "drain did not finish within %.1f s: stopping "
-				 "the chain at once, queued frames are dropped",
+		vpipe_warn(NULL,
+			   "drain did not finish within %.1f s: stopping "
+			   "the chain at once, queued frames are dropped",
 			   (double)limit / 1e9);
 		int64_t aborted = vpipe_now();
 		for (unsigned i = 0; i < n; i++) {
@@ -953,7 +964,8 @@ unsigned vp_sched_stop_nodes(struct vp_pipeline *pl, struct vpipe_node **nodes,
 			int64_t next = aborted + ABORT_GRACE;
 			for (unsigned i = 0; i < n; i++)
 				if (!atomic_load(&nodes[i]->exited)) {
-					int64_t t = give_up_at(nodes[i], aborted);
+					int64_t t =
+					    give_up_at(nodes[i], aborted);
 					if (t > next)
 						next = t;
 				}
@@ -973,8 +985,9 @@ unsigned vp_sched_stop_nodes(struct vp_pipeline *pl, struct vpipe_node **nodes,
 			continue;
 		}
 		int cb = atomic_load(&nd->callback);
-		vpipe_error(nd, "did not stop: %s has not returned; leaving "
-				"this node behind",
+		vpipe_error(nd,
+			    "did not stop: %s has not returned; leaving "
+			    "this node behind",
 			    callback_names[cb]);
 		pl->abandoned++;
 		stuck++;
@@ -999,7 +1012,7 @@ int vp_pipeline_run(struct vp_pipeline *pl, int64_t duration_ns)
 		return 1;
 	}
 	vp_fuse_plan(pl); /* which nodes share a thread */
-	vpipe_now(); /* the pipeline clock starts here */
+	vpipe_now();	  /* the pipeline clock starts here */
 	vp_notify_init();
 	if (start_threads(pl) == 0) {
 		vp_notify("READY=1\nSTATUS=running: %u nodes", pl->n_nodes);

@@ -207,9 +207,10 @@ int kl_parse_args(int argc, char **argv, struct kl_config *cfg)
 			continue;
 		case O_MAX_DISK:
 			if (kl_parse_size(optarg, &cfg->max_disk)) {
-				kl_log("--max-disk: want bytes with an optional "
-				       "K, M or G, got '%s'",
-				       optarg);
+				kl_log(
+				    "--max-disk: want bytes with an optional "
+				    "K, M or G, got '%s'",
+				    optarg);
 				return -1;
 			}
 			continue;

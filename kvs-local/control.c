@@ -440,8 +440,9 @@ int kl_control(struct kl_server *srv, struct kl_conn *c, struct kl_request *r)
 		return kl_validate_request(c, r, &rc) ? rc : kl_edge(srv, c, r);
 	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
 		if (!strcmp(r->op, ops[i].op))
-			return kl_validate_request(c, r, &rc) ? rc
-							      : ops[i].fn(srv, c, r);
+			return kl_validate_request(c, r, &rc)
+				   ? rc
+				   : ops[i].fn(srv, c, r);
 	return kl_send_error(c, 404, "UnknownOperationException",
 			     "operation /%s is not supported by kvs-local",
 			     r->op);

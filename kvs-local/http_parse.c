@@ -132,7 +132,8 @@ static long parse_head(const char *buf, size_t len, struct http_head *h,
 			goto bad;
 		}
 		for (const char *p = h->target; *p; p++)
-			if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+			if ((unsigned char)*p <= 0x20 ||
+			    (unsigned char)*p >= 0x7f) {
 				*err = "bad character in request target";
 				goto bad;
 			}
@@ -223,13 +224,13 @@ int http_is_chunked(const struct http_head *h)
 }
 
 enum {
-	CH_SIZE,     /* hex digits */
-	CH_EXT,      /* ;extension up to CR LF */
-	CH_SIZE_LF,  /* LF after the size line's CR */
-	CH_DATA,     /* chunk data */
-	CH_DATA_CR,  /* CR after data */
-	CH_DATA_LF,  /* LF after data */
-	CH_TRAILER,  /* trailer line (or the final empty line) */
+	CH_SIZE,    /* hex digits */
+	CH_EXT,	    /* ;extension up to CR LF */
+	CH_SIZE_LF, /* LF after the size line's CR */
+	CH_DATA,    /* chunk data */
+	CH_DATA_CR, /* CR after data */
+	CH_DATA_LF, /* LF after data */
+	CH_TRAILER, /* trailer line (or the final empty line) */
 	CH_TRAILER_LF,
 	CH_DONE,
 };

@@ -52,7 +52,7 @@ struct http_chunked {
 	int state;
 	uint64_t remaining; /* of the current chunk's data */
 	size_t line_len;    /* of the size or trailer line being read */
-	uint64_t total;     /* data bytes decoded so far */
+	uint64_t total;	    /* data bytes decoded so far */
 };
 
 enum {

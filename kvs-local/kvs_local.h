@@ -20,7 +20,6 @@
 #include "sigv4.h"
 #include "strbuf.h"
 
-
 /* ------------------------------------------------------------ limits */
 #define KL_MAX_FRAGMENT_SIZE	  (50LL * 1000 * 1000) /* 4001 */
 #define KL_MAX_FRAGMENT_MS	  (20 * 1000)	       /* 4002 */
@@ -83,9 +82,9 @@ struct kl_config {
 	int max_conns;		  /* --max-connections, in all */
 	int max_conns_per_client; /* --max-connections-per-client (by IP) */
 	int max_requests;	  /* --max-requests: served at once (threads) */
-	int idle_timeout_ms;	  /* no new request on a kept-alive connection */
-	int header_timeout_ms;	  /* first byte of a head (or TLS) to its end */
-	int body_timeout_ms;	  /* a whole non-streaming body */
+	int idle_timeout_ms;   /* no new request on a kept-alive connection */
+	int header_timeout_ms; /* first byte of a head (or TLS) to its end */
+	int body_timeout_ms;   /* a whole non-streaming body */
 	/* header before every fragment, as the service does (default: only
 	 * when it changes, so ffmpeg reads the response as one Segment) */
 	bool repeat_headers;
@@ -138,7 +137,7 @@ struct kl_fragment {
 
 /* Paths: data directory (checked at start) plus a stream directory name
  * (at most 255 bytes) plus a file name fit in this. */
-#define KL_PATH_MAX   4096
+#define KL_PATH_MAX	4096
 #define KL_DATA_DIR_MAX 3000
 
 /* The on-disk fragment index of a stream (index.c). Positions count the
@@ -160,8 +159,7 @@ int kl_index_read(const struct kl_index *ix, uint64_t pos,
 size_t kl_index_read_many(const struct kl_index *ix, uint64_t pos, size_t n,
 			  struct kl_fragment *out);
 /* Position of the fragment numbered `number`: 0, or -1 if none. */
-int kl_index_find(const struct kl_index *ix, const char *number,
-		  uint64_t *pos);
+int kl_index_find(const struct kl_index *ix, const char *number, uint64_t *pos);
 int kl_index_append(struct kl_index *ix, const struct kl_fragment *f);
 /* Make what kl_index_append() wrote durable (fdatasync). */
 int kl_index_sync(struct kl_index *ix);
@@ -183,9 +181,9 @@ struct kl_stream {
 	int64_t retention_hours;
 	struct kl_tag *tags;
 	size_t n_tags;
-	struct kl_index idx;	 /* fragments, on disk (store lock) */
-	int64_t bytes;		 /* on disk for its fragments (quota) */
-	int64_t oldest_ms;	 /* server time of idx.first, if any */
+	struct kl_index idx; /* fragments, on disk (store lock) */
+	int64_t bytes;	     /* on disk for its fragments (quota) */
+	int64_t oldest_ms;   /* server time of idx.first, if any */
 	unsigned next_header_id;
 	unsigned first_header_id; /* lowest h/ID.mkv that may exist */
 	struct kl_deletions expired;
@@ -207,8 +205,8 @@ struct kl_store {
 	size_t n_streams;
 	uint64_t last_fragment_number;
 	/* retention and disk quota (kl_store_limits) */
-	int64_t bytes;	       /* media of every stream */
-	int64_t max_disk;      /* 0 = no quota */
+	int64_t bytes;		/* media of every stream */
+	int64_t max_disk;	/* 0 = no quota */
 	int64_t live_window_ms; /* what retention 0 keeps */
 	pthread_t janitor;
 	bool janitor_running, closing;
@@ -273,9 +271,9 @@ struct kl_conn {
 	 * read must not stall every other connection on that lock. */
 	bool defer;
 	struct strbuf out;
-	char client[64];   /* the peer's address alone (per-client limit) */
-	bool close_after;  /* Connection: close: close after this response */
-	FILE *replay;	   /* a verified body, read before the socket */
+	char client[64];  /* the peer's address alone (per-client limit) */
+	bool close_after; /* Connection: close: close after this response */
+	FILE *replay;	  /* a verified body, read before the socket */
 	/* the server's wait for the next request head (server.c) */
 	struct kl_conn *prev, *next;
 	int64_t deadline_ms;
@@ -356,8 +354,7 @@ int kl_pool_threads(void);
  * wait_ms. */
 int kl_pool_stop(int wait_ms);
 /* The connection loop (loop.c): until stop_fd is readable. */
-int kl_loop_run(struct kl_server *srv, int listen_fd, int stop_fd,
-		int wake_fd);
+int kl_loop_run(struct kl_server *srv, int listen_fd, int stop_fd, int wake_fd);
 /* After the pool stopped: close every connection. */
 void kl_loop_close_all(void);
 /* Reads and writes also end when fd (the stop pipe) is readable. */
@@ -410,8 +407,7 @@ int kl_get_media_for_fragment_list(struct kl_server *srv, struct kl_conn *c,
 
 /* Service constraints on names, ARNs, tags, tokens (validate.c): 0, or -1
  * with the 400 sent (*rc its result). Handlers call it first. */
-int kl_validate_request(struct kl_conn *c, const struct kl_request *r,
-			int *rc);
+int kl_validate_request(struct kl_conn *c, const struct kl_request *r, int *rc);
 int kl_validate_header(struct kl_conn *c, const char *header, const char *value,
 		       int *rc);
 
@@ -431,9 +427,9 @@ int kl_parse_timestamp(const struct json_value *v, int64_t *ms);
 #define KL_CLIP_MAX_FRAGMENTS 200
 #define KL_CLIP_MAX_BYTES     (100LL * 1000 * 1000)
 /* HLS sessions (hls.c) */
-#define KL_HLS_MAX_SESSIONS    256
-#define KL_HLS_MAX_RANGE_MS    (24LL * 3600 * 1000)
-#define KL_HLS_LIVE_WINDOW_MS  (30 * 1000) /* LIVE needs a fragment this new */
+#define KL_HLS_MAX_SESSIONS   256
+#define KL_HLS_MAX_RANGE_MS   (24LL * 3600 * 1000)
+#define KL_HLS_LIVE_WINDOW_MS (30 * 1000) /* LIVE needs a fragment this new */
 
 /* A FragmentSelector of the playback APIs (playback_params.c). */
 struct kl_ts_selector {
@@ -452,15 +448,15 @@ struct kl_hls_params {
  * with err saying which field is wrong. */
 int kl_parse_clip_params(const struct json_value *body,
 			 struct kl_ts_selector *sel, char *err, size_t n);
-int kl_parse_hls_params(const struct json_value *body,
-			struct kl_hls_params *p, char *err, size_t n);
+int kl_parse_hls_params(const struct json_value *body, struct kl_hls_params *p,
+			char *err, size_t n);
 /* The value of key in an URL query (percent-decoded) into out: 0, or -1 if
  * absent, over n-1 bytes or badly encoded. */
 int kl_query_param(const char *query, const char *key, char *out, size_t n);
 
 /* MP4 made from Matroska held in memory (mp4_remux.c). */
 struct kl_mp4 {
-	uint8_t *data;	 /* malloc'd */
+	uint8_t *data; /* malloc'd */
 	size_t len;
 	size_t init_len; /* fragmented: ftyp+moov, then moof+mdat */
 	size_t samples;
@@ -479,17 +475,15 @@ size_t kl_select_fragments(struct kl_server *srv, struct kl_stream *st,
  * max_bytes > 0 stops before the fragment that would pass it (*used says
  * how many went in). Fragments deleted meanwhile are left out. */
 int kl_build_mkv(const struct kl_stream *st, const struct kl_fragment *fs,
-		 size_t n, int64_t max_bytes, struct strbuf *out,
-		 size_t *used, char *err, size_t errn);
+		 size_t n, int64_t max_bytes, struct strbuf *out, size_t *used,
+		 char *err, size_t errn);
 /* A whole response with a body of its own type. */
-int kl_send_body(struct kl_conn *c, const char *content_type,
-		 const void *data, size_t len);
-int kl_get_clip(struct kl_server *srv, struct kl_conn *c,
-		struct kl_request *r);
+int kl_send_body(struct kl_conn *c, const char *content_type, const void *data,
+		 size_t len);
+int kl_get_clip(struct kl_server *srv, struct kl_conn *c, struct kl_request *r);
 int kl_get_hls_session_url(struct kl_server *srv, struct kl_conn *c,
 			   struct kl_request *r);
 /* GET /hls/v1/...: the session's playlists and fragments (no SigV4: the
  * SessionToken in the URL is the credential). */
-int kl_hls_get(struct kl_server *srv, struct kl_conn *c,
-	       struct kl_request *r);
+int kl_hls_get(struct kl_server *srv, struct kl_conn *c, struct kl_request *r);
 #endif

@@ -28,9 +28,8 @@ void kl_log(const char *fmt, ...)
  * credential of a playback session). */
 static const char *token_value(const char *p)
 {
-	static const char *const names[] = {"x-amz-security-token:",
-					    "x-amz-security-token=",
-					    "sessiontoken="};
+	static const char *const names[] = {
+	    "x-amz-security-token:", "x-amz-security-token=", "sessiontoken="};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (!strncasecmp(p, names[i], strlen(names[i])))
 			return p + strlen(names[i]);

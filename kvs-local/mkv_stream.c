@@ -14,21 +14,22 @@ enum { ST_HEAD, ST_LEAF, ST_ERROR };
 #define OPEN_END UINT64_MAX
 
 static int fail(struct mkv_stream *m, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int fail(struct mkv_stream *m, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int n = snprintf(m->error, sizeof m->error, "offset %llu: ",
-			 (unsigned long long)m->elem_offset);
+	int n = snprintf(m->error, sizeof m->error,
+			 "offset %llu: ", (unsigned long long)m->elem_offset);
 	vsnprintf(m->error + n, sizeof m->error - (size_t)n, fmt, ap);
 	va_end(ap);
 	m->state = ST_ERROR;
 	return -1;
 }
 
-void mkv_stream_init(struct mkv_stream *m, const struct mkv_stream_callbacks *cb)
+void mkv_stream_init(struct mkv_stream *m,
+		     const struct mkv_stream_callbacks *cb)
 {
 	memset(m, 0, sizeof *m);
 	m->cb = *cb;
@@ -195,8 +196,9 @@ static int check_placement(struct mkv_stream *m, uint32_t id, uint64_t size,
 			   size_t head_len)
 {
 	if (m->depth == 0 && id != MKV_ID_EBML && id != MKV_ID_SEGMENT)
-		return fail(m, "element 0x%X at the top level (want EBML or "
-			       "Segment)",
+		return fail(m,
+			    "element 0x%X at the top level (want EBML or "
+			    "Segment)",
 			    id);
 	if (m->depth == 0 && id == MKV_ID_SEGMENT && !m->seen_header)
 		return fail(m, "Segment before any EBML header");
@@ -216,8 +218,9 @@ static int check_placement(struct mkv_stream *m, uint32_t id, uint64_t size,
 		uint64_t end = m->stack[m->depth - 1].end;
 		if (end != OPEN_END &&
 		    (size > end || m->elem_offset + head_len > end - size))
-			return fail(m, "element 0x%X (%llu bytes) overruns its "
-				       "parent 0x%X",
+			return fail(m,
+				    "element 0x%X (%llu bytes) overruns its "
+				    "parent 0x%X",
 				    id, (unsigned long long)size, parent_id(m));
 	}
 	if ((id == MKV_ID_TIMECODE_SCALE || id == MKV_ID_TRACK_NUMBER ||
@@ -252,7 +255,8 @@ static int element_start(struct mkv_stream *m, size_t head_len)
 {
 	uint32_t id = m->id;
 	uint64_t size = m->size;
-	if (close_unknown_parents(m, id) || check_placement(m, id, size, head_len))
+	if (close_unknown_parents(m, id) ||
+	    check_placement(m, id, size, head_len))
 		return -1;
 	enum mkv_section sec = section_for(m, id);
 	if (id == MKV_ID_EBML) {
@@ -272,9 +276,8 @@ static int element_start(struct mkv_stream *m, size_t head_len)
 			return fail(m, "elements nested too deeply");
 		m->stack[m->depth].id = id;
 		m->stack[m->depth].sec = sec;
-		m->stack[m->depth].end = size == EBML_SIZE_UNKNOWN
-						 ? OPEN_END
-						 : m->pos + size;
+		m->stack[m->depth].end =
+		    size == EBML_SIZE_UNKNOWN ? OPEN_END : m->pos + size;
 		m->depth++;
 		if (id == MKV_ID_TRACK_ENTRY)
 			m->track_number = 0;
@@ -292,17 +295,15 @@ static int block_event(struct mkv_stream *m)
 {
 	uint64_t track;
 	int n = ebml_read_size(m->leaf, m->leaf_len, &track);
-	if (n <= 0 || (size_t)n + 3 > m->leaf_len ||
-	    track == EBML_SIZE_UNKNOWN)
+	if (n <= 0 || (size_t)n + 3 > m->leaf_len || track == EBML_SIZE_UNKNOWN)
 		return fail(m, "block with a bad track number");
 	struct mkv_event ev = {
-		.type = MKV_EV_BLOCK,
-		.offset = m->elem_offset,
-		.size = m->size,
-		.track = track,
-		.timecode = (int16_t)((m->leaf[n] << 8) | m->leaf[n + 1]),
-		.keyframe = m->id == MKV_ID_SIMPLE_BLOCK &&
-			    (m->leaf[n + 2] & 0x80),
+	    .type = MKV_EV_BLOCK,
+	    .offset = m->elem_offset,
+	    .size = m->size,
+	    .track = track,
+	    .timecode = (int16_t)((m->leaf[n] << 8) | m->leaf[n + 1]),
+	    .keyframe = m->id == MKV_ID_SIMPLE_BLOCK && (m->leaf[n + 2] & 0x80),
 	};
 	return emit(m, &ev);
 }
@@ -319,18 +320,18 @@ static int leaf_value(struct mkv_stream *m)
 	switch (m->id) {
 	case MKV_ID_TIMECODE_SCALE:
 		if (parent_id(m) == MKV_ID_INFO)
-			return emit_simple(m, MKV_EV_TIMECODE_SCALE,
-					   m->elem_offset,
-					   ebml_read_uint(m->leaf, m->leaf_len));
+			return emit_simple(
+			    m, MKV_EV_TIMECODE_SCALE, m->elem_offset,
+			    ebml_read_uint(m->leaf, m->leaf_len));
 		return 0;
 	case MKV_ID_TRACK_NUMBER:
 		m->track_number = ebml_read_uint(m->leaf, m->leaf_len);
 		return 0;
 	case MKV_ID_TIMECODE:
 		if (parent_id(m) == MKV_ID_CLUSTER)
-			return emit_simple(m, MKV_EV_CLUSTER_TIMECODE,
-					   m->elem_offset,
-					   ebml_read_uint(m->leaf, m->leaf_len));
+			return emit_simple(
+			    m, MKV_EV_CLUSTER_TIMECODE, m->elem_offset,
+			    ebml_read_uint(m->leaf, m->leaf_len));
 		return 0;
 	case MKV_ID_SIMPLE_BLOCK:
 	case MKV_ID_BLOCK:
@@ -392,8 +393,8 @@ static long head_feed(struct mkv_stream *m, const uint8_t *p, size_t n)
 		if (il == 0)
 			continue;
 		uint64_t size;
-		int sl = ebml_read_size(m->hdr + il, m->hdr_len - (size_t)il,
-					&size);
+		int sl =
+		    ebml_read_size(m->hdr + il, m->hdr_len - (size_t)il, &size);
 		if (sl < 0)
 			return fail(m, "invalid element size");
 		if (sl == 0)

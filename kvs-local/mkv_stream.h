@@ -13,23 +13,23 @@
 
 /* Which part of the stream a byte belongs to. */
 enum mkv_section {
-	MKV_SEC_HEADER,  /* EBML header, Segment head, Info, Tracks */
+	MKV_SEC_HEADER,	 /* EBML header, Segment head, Info, Tracks */
 	MKV_SEC_CLUSTER, /* a Cluster and everything in it */
-	MKV_SEC_TAGS,    /* a top-level Tags element */
-	MKV_SEC_OTHER,   /* SeekHead, Cues, Void, ... at the top level */
+	MKV_SEC_TAGS,	 /* a top-level Tags element */
+	MKV_SEC_OTHER,	 /* SeekHead, Cues, Void, ... at the top level */
 };
 
 enum mkv_event_type {
 	/* Start events come before the element's bytes are handed over. */
-	MKV_EV_HEADER,         /* an EBML header starts (a new stream) */
+	MKV_EV_HEADER,	       /* an EBML header starts (a new stream) */
 	MKV_EV_TIMECODE_SCALE, /* value: ns per timecode tick */
-	MKV_EV_TRACK,          /* track: its number (end of a TrackEntry) */
+	MKV_EV_TRACK,	       /* track: its number (end of a TrackEntry) */
 	MKV_EV_TRACKS_END,     /* value: number of TrackEntry elements */
 	MKV_EV_CLUSTER_START,
 	MKV_EV_CLUSTER_TIMECODE, /* value: the Cluster's Timecode */
 	MKV_EV_BLOCK, /* track, timecode (relative), keyframe, size */
 	MKV_EV_CLUSTER_END,
-	MKV_EV_TAG,      /* name, value: one SimpleTag */
+	MKV_EV_TAG,	 /* name, value: one SimpleTag */
 	MKV_EV_TAGS_END, /* end of a top-level Tags element */
 };
 
@@ -54,7 +54,7 @@ struct mkv_stream_callbacks {
 };
 
 #define MKV_STREAM_MAX_DEPTH 8
-#define MKV_STREAM_LEAF_MAX 4096 /* largest leaf kept (tag strings) */
+#define MKV_STREAM_LEAF_MAX  4096 /* largest leaf kept (tag strings) */
 
 struct mkv_stream {
 	struct mkv_stream_callbacks cb;
@@ -83,7 +83,8 @@ struct mkv_stream {
 	char error[160];
 };
 
-void mkv_stream_init(struct mkv_stream *m, const struct mkv_stream_callbacks *cb);
+void mkv_stream_init(struct mkv_stream *m,
+		     const struct mkv_stream_callbacks *cb);
 /* Feed bytes. 0 on success; -1 on malformed input (m->error says what and
  * at which offset) or when a callback stopped it. */
 int mkv_stream_feed(struct mkv_stream *m, const uint8_t *p, size_t n);

@@ -651,8 +651,8 @@ static int begin(struct kl_server *srv, struct kl_conn *c, struct kl_request *r,
 	return 0;
 }
 
-/* A PutMedia whose body brings no byte for --putmedia-idle-timeout (30 s) is ended
- * with ERROR 4000 STREAM_READ_ERROR: it would otherwise hold the stream's
+/* A PutMedia whose body brings no byte for --putmedia-idle-timeout (30 s) is
+ * ended with ERROR 4000 STREAM_READ_ERROR: it would otherwise hold the stream's
  * one PutMedia slot (ConnectionLimitExceededException for every other
  * producer) for as long as its peer keeps the socket open. Only body
  * bytes count: chunk framing alone (an empty chunk extension trickled

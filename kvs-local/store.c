@@ -394,15 +394,15 @@ static int64_t retention_cutoff(const struct kl_store *s,
 
 /* Deletions are logged as a sum at most every 10 s: retention 0 deletes a
  * fragment every second or so. */
-static void log_deletions(struct kl_deletions *d, const char *what,
-			  int64_t now, int64_t n, int64_t bytes)
+static void log_deletions(struct kl_deletions *d, const char *what, int64_t now,
+			  int64_t n, int64_t bytes)
 {
 	d->n += n;
 	d->bytes += bytes;
 	if (!d->n || now - d->logged_ms < 10000)
 		return;
-	kl_log("%s: deleted %lld fragments (%lld bytes)", what,
-	       (long long)d->n, (long long)d->bytes);
+	kl_log("%s: deleted %lld fragments (%lld bytes)", what, (long long)d->n,
+	       (long long)d->bytes);
 	d->n = d->bytes = 0;
 	d->logged_ms = now;
 }
@@ -421,7 +421,7 @@ static void expire(struct kl_store *s, struct kl_stream *st, int64_t now)
 	snprintf(what, sizeof what, "%.256s: older than %s %lld %s", st->name,
 		 st->retention_hours ? "its retention of" : "the live window,",
 		 (long long)(st->retention_hours ? st->retention_hours
-						  : s->live_window_ms / 1000),
+						 : s->live_window_ms / 1000),
 		 st->retention_hours ? "h" : "s");
 	log_deletions(&st->expired, what, now, n, bytes - st->bytes);
 }
@@ -663,8 +663,8 @@ static void clean_fragment_dir(struct kl_stream *st, uint64_t lo, uint64_t hi)
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		uint64_t n;
-		bool in_index = file_number(e->d_name, &n) == 0 && n >= lo &&
-				n <= hi;
+		bool in_index =
+		    file_number(e->d_name, &n) == 0 && n >= lo && n <= hi;
 		if (in_index)
 			continue;
 		char path[KL_PATH_MAX + 256];
@@ -882,7 +882,8 @@ int kl_store_limits(struct kl_store *s, int64_t max_disk,
 	kl_log("disk quota %lld bytes%s, %lld bytes stored; streams with "
 	       "retention 0 keep %lld s",
 	       (long long)s->max_disk,
-	       max_disk >= 0 ? "" : " (what is stored plus half the free space)",
+	       max_disk >= 0 ? ""
+			     : " (what is stored plus half the free space)",
 	       (long long)s->bytes, (long long)(live_window_ms / 1000));
 	pthread_mutex_unlock(&s->lock);
 	if (pthread_create(&s->janitor, NULL, janitor_main, s)) {

@@ -136,7 +136,7 @@ struct filesrc {
 	uint64_t decoded;
 	int64_t delay;
 	bool order_warned, delay_warned;
-	bool hevc; /* format h265: H.265 access units */
+	bool hevc;		     /* format h265: H.265 access units */
 	struct h265_order *order265; /* its picture order counts */
 };
 
@@ -441,8 +441,8 @@ static void order_au(struct filesrc *s, const struct h264_au *au,
 	char err[200];
 	int r = s->hevc ? h265_order_picture(s->order265, au->data, au->size,
 					     &pic, err, sizeof(err))
-			: h264_order_picture(s->order, au->data, au->size,
-					     &pic, err, sizeof(err));
+			: h264_order_picture(s->order, au->data, au->size, &pic,
+					     err, sizeof(err));
 	if (r < 0 && !s->order_warned) {
 		s->order_warned = true;
 		vpipe_warn(

@@ -94,8 +94,9 @@ static int identity_process(void *state, unsigned port,
 		vpipe_node_sleep_until(s->node, vpipe_now() + s->cfg->delay);
 	vpipe_push(s->node, 0, vpipe_frame_ref(in));
 	if (s->count - 1 == s->cfg->request_keyframe_at) {
-		vpipe_info(s->node, "asking upstream for a key frame after "
-				    "frame %lld",
+		vpipe_info(s->node,
+			   "asking upstream for a key frame after "
+			   "frame %lld",
 			   (long long)s->cfg->request_keyframe_at);
 		vpipe_node_send_upstream(s->node,
 					 VPIPE_UPSTREAM_KEYFRAME_REQUEST);
@@ -109,26 +110,26 @@ static void identity_destroy(void *state)
 }
 
 static const struct vpipe_port inputs[] = {
-	{.name = "sink", .media = VPIPE_MEDIA_ANY},
-	{.name = NULL},
+    {.name = "sink", .media = VPIPE_MEDIA_ANY},
+    {.name = NULL},
 };
 static const struct vpipe_port outputs[] = {
-	{.name = "src", .media = VPIPE_MEDIA_ANY},
-	{.name = NULL},
+    {.name = "src", .media = VPIPE_MEDIA_ANY},
+    {.name = NULL},
 };
 
 VPIPE_MODULE = {
-	.abi_version = VPIPE_ABI_VERSION,
-	.struct_size = sizeof(struct vpipe_module),
-	.name = "identity",
-	.version = "1.0",
-	.summary = "passes frames on; can delay, fail or hang on cue (for tests)",
-	.inputs = inputs,
-	.outputs = outputs,
-	.params = params,
-	.config_size = sizeof(struct identity_config),
-	.create = identity_create,
-	.start = identity_start,
-	.process = identity_process,
-	.destroy = identity_destroy,
+    .abi_version = VPIPE_ABI_VERSION,
+    .struct_size = sizeof(struct vpipe_module),
+    .name = "identity",
+    .version = "1.0",
+    .summary = "passes frames on; can delay, fail or hang on cue (for tests)",
+    .inputs = inputs,
+    .outputs = outputs,
+    .params = params,
+    .config_size = sizeof(struct identity_config),
+    .create = identity_create,
+    .start = identity_start,
+    .process = identity_process,
+    .destroy = identity_destroy,
 };

@@ -29,24 +29,31 @@ struct key_decoder {
 };
 
 /* What a NAL unit is to the key-frame decoder, in either codec. */
-enum nal_role { ROLE_OTHER, ROLE_VPS, ROLE_SPS, ROLE_PPS, ROLE_KEY, ROLE_SLICE };
+enum nal_role {
+	ROLE_OTHER,
+	ROLE_VPS,
+	ROLE_SPS,
+	ROLE_PPS,
+	ROLE_KEY,
+	ROLE_SLICE
+};
 
 static enum nal_role nal_role(const struct key_decoder *d, const uint8_t *au,
 			      const struct h264_nal *nal)
 {
 	unsigned t = nal->type;
 	if (!d->hevc)
-		return t == H264_NAL_SPS   ? ROLE_SPS
-		       : t == H264_NAL_PPS ? ROLE_PPS
-		       : t == H264_NAL_IDR ? ROLE_KEY
+		return t == H264_NAL_SPS    ? ROLE_SPS
+		       : t == H264_NAL_PPS  ? ROLE_PPS
+		       : t == H264_NAL_IDR  ? ROLE_KEY
 		       : h264_nal_is_vcl(t) ? ROLE_SLICE
 					    : ROLE_OTHER;
 	if (nal->size < 2)
 		return ROLE_OTHER;
 	t = h265_nal_type(au + nal->offset);
-	return t == H265_NAL_VPS	 ? ROLE_VPS
-	       : t == H265_NAL_SPS	 ? ROLE_SPS
-	       : t == H265_NAL_PPS	 ? ROLE_PPS
+	return t == H265_NAL_VPS     ? ROLE_VPS
+	       : t == H265_NAL_SPS   ? ROLE_SPS
+	       : t == H265_NAL_PPS   ? ROLE_PPS
 	       : h265_nal_is_irap(t) ? ROLE_KEY
 	       : h265_nal_is_vcl(t)  ? ROLE_SLICE
 				     : ROLE_OTHER;

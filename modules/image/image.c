@@ -111,8 +111,7 @@ static void image_destroy(void *state)
 	free(s);
 }
 
-static int check_interval(struct vpipe_node *node,
-			  const struct image_cfg *cfg)
+static int check_interval(struct vpipe_node *node, const struct image_cfg *cfg)
 {
 	if (cfg->interval > 0 && cfg->interval < MIN_INTERVAL) {
 		vpipe_error(node,
@@ -353,8 +352,8 @@ static int image_process(void *state, unsigned port,
 {
 	struct image *s = state;
 	(void)port;
-	bool coded = in->media == VPIPE_MEDIA_H264 ||
-		     in->media == VPIPE_MEDIA_H265;
+	bool coded =
+	    in->media == VPIPE_MEDIA_H264 || in->media == VPIPE_MEDIA_H265;
 	if (in->media != VPIPE_MEDIA_RAW_VIDEO && !coded)
 		return 0;
 	int64_t t = in->pts != VPIPE_TIME_NONE ? in->pts : vpipe_now();
@@ -387,10 +386,10 @@ static int image_process(void *state, unsigned port,
 
 	struct pic_src src;
 	char err[300];
-	int rc = coded ? key_decoder_decode(s->dec, in->data, in->size, &src, err,
-					  sizeof(err))
-		     : pic_src_from_raw(&in->fmt, in->data, in->size, &src, err,
-					sizeof(err));
+	int rc = coded ? key_decoder_decode(s->dec, in->data, in->size, &src,
+					    err, sizeof(err))
+		       : pic_src_from_raw(&in->fmt, in->data, in->size, &src,
+					  err, sizeof(err));
 	if (rc) {
 		vpipe_node_count(s->node, "errors_total", 1);
 		vpipe_warn(s->node,

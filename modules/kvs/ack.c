@@ -71,9 +71,10 @@ int kvs_ack_parse(const char *s, size_t n, struct kvs_ack *a,
 	for (size_t i = 0; i < v->n; i++)
 		for (size_t j = i + 1; j < v->n; j++)
 			if (!strcmp(v->members[i].key, v->members[j].key)) {
-				rc = problem(pr, 0x5200004e,
-					     "STATUS_INVALID_ACK_DUPLICATE_KEY_NAME",
-					     "a key appears twice");
+				rc = problem(
+				    pr, 0x5200004e,
+				    "STATUS_INVALID_ACK_DUPLICATE_KEY_NAME",
+				    "a key appears twice");
 				goto out;
 			}
 	const char *type = json_string(json_get(v, "EventType"));
@@ -171,10 +172,10 @@ void kvs_ack_feed(struct kvs_ack_parser *p, const char *data, size_t n,
 				p->skipping = 1;
 				if (on_problem) {
 					struct kvs_ack_problem pr = {
-						0x5200004d,
-						"STATUS_INVALID_ACK_KEY_START",
-						"bytes outside an ACK object",
-						p->offset};
+					    0x5200004d,
+					    "STATUS_INVALID_ACK_KEY_START",
+					    "bytes outside an ACK object",
+					    p->offset};
 					on_problem(ctx, &pr);
 				}
 			}
@@ -183,10 +184,9 @@ void kvs_ack_feed(struct kvs_ack_parser *p, const char *data, size_t n,
 		if (p->len >= KVS_ACK_MAX_LEN) {
 			if (on_problem) {
 				struct kvs_ack_problem pr = {
-					0x52000071,
-					"STATUS_INVALID_ACK_SEGMENT_LEN",
-					"ACK longer than 1024 bytes",
-					p->seg_start};
+				    0x52000071,
+				    "STATUS_INVALID_ACK_SEGMENT_LEN",
+				    "ACK longer than 1024 bytes", p->seg_start};
 				on_problem(ctx, &pr);
 			}
 			p->depth = 0;

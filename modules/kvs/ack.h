@@ -15,10 +15,10 @@
 
 struct kvs_ack {
 	enum kvs_ack_type type;
-	int64_t timecode;          /* FragmentTimecode, ms; -1 if absent */
+	int64_t timecode;	   /* FragmentTimecode, ms; -1 if absent */
 	char fragment_number[129]; /* FragmentNumber, "" if absent */
-	int error_id;              /* ErrorId, 0 if absent */
-	char error_code[96];       /* ErrorCode, "" if absent */
+	int error_id;		   /* ErrorId, 0 if absent */
+	char error_code[96];	   /* ErrorCode, "" if absent */
 };
 
 /* What went wrong with one segment, with the producer SDK's status. */

@@ -82,12 +82,12 @@ struct curl_slist *kvs_sign(struct kvs *k, const char *url,
 	for (size_t i = 0; i < n_extra && n < 16; i++)
 		hs[n++] = extra[i];
 	struct sigv4_request rq = {
-		.method = "POST",
-		.path = pathbuf[0] ? pathbuf : "/",
-		.query = "",
-		.headers = hs,
-		.n_headers = n,
-		.payload_hash = payload_hash,
+	    .method = "POST",
+	    .path = pathbuf[0] ? pathbuf : "/",
+	    .query = "",
+	    .headers = hs,
+	    .n_headers = n,
+	    .payload_hash = payload_hash,
 	};
 	struct sigv4_scope sc = {date, k->region, "kinesisvideo"};
 	struct sigv4_key key = {k->creds.access_key, k->creds.secret_key,
@@ -197,7 +197,7 @@ static int api_post(struct kvs *k, const char *op, const char *json,
 	sigv4_sha256_hex(json, strlen(json), hash);
 	struct sigv4_header extra[] = {{"content-type", "application/json"}};
 	struct curl_slist *hl =
-		kvs_sign(k, url.s ? url.s : "", extra, 1, hash, err, errlen);
+	    kvs_sign(k, url.s ? url.s : "", extra, 1, hash, err, errlen);
 	if (!hl) {
 		sb_free(&url);
 		r->cc = CURLE_URL_MALFORMAT;
@@ -216,10 +216,10 @@ static int api_post(struct kvs *k, const char *op, const char *json,
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
-			 (long)((k->cfg->connection_timeout +
-				 k->cfg->completion_timeout) /
-				VPIPE_MS));
+	curl_easy_setopt(
+	    h, CURLOPT_TIMEOUT_MS,
+	    (long)((k->cfg->connection_timeout + k->cfg->completion_timeout) /
+		   VPIPE_MS));
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, k);
@@ -235,8 +235,8 @@ enum kvs_action kvs_explain(struct kvs *k, const struct kvs_resp *r, char *msg,
 			    size_t msglen, bool *creds_expired)
 {
 	struct json_value *v = NULL;
-	const char *message = NULL, *type = r->error_type[0] ? r->error_type
-							     : NULL;
+	const char *message = NULL,
+		   *type = r->error_type[0] ? r->error_type : NULL;
 	if (r->body.s && r->body.len) {
 		v = json_parse(r->body.s, r->body.len, NULL, NULL);
 		message = json_string(json_get(v, "message"));
@@ -248,18 +248,18 @@ enum kvs_action kvs_explain(struct kvs *k, const struct kvs_resp *r, char *msg,
 		}
 	}
 	struct kvs_http_error e = {
-		.status = r->status,
-		.error_type = type,
-		.message = message,
-		.curl_code = r->cc,
-		.curl_error = r->cerr,
-		.server_skew = r->skew,
-		.access_key = k->creds.access_key,
-		.region = k->region,
-		.credential_source = k->prov.describe,
-		.static_credentials = k->prov.source == AWS_CREDS_SRC_ENV ||
-				      k->prov.source == AWS_CREDS_SRC_PARAMS,
-		.session_token = k->creds.session_token != NULL,
+	    .status = r->status,
+	    .error_type = type,
+	    .message = message,
+	    .curl_code = r->cc,
+	    .curl_error = r->cerr,
+	    .server_skew = r->skew,
+	    .access_key = k->creds.access_key,
+	    .region = k->region,
+	    .credential_source = k->prov.describe,
+	    .static_credentials = k->prov.source == AWS_CREDS_SRC_ENV ||
+				  k->prov.source == AWS_CREDS_SRC_PARAMS,
+	    .session_token = k->creds.session_token != NULL,
 	};
 	enum kvs_action a = kvs_explain_http_error(&e, msg, msglen);
 	if (creds_expired)
@@ -274,13 +274,13 @@ int kvs_refresh_credentials(struct kvs *k, bool force, enum kvs_action *action,
 	int64_t now = time(NULL);
 	enum aws_creds_source src = k->prov.source;
 	bool file = src == AWS_CREDS_SRC_FILE || src == AWS_CREDS_SRC_SHARED;
-	bool expiring = k->creds.expiry &&
-			now >= k->creds.expiry - CRED_MARGIN_S;
+	bool expiring =
+	    k->creds.expiry && now >= k->creds.expiry - CRED_MARGIN_S;
 	if (src == AWS_CREDS_SRC_IOT && k->creds_ok && k->creds.expiry) {
 		/* Half the remaining life, at most CRED_MARGIN_S early. */
 		int64_t life = k->creds.expiry - k->creds_checked;
-		int64_t margin = life / 2 < CRED_MARGIN_S ? life / 2
-							  : CRED_MARGIN_S;
+		int64_t margin =
+		    life / 2 < CRED_MARGIN_S ? life / 2 : CRED_MARGIN_S;
 		expiring = now >= k->creds.expiry - margin;
 	}
 	if (k->creds_ok && !force && !expiring && !file)
@@ -328,19 +328,19 @@ int kvs_refresh_credentials(struct kvs *k, bool force, enum kvs_action *action,
 	k->creds_retry_at = 0;
 	if (changed) {
 		if (fresh.expiry && fresh.expiry <= now + 38)
-			vpipe_warn(k->node,
-				   "credentials from %s expire in %lld s "
-				   "(STATUS_INVALID_TOKEN_EXPIRATION "
-				   "0x52000049 below 38 s): rewrite them sooner",
-				   k->prov.describe,
-				   (long long)(fresh.expiry - now));
-		bool differ = strcmp(fresh.access_key, k->creds.access_key) ||
-			      strcmp(fresh.secret_key, k->creds.secret_key) ||
-			      (fresh.session_token == NULL) !=
-				      (k->creds.session_token == NULL) ||
-			      (fresh.session_token &&
-			       strcmp(fresh.session_token,
-				      k->creds.session_token));
+			vpipe_warn(
+			    k->node,
+			    "credentials from %s expire in %lld s "
+			    "(STATUS_INVALID_TOKEN_EXPIRATION "
+			    "0x52000049 below 38 s): rewrite them sooner",
+			    k->prov.describe, (long long)(fresh.expiry - now));
+		bool differ =
+		    strcmp(fresh.access_key, k->creds.access_key) ||
+		    strcmp(fresh.secret_key, k->creds.secret_key) ||
+		    (fresh.session_token == NULL) !=
+			(k->creds.session_token == NULL) ||
+		    (fresh.session_token &&
+		     strcmp(fresh.session_token, k->creds.session_token));
 		if (differ && k->creds_ok) {
 			vpipe_info(k->node,
 				   "new credentials from %s (access key %s%s)",
@@ -425,22 +425,22 @@ void kvs_apply_tags(struct kvs *k)
 	free(spec);
 }
 
-static int describe(struct kvs *k, struct kvs_resp *r, char *status,
-		    size_t sl, char *err, size_t errlen)
+static int describe(struct kvs *k, struct kvs_resp *r, char *status, size_t sl,
+		    char *err, size_t errlen)
 {
 	struct strbuf b = STRBUF_INIT;
 	sb_puts(&b, "{\"StreamName\":");
 	json_put_string(&b, k->cfg->stream_name);
 	sb_putc(&b, '}');
-	int rc = api_post(k, "describeStream", b.s ? b.s : "{}", r, err,
-			  errlen);
+	int rc =
+	    api_post(k, "describeStream", b.s ? b.s : "{}", r, err, errlen);
 	sb_free(&b);
 	if (rc)
 		return rc;
-	struct json_value *v = json_parse(r->body.s ? r->body.s : "",
-					  r->body.len, NULL, NULL);
-	const char *s = json_string(
-		json_get(json_get(v, "StreamInfo"), "Status"));
+	struct json_value *v =
+	    json_parse(r->body.s ? r->body.s : "", r->body.len, NULL, NULL);
+	const char *s =
+	    json_string(json_get(json_get(v, "StreamInfo"), "Status"));
 	snprintf(status, sl, "%s", s ? s : "");
 	json_free(v);
 	return 0;
@@ -474,13 +474,13 @@ static int data_endpoint(struct kvs *k, struct kvs_resp *r, char *err,
 	sb_puts(&b, "{\"StreamName\":");
 	json_put_string(&b, k->cfg->stream_name);
 	sb_puts(&b, ",\"APIName\":\"PUT_MEDIA\"}");
-	int rc = api_post(k, "getDataEndpoint", b.s ? b.s : "{}", r, err,
-			  errlen);
+	int rc =
+	    api_post(k, "getDataEndpoint", b.s ? b.s : "{}", r, err, errlen);
 	sb_free(&b);
 	if (rc)
 		return rc;
-	struct json_value *v = json_parse(r->body.s ? r->body.s : "",
-					  r->body.len, NULL, NULL);
+	struct json_value *v =
+	    json_parse(r->body.s ? r->body.s : "", r->body.len, NULL, NULL);
 	const char *ep = json_string(json_get(v, "DataEndpoint"));
 	if (!ep || !strstr(ep, "://")) {
 		snprintf(err, errlen,
@@ -520,8 +520,7 @@ int kvs_prepare(struct kvs *k, enum kvs_action *action, char *msg,
 		char status[32] = "";
 		/* A retry after throttling resumes where it stopped. */
 		if (k->stream_missing ||
-		    describe(k, &r, status, sizeof(status), err,
-			     sizeof(err))) {
+		    describe(k, &r, status, sizeof(status), err, sizeof(err))) {
 			bool missing = k->stream_missing ||
 				       (r.cc == CURLE_OK &&
 					(r.status == 404 ||
@@ -588,8 +587,8 @@ int kvs_prepare(struct kvs *k, enum kvs_action *action, char *msg,
 	    vpipe_now() - k->endpoint_at > ENDPOINT_MAX_AGE) {
 		int d = data_endpoint(k, &r, err, sizeof(err));
 		if (d < 0) {
-			rc = fail(k, &r, "GetDataEndpoint", action, msg,
-				  msglen);
+			rc =
+			    fail(k, &r, "GetDataEndpoint", action, msg, msglen);
 			goto out;
 		}
 		if (d > 0) {

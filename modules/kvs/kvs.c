@@ -74,15 +74,15 @@ static const struct vpipe_param params[] = {
     VPIPE_P_STRING("user-agent", C, user_agent, "vpipe-kvs/" VPIPE_VERSION, 0,
 		   "User-Agent header"),
     VPIPE_P_RETRY(C, retry_delay, retry_max_delay, "300ms", "10s"),
-	VPIPE_P_STRING("spool", C, spool, NULL, 0,
-		       "directory of a disk spool that keeps every fragment "
-		       "until acknowledged, across outages and restarts"),
-	VPIPE_P_SIZE("spool-size", C, spool_size, "2G", 1 << 20, 1e15,
-		     "spool bound; full: the oldest go (realtime) or frames "
-		     "wait (offline)"),
-	VPIPE_P_DURATION("spool-sync", C, spool_sync, "0", 0, 3600, VPIPE_S,
-			 "fdatasync the spool this often (0: at every "
-			 "fragment end)"),
+    VPIPE_P_STRING("spool", C, spool, NULL, 0,
+		   "directory of a disk spool that keeps every fragment "
+		   "until acknowledged, across outages and restarts"),
+    VPIPE_P_SIZE("spool-size", C, spool_size, "2G", 1 << 20, 1e15,
+		 "spool bound; full: the oldest go (realtime) or frames "
+		 "wait (offline)"),
+    VPIPE_P_DURATION("spool-sync", C, spool_sync, "0", 0, 3600, VPIPE_S,
+		     "fdatasync the spool this often (0: at every "
+		     "fragment end)"),
     VPIPE_P_END,
 };
 #undef C
@@ -100,8 +100,7 @@ static int64_t cfg_stop_timeout(const void *config)
 	return ((const struct kvs_config *)config)->stop_stream_timeout;
 }
 
-static int kvs_create(struct vpipe_node *node, const void *config,
-		      void **state)
+static int kvs_create(struct vpipe_node *node, const void *config, void **state)
 {
 	const struct kvs_config *cfg = config;
 	if (cfg->streaming_type == KVS_NEAR_REALTIME) {
@@ -137,7 +136,8 @@ static int kvs_create(struct vpipe_node *node, const void *config,
 		 aws_region_resolve(cfg->aws_region, &k->region_from));
 	struct strbuf b = STRBUF_INIT;
 	if (cfg->endpoint && *cfg->endpoint)
-		sb_printf(&b, "%s%s", strstr(cfg->endpoint, "://") ? "" : "https://",
+		sb_printf(&b, "%s%s",
+			  strstr(cfg->endpoint, "://") ? "" : "https://",
 			  cfg->endpoint);
 	else
 		sb_printf(&b, "https://kinesisvideo.%s.amazonaws.com",
@@ -189,7 +189,8 @@ static int kvs_create(struct vpipe_node *node, const void *config,
 	vpipe_node_add_memory(
 	    node, (size_t)((const struct kvs_config *)config)->storage_size);
 	/* a stop waits for the last ACKs this long (plus margin) */
-	vpipe_node_set_drain_timeout(node, cfg_stop_timeout(config) + 5 * VPIPE_S);
+	vpipe_node_set_drain_timeout(node,
+				     cfg_stop_timeout(config) + 5 * VPIPE_S);
 	*state = k;
 	return 0;
 }
@@ -290,10 +291,10 @@ static int kvs_process(void *state, unsigned port, const struct vpipe_frame *in)
 		vpipe_error(k->node, "stopping: %s", k->fatal_msg);
 		return -1;
 	}
-	bool header = (in->flags & VPIPE_FLAG_HEADER) ||
-		      (in->size >= 4 && in->data[0] == 0x1A &&
-		       in->data[1] == 0x45 && in->data[2] == 0xDF &&
-		       in->data[3] == 0xA3);
+	bool header =
+	    (in->flags & VPIPE_FLAG_HEADER) ||
+	    (in->size >= 4 && in->data[0] == 0x1A && in->data[1] == 0x45 &&
+	     in->data[2] == 0xDF && in->data[3] == 0xA3);
 	if (header) {
 		if (put_header(k, in))
 			return -1;
@@ -328,9 +329,9 @@ static int kvs_process(void *state, unsigned port, const struct vpipe_frame *in)
 			if (vpipe_node_wait_fd(k->node, -1, 0, -1) < 0)
 				return 0;
 	struct kvs_drops d = {0};
-	int rc = kvs_store_put_frame(&k->store, in->data, in->size,
-				     sc.has_cluster, tc_ms, in->pts,
-				     in->wallclock, vpipe_now(), &d);
+	int rc =
+	    kvs_store_put_frame(&k->store, in->data, in->size, sc.has_cluster,
+				tc_ms, in->pts, in->wallclock, vpipe_now(), &d);
 	kvs_report_drops(k, &d);
 	if (rc < 0) {
 		vpipe_error(k->node, "out of memory storing frame %llu",
@@ -461,26 +462,26 @@ static void kvs_destroy(void *state)
 }
 
 static const struct vpipe_port inputs[] = {
-	{.name = "sink", .media = VPIPE_MEDIA_MKV},
-	{.name = NULL},
+    {.name = "sink", .media = VPIPE_MEDIA_MKV},
+    {.name = NULL},
 };
 
 VPIPE_MODULE = {
-	.flags = VPIPE_MODULE_WAITS, /* process() may wait */
-	.abi_version = VPIPE_ABI_VERSION,
-	.struct_size = sizeof(struct vpipe_module),
-	.name = "kvs",
-	.version = "1.0",
-	.summary = "streams Matroska to Kinesis Video Streams (PutMedia with "
-		   "ACKs, buffering and replay)",
-	.inputs = inputs,
-	.params = params,
-	.config_size = sizeof(struct kvs_config),
-	.create = kvs_create,
-	.start = kvs_start,
-	.process = kvs_process,
-	.flush = kvs_flush,
-	.stop = kvs_stop,
-	.destroy = kvs_destroy,
-	.reconfigure = kvs_reconfigure,
+    .flags = VPIPE_MODULE_WAITS, /* process() may wait */
+    .abi_version = VPIPE_ABI_VERSION,
+    .struct_size = sizeof(struct vpipe_module),
+    .name = "kvs",
+    .version = "1.0",
+    .summary = "streams Matroska to Kinesis Video Streams (PutMedia with "
+	       "ACKs, buffering and replay)",
+    .inputs = inputs,
+    .params = params,
+    .config_size = sizeof(struct kvs_config),
+    .create = kvs_create,
+    .start = kvs_start,
+    .process = kvs_process,
+    .flush = kvs_flush,
+    .stop = kvs_stop,
+    .destroy = kvs_destroy,
+    .reconfigure = kvs_reconfigure,
 };

@@ -48,9 +48,9 @@ struct kvs_config {
 	int64_t max_connection_duration;
 	const char *user_agent;
 	int64_t retry_delay, retry_max_delay;
-	const char *spool;   /* directory, NULL: RAM only */
-	int64_t spool_size;  /* bytes */
-	int64_t spool_sync;  /* ns; 0: at every fragment */
+	const char *spool;  /* directory, NULL: RAM only */
+	int64_t spool_size; /* bytes */
+	int64_t spool_sync; /* ns; 0: at every fragment */
 };
 
 enum { KVS_REALTIME, KVS_NEAR_REALTIME, KVS_OFFLINE };
@@ -69,15 +69,16 @@ struct kvs {
 	struct vpipe_node *node;
 	const struct kvs_config *cfg;
 	char region[64];
-	const char *region_from; /* "aws-region", an environment variable, "default" */
-	char *cp_base; /* control-plane base URL, no trailing slash */
+	const char
+	    *region_from; /* "aws-region", an environment variable, "default" */
+	char *cp_base;	  /* control-plane base URL, no trailing slash */
 	struct aws_creds_provider prov;
 	struct kvs_store store;
 	bool store_ready;
 	struct kvs_feed *feed; /* the disk spool behind the store, or NULL */
 	uint64_t timecode_scale_ns; /* of the current header */
 	bool warned_no_header;
-	int64_t start_wall_ms;      /* x-amzn-producer-start-timestamp */
+	int64_t start_wall_ms; /* x-amzn-producer-start-timestamp */
 
 	/* Worker. */
 	CURLM *multi;
@@ -87,7 +88,8 @@ struct kvs {
 	bool worker_started;
 	struct aws_creds creds; /* worker-owned after start() */
 	bool creds_ok;
-	bool creds_changed; /* newer than those the connection was signed with */
+	bool
+	    creds_changed; /* newer than those the connection was signed with */
 	int64_t creds_checked;
 	int64_t creds_retry_at; /* a refresh failed: not again before this */
 	bool stream_ready;
@@ -98,9 +100,9 @@ struct kvs {
 
 	/* Current PutMedia connection (worker only). */
 	CURL *easy;
-	bool paused;           /* worker: the read callback paused the upload */
+	bool paused;	       /* worker: the read callback paused the upload */
 	atomic_bool want_wake; /* worker waits for data: wake it on append */
-	bool ending; /* end the body at the next fragment boundary */
+	bool ending;	       /* end the body at the next fragment boundary */
 	bool body_ended;
 	bool restart_conn;
 	int64_t last_ack;

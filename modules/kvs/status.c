@@ -8,77 +8,78 @@
 #include <curl/curl.h>
 
 static const struct kvs_error_ack error_acks[] = {
-	{4000, "STREAM_READ_ERROR", 0x5200005c,
-	 "STATUS_ACK_ERR_STREAM_READ_ERROR", KVS_RESEND_ONCE,
-	 "the service could not read the stream; sending it again"},
-	{4001, "MAX_FRAGMENT_SIZE_REACHED", 0x5200005d,
-	 "STATUS_ACK_ERR_FRAGMENT_SIZE_REACHED", KVS_SKIP,
-	 "fragment over 50 MB: lower the bitrate or the key-frame interval"},
-	{4002, "MAX_FRAGMENT_DURATION_REACHED", 0x5200005e,
-	 "STATUS_ACK_ERR_FRAGMENT_DURATION_REACHED", KVS_SKIP,
-	 "fragment longer than allowed: set the encoder's key-frame interval "
-	 "to 2 s or less"},
-	{4003, "MAX_CONNECTION_DURATION_REACHED", 0x5200005f,
-	 "STATUS_ACK_ERR_CONNECTION_DURATION_REACHED", KVS_RESTART,
-	 "connection open too long; opening a new one"},
-	{4004, "FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS", 0x52000060,
-	 "STATUS_ACK_ERR_FRAGMENT_TIMECODE_NOT_MONOTONIC", KVS_SKIP,
-	 "fragment timecode lower than the previous one: check the source's "
-	 "timestamps and the system clock"},
-	{4005, "MORE_THAN_ALLOWED_TRACKS_FOUND", 0x52000061,
-	 "STATUS_ACK_ERR_MULTI_TRACK_MKV", KVS_FATAL,
-	 "more tracks than the stream allows"},
-	{4006, "INVALID_MKV_DATA", 0x52000062, "STATUS_ACK_ERR_INVALID_MKV_DATA",
-	 KVS_RESEND_ONCE, "the service could not parse the Matroska data"},
-	{4007, "INVALID_PRODUCER_TIMESTAMP", 0x52000063,
-	 "STATUS_ACK_ERR_INVALID_PRODUCER_TIMESTAMP", KVS_FATAL,
-	 "producer timestamps far from the service's clock: fix the system "
-	 "clock (NTP)"},
-	{4008, "STREAM_NOT_ACTIVE", 0x52000064, "STATUS_ACK_ERR_STREAM_NOT_ACTIVE",
-	 KVS_RESTART, "the stream is not ACTIVE yet; retrying"},
-	{4009, "FRAGMENT_METADATA_LIMIT_REACHED", 0x52000075,
-	 "STATUS_ACK_ERR_FRAGMENT_METADATA_LIMIT_REACHED", KVS_SKIP,
-	 "more than 10 tags, or a tag too long, on one fragment"},
-	{4010, "TRACK_NUMBER_MISMATCH", 0x5200007c,
-	 "STATUS_ACK_ERR_TRACK_NUMBER_MISMATCH", KVS_FATAL,
-	 "block track number differs from the Tracks element"},
-	{4011, "FRAMES_MISSING_FOR_TRACK", 0x5200007d,
-	 "STATUS_ACK_ERR_FRAMES_MISSING_FOR_TRACK", KVS_SKIP,
-	 "a declared track has no frames in the fragment"},
-	{4012, "MORE_THAN_ALLOWED_TRACKS_FOUND", 0x5200007e,
-	 "STATUS_ACK_ERR_MORE_THAN_ALLOWED_TRACKS_FOUND", KVS_FATAL,
-	 "more than 3 tracks"},
-	{4500, "KMS_KEY_ACCESS_DENIED", 0x52000065,
-	 "STATUS_ACK_ERR_KMS_KEY_ACCESS_DENIED", KVS_FATAL,
-	 "no access to the stream's KMS key"},
-	{4501, "KMS_KEY_DISABLED", 0x52000066, "STATUS_ACK_ERR_KMS_KEY_DISABLED",
-	 KVS_FATAL, "the stream's KMS key is disabled"},
-	{4502, "KMS_KEY_VALIDATION_ERROR", 0x52000067,
-	 "STATUS_ACK_ERR_KMS_KEY_VALIDATION_ERROR", KVS_FATAL,
-	 "KMS key validation failed"},
-	{4503, "KMS_KEY_UNAVAILABLE", 0x52000068,
-	 "STATUS_ACK_ERR_KMS_KEY_UNAVAILABLE", KVS_FATAL,
-	 "the stream's KMS key is unavailable"},
-	{4504, "KMS_KEY_INVALID_USAGE", 0x52000069,
-	 "STATUS_ACK_ERR_KMS_KEY_INVALID_USAGE", KVS_FATAL,
-	 "the KMS key is not set up for encryption"},
-	{4505, "KMS_KEY_INVALID_STATE", 0x5200006a,
-	 "STATUS_ACK_ERR_KMS_KEY_INVALID_STATE", KVS_FATAL,
-	 "the KMS key is in an invalid state"},
-	{4506, "KMS_KEY_NOT_FOUND", 0x5200006b, "STATUS_ACK_ERR_KMS_KEY_NOT_FOUND",
-	 KVS_FATAL, "the stream's KMS key does not exist"},
-	{4507, "STREAM_DELETED", 0x5200006c, "STATUS_ACK_ERR_STREAM_DELETED",
-	 KVS_FATAL, "the stream was deleted"},
-	{5000, "INTERNAL_ERROR", 0x5200006d, "STATUS_ACK_ERR_ACK_INTERNAL_ERROR",
-	 KVS_RESEND_ONCE, "service internal error; sending again"},
-	{5001, "ARCHIVAL_ERROR", 0x5200006e,
-	 "STATUS_ACK_ERR_FRAGMENT_ARCHIVAL_ERROR", KVS_RESEND_ONCE,
-	 "the service could not persist the fragment; sending it again"},
+    {4000, "STREAM_READ_ERROR", 0x5200005c, "STATUS_ACK_ERR_STREAM_READ_ERROR",
+     KVS_RESEND_ONCE,
+     "the service could not read the stream; sending it again"},
+    {4001, "MAX_FRAGMENT_SIZE_REACHED", 0x5200005d,
+     "STATUS_ACK_ERR_FRAGMENT_SIZE_REACHED", KVS_SKIP,
+     "fragment over 50 MB: lower the bitrate or the key-frame interval"},
+    {4002, "MAX_FRAGMENT_DURATION_REACHED", 0x5200005e,
+     "STATUS_ACK_ERR_FRAGMENT_DURATION_REACHED", KVS_SKIP,
+     "fragment longer than allowed: set the encoder's key-frame interval "
+     "to 2 s or less"},
+    {4003, "MAX_CONNECTION_DURATION_REACHED", 0x5200005f,
+     "STATUS_ACK_ERR_CONNECTION_DURATION_REACHED", KVS_RESTART,
+     "connection open too long; opening a new one"},
+    {4004, "FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS", 0x52000060,
+     "STATUS_ACK_ERR_FRAGMENT_TIMECODE_NOT_MONOTONIC", KVS_SKIP,
+     "fragment timecode lower than the previous one: check the source's "
+     "timestamps and the system clock"},
+    {4005, "MORE_THAN_ALLOWED_TRACKS_FOUND", 0x52000061,
+     "STATUS_ACK_ERR_MULTI_TRACK_MKV", KVS_FATAL,
+     "more tracks than the stream allows"},
+    {4006, "INVALID_MKV_DATA", 0x52000062, "STATUS_ACK_ERR_INVALID_MKV_DATA",
+     KVS_RESEND_ONCE, "the service could not parse the Matroska data"},
+    {4007, "INVALID_PRODUCER_TIMESTAMP", 0x52000063,
+     "STATUS_ACK_ERR_INVALID_PRODUCER_TIMESTAMP", KVS_FATAL,
+     "producer timestamps far from the service's clock: fix the system "
+     "clock (NTP)"},
+    {4008, "STREAM_NOT_ACTIVE", 0x52000064, "STATUS_ACK_ERR_STREAM_NOT_ACTIVE",
+     KVS_RESTART, "the stream is not ACTIVE yet; retrying"},
+    {4009, "FRAGMENT_METADATA_LIMIT_REACHED", 0x52000075,
+     "STATUS_ACK_ERR_FRAGMENT_METADATA_LIMIT_REACHED", KVS_SKIP,
+     "more than 10 tags, or a tag too long, on one fragment"},
+    {4010, "TRACK_NUMBER_MISMATCH", 0x5200007c,
+     "STATUS_ACK_ERR_TRACK_NUMBER_MISMATCH", KVS_FATAL,
+     "block track number differs from the Tracks element"},
+    {4011, "FRAMES_MISSING_FOR_TRACK", 0x5200007d,
+     "STATUS_ACK_ERR_FRAMES_MISSING_FOR_TRACK", KVS_SKIP,
+     "a declared track has no frames in the fragment"},
+    {4012, "MORE_THAN_ALLOWED_TRACKS_FOUND", 0x5200007e,
+     "STATUS_ACK_ERR_MORE_THAN_ALLOWED_TRACKS_FOUND", KVS_FATAL,
+     "more than 3 tracks"},
+    {4500, "KMS_KEY_ACCESS_DENIED", 0x52000065,
+     "STATUS_ACK_ERR_KMS_KEY_ACCESS_DENIED", KVS_FATAL,
+     "no access to the stream's KMS key"},
+    {4501, "KMS_KEY_DISABLED", 0x52000066, "STATUS_ACK_ERR_KMS_KEY_DISABLED",
+     KVS_FATAL, "the stream's KMS key is disabled"},
+    {4502, "KMS_KEY_VALIDATION_ERROR", 0x52000067,
+     "STATUS_ACK_ERR_KMS_KEY_VALIDATION_ERROR", KVS_FATAL,
+     "KMS key validation failed"},
+    {4503, "KMS_KEY_UNAVAILABLE", 0x52000068,
+     "STATUS_ACK_ERR_KMS_KEY_UNAVAILABLE", KVS_FATAL,
+     "the stream's KMS key is unavailable"},
+    {4504, "KMS_KEY_INVALID_USAGE", 0x52000069,
+     "STATUS_ACK_ERR_KMS_KEY_INVALID_USAGE", KVS_FATAL,
+     "the KMS key is not set up for encryption"},
+    {4505, "KMS_KEY_INVALID_STATE", 0x5200006a,
+     "STATUS_ACK_ERR_KMS_KEY_INVALID_STATE", KVS_FATAL,
+     "the KMS key is in an invalid state"},
+    {4506, "KMS_KEY_NOT_FOUND", 0x5200006b, "STATUS_ACK_ERR_KMS_KEY_NOT_FOUND",
+     KVS_FATAL, "the stream's KMS key does not exist"},
+    {4507, "STREAM_DELETED", 0x5200006c, "STATUS_ACK_ERR_STREAM_DELETED",
+     KVS_FATAL, "the stream was deleted"},
+    {5000, "INTERNAL_ERROR", 0x5200006d, "STATUS_ACK_ERR_ACK_INTERNAL_ERROR",
+     KVS_RESEND_ONCE, "service internal error; sending again"},
+    {5001, "ARCHIVAL_ERROR", 0x5200006e,
+     "STATUS_ACK_ERR_FRAGMENT_ARCHIVAL_ERROR", KVS_RESEND_ONCE,
+     "the service could not persist the fragment; sending it again"},
 };
 
 static const struct kvs_error_ack unknown_ack = {
-	7000, "UNKNOWN", 0x5200006f, "STATUS_ACK_ERR_UNKNOWN_ACK_ERROR",
-	KVS_RESTART, "unknown service error; reconnecting"};
+    7000,	 "UNKNOWN",
+    0x5200006f,	 "STATUS_ACK_ERR_UNKNOWN_ACK_ERROR",
+    KVS_RESTART, "unknown service error; reconnecting"};
 
 const struct kvs_error_ack *kvs_error_ack_lookup(int error_id)
 {
@@ -150,10 +151,10 @@ static enum kvs_action explain_403(const struct kvs_http_error *e, char *out,
 			 e->server_skew, msg);
 		return KVS_FATAL;
 	}
-	bool token_refused = token_expired(e) ||
-			     (e->session_token &&
-			      has(msg, "security token included in the "
-				       "request is invalid"));
+	bool token_refused =
+	    token_expired(e) ||
+	    (e->session_token && has(msg, "security token included in the "
+					  "request is invalid"));
 	if (token_refused && e->static_credentials && !e->session_token) {
 		snprintf(out, n,
 			 "HTTP 403: the service wants the session token that "
@@ -227,8 +228,8 @@ static enum kvs_action explain_curl(const struct kvs_http_error *e, char *out,
 				    size_t n)
 {
 	const char *t = e->curl_error && *e->curl_error
-				? e->curl_error
-				: curl_easy_strerror((CURLcode)e->curl_code);
+			    ? e->curl_error
+			    : curl_easy_strerror((CURLcode)e->curl_code);
 	switch (e->curl_code) {
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:

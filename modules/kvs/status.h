@@ -11,36 +11,38 @@
 #include <stdint.h>
 
 enum kvs_action {
-	KVS_RESTART = 1,   /* reconnect and send the fragment again */
-	KVS_RESEND_ONCE,   /* send it again once, skip it if it fails again */
-	KVS_SKIP,          /* the fragment cannot succeed: drop it, go on */
-	KVS_FATAL,         /* configuration or account problem: stop */
+	KVS_RESTART = 1, /* reconnect and send the fragment again */
+	KVS_RESEND_ONCE, /* send it again once, skip it if it fails again */
+	KVS_SKIP,	 /* the fragment cannot succeed: drop it, go on */
+	KVS_FATAL,	 /* configuration or account problem: stop */
 };
 
 struct kvs_error_ack {
-	int error_id;       /* ErrorId in the ACK */
-	const char *code;   /* ErrorCode the service sends */
-	uint32_t status;    /* producer SDK status */
+	int error_id;	  /* ErrorId in the ACK */
+	const char *code; /* ErrorCode the service sends */
+	uint32_t status;  /* producer SDK status */
 	const char *status_name;
 	enum kvs_action action;
 	const char *advice; /* one line for the log */
 };
 
-/* The entry for an ErrorId; unknown ids map to STATUS_ACK_ERR_UNKNOWN_ACK_ERROR. */
+/* The entry for an ErrorId; unknown ids map to
+ * STATUS_ACK_ERR_UNKNOWN_ACK_ERROR. */
 const struct kvs_error_ack *kvs_error_ack_lookup(int error_id);
 const char *kvs_action_name(enum kvs_action a);
 
 /* A failed HTTP exchange with the service, as the caller saw it. */
 struct kvs_http_error {
-	long status;             /* HTTP status, 0 when no response */
-	const char *error_type;  /* x-amzn-ErrorType or __type, may be NULL */
-	const char *message;     /* "message"/"Message" of the body, may be NULL */
-	int curl_code;           /* CURLcode, 0 when the exchange completed */
-	const char *curl_error;  /* curl's text */
-	long server_skew;        /* server Date minus our clock, s (0 unknown) */
-	const char *access_key;  /* to name it (never the secret) */
+	long status;		/* HTTP status, 0 when no response */
+	const char *error_type; /* x-amzn-ErrorType or __type, may be NULL */
+	const char *message; /* "message"/"Message" of the body, may be NULL */
+	int curl_code;	     /* CURLcode, 0 when the exchange completed */
+	const char *curl_error; /* curl's text */
+	long server_skew;	/* server Date minus our clock, s (0 unknown) */
+	const char *access_key; /* to name it (never the secret) */
 	const char *region;
-	const char *credential_source; /* e.g. "environment", "credential-path F" */
+	const char
+	    *credential_source; /* e.g. "environment", "credential-path F" */
 	/* The credentials cannot change while running (the INI's keys, the
 	 * environment): a refused session token will not get better. */
 	bool static_credentials;

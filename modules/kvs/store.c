@@ -602,9 +602,13 @@ int64_t kvs_store_latency_pct(struct kvs_store *s, double pct)
 		for (size_t b = 0; b < KVS_LAT_BUCKETS; b++) {
 			seen += s->lat_hist[b];
 			if (seen > want) {
-				int64_t us = b < KVS_LAT_FINE
-						     ? (int64_t)b * 100 + 100
-						     : 100000 + (int64_t)(b - KVS_LAT_FINE) * 1000 + 1000;
+				int64_t us =
+				    b < KVS_LAT_FINE
+					? (int64_t)b * 100 + 100
+					: 100000 +
+					      (int64_t)(b - KVS_LAT_FINE) *
+						  1000 +
+					      1000;
 				result = us * 1000;
 				break;
 			}

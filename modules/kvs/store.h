@@ -32,7 +32,7 @@ struct kvs_hdr; /* a stream header, shared by the fragments that follow it */
 
 struct kvs_frag {
 	struct kvs_frag *next;
-	uint64_t id; /* 1, 2, ... in arrival order */
+	uint64_t id;  /* 1, 2, ... in arrival order */
 	uint64_t ref; /* the spool's fragment id, 0 none */
 	struct kvs_hdr *hdr;
 	uint8_t *data;
@@ -40,20 +40,20 @@ struct kvs_frag {
 	int64_t timecode_ms; /* Cluster Timecode in ms: what ACKs name */
 	int64_t first_pts, last_pts; /* ns, pipeline clock */
 	unsigned frames;
-	uint32_t *frame_end;   /* byte offset just past each frame */
-	int64_t *frame_wall;   /* capture time of each frame, ns epoch */
+	uint32_t *frame_end; /* byte offset just past each frame */
+	int64_t *frame_wall; /* capture time of each frame, ns epoch */
 	unsigned frame_cap;
-	unsigned frames_sent;  /* on the current connection */
-	bool closed;           /* the next fragment has begun (or EOS) */
+	unsigned frames_sent; /* on the current connection */
+	bool closed;	      /* the next fragment has begun (or EOS) */
 	bool buffering, received, persisted;
 	unsigned error_acks;
 	int64_t t_first_byte, t_last_byte; /* monotonic ns, this connection */
 };
 
 struct kvs_store_config {
-	size_t max_bytes;   /* storage-size */
-	int64_t buffer_ns;  /* buffer-duration */
-	int64_t replay_ns;  /* replay-duration */
+	size_t max_bytes;      /* storage-size */
+	int64_t buffer_ns;     /* buffer-duration */
+	int64_t replay_ns;     /* replay-duration */
 	bool done_on_received; /* retention 0 or no ACKs wanted */
 	bool done_on_sent;     /* fragment-acks off: sent is done */
 	/* With a spool: told (lock held) of every fragment with a ref that
@@ -67,17 +67,17 @@ struct kvs_drops {
 	unsigned fragments;
 	unsigned frames;
 	size_t bytes;
-	unsigned by_size;     /* STATUS_STORE_OUT_OF_MEMORY */
-	unsigned by_duration; /* older than buffer-duration */
-	unsigned by_replay;   /* older than replay-duration at reconnect */
-	unsigned by_error;    /* skipped after an error ACK */
+	unsigned by_size;      /* STATUS_STORE_OUT_OF_MEMORY */
+	unsigned by_duration;  /* older than buffer-duration */
+	unsigned by_replay;    /* older than replay-duration at reconnect */
+	unsigned by_error;     /* skipped after an error ACK */
 	bool broke_connection; /* a partly sent fragment went: reconnect */
 	unsigned resent; /* rewind: fragments partly or wholly sent before */
 };
 
 /* Capture-to-wire latency of frames: 0.1 ms steps to 100 ms, then 1 ms
  * steps to 10 s. */
-#define KVS_LAT_FINE 1000
+#define KVS_LAT_FINE	1000
 #define KVS_LAT_BUCKETS (KVS_LAT_FINE + 9900 + 1)
 
 struct kvs_store {
@@ -86,15 +86,16 @@ struct kvs_store {
 	struct kvs_hdr *hdr; /* latest header */
 	struct kvs_frag *head, *tail;
 	uint64_t next_id;
-	size_t bytes;         /* accounted memory of header + fragments */
+	size_t bytes; /* accounted memory of header + fragments */
 	unsigned n_frags;
 	bool skip_to_fragment; /* the open fragment was dropped */
 	uint64_t next_ref;     /* ref of the next fragment put */
 	bool eos;
 
 	/* The upload cursor. */
-	struct kvs_frag *cur; /* fragment being sent, NULL: wait for next_send */
-	uint64_t next_send;   /* id of the next fragment to send when !cur */
+	struct kvs_frag
+	    *cur;	    /* fragment being sent, NULL: wait for next_send */
+	uint64_t next_send; /* id of the next fragment to send when !cur */
 	size_t off;
 	struct kvs_hdr *hdr_sent; /* header in force on this connection */
 	struct kvs_hdr *hdr_cur;  /* header being sent, NULL: none */
@@ -136,9 +137,10 @@ void kvs_store_rewind(struct kvs_store *s, struct kvs_drops *d);
  * *state telling why: */
 enum kvs_read_state {
 	KVS_READ_DATA = 0,
-	KVS_READ_WAIT,     /* nothing to send yet */
-	KVS_READ_BOUNDARY, /* stop_at_boundary and the cursor is between fragments */
-	KVS_READ_END,      /* end of stream and everything sent */
+	KVS_READ_WAIT,	   /* nothing to send yet */
+	KVS_READ_BOUNDARY, /* stop_at_boundary and the cursor is between
+			      fragments */
+	KVS_READ_END,	   /* end of stream and everything sent */
 };
 size_t kvs_store_read(struct kvs_store *s, uint8_t *buf, size_t max,
 		      bool stop_at_boundary, int64_t now, int64_t wall_now,
@@ -160,8 +162,8 @@ unsigned kvs_store_error(struct kvs_store *s, int64_t timecode_ms, bool skip,
 
 struct kvs_store_stats {
 	size_t bytes, max_bytes;
-	unsigned fragments;    /* in the store */
-	unsigned unacked;      /* not done yet */
+	unsigned fragments; /* in the store */
+	unsigned unacked;   /* not done yet */
 	unsigned unacked_frames;
 	size_t unacked_bytes;
 	int64_t oldest_unacked_ms; /* timecode, -1 none */

@@ -37,23 +37,25 @@ void kvs_report_drops(struct kvs *k, const struct kvs_drops *d)
 	/* One line per fragment would be a storm when a fast source outruns
 	 * the uplink: coalesced to one line per interval with a count. */
 	if (d->by_size)
-		vpipe_log_coalesced(k->node, VPIPE_LOG_WARN,
-			   "STATUS_STORE_OUT_OF_MEMORY (0x5200002e): content "
-			   "store full (storage-size %lld MiB): dropped the "
-			   "oldest %u fragment(s), %u frames, %zu bytes",
-			   (long long)(k->cfg->storage_size >> 20), d->by_size,
-			   d->frames, d->bytes);
+		vpipe_log_coalesced(
+		    k->node, VPIPE_LOG_WARN,
+		    "STATUS_STORE_OUT_OF_MEMORY (0x5200002e): content "
+		    "store full (storage-size %lld MiB): dropped the "
+		    "oldest %u fragment(s), %u frames, %zu bytes",
+		    (long long)(k->cfg->storage_size >> 20), d->by_size,
+		    d->frames, d->bytes);
 	if (d->by_duration)
-		vpipe_log_coalesced(k->node, VPIPE_LOG_WARN,
-			   "buffer-duration (%.0f s) exceeded: dropped the "
-			   "oldest %u fragment(s) not yet acknowledged",
-			   (double)k->cfg->buffer_duration / 1e9,
-			   d->by_duration);
+		vpipe_log_coalesced(
+		    k->node, VPIPE_LOG_WARN,
+		    "buffer-duration (%.0f s) exceeded: dropped the "
+		    "oldest %u fragment(s) not yet acknowledged",
+		    (double)k->cfg->buffer_duration / 1e9, d->by_duration);
 	if (d->by_replay)
-		vpipe_log_coalesced(k->node, VPIPE_LOG_WARN,
-			   "replay-duration (%.0f s): %u unacknowledged "
-			   "fragment(s) too old to send again were dropped",
-			   (double)k->cfg->replay_duration / 1e9, d->by_replay);
+		vpipe_log_coalesced(
+		    k->node, VPIPE_LOG_WARN,
+		    "replay-duration (%.0f s): %u unacknowledged "
+		    "fragment(s) too old to send again were dropped",
+		    (double)k->cfg->replay_duration / 1e9, d->by_replay);
 }
 
 static void publish_store(struct kvs *k)
@@ -166,9 +168,10 @@ static void on_ack(void *ctx, const struct kvs_ack *a)
 		k->last_ack = now;
 	if (k->conn_acks++ == 0 && k->outage_since) {
 		/* The outage's one line, however many retries it took. */
-		vpipe_info(k->node, "reconnected after an outage of %.1f s; "
-				    "%u fragment(s) kept meanwhile are being "
-				    "sent again",
+		vpipe_info(k->node,
+			   "reconnected after an outage of %.1f s; "
+			   "%u fragment(s) kept meanwhile are being "
+			   "sent again",
 			   (double)(now - k->outage_since) / 1e9, k->replaying);
 		k->outage_since = 0;
 	}
@@ -223,15 +226,15 @@ static struct curl_slist *putmedia_headers(struct kvs *k, const char *url,
 		 (long long)(k->start_wall_ms / 1000),
 		 (long long)(k->start_wall_ms % 1000));
 	struct sigv4_header extra[] = {
-		{"x-amzn-stream-name", k->cfg->stream_name},
-		{"x-amzn-fragment-timecode-type",
-		 k->cfg->absolute_fragment_times ? "ABSOLUTE" : "RELATIVE"},
-		{"x-amzn-producer-start-timestamp", start},
-		{"x-amzn-fragment-acknowledgment-required",
-		 k->cfg->fragment_acks ? "1" : "0"},
+	    {"x-amzn-stream-name", k->cfg->stream_name},
+	    {"x-amzn-fragment-timecode-type",
+	     k->cfg->absolute_fragment_times ? "ABSOLUTE" : "RELATIVE"},
+	    {"x-amzn-producer-start-timestamp", start},
+	    {"x-amzn-fragment-acknowledgment-required",
+	     k->cfg->fragment_acks ? "1" : "0"},
 	};
-	struct curl_slist *l = kvs_sign(k, url, extra, 4, SIGV4_EMPTY_SHA256,
-					err, errlen);
+	struct curl_slist *l =
+	    kvs_sign(k, url, extra, 4, SIGV4_EMPTY_SHA256, err, errlen);
 	if (l) {
 		l = curl_slist_append(l, "Transfer-Encoding: chunked");
 		l = curl_slist_append(l, "Connection: keep-alive");
@@ -240,9 +243,9 @@ static struct curl_slist *putmedia_headers(struct kvs *k, const char *url,
 }
 
 enum conn_end {
-	CONN_DONE,     /* the service closed after our last chunk */
-	CONN_FAILED,   /* network, HTTP error: back off */
-	CONN_RESTART,  /* stale, error ACK, store broke: reconnect soon */
+	CONN_DONE,    /* the service closed after our last chunk */
+	CONN_FAILED,  /* network, HTTP error: back off */
+	CONN_RESTART, /* stale, error ACK, store broke: reconnect soon */
 	CONN_STOPPED,
 };
 
@@ -259,8 +262,8 @@ static void check_health(struct kvs *k, int64_t started, int64_t *ending_at)
 	}
 	if (k->cfg->connection_staleness > 0 && st.sent_unacked_since) {
 		int64_t since = st.sent_unacked_since > k->last_ack
-					? st.sent_unacked_since
-					: k->last_ack;
+				    ? st.sent_unacked_since
+				    : k->last_ack;
 		if (k->cfg->fragment_acks &&
 		    now - since > k->cfg->connection_staleness) {
 			vpipe_warn(k->node,

@@ -1,8 +1,8 @@
 // `vpipe probe --libcamera` (bin/probe/ loads this module and calls
 // lc_probe_cameras, its descriptor's probe(), so the vpipe command
-// itself does not link libcamera): every camera with its model, sensor modes (the values of
-// `mode`), the NV12/I420 sizes it streams, and its controls next to the
-// vpipe parameter that sets each. The probe is its own process, so it
+// itself does not link libcamera): every camera with its model, sensor modes
+// (the values of `mode`), the NV12/I420 sizes it streams, and its controls next
+// to the vpipe parameter that sets each. The probe is its own process, so it
 // starts its own CameraManager.
 #include <libcamera/libcamera.h>
 

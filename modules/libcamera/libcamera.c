@@ -359,9 +359,9 @@ static int lcam_produce(void *state)
 	int64_t deadline = vpipe_now() + 2 * VPIPE_S, left;
 	int r;
 	do /* 0 before the deadline: woken (a key-frame request), not late */
-		r = vpipe_node_wait_fd(s->node, lc_cam_fd(s->cam), POLLIN,
-				       (left = deadline - vpipe_now()) > 0 ? left
-									   : 0);
+		r = vpipe_node_wait_fd(
+		    s->node, lc_cam_fd(s->cam), POLLIN,
+		    (left = deadline - vpipe_now()) > 0 ? left : 0);
 	while (r == 0 && vpipe_now() < deadline);
 	if (r < 0)
 		return 0; /* stopping */

@@ -137,8 +137,8 @@ static int push_header(struct mkv *s, const struct vpipe_frame *in,
 	f->size = o->header_len;
 	const char *type = s->cfg->content_type;
 	if (!type || !type[0])
-		type = in->media == VPIPE_MEDIA_H265 ? "video/h265"
-						      : "video/h264";
+		type =
+		    in->media == VPIPE_MEDIA_H265 ? "video/h265" : "video/h264";
 	vpipe_frame_set_tag(f, "content-type", type);
 	return vpipe_push(s->node, 0, f);
 }

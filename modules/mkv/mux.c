@@ -640,9 +640,9 @@ static int mux_frame(struct mkv_mux *m, const struct mkv_mux_input *in,
 			    "frame %llu: waiting for a key frame%s; dropping "
 			    "frames until then",
 			    (unsigned long long)in->seq,
-			    m->avcc_len	 ? ""
-			    : m->hevc ? " with VPS, SPS and PPS"
-				      : " with SPS and PPS");
+			    m->avcc_len ? ""
+			    : m->hevc	? " with VPS, SPS and PPS"
+					: " with SPS and PPS");
 		drop(m, true);
 		return 0;
 	}
@@ -679,7 +679,8 @@ static int mux_frame(struct mkv_mux *m, const struct mkv_mux_input *in,
 		say(m, VPIPE_LOG_INFO,
 		    "frame %llu: key frame pts is dts + %lld ms (B-frame "
 		    "reorder delay); the KVS guide asks for PTS == DTS at a "
-		    "fragment start (STATUS_MKV_PTS_DTS_ARE_NOT_SAME 0x32000011)",
+		    "fragment start (STATUS_MKV_PTS_DTS_ARE_NOT_SAME "
+		    "0x32000011)",
 		    (unsigned long long)in->seq,
 		    (long long)((pts - dts) / 1000000));
 	}

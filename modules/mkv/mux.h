@@ -61,7 +61,7 @@ typedef void (*mkv_mux_log_fn)(void *ctx, int level, const char *msg);
 struct mkv_mux_input {
 	const uint8_t *data; /* one Annex-B access unit */
 	size_t size;
-	bool hevc; /* H.265 (else H.264) */
+	bool hevc;		    /* H.265 (else H.264) */
 	int64_t pts, dts, duration; /* ns; VPIPE_TIME_NONE when unknown */
 	int64_t wallclock;	    /* ns since the epoch; NONE or 0: unknown */
 	int64_t now_wallclock;	    /* used when wallclock is unknown */

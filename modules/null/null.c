@@ -8,9 +8,9 @@ struct null_config {
 };
 
 static const struct vpipe_param params[] = {
-	VPIPE_P_BOOL("silent", struct null_config, silent, "false",
-		     "do not log the totals at the end"),
-	VPIPE_P_END,
+    VPIPE_P_BOOL("silent", struct null_config, silent, "false",
+		 "do not log the totals at the end"),
+    VPIPE_P_END,
 };
 
 struct null_sink {
@@ -64,21 +64,21 @@ static void null_destroy(void *state)
 }
 
 static const struct vpipe_port inputs[] = {
-	{.name = "sink", .media = VPIPE_MEDIA_ANY, .flags = VPIPE_PORT_MULTI},
-	{.name = NULL},
+    {.name = "sink", .media = VPIPE_MEDIA_ANY, .flags = VPIPE_PORT_MULTI},
+    {.name = NULL},
 };
 
 VPIPE_MODULE = {
-	.abi_version = VPIPE_ABI_VERSION,
-	.struct_size = sizeof(struct vpipe_module),
-	.name = "null",
-	.version = "1.0",
-	.summary = "consumes and counts frames",
-	.inputs = inputs,
-	.params = params,
-	.config_size = sizeof(struct null_config),
-	.create = null_create,
-	.process = null_process,
-	.stop = null_stop,
-	.destroy = null_destroy,
+    .abi_version = VPIPE_ABI_VERSION,
+    .struct_size = sizeof(struct vpipe_module),
+    .name = "null",
+    .version = "1.0",
+    .summary = "consumes and counts frames",
+    .inputs = inputs,
+    .params = params,
+    .config_size = sizeof(struct null_config),
+    .create = null_create,
+    .process = null_process,
+    .stop = null_stop,
+    .destroy = null_destroy,
 };

@@ -657,10 +657,10 @@ static int record_start(void *state)
 	expire_old(r);
 	set_gauges(r);
 	int64_t tick = r->cfg.sync_interval > 0 ? r->cfg.sync_interval
-						 : AGE_CHECK_INTERVAL_NS;
+						: AGE_CHECK_INTERVAL_NS;
 	vpipe_node_set_timer(r->node, tick < AGE_CHECK_INTERVAL_NS
-					      ? tick
-					      : AGE_CHECK_INTERVAL_NS);
+					  ? tick
+					  : AGE_CHECK_INTERVAL_NS);
 	return 0;
 }
 

@@ -155,8 +155,8 @@ int h264_depay_init(struct h264_depay *d, size_t max_au, rtp_h264_au_cb cb,
 	return 0;
 }
 
-int h264_depay_init_hevc(struct h264_depay *d, size_t max_au,
-			 rtp_h264_au_cb cb, void *ctx)
+int h264_depay_init_hevc(struct h264_depay *d, size_t max_au, rtp_h264_au_cb cb,
+			 void *ctx)
 {
 	int r = h264_depay_init(d, max_au, cb, ctx);
 	d->hevc = true;
@@ -408,7 +408,8 @@ static bool insert_param_sets(struct h264_depay *d)
 	size_t n;
 	bool inband = d->sps && d->pps && (!d->hevc || d->vps);
 	if (inband)
-		n = 8 + d->sps_len + d->pps_len + (d->hevc ? 4 + d->vps_len : 0);
+		n = 8 + d->sps_len + d->pps_len +
+		    (d->hevc ? 4 + d->vps_len : 0);
 	else if (d->sprop_len)
 		n = d->sprop_len;
 	else
@@ -465,8 +466,8 @@ static void finish_au(struct h264_depay *d)
 		return;
 	}
 	struct rtp_h264_au au = {0};
-	bool has_sets = d->au_has_sps && d->au_has_pps &&
-			(!d->hevc || d->au_has_vps);
+	bool has_sets =
+	    d->au_has_sps && d->au_has_pps && (!d->hevc || d->au_has_vps);
 	if (d->au_has_idr) {
 		if (!has_sets && !insert_param_sets(d)) {
 			/* Undecodable without parameter sets: wait for them. */

@@ -124,8 +124,8 @@ struct h264_depay {
 int h264_depay_init(struct h264_depay *d, size_t max_au, rtp_h264_au_cb cb,
 		    void *ctx);
 /* The same for H.265 (RFC 7798). */
-int h264_depay_init_hevc(struct h264_depay *d, size_t max_au,
-			 rtp_h264_au_cb cb, void *ctx);
+int h264_depay_init_hevc(struct h264_depay *d, size_t max_au, rtp_h264_au_cb cb,
+			 void *ctx);
 void h264_depay_free(struct h264_depay *d);
 /* Parameter sets from the SDP (Annex-B); used until the stream sends its
  * own. Returns 0 or -1 (no memory). */

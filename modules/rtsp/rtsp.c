@@ -132,9 +132,8 @@ static void update_format_hevc(struct rtsp_client *c, const uint8_t *sps,
 	}
 	c->fmt.width = info.width;
 	c->fmt.height = info.height;
-	int depth = c->cfg->reorder_depth >= 0
-			? (int)c->cfg->reorder_depth
-			: (int)info.max_num_reorder_pics;
+	int depth = c->cfg->reorder_depth >= 0 ? (int)c->cfg->reorder_depth
+					       : (int)info.max_num_reorder_pics;
 	if (depth != c->depth) {
 		c->depth = depth;
 		c->dts_restart = true;
@@ -330,12 +329,11 @@ static int connect_and_play(struct rtsp_client *c)
 	int64_t now = vpipe_now();
 	c->last_data = now;
 	c->next_keepalive = now + keepalive_period(c);
-	vpipe_info(
-	    c->node,
-	    "%s: playing over %s, H.%s payload %d, session timeout %d s",
-	    c->masked_url, transports[c->cfg->transport],
-	    c->sdp.hevc ? "265" : "264", c->sdp.payload_type,
-	    c->session_timeout);
+	vpipe_info(c->node,
+		   "%s: playing over %s, H.%s payload %d, session timeout %d s",
+		   c->masked_url, transports[c->cfg->transport],
+		   c->sdp.hevc ? "265" : "264", c->sdp.payload_type,
+		   c->session_timeout);
 	return 0;
 }
 

@@ -33,7 +33,8 @@ static int wait_io(struct rtsp_client *c, int fd, short events,
 {
 	int r;
 	do /* 0 before the deadline: woken (a key-frame request), not late */
-		r = vpipe_node_wait_fd(c->node, fd, events, remaining(deadline));
+		r = vpipe_node_wait_fd(c->node, fd, events,
+				       remaining(deadline));
 	while (r == 0 && remaining(deadline) > 0);
 	if (r < 0)
 		return STOPPING;

@@ -156,8 +156,8 @@ static int listed(const struct sdp_state *st, int pt)
 
 /* H.265 fmtp (RFC 7798 7.1): parameter sets in the order a decoder needs
  * them, whatever their order on the line; DONL refused. */
-static int parse_hevc_fmtp(struct sdp_h264 *out, const char *params,
-			   size_t pn, int line_no, char *err, size_t err_size)
+static int parse_hevc_fmtp(struct sdp_h264 *out, const char *params, size_t pn,
+			   int line_no, char *err, size_t err_size)
 {
 	static const char *const keys[] = {"sprop-vps", "sprop-sps",
 					   "sprop-pps"};
@@ -294,11 +294,10 @@ int sdp_parse_h264(const char *text, size_t len, struct sdp_h264 *out,
 	}
 	end_section(&st, out);
 	if (out->payload_type < 0) {
-		snprintf(
-		    err, err_size,
-		    "SDP has no video media with an H264 or H265 rtpmap "
-		    "(%d lines)",
-		    line_no);
+		snprintf(err, err_size,
+			 "SDP has no video media with an H264 or H265 rtpmap "
+			 "(%d lines)",
+			 line_no);
 		return -1;
 	}
 	if (out->packetization_mode == 2) {

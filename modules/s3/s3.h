@@ -33,7 +33,7 @@ struct s3_config {
 	const char *stream_arn;
 	int64_t clip_fragments;
 	int64_t max_pending;
-	int64_t retry_delay, retry_max_delay; /* ns */
+	int64_t retry_delay, retry_max_delay;			    /* ns */
 	int64_t connection_timeout, request_timeout, flush_timeout; /* ns */
 	const char *access_key, *secret_key, *session_token;
 	const char *credential_path, *profile, *iot_certificate;
@@ -67,7 +67,8 @@ struct s3 {
 	struct vpipe_node *node;
 	const struct s3_config *cfg;
 	char region[64];
-	const char *region_from; /* "aws-region", an environment variable, "default" */
+	const char
+	    *region_from; /* "aws-region", an environment variable, "default" */
 	struct s3_target target;
 	struct aws_creds_provider prov;
 	struct vpipe_backoff backoff; /* worker thread: retries */
@@ -82,7 +83,7 @@ struct s3 {
 	/* The worker met a refusal that no retry can fix: the node fails. */
 	atomic_bool fatal;
 	char fatal_msg[2700]; /* written before fatal is set */
-	int done_fd; /* eventfd: the worker finished an object */
+	int done_fd;	      /* eventfd: the worker finished an object */
 	bool worker_started;
 
 	/* MKV clip assembly (node thread). */

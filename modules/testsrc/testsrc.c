@@ -16,20 +16,20 @@ struct testsrc_config {
 static const char *const formats[] = {"i420", "nv12", NULL};
 
 static const struct vpipe_param params[] = {
-	VPIPE_P_INT("width", struct testsrc_config, width, "640", 16, 7680,
-		    "picture width in pixels"),
-	VPIPE_P_INT("height", struct testsrc_config, height, "480", 16, 4320,
-		    "picture height in pixels"),
-	VPIPE_P_DOUBLE("framerate", struct testsrc_config, framerate, "30",
-		       0.1, 240, "frames per second"),
-	VPIPE_P_ENUM("format", struct testsrc_config, format, "i420", formats,
-		     "pixel format"),
-	VPIPE_P_INT("num-frames", struct testsrc_config, num_frames, "-1", -1,
-		    1e15, "frames to produce, then end of stream (-1: no end)"),
-	VPIPE_P_BOOL("is-live", struct testsrc_config, is_live, "true",
-		     "pace frames in real time like a camera (false: as fast "
-		     "as downstream takes them)"),
-	VPIPE_P_END,
+    VPIPE_P_INT("width", struct testsrc_config, width, "640", 16, 7680,
+		"picture width in pixels"),
+    VPIPE_P_INT("height", struct testsrc_config, height, "480", 16, 4320,
+		"picture height in pixels"),
+    VPIPE_P_DOUBLE("framerate", struct testsrc_config, framerate, "30", 0.1,
+		   240, "frames per second"),
+    VPIPE_P_ENUM("format", struct testsrc_config, format, "i420", formats,
+		 "pixel format"),
+    VPIPE_P_INT("num-frames", struct testsrc_config, num_frames, "-1", -1, 1e15,
+		"frames to produce, then end of stream (-1: no end)"),
+    VPIPE_P_BOOL("is-live", struct testsrc_config, is_live, "true",
+		 "pace frames in real time like a camera (false: as fast "
+		 "as downstream takes them)"),
+    VPIPE_P_END,
 };
 
 struct testsrc {
@@ -51,10 +51,10 @@ static int testsrc_create(struct vpipe_node *node, const void *config,
 		return -1;
 	s->node = node;
 	s->cfg = cfg;
-	uint32_t fourcc = cfg->format == 0 ? VPIPE_FOURCC_I420 : VPIPE_FOURCC_NV12;
-	s->frame_size = vpipe_format_raw_init(&s->fmt, fourcc,
-					      (uint32_t)cfg->width,
-					      (uint32_t)cfg->height);
+	uint32_t fourcc =
+	    cfg->format == 0 ? VPIPE_FOURCC_I420 : VPIPE_FOURCC_NV12;
+	s->frame_size = vpipe_format_raw_init(
+	    &s->fmt, fourcc, (uint32_t)cfg->width, (uint32_t)cfg->height);
 	s->fmt.fps_num = (uint32_t)(cfg->framerate * 1000 + 0.5);
 	s->fmt.fps_den = 1000;
 	s->frame_ns = (int64_t)(1e9 / cfg->framerate + 0.5);
@@ -103,22 +103,22 @@ static void testsrc_destroy(void *state)
 }
 
 static const struct vpipe_port outputs[] = {
-	{.name = "src", .media = VPIPE_MEDIA_RAW_VIDEO},
-	{.name = NULL},
+    {.name = "src", .media = VPIPE_MEDIA_RAW_VIDEO},
+    {.name = NULL},
 };
 
 VPIPE_MODULE = {
-	.abi_version = VPIPE_ABI_VERSION,
-	.struct_size = sizeof(struct vpipe_module),
-	.name = "testsrc",
-	.version = "1.0",
-	.summary = "synthetic raw video (I420/NV12) with the frame number in "
-		   "the picture",
-	.outputs = outputs,
-	.params = params,
-	.config_size = sizeof(struct testsrc_config),
-	.create = testsrc_create,
-	.start = testsrc_start,
-	.produce = testsrc_produce,
-	.destroy = testsrc_destroy,
+    .abi_version = VPIPE_ABI_VERSION,
+    .struct_size = sizeof(struct vpipe_module),
+    .name = "testsrc",
+    .version = "1.0",
+    .summary = "synthetic raw video (I420/NV12) with the frame number in "
+	       "the picture",
+    .outputs = outputs,
+    .params = params,
+    .config_size = sizeof(struct testsrc_config),
+    .create = testsrc_create,
+    .start = testsrc_start,
+    .produce = testsrc_produce,
+    .destroy = testsrc_destroy,
 };

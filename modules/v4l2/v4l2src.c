@@ -1,5 +1,6 @@
 /* v4l2: capture from a V4L2 camera (raw, MJPEG or the camera's own H.264),
- * poll-driven, zero copy, reopening with the kernel's backoff when the device goes away. */
+ * poll-driven, zero copy, reopening with the kernel's backoff when the device
+ * goes away. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -95,7 +96,8 @@ static int v4l2src_create(struct vpipe_node *node, const void *config,
 {
 	const struct v4l2src_config *cfg = config;
 	struct vpipe_backoff check;
-	if (vpipe_backoff_init(&check, cfg->retry_delay, cfg->retry_max_delay)) {
+	if (vpipe_backoff_init(&check, cfg->retry_delay,
+			       cfg->retry_max_delay)) {
 		vpipe_error(node, "retry-max-delay must not be below "
 				  "retry-delay");
 		return -1;
@@ -247,7 +249,8 @@ static struct vpipe_frame *h264_frame(struct v4l2src *s, struct bufset_buf *b,
 	struct h264_au_info info;
 	char err[128];
 	*wrapped = false;
-	if (h264_headers_only(b->mem, used)) { /* bcm2835: a header-only buffer */
+	if (h264_headers_only(b->mem,
+			      used)) { /* bcm2835: a header-only buffer */
 		struct h264_au_info hi;
 		memset(&hi, 0, sizeof(hi));
 		size_t pos = 0;

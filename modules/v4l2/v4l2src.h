@@ -23,9 +23,9 @@ struct v4l2src_config {
 	int64_t keyint;	 /* frames, 0: the device's */
 	bool inline_headers;
 	int profile;
-	int64_t frame_timeout;	  /* ns */
+	int64_t frame_timeout;		      /* ns */
 	int64_t retry_delay, retry_max_delay; /* ns: reopening */
-	int export_dmabuf;	  /* index into v4l2src_export_modes */
+	int export_dmabuf; /* index into v4l2src_export_modes */
 };
 
 /* export-dmabuf: "auto" exports raw buffers with VIDIOC_EXPBUF when the

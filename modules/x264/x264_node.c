@@ -139,7 +139,6 @@ static int x264_create(struct vpipe_node *node, const void *config,
 	return 0;
 }
 
-
 /* Turn one encoded access unit into a frame carrying its input's metadata. */
 static int emit(struct x264_node *x, const struct x264enc_au *au)
 {

@@ -21,8 +21,8 @@ static void check_clean(const char *s)
 static bool has_control(const uint8_t *data, size_t size)
 {
 	for (size_t i = 0; i < size; i++) {
-		bool crlf = data[i] == '\r' &&
-			    (i + 1 == size || data[i + 1] == '\n');
+		bool crlf =
+		    data[i] == '\r' && (i + 1 == size || data[i + 1] == '\n');
 		if (vp_is_control(data[i]) && data[i] != '\n' && !crlf)
 			return true;
 	}

@@ -30,30 +30,30 @@ struct cfg {
 	int e;
 };
 
-static const char *const choices[] = { "cbr", "vbr", "crf", NULL };
+static const char *const choices[] = {"cbr", "vbr", "crf", NULL};
 
 static const struct vpipe_param table[] = {
-	VPIPE_P_STRING("s", struct cfg, s, NULL, 0, "a string"),
-	VPIPE_P_PATH("path", struct cfg, path, NULL, 0, "a path"),
-	VPIPE_P_SECRET("secret", struct cfg, secret, 0, "a secret"),
-	VPIPE_P_INT("i", struct cfg, i, NULL, 1, 0, "unbounded int"),
-	VPIPE_P_INT("i-bounded", struct cfg, i_bounded, NULL, 16, 8192,
-		    "bounded int"),
-	VPIPE_P_DURATION("dur-s", struct cfg, dur_s, NULL, 1, 0, 0,
-			 "bare number is seconds"),
-	VPIPE_P_DURATION("dur-ms", struct cfg, dur_ms, NULL, 1, 0, VPIPE_MS,
-			 "bare number is ms"),
-	VPIPE_P_DURATION("dur-bounded", struct cfg, dur_bounded, NULL, 0.001,
-			 3600, VPIPE_MS, "bounded duration"),
-	VPIPE_P_SIZE("size", struct cfg, size, NULL, 1, 0, "unbounded size"),
-	VPIPE_P_SIZE("size-bounded", struct cfg, size_bounded, NULL, 4096,
-		     64.0 * 1024 * 1024, "bounded size"),
-	VPIPE_P_DOUBLE("d", struct cfg, d, NULL, 1, 0, "unbounded number"),
-	VPIPE_P_DOUBLE("d-bounded", struct cfg, d_bounded, NULL, -1.5, 2.5,
-		       "bounded number"),
-	VPIPE_P_BOOL("b", struct cfg, b, NULL, "a bool"),
-	VPIPE_P_ENUM("e", struct cfg, e, NULL, choices, "an enum"),
-	VPIPE_P_END,
+    VPIPE_P_STRING("s", struct cfg, s, NULL, 0, "a string"),
+    VPIPE_P_PATH("path", struct cfg, path, NULL, 0, "a path"),
+    VPIPE_P_SECRET("secret", struct cfg, secret, 0, "a secret"),
+    VPIPE_P_INT("i", struct cfg, i, NULL, 1, 0, "unbounded int"),
+    VPIPE_P_INT("i-bounded", struct cfg, i_bounded, NULL, 16, 8192,
+		"bounded int"),
+    VPIPE_P_DURATION("dur-s", struct cfg, dur_s, NULL, 1, 0, 0,
+		     "bare number is seconds"),
+    VPIPE_P_DURATION("dur-ms", struct cfg, dur_ms, NULL, 1, 0, VPIPE_MS,
+		     "bare number is ms"),
+    VPIPE_P_DURATION("dur-bounded", struct cfg, dur_bounded, NULL, 0.001, 3600,
+		     VPIPE_MS, "bounded duration"),
+    VPIPE_P_SIZE("size", struct cfg, size, NULL, 1, 0, "unbounded size"),
+    VPIPE_P_SIZE("size-bounded", struct cfg, size_bounded, NULL, 4096,
+		 64.0 * 1024 * 1024, "bounded size"),
+    VPIPE_P_DOUBLE("d", struct cfg, d, NULL, 1, 0, "unbounded number"),
+    VPIPE_P_DOUBLE("d-bounded", struct cfg, d_bounded, NULL, -1.5, 2.5,
+		   "bounded number"),
+    VPIPE_P_BOOL("b", struct cfg, b, NULL, "a bool"),
+    VPIPE_P_ENUM("e", struct cfg, e, NULL, choices, "an enum"),
+    VPIPE_P_END,
 };
 #define TABLE_LEN (sizeof(table) / sizeof(table[0]) - 1)
 
@@ -157,8 +157,8 @@ static void check_table_param(const struct vpipe_param *p, const char *text)
 		char out[256];
 		vp_param_format_value(p, &c, out, sizeof(out));
 		if (p->type == VPIPE_PARAM_SECRET)
-			REQUIRE(!strcmp(out, "********"), "secret printed: '%s'",
-				out);
+			REQUIRE(!strcmp(out, "********"),
+				"secret printed: '%s'", out);
 	}
 	char range[256];
 	vp_param_describe_range(p, range, sizeof(range));

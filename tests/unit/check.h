@@ -36,7 +36,8 @@ static int check_count;
 		check_count++;                                                 \
 		if (!h_ || !strstr(h_, n_)) {                                  \
 			check_failures++;                                      \
-			fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", \
+			fprintf(stderr,                                        \
+				"%s:%d: \"%s\" does not contain \"%s\"\n",     \
 				__FILE__, __LINE__, h_ ? h_ : "(null)", n_);   \
 		}                                                              \
 	} while (0)

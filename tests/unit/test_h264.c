@@ -337,9 +337,9 @@ static void test_broken(void)
  * it parameter sets only (bcm2835 hands those out alone)? */
 static void test_headers_only(void)
 {
-	static const uint8_t sps_pps[] = {0, 0, 0, 1, 0x67, 0x42, 0, 0x1e,
-					  0, 0, 1,    0x68, 0xce, 0x38, 0x80};
-	static const uint8_t with_idr[] = {0, 0, 1, 0x67, 0x42, 0, 0x1e,
+	static const uint8_t sps_pps[] = {0, 0, 0, 1,	 0x67, 0x42, 0,	  0x1e,
+					  0, 0, 1, 0x68, 0xce, 0x38, 0x80};
+	static const uint8_t with_idr[] = {0, 0, 1, 0x67, 0x42, 0,   0x1e,
 					   0, 0, 1, 0x65, 0x88, 0x84};
 	static const uint8_t sei_slice[] = {0, 0, 1, 0x06, 0x05, 0x80,
 					    0, 0, 1, 0x41, 0x9a, 0x02};

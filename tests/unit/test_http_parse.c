@@ -30,15 +30,15 @@ static void test_request(void)
 static void test_bad_requests(void)
 {
 	static const char *bad[] = {
-		"GET / HTTP/1.1\r\nFolded: a\r\n b\r\n\r\n",
-		"GET / HTTP/2.0\r\n\r\n",
-		"GET  / HTTP/1.1\r\n\r\n",
-		"GET / HTTP/1.1\r\nNo colon\r\n\r\n",
-		"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
-		"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",
-		"G(T / HTTP/1.1\r\n\r\n",
-		"GET nopath HTTP/1.1\r\n\r\n",
-		"\r\n\r\n",
+	    "GET / HTTP/1.1\r\nFolded: a\r\n b\r\n\r\n",
+	    "GET / HTTP/2.0\r\n\r\n",
+	    "GET  / HTTP/1.1\r\n\r\n",
+	    "GET / HTTP/1.1\r\nNo colon\r\n\r\n",
+	    "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
+	    "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",
+	    "G(T / HTTP/1.1\r\n\r\n",
+	    "GET nopath HTTP/1.1\r\n\r\n",
+	    "\r\n\r\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		struct http_head h;
@@ -107,7 +107,8 @@ static int decode(const char *in, size_t step, char *out, size_t *out_len)
 
 static void test_chunked(void)
 {
-	const char *body = "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-T: 1\r\n\r\n";
+	const char *body =
+	    "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-T: 1\r\n\r\n";
 	for (size_t step = 1; step < 12; step++) {
 		char out[64];
 		size_t len;

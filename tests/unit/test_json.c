@@ -12,9 +12,9 @@ static struct json_value *parse(const char *s)
 static void test_valid(void)
 {
 	struct json_value *v = parse(
-		" {\"EventType\":\"PERSISTED\",\"FragmentTimecode\":1711124585823,"
-		"\"FragmentNumber\":\"1234567890123456789\",\"a\":[1,-2.5e3,true,"
-		"false,null,{}],\"u\":\"\\u00e9\\ud83d\\ude00\\n\"} ");
+	    " {\"EventType\":\"PERSISTED\",\"FragmentTimecode\":1711124585823,"
+	    "\"FragmentNumber\":\"1234567890123456789\",\"a\":[1,-2.5e3,true,"
+	    "false,null,{}],\"u\":\"\\u00e9\\ud83d\\ude00\\n\"} ");
 	CHECK(v != NULL);
 	CHECK(strcmp(json_string(json_get(v, "EventType")), "PERSISTED") == 0);
 	int64_t tc = 0;
@@ -42,19 +42,35 @@ static void test_valid(void)
 static void test_invalid(void)
 {
 	static const char *bad[] = {
-		"",          "{",        "{\"a\":}",   "{\"a\" 1}", "[1,]",
-		"[1 2]",     "01",       "1.",         "-",         "1e",
-		"tru",       "\"a",      "\"\\x\"",    "\"\t\"",    "{a:1}",
-		"{} {}",     "\"\\ud800\"", "\"\xff\"", "\"\xc0\xaf\"", "nul",
-		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-		"[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
-		"]]]]]]]]]]]]]]]",
+	    "",
+	    "{",
+	    "{\"a\":}",
+	    "{\"a\" 1}",
+	    "[1,]",
+	    "[1 2]",
+	    "01",
+	    "1.",
+	    "-",
+	    "1e",
+	    "tru",
+	    "\"a",
+	    "\"\\x\"",
+	    "\"\t\"",
+	    "{a:1}",
+	    "{} {}",
+	    "\"\\ud800\"",
+	    "\"\xff\"",
+	    "\"\xc0\xaf\"",
+	    "nul",
+	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	    "[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+	    "]]]]]]]]]]]]]]]",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		size_t off = 999;
 		const char *err = NULL;
-		struct json_value *v = json_parse(bad[i], strlen(bad[i]), &off,
-						  &err);
+		struct json_value *v =
+		    json_parse(bad[i], strlen(bad[i]), &off, &err);
 		CHECK(v == NULL);
 		CHECK(err != NULL && off <= strlen(bad[i]));
 		json_free(v);

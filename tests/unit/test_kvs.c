@@ -11,14 +11,14 @@
 #include "modules/kvs/store.h"
 
 #define MS 1000000LL
-#define S 1000000000LL
+#define S  1000000000LL
 
 static struct kvs_store_config default_cfg(void)
 {
 	struct kvs_store_config c = {
-		.max_bytes = 4 << 20,
-		.buffer_ns = 120 * S,
-		.replay_ns = 40 * S,
+	    .max_bytes = 4 << 20,
+	    .buffer_ns = 120 * S,
+	    .replay_ns = 40 * S,
 	};
 	return c;
 }
@@ -117,7 +117,8 @@ static void test_store_order_and_acks(void)
 	n = drain(&s, out, sizeof(out), &st);
 	CHECK_EQ_INT(n, 0);
 	CHECK_EQ_INT(st, KVS_READ_END);
-	CHECK_EQ_INT(s.sent_fragments, 3); /* 0, 1, then 2 after the reconnect */
+	CHECK_EQ_INT(s.sent_fragments,
+		     3); /* 0, 1, then 2 after the reconnect */
 	kvs_store_free(&s);
 }
 
@@ -135,8 +136,8 @@ static void test_store_header_change_and_boundary(void)
 	enum kvs_read_state st;
 	unsigned fr = 0, fg = 0;
 	/* Rotation: the body may end only between fragments. */
-	size_t n = kvs_store_read(&s, out, sizeof(out), false, 1, 2, &st, &fr,
-				  &fg);
+	size_t n =
+	    kvs_store_read(&s, out, sizeof(out), false, 1, 2, &st, &fr, &fg);
 	CHECK_EQ_INT(n, 2 + 100 + 2 + 50);
 	CHECK(!memcmp(out, "H1", 2));
 	CHECK(!memcmp(out + 102, "H2", 2));
@@ -355,14 +356,15 @@ static void got_problem(void *ctx, const struct kvs_ack_problem *p)
 static void test_ack_parser(void)
 {
 	const char *stream =
-		"{\"EventType\":\"BUFFERING\",\"FragmentTimecode\":1711124585823,"
-		"\"FragmentNumber\":\"91343852333181432392682062607743920146"
-		"218143040\"}\n"
-		"{\"EventType\":\"PERSISTED\",\"FragmentTimecode\":1711124585823,"
-		"\"FragmentNumber\":\"1234567890123456789\"}"
-		"{\"EventType\":\"IDLE\"}\r\n"
-		"{\"EventType\":\"ERROR\",\"FragmentTimecode\":17,\"ErrorId\":4002,"
-		"\"ErrorCode\":\"MAX_FRAGMENT_DURATION_REACHED\",\"FragmentNumber\":\"x}\"}\n";
+	    "{\"EventType\":\"BUFFERING\",\"FragmentTimecode\":1711124585823,"
+	    "\"FragmentNumber\":\"91343852333181432392682062607743920146"
+	    "218143040\"}\n"
+	    "{\"EventType\":\"PERSISTED\",\"FragmentTimecode\":1711124585823,"
+	    "\"FragmentNumber\":\"1234567890123456789\"}"
+	    "{\"EventType\":\"IDLE\"}\r\n"
+	    "{\"EventType\":\"ERROR\",\"FragmentTimecode\":17,\"ErrorId\":4002,"
+	    "\"ErrorCode\":\"MAX_FRAGMENT_DURATION_REACHED\","
+	    "\"FragmentNumber\":\"x}\"}\n";
 	struct acks x = {0};
 	struct kvs_ack_parser p;
 	kvs_ack_parser_init(&p);
@@ -383,10 +385,11 @@ static void test_ack_parser(void)
 
 	struct acks y = {0};
 	kvs_ack_parser_init(&p);
-	const char *bad = "junk{\"EventType\":\"ERROR\",\"FragmentTimecode\":1}"
-			  "{\"EventType\":\"NOPE\",\"FragmentTimecode\":1}"
-			  "{\"EventType\":\"BUFFERING\",\"EventType\":\"IDLE\"}"
-			  "{\"EventType\":\"RECEIVED\",\"FragmentTimecode\":\"z\"}";
+	const char *bad =
+	    "junk{\"EventType\":\"ERROR\",\"FragmentTimecode\":1}"
+	    "{\"EventType\":\"NOPE\",\"FragmentTimecode\":1}"
+	    "{\"EventType\":\"BUFFERING\",\"EventType\":\"IDLE\"}"
+	    "{\"EventType\":\"RECEIVED\",\"FragmentTimecode\":\"z\"}";
 	kvs_ack_feed(&p, bad, strlen(bad), got_ack, got_problem, &y);
 	CHECK_EQ_INT(y.n, 0);
 	CHECK_EQ_INT(y.np, 5);
@@ -416,7 +419,8 @@ static void test_error_map(void)
 {
 	const struct kvs_error_ack *e = kvs_error_ack_lookup(4002);
 	CHECK_EQ_INT(e->status, 0x5200005e);
-	CHECK_STR_CONTAINS(e->status_name, "STATUS_ACK_ERR_FRAGMENT_DURATION_REACHED");
+	CHECK_STR_CONTAINS(e->status_name,
+			   "STATUS_ACK_ERR_FRAGMENT_DURATION_REACHED");
 	CHECK_EQ_INT(e->action, KVS_SKIP);
 	CHECK_EQ_INT(kvs_error_ack_lookup(4000)->status, 0x5200005c);
 	CHECK_EQ_INT(kvs_error_ack_lookup(4006)->status, 0x52000062);
@@ -430,8 +434,9 @@ static void test_error_map(void)
 	char out[600];
 	struct kvs_http_error h = {.status = 403,
 				   .error_type = "InvalidSignatureException",
-				   .message = "signature mismatch: the canonical "
-					      "request differs",
+				   .message =
+				       "signature mismatch: the canonical "
+				       "request differs",
 				   .access_key = "AKIDTEST",
 				   .region = "us-west-2",
 				   .credential_source = "environment"};
@@ -491,14 +496,16 @@ static void test_error_map(void)
 	CHECK(!kvs_http_error_creds_expired(&h));
 
 	struct kvs_http_error s5 = {.status = 503};
-	CHECK_EQ_INT(kvs_explain_http_error(&s5, out, sizeof(out)), KVS_RESTART);
-	struct kvs_http_error th = {.status = 400,
-				    .error_type =
-					    "ClientLimitExceededException"};
-	CHECK_EQ_INT(kvs_explain_http_error(&th, out, sizeof(out)), KVS_RESTART);
+	CHECK_EQ_INT(kvs_explain_http_error(&s5, out, sizeof(out)),
+		     KVS_RESTART);
+	struct kvs_http_error th = {
+	    .status = 400, .error_type = "ClientLimitExceededException"};
+	CHECK_EQ_INT(kvs_explain_http_error(&th, out, sizeof(out)),
+		     KVS_RESTART);
 	CHECK_STR_CONTAINS(out, "throttled");
-	struct kvs_http_error tls = {.curl_code = CURLE_PEER_FAILED_VERIFICATION,
-				     .curl_error = "unable to get local issuer"};
+	struct kvs_http_error tls = {
+	    .curl_code = CURLE_PEER_FAILED_VERIFICATION,
+	    .curl_error = "unable to get local issuer"};
 	CHECK_EQ_INT(kvs_explain_http_error(&tls, out, sizeof(out)), KVS_FATAL);
 	CHECK_STR_CONTAINS(out, "ca-path");
 	struct kvs_http_error refused = {.curl_code = CURLE_COULDNT_CONNECT};
@@ -538,10 +545,11 @@ static void test_creds(void)
 		     -1);
 	CHECK(!strstr(err, "B") || strstr(err, "words"));
 
-	const char *shared = "[default]\naws_access_key_id = AK1\n"
-			     "aws_secret_access_key=SK1\n"
-			     "[profile cam]\naws_access_key_id=AK2\n"
-			     "aws_secret_access_key=SK2\naws_session_token=T2\n";
+	const char *shared =
+	    "[default]\naws_access_key_id = AK1\n"
+	    "aws_secret_access_key=SK1\n"
+	    "[profile cam]\naws_access_key_id=AK2\n"
+	    "aws_secret_access_key=SK2\naws_session_token=T2\n";
 	CHECK_EQ_INT(
 	    aws_creds_parse_shared(shared, "default", &c, err, sizeof(err)), 0);
 	CHECK(!strcmp(c.access_key, "AK1") && !strcmp(c.secret_key, "SK1"));

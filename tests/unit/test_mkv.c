@@ -457,8 +457,8 @@ static void test_tags(const struct stream *st)
 			if (i == 12) { /* inside fragment 1 */
 				t[nt++] = (struct vpipe_tag){"motion", "true"};
 				t[nt++] = (struct vpipe_tag){"AWS_FOO", "x"};
-				t[nt++] =
-				    (struct vpipe_tag){MKV_TAG_NOTIFICATION, ""};
+				t[nt++] = (struct vpipe_tag){
+				    MKV_TAG_NOTIFICATION, ""};
 			}
 			if (i == 30) /* a key frame: the fragment it starts */
 				t[nt++] = (struct vpipe_tag){"zone", "door"};
@@ -466,8 +466,8 @@ static void test_tags(const struct stream *st)
 				for (; nt < 12; nt++) {
 					static char names[12][8];
 					snprintf(names[nt], 8, "k%u", nt);
-					t[nt] = (struct vpipe_tag){names[nt],
-								   "v"};
+					t[nt] =
+					    (struct vpipe_tag){names[nt], "v"};
 				}
 			in.tags = t;
 			in.num_tags = nt;

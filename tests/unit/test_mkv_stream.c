@@ -18,11 +18,11 @@ static int on_event(void *opaque, const struct mkv_event *ev)
 {
 	struct rec *r = opaque;
 	r->log_len += (size_t)snprintf(
-		r->log + r->log_len, sizeof r->log - r->log_len,
-		"%d@%llu:%llu/%llu/%d/%d/%s=%s;", ev->type,
-		(unsigned long long)ev->offset, (unsigned long long)ev->value,
-		(unsigned long long)ev->track, ev->timecode, ev->keyframe,
-		ev->name ? ev->name : "", ev->string ? ev->string : "");
+	    r->log + r->log_len, sizeof r->log - r->log_len,
+	    "%d@%llu:%llu/%llu/%d/%d/%s=%s;", ev->type,
+	    (unsigned long long)ev->offset, (unsigned long long)ev->value,
+	    (unsigned long long)ev->track, ev->timecode, ev->keyframe,
+	    ev->name ? ev->name : "", ev->string ? ev->string : "");
 	return 0;
 }
 

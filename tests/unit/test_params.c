@@ -17,15 +17,15 @@ struct cfg {
 static const char *const colours[] = {"red", "green", NULL};
 
 static const struct vpipe_param table[] = {
-	VPIPE_P_INT("count", struct cfg, i, "3", 0, 10, "a count"),
-	VPIPE_P_DURATION("wait", struct cfg, d, "2s", 0.001, 60, VPIPE_MS,
-			 "a wait"),
-	VPIPE_P_SIZE("store", struct cfg, sz, "64M", 1024, 1e12, "a size"),
-	VPIPE_P_BOOL("on", struct cfg, b, "yes", "a switch"),
-	VPIPE_P_ENUM("colour", struct cfg, e, "green", colours, "a colour"),
-	VPIPE_P_DOUBLE("rate", struct cfg, x, "29.97", 1, 240, "a rate"),
-	VPIPE_P_STRING("name", struct cfg, s, "cam", 0, "a name"),
-	VPIPE_P_END,
+    VPIPE_P_INT("count", struct cfg, i, "3", 0, 10, "a count"),
+    VPIPE_P_DURATION("wait", struct cfg, d, "2s", 0.001, 60, VPIPE_MS,
+		     "a wait"),
+    VPIPE_P_SIZE("store", struct cfg, sz, "64M", 1024, 1e12, "a size"),
+    VPIPE_P_BOOL("on", struct cfg, b, "yes", "a switch"),
+    VPIPE_P_ENUM("colour", struct cfg, e, "green", colours, "a colour"),
+    VPIPE_P_DOUBLE("rate", struct cfg, x, "29.97", 1, 240, "a rate"),
+    VPIPE_P_STRING("name", struct cfg, s, "cam", 0, "a name"),
+    VPIPE_P_END,
 };
 
 static void test_durations(void)
@@ -82,7 +82,8 @@ static void test_table(void)
 	const struct vpipe_param *p = vp_param_find(table, "count");
 	CHECK(vp_param_parse(p, "11", &c, err, sizeof(err)) == -1);
 	CHECK_STR_CONTAINS(err, "out of range: count must be 0 to 10");
-	CHECK(vp_param_parse(p, "0x0a", &c, err, sizeof(err)) == 0 && c.i == 10);
+	CHECK(vp_param_parse(p, "0x0a", &c, err, sizeof(err)) == 0 &&
+	      c.i == 10);
 	CHECK(vp_param_parse(p, "010", &c, err, sizeof(err)) == 0 && c.i == 10);
 	CHECK(vp_param_parse(p, "3.5", &c, err, sizeof(err)) == -1);
 	CHECK_STR_CONTAINS(err, "an integer");
@@ -192,20 +193,21 @@ static void test_secret_masked(void)
 		const char *key;
 	} c = {0};
 	static const struct vpipe_param t[] = {
-		VPIPE_P_SECRET("secret-key", struct s, key, 0, "the key"),
-		VPIPE_P_END,
+	    VPIPE_P_SECRET("secret-key", struct s, key, 0, "the key"),
+	    VPIPE_P_END,
 	};
 	char err[128], v[64];
-	CHECK(vp_param_parse(&t[0], "wJalrXUtnFEMI", &c, err, sizeof(err)) == 0);
+	CHECK(vp_param_parse(&t[0], "wJalrXUtnFEMI", &c, err, sizeof(err)) ==
+	      0);
 	vp_param_format_value(&t[0], &c, v, sizeof(v));
 	CHECK(!strcmp(v, "********"));
 	vp_params_free(t, &c);
 
 	/* A masked URL hides only its password. */
 	static const struct vpipe_param u[] = {
-		VPIPE_P_(("url"), VPIPE_PARAM_STRING, VPIPE_PARAM_MASKED,
-			 struct s, key, NULL, 1, 0, NULL, 0, "a url"),
-		VPIPE_P_END,
+	    VPIPE_P_(("url"), VPIPE_PARAM_STRING, VPIPE_PARAM_MASKED, struct s,
+		     key, NULL, 1, 0, NULL, 0, "a url"),
+	    VPIPE_P_END,
 	};
 	CHECK(vp_param_parse(&u[0], "rtsp://cam:pa55@10.0.0.7:554/live", &c,
 			     err, sizeof(err)) == 0);

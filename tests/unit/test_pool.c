@@ -10,7 +10,7 @@
 #include "tests/unit/check.h"
 
 #define FRAMES 200000
-#define LIMIT 8
+#define LIMIT  8
 
 static struct vp_ring ring;
 static _Atomic int released_wrapped;
@@ -83,7 +83,8 @@ int main(void)
 	CHECK(vpipe_frame_get_tag(f, "tag15")[0] == 'p');
 	CHECK(strlen(vpipe_frame_get_tag(f, "tag0")) == 299);
 	struct vpipe_frame *g = vpipe_frame_alloc(&node, 1);
-	CHECK(vpipe_frame_copy_tags(g, f) == 0 && g->num_tags == VPIPE_MAX_TAGS);
+	CHECK(vpipe_frame_copy_tags(g, f) == 0 &&
+	      g->num_tags == VPIPE_MAX_TAGS);
 	vpipe_frame_unref(f);
 	vpipe_frame_unref(g);
 

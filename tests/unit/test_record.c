@@ -1053,7 +1053,7 @@ static void test_stall_sync(void)
 	fake_now += 2 * VPIPE_S; /* no frames for 2 s */
 	CHECK_EQ_INT(vpipe_module.timer(st), 0);
 	CHECK_EQ_INT(read_file(p, &fi), 0);
-	CHECK(!fi.seg_known); /* still being written, */
+	CHECK(!fi.seg_known);	     /* still being written, */
 	CHECK_EQ_INT(fi.blocks, 45); /* but everything is on disk */
 	rec_close(st);
 	ebml_buf_free(&g.buf);

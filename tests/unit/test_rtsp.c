@@ -581,10 +581,10 @@ static void test_depay_hevc(void)
 	push(&d, 13, 3000, 1, fu_end, sizeof(fu_end));
 	CHECK_EQ_INT(g.n, 1);
 	CHECK_EQ_INT(g.flags[0], H264_AU_KEY | H264_AU_CONFIG);
-	static const uint8_t want[] = {
-	    0, 0, 0, 1, 0x40, 0x01, 0xaa, 0, 0, 0, 1, 0x42, 0x01, 0xbb,
-	    0, 0, 0, 1, 0x44, 0x01, 0xcc, 0, 0, 0, 1, 0x26, 0x01, 1,
-	    2, 3, 4};
+	static const uint8_t want[] = {0, 0,	0,    1,    0x40, 0x01, 0xaa, 0,
+				       0, 0,	1,    0x42, 0x01, 0xbb, 0,    0,
+				       0, 1,	0x44, 0x01, 0xcc, 0,	0,    0,
+				       1, 0x26, 0x01, 1,    2,	  3,	4};
 	CHECK_EQ_INT(g.size[0], sizeof(want));
 	CHECK(!memcmp(g.data[0], want, sizeof(want)));
 	push(&d, 14, 6000, 1, trail, sizeof(trail));

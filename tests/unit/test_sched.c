@@ -109,37 +109,38 @@ static void test_fused_chain(void)
 /* What keeps a node in a thread of its own, each rule on its own. */
 static void test_fuse_rules(void)
 {
-	struct vp_pipeline *pl = build(
-		"[src]\nmodule = testsrc\n"
-		"[fan1]\nmodule = identity\ninput = src\n"
-		"[fan2]\nmodule = null\ninput = src\n"
-		"[own]\nmodule = identity\ninput = fan1\nthread = own\n"
-		"[queued]\nmodule = identity\ninput = own\nqueue-size = 8\n"
-		"[leaky]\nmodule = identity\ninput = queued\n"
-		"queue-policy = drop-old\n"
-		"[restarts]\nmodule = identity\ninput = leaky\n"
-		"restart = on-error\n"
-		"[fused]\nmodule = identity\ninput = restarts\n"
-		"[file]\nmodule = filesink\ninput = fused\n"
-		"location = /dev/null\n");
+	struct vp_pipeline *pl =
+	    build("[src]\nmodule = testsrc\n"
+		  "[fan1]\nmodule = identity\ninput = src\n"
+		  "[fan2]\nmodule = null\ninput = src\n"
+		  "[own]\nmodule = identity\ninput = fan1\nthread = own\n"
+		  "[queued]\nmodule = identity\ninput = own\nqueue-size = 8\n"
+		  "[leaky]\nmodule = identity\ninput = queued\n"
+		  "queue-policy = drop-old\n"
+		  "[restarts]\nmodule = identity\ninput = leaky\n"
+		  "restart = on-error\n"
+		  "[fused]\nmodule = identity\ninput = restarts\n"
+		  "[file]\nmodule = filesink\ninput = fused\n"
+		  "location = /dev/null\n");
 	if (!pl)
 		return;
 	static const struct {
 		const char *node, *why;
 	} want[] = {
-		{"src", "a source"},
-		{"fan1", "its upstream feeds several links"},
-		{"fan2", "its upstream feeds several links"},
-		{"own", "thread = own"},
-		{"queued", "queue-size or queue-policy asks for a queue"},
-		{"leaky", "queue-size or queue-policy asks for a queue"},
-		{"restarts", "restart = on-error (a restart must not hold its "
-			     "upstream)"},
-		{"fused", NULL},
-		{"file", "its module runs a timer"},
+	    {"src", "a source"},
+	    {"fan1", "its upstream feeds several links"},
+	    {"fan2", "its upstream feeds several links"},
+	    {"own", "thread = own"},
+	    {"queued", "queue-size or queue-policy asks for a queue"},
+	    {"leaky", "queue-size or queue-policy asks for a queue"},
+	    {"restarts", "restart = on-error (a restart must not hold its "
+			 "upstream)"},
+	    {"fused", NULL},
+	    {"file", "its module runs a timer"},
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		const char *why = vp_fuse_reason(vp_graph_find(pl, want[i].node));
+		const char *why =
+		    vp_fuse_reason(vp_graph_find(pl, want[i].node));
 		if (want[i].why)
 			CHECK(why && !strcmp(why, want[i].why));
 		else
@@ -195,8 +196,7 @@ static void test_fused_after_restart(void)
 	CHECK_EQ_INT(vp_pipeline_run(pl, 0), 0);
 	CHECK(atomic_load(&r->restarts) >= 1);
 	CHECK_EQ_INT(atomic_load(&b->restarts), 0);
-	CHECK_EQ_INT(atomic_load(&b->frames_in),
-		     atomic_load(&r->frames_out));
+	CHECK_EQ_INT(atomic_load(&b->frames_in), atomic_load(&r->frames_out));
 	CHECK_EQ_INT(atomic_load(&vp_graph_find(pl, "out")->frames_in),
 		     atomic_load(&r->frames_out));
 	CHECK_EQ_INT(atomic_load(&b->state_), VP_NODE_FINISHED);
@@ -231,12 +231,13 @@ static void test_deferred_wakes(void)
  * The graph cannot be freed afterwards: the test exits. */
 static void test_hung_node_given_up(void)
 {
-	struct vp_pipeline *pl = build("[pipeline]\ndrain-timeout = 200ms\n"
-				       "[src]\nmodule = testsrc\nwidth = 16\n"
-				       "height = 16\n"
-				       "[h]\nmodule = identity\ninput = src\n"
-				       "hang-after = 3\nqueue-policy = drop-new\n"
-				       "[out]\nmodule = null\ninput = h\n");
+	struct vp_pipeline *pl =
+	    build("[pipeline]\ndrain-timeout = 200ms\n"
+		  "[src]\nmodule = testsrc\nwidth = 16\n"
+		  "height = 16\n"
+		  "[h]\nmodule = identity\ninput = src\n"
+		  "hang-after = 3\nqueue-policy = drop-new\n"
+		  "[out]\nmodule = null\ninput = h\n");
 	if (!pl)
 		return;
 	CHECK_EQ_INT(vp_pipeline_run(pl, 300 * VPIPE_MS), 1);
@@ -251,7 +252,8 @@ static void test_hung_node_given_up(void)
 int main(void)
 {
 	if (!getenv("VPIPE_MODULE_PATH")) {
-		printf("SKIP: VPIPE_MODULE_PATH not set (run through make test)\n");
+		printf("SKIP: VPIPE_MODULE_PATH not set (run through make "
+		       "test)\n");
 		return 77;
 	}
 	test_fanout_lossless();

@@ -132,13 +132,13 @@ static void run_case(const char *dir, const char *name)
 	char hash[65];
 	sigv4_sha256_hex(v.body, strlen(v.body), hash);
 	struct sigv4_request r = {
-		.method = v.method,
-		.path = v.path,
-		.query = v.query,
-		.headers = v.h,
-		.n_headers = v.n,
-		.signed_headers = suite_erratum(name) ? NULL : a.signed_headers,
-		.payload_hash = hash,
+	    .method = v.method,
+	    .path = v.path,
+	    .query = v.query,
+	    .headers = v.h,
+	    .n_headers = v.n,
+	    .signed_headers = suite_erratum(name) ? NULL : a.signed_headers,
+	    .payload_hash = hash,
 	};
 	const char *amz_date = "20150830T123600Z";
 	struct sigv4_scope s = {amz_date, "us-east-1", "service"};
@@ -159,9 +159,10 @@ static void run_case(const char *dir, const char *name)
 	}
 
 	/* The verifier accepts the suite's own Authorization... */
-	struct sigv4_verify_config cfg = {
-		.keys = &k, .n_keys = 1, .region = "us-east-1",
-		.service = "service"};
+	struct sigv4_verify_config cfg = {.keys = &k,
+					  .n_keys = 1,
+					  .region = "us-east-1",
+					  .service = "service"};
 	struct sigv4_verify_result res;
 	r.signed_headers = NULL;
 	CHECK_EQ_INT(sigv4_verify(&r, authz, amz_date, &cfg, &res), SIGV4_OK);
@@ -223,11 +224,12 @@ static void test_verify_reasons(void)
 				  .n_headers = 3,
 				  .payload_hash = SIGV4_EMPTY_SHA256};
 	struct sigv4_key k = {"AK", "SK", "tok"};
-	struct sigv4_scope s = {"20150830T123600Z", "us-west-2", "kinesisvideo"};
+	struct sigv4_scope s = {"20150830T123600Z", "us-west-2",
+				"kinesisvideo"};
 	char *authz = sigv4_authorization(&r, &s, &k);
 	CHECK(authz != NULL);
-	struct sigv4_verify_config cfg = {&k, 1, "us-west-2", "kinesisvideo",
-					  1440938160, 300};
+	struct sigv4_verify_config cfg = {
+	    &k, 1, "us-west-2", "kinesisvideo", 1440938160, 300};
 	struct sigv4_verify_result res;
 	CHECK_EQ_INT(sigv4_verify(&r, authz, s.amz_date, &cfg, &res), SIGV4_OK);
 	sigv4_verify_result_free(&res);

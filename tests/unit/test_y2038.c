@@ -45,7 +45,8 @@ static void test_sigv4_date(void)
 	CHECK_EQ_INT(sigv4_parse_amz_date(d, &back), 0);
 	CHECK_EQ_INT(back, T2040);
 	CHECK_EQ_INT(sigv4_parse_amz_date("21060207T062816Z", &back), 0);
-	CHECK_EQ_INT(back, 4294967296LL); /* 2^32 s: past an unsigned 32-bit too */
+	CHECK_EQ_INT(back,
+		     4294967296LL); /* 2^32 s: past an unsigned 32-bit too */
 }
 
 static void test_credential_expiry(void)
@@ -146,10 +147,12 @@ static void test_mkv_absolute_timecode(void)
 		struct mkv_frame_scan s;
 		size_t err_off = 0;
 		const char *why = NULL;
-		CHECK_EQ_INT(mkv_scan_frame(o.data, o.data_len, &s, &err_off, &why), 0);
+		CHECK_EQ_INT(
+		    mkv_scan_frame(o.data, o.data_len, &s, &err_off, &why), 0);
 		CHECK(s.has_cluster);
 		CHECK(s.has_timecode);
-		CHECK_EQ_INT(s.cluster_timecode, (uint64_t)((wall + pts) / 1000000));
+		CHECK_EQ_INT(s.cluster_timecode,
+			     (uint64_t)((wall + pts) / 1000000));
 	}
 	mkv_mux_free(m);
 	free(au);

@@ -20,9 +20,9 @@ struct grayscale_config {
 /* 2. The parameter table: the contract with the INI file and with
  *    `vpipe modules grayscale`. No INI parsing in the module. */
 static const struct vpipe_param params[] = {
-	VPIPE_P_INT("strength", struct grayscale_config, strength, "100", 0,
-		    100, "how much colour to remove, in percent"),
-	VPIPE_P_END,
+    VPIPE_P_INT("strength", struct grayscale_config, strength, "100", 0, 100,
+		"how much colour to remove, in percent"),
+    VPIPE_P_END,
 };
 
 /* 3. The state of one node. */
@@ -84,26 +84,26 @@ static void grayscale_destroy(void *state)
 }
 
 static const struct vpipe_port inputs[] = {
-	{.name = "sink", .media = VPIPE_MEDIA_RAW_VIDEO},
-	{.name = NULL},
+    {.name = "sink", .media = VPIPE_MEDIA_RAW_VIDEO},
+    {.name = NULL},
 };
 static const struct vpipe_port outputs[] = {
-	{.name = "src", .media = VPIPE_MEDIA_RAW_VIDEO},
-	{.name = NULL},
+    {.name = "src", .media = VPIPE_MEDIA_RAW_VIDEO},
+    {.name = NULL},
 };
 
 /* 5. The descriptor the kernel looks up with dlsym. */
 VPIPE_MODULE = {
-	.abi_version = VPIPE_ABI_VERSION,
-	.struct_size = sizeof(struct vpipe_module),
-	.name = "grayscale",
-	.version = "1.0",
-	.summary = "removes colour from raw video (an out-of-tree example)",
-	.inputs = inputs,
-	.outputs = outputs,
-	.params = params,
-	.config_size = sizeof(struct grayscale_config),
-	.create = grayscale_create,
-	.process = grayscale_process,
-	.destroy = grayscale_destroy,
+    .abi_version = VPIPE_ABI_VERSION,
+    .struct_size = sizeof(struct vpipe_module),
+    .name = "grayscale",
+    .version = "1.0",
+    .summary = "removes colour from raw video (an out-of-tree example)",
+    .inputs = inputs,
+    .outputs = outputs,
+    .params = params,
+    .config_size = sizeof(struct grayscale_config),
+    .create = grayscale_create,
+    .process = grayscale_process,
+    .destroy = grayscale_destroy,
 };

@@ -22,8 +22,8 @@ extern "C" {
 enum vpipe_media {
 	VPIPE_MEDIA_NONE = 0,
 	VPIPE_MEDIA_RAW_VIDEO = 1u << 0, /* uncompressed pictures, see fourcc */
-	VPIPE_MEDIA_H264 = 1u << 1,      /* one Annex-B access unit per frame */
-	VPIPE_MEDIA_MKV = 1u << 2,       /* Matroska bytes (header or cluster data) */
+	VPIPE_MEDIA_H264 = 1u << 1,	 /* one Annex-B access unit per frame */
+	VPIPE_MEDIA_MKV = 1u << 2, /* Matroska bytes (header or cluster data) */
 	VPIPE_MEDIA_JPEG = 1u << 3,
 	VPIPE_MEDIA_PNG = 1u << 4,
 	VPIPE_MEDIA_EVENT = 1u << 5, /* in-band event, see enum vpipe_event */
@@ -33,18 +33,20 @@ enum vpipe_media {
 
 /* Frame flags. */
 enum vpipe_frame_flags {
-	VPIPE_FLAG_KEY = 1u << 0,            /* decodable on its own (IDR) */
-	VPIPE_FLAG_CODEC_CONFIG = 1u << 1,   /* carries SPS/PPS (or is the header) */
+	VPIPE_FLAG_KEY = 1u << 0, /* decodable on its own (IDR) */
+	VPIPE_FLAG_CODEC_CONFIG = 1u
+				  << 1, /* carries SPS/PPS (or is the header) */
 	VPIPE_FLAG_FRAGMENT_START = 1u << 2, /* first frame of a KVS fragment */
-	VPIPE_FLAG_HEADER = 1u << 3,         /* stream header (e.g. MKV EBML+Tracks) */
-	VPIPE_FLAG_EOS = 1u << 4,            /* last frame of the stream */
-	VPIPE_FLAG_DISCONTINUITY = 1u << 5,  /* frames were lost before this one */
+	VPIPE_FLAG_HEADER = 1u << 3, /* stream header (e.g. MKV EBML+Tracks) */
+	VPIPE_FLAG_EOS = 1u << 4,    /* last frame of the stream */
+	VPIPE_FLAG_DISCONTINUITY = 1u
+				   << 5, /* frames were lost before this one */
 };
 
 /* In-band events travel downstream in order with frames (media EVENT). */
 enum vpipe_event {
 	VPIPE_EVENT_NONE = 0,
-	VPIPE_EVENT_EOS = 1,           /* no more frames on this link */
+	VPIPE_EVENT_EOS = 1,	       /* no more frames on this link */
 	VPIPE_EVENT_DISCONTINUITY = 2, /* upstream lost or restarted */
 	VPIPE_EVENT_CUSTOM = 100,      /* module-defined, see tags */
 };
@@ -76,7 +78,7 @@ struct vpipe_format {
 	uint32_t num_planes;
 	uint32_t stride[VPIPE_MAX_PLANES]; /* bytes per row of each plane */
 	uint32_t offset[VPIPE_MAX_PLANES]; /* plane start within data */
-	uint32_t fps_num, fps_den;         /* nominal rate, 0 if unknown */
+	uint32_t fps_num, fps_den;	   /* nominal rate, 0 if unknown */
 };
 
 /* Key/value tags: become Matroska tags, S3 metadata, notification payloads. */
@@ -96,8 +98,8 @@ struct vpipe_frame {
 	uint32_t reserved0;
 
 	int64_t pts, dts, duration; /* ns on the pipeline clock */
-	int64_t wallclock;          /* capture time, ns since the Unix epoch */
-	uint64_t seq;               /* sequence number, set when first pushed */
+	int64_t wallclock;	    /* capture time, ns since the Unix epoch */
+	uint64_t seq;		    /* sequence number, set when first pushed */
 
 	struct vpipe_format fmt;
 

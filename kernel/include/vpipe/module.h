@@ -16,8 +16,8 @@
  *    vpipe_backoff, VPIPE_P_RETRY);
  *  - create() validates and computes; start() acquires devices, sockets, files.
  *    `vpipe check` calls create() and destroy() only.
- *  - a callback returns 0 on success, VPIPE_EOS (sources) at end of stream, or a
- *    negative value on error; on error the kernel applies the node's restart
+ *  - a callback returns 0 on success, VPIPE_EOS (sources) at end of stream, or
+ * a negative value on error; on error the kernel applies the node's restart
  *    policy, so log the reason with vpipe_log first.
  */
 #ifndef VPIPE_MODULE_H
@@ -66,11 +66,12 @@ enum vpipe_param_flags {
 
 struct vpipe_param {
 	const char *name; /* lower-case-with-dashes; NULL ends the table */
-	uint32_t type;    /* enum vpipe_param_type */
-	uint32_t flags;   /* enum vpipe_param_flags */
-	size_t offset;    /* where the value lands in the config struct */
+	uint32_t type;	  /* enum vpipe_param_type */
+	uint32_t flags;	  /* enum vpipe_param_flags */
+	size_t offset;	  /* where the value lands in the config struct */
 	const char *def;  /* default, written as in the INI; NULL: none */
-	double min, max;  /* INT, DOUBLE, DURATION (s), SIZE (bytes); min > max: unbounded */
+	double min, max;  /* INT, DOUBLE, DURATION (s), SIZE (bytes); min > max:
+			     unbounded */
 	const char *const *choices; /* ENUM: NULL-terminated allowed values */
 	/* Unused: a duration or size must always carry its unit ("2s",
 	 * "512B"; only 0 may go without), so a bare number is refused
@@ -83,36 +84,41 @@ struct vpipe_param {
 /* Helpers for tables:
  *   VPIPE_P_INT("width", struct cfg, width, "640", 16, 8192, "picture width")
  */
-#define VPIPE_P_(n, t, fl, st, fld, d, lo, hi, ch, u, h)                      \
-	{ .name = (n), .type = (t), .flags = (fl), .offset = offsetof(st, fld),  \
-	  .def = (d), .min = (lo), .max = (hi), .choices = (ch), .unit = (u),    \
-	  .help = (h) }
-#define VPIPE_P_STRING(n, st, fld, d, fl, h)                                    \
+#define VPIPE_P_(n, t, fl, st, fld, d, lo, hi, ch, u, h)                       \
+	{                                                                      \
+		.name = (n), .type = (t), .flags = (fl),                       \
+		.offset = offsetof(st, fld), .def = (d), .min = (lo),          \
+		.max = (hi), .choices = (ch), .unit = (u), .help = (h)         \
+	}
+#define VPIPE_P_STRING(n, st, fld, d, fl, h)                                   \
 	VPIPE_P_(n, VPIPE_PARAM_STRING, fl, st, fld, d, 1, 0, NULL, 0, h)
-#define VPIPE_P_PATH(n, st, fld, d, fl, h)                                      \
+#define VPIPE_P_PATH(n, st, fld, d, fl, h)                                     \
 	VPIPE_P_(n, VPIPE_PARAM_PATH, fl, st, fld, d, 1, 0, NULL, 0, h)
-#define VPIPE_P_SECRET(n, st, fld, fl, h)                                       \
-	VPIPE_P_(n, VPIPE_PARAM_SECRET, (fl) | VPIPE_PARAM_MASKED, st, fld,     \
+#define VPIPE_P_SECRET(n, st, fld, fl, h)                                      \
+	VPIPE_P_(n, VPIPE_PARAM_SECRET, (fl) | VPIPE_PARAM_MASKED, st, fld,    \
 		 NULL, 1, 0, NULL, 0, h)
-#define VPIPE_P_INT(n, st, fld, d, lo, hi, h)                                   \
+#define VPIPE_P_INT(n, st, fld, d, lo, hi, h)                                  \
 	VPIPE_P_(n, VPIPE_PARAM_INT, 0, st, fld, d, lo, hi, NULL, 0, h)
-#define VPIPE_P_DOUBLE(n, st, fld, d, lo, hi, h)                                \
+#define VPIPE_P_DOUBLE(n, st, fld, d, lo, hi, h)                               \
 	VPIPE_P_(n, VPIPE_PARAM_DOUBLE, 0, st, fld, d, lo, hi, NULL, 0, h)
-#define VPIPE_P_BOOL(n, st, fld, d, h)                                          \
+#define VPIPE_P_BOOL(n, st, fld, d, h)                                         \
 	VPIPE_P_(n, VPIPE_PARAM_BOOL, 0, st, fld, d, 1, 0, NULL, 0, h)
-#define VPIPE_P_ENUM(n, st, fld, d, ch, h)                                      \
+#define VPIPE_P_ENUM(n, st, fld, d, ch, h)                                     \
 	VPIPE_P_(n, VPIPE_PARAM_ENUM, 0, st, fld, d, 1, 0, ch, 0, h)
 /* lo/hi in seconds; u: unused (see struct vpipe_param's unit) */
-#define VPIPE_P_DURATION(n, st, fld, d, lo, hi, u, h)                           \
+#define VPIPE_P_DURATION(n, st, fld, d, lo, hi, u, h)                          \
 	VPIPE_P_(n, VPIPE_PARAM_DURATION, 0, st, fld, d, lo, hi, NULL, u, h)
-#define VPIPE_P_SIZE(n, st, fld, d, lo, hi, h)                                  \
+#define VPIPE_P_SIZE(n, st, fld, d, lo, hi, h)                                 \
 	VPIPE_P_(n, VPIPE_PARAM_SIZE, 0, st, fld, d, lo, hi, NULL, 0, h)
-#define VPIPE_P_END { .name = NULL }
+#define VPIPE_P_END                                                            \
+	{                                                                      \
+		.name = NULL                                                   \
+	}
 
 #define VPIPE_NS ((int64_t)1)
 #define VPIPE_US ((int64_t)1000)
 #define VPIPE_MS ((int64_t)1000000)
-#define VPIPE_S ((int64_t)1000000000)
+#define VPIPE_S	 ((int64_t)1000000000)
 
 /* ----------------------------------------------------------------- ports */
 
@@ -123,9 +129,9 @@ enum vpipe_port_flags {
 };
 
 struct vpipe_port {
-	const char *name;  /* NULL ends the list; first port is the default */
-	uint32_t media;    /* mask of enum vpipe_media */
-	uint32_t flags;    /* enum vpipe_port_flags */
+	const char *name; /* NULL ends the list; first port is the default */
+	uint32_t media;	  /* mask of enum vpipe_media */
+	uint32_t flags;	  /* enum vpipe_port_flags */
 };
 
 /* ---------------------------------------------------------- descriptor */
@@ -154,11 +160,12 @@ struct vpipe_module {
 	const struct vpipe_port *inputs;  /* NULL or {NULL}-terminated */
 	const struct vpipe_port *outputs; /* NULL or {NULL}-terminated */
 	const struct vpipe_param *params; /* VPIPE_P_END-terminated */
-	size_t config_size;               /* size of the config struct */
+	size_t config_size;		  /* size of the config struct */
 
 	/* Build state from the filled config (valid for the node's lifetime).
 	 * May set output media/pool sizes; must not open devices. */
-	int (*create)(struct vpipe_node *node, const void *config, void **state);
+	int (*create)(struct vpipe_node *node, const void *config,
+		      void **state);
 	/* Acquire resources. Called in the node's own thread. */
 	int (*start)(void *state);
 	/* Sources (no inputs): make and push frames; called again and again
@@ -170,7 +177,8 @@ struct vpipe_module {
 	 * when every input has ended). Other events (DISCONTINUITY) are
 	 * forwarded downstream by the kernel, and also passed to process()
 	 * first if the port's media mask includes VPIPE_MEDIA_EVENT. */
-	int (*process)(void *state, unsigned port, const struct vpipe_frame *in);
+	int (*process)(void *state, unsigned port,
+		       const struct vpipe_frame *in);
 	/* All inputs reached end of stream (or stop was asked): push what is
 	 * still held. Optional. A negative return (data could not be
 	 * delivered) fails the node, so `vpipe run` exits non-zero. */
@@ -237,8 +245,9 @@ VPIPE_API void vpipe_node_set_output_media(struct vpipe_node *node,
  * when it knows it before its first frame. Call in create(): a node
  * downstream reads it with vpipe_node_input_format() in its own create()
  * (nodes are created upstream first) or start(). */
-VPIPE_API void vpipe_node_set_output_format(struct vpipe_node *node, unsigned port,
-				  const struct vpipe_format *fmt);
+VPIPE_API void vpipe_node_set_output_format(struct vpipe_node *node,
+					    unsigned port,
+					    const struct vpipe_format *fmt);
 
 /* What arrives on input `port`, before the first frame: *media gets the
  * media the link carries (a mask; one bit once negotiated), *fmt the
@@ -248,10 +257,12 @@ VPIPE_API void vpipe_node_set_output_format(struct vpipe_node *node, unsigned po
  * zeroed: the format is known only from the frames) or the port has no
  * link. Either pointer may be NULL. */
 VPIPE_API int vpipe_node_input_format(struct vpipe_node *node, unsigned port,
-			    uint32_t *media, struct vpipe_format *fmt);
+				      uint32_t *media,
+				      struct vpipe_format *fmt);
 
 /* Frame pool of this node: `count` frames of about `frame_bytes` each.
- * The kernel adds the result to the graph's memory ceiling. Call in create(). */
+ * The kernel adds the result to the graph's memory ceiling. Call in create().
+ */
 VPIPE_API void vpipe_node_set_pool(struct vpipe_node *node, unsigned count,
 				   size_t frame_bytes);
 
@@ -299,7 +310,7 @@ VPIPE_API int vpipe_node_sleep_until(struct vpipe_node *node, int64_t t);
  * a worker's waits return -1 from then on, so stop() needs no wake-up of
  * its own. */
 VPIPE_API int vpipe_node_wait_fd(struct vpipe_node *node, int fd, short events,
-		       int64_t timeout_ns);
+				 int64_t timeout_ns);
 
 /* Run fn(arg) in a kernel-owned thread named after the node; the kernel
  * joins it right after stop() returns, so stop() must make fn return (set
@@ -336,16 +347,17 @@ VPIPE_API void vpipe_node_gauge(struct vpipe_node *node, const char *name,
  * a struct vpipe_backoff belongs to the thread that uses it, and nothing is
  * shared. Modules take `first` and `max` from VPIPE_P_RETRY() below. */
 struct vpipe_backoff {
-	int64_t first_ns;   /* as given to init */
-	int64_t max_ns;     /* as given to init */
-	int64_t ceiling_ns; /* the next wait is drawn from [ceiling/2, ceiling] */
-	unsigned attempts;  /* waits handed out since the last reset */
+	int64_t first_ns; /* as given to init */
+	int64_t max_ns;	  /* as given to init */
+	int64_t
+	    ceiling_ns; /* the next wait is drawn from [ceiling/2, ceiling] */
+	unsigned attempts; /* waits handed out since the last reset */
 };
 
 /* Returns 0, or -1 when first_ns <= 0 or max_ns < first_ns (the backoff
  * then uses first_ns for both, so it is safe to use anyway). */
 VPIPE_API int vpipe_backoff_init(struct vpipe_backoff *b, int64_t first_ns,
-		       int64_t max_ns);
+				 int64_t max_ns);
 /* The next wait in ns (jittered), and the step after it doubles. */
 VPIPE_API int64_t vpipe_backoff_next(struct vpipe_backoff *b);
 /* Back to the first step after a success. */
@@ -357,17 +369,17 @@ VPIPE_API uint64_t vpipe_random_u64(void);
 
 /* The retry parameters, with the same names, units and help in every
  * module: `retry-delay` (first wait) and `retry-max-delay` (longest wait),
- * durations (with a unit, like every duration). The kernel's own `restart-delay` and
- * `restart-max-delay` follow the same policy. */
-#define VPIPE_P_RETRY(st, first_fld, max_fld, def_first, def_max)            \
-	VPIPE_P_DURATION("retry-delay", st, first_fld, def_first, 0.001, 3600,  \
-			 VPIPE_MS,                                              \
-			 "first wait before retrying (jittered: between half "  \
-			 "of it and all of it); doubles per failure"),          \
-	VPIPE_P_DURATION("retry-max-delay", st, max_fld, def_max, 0.001,        \
-			 86400, VPIPE_MS,                                       \
-			 "longest wait between retries (not below "            \
-			 "retry-delay)")
+ * durations (with a unit, like every duration). The kernel's own
+ * `restart-delay` and `restart-max-delay` follow the same policy. */
+#define VPIPE_P_RETRY(st, first_fld, max_fld, def_first, def_max)              \
+	VPIPE_P_DURATION("retry-delay", st, first_fld, def_first, 0.001, 3600, \
+			 VPIPE_MS,                                             \
+			 "first wait before retrying (jittered: between half " \
+			 "of it and all of it); doubles per failure"),         \
+	    VPIPE_P_DURATION("retry-max-delay", st, max_fld, def_max, 0.001,   \
+			     86400, VPIPE_MS,                                  \
+			     "longest wait between retries (not below "        \
+			     "retry-delay)")
 
 /* ----------------------------------------------------------------- log */
 
@@ -393,11 +405,11 @@ VPIPE_API bool vpipe_log_enabled(int level);
  * `fmt` must be a string literal: it names the call site. */
 VPIPE_API void vpipe_log_coalesced(struct vpipe_node *node, int level,
 				   const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define vpipe_error(n, ...) vpipe_log((n), VPIPE_LOG_ERROR, __VA_ARGS__)
-#define vpipe_warn(n, ...) vpipe_log((n), VPIPE_LOG_WARN, __VA_ARGS__)
-#define vpipe_info(n, ...) vpipe_log((n), VPIPE_LOG_INFO, __VA_ARGS__)
+#define vpipe_warn(n, ...)  vpipe_log((n), VPIPE_LOG_WARN, __VA_ARGS__)
+#define vpipe_info(n, ...)  vpipe_log((n), VPIPE_LOG_INFO, __VA_ARGS__)
 #define vpipe_debug(n, ...) vpipe_log((n), VPIPE_LOG_DEBUG, __VA_ARGS__)
 
 #ifdef __cplusplus

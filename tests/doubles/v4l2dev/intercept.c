@@ -1,7 +1,7 @@
 /* The libc entry points the double replaces. Calls on anything that is not
  * a configured device go straight to the real libc function. */
 #undef _FILE_OFFSET_BITS /* define open and open64 as two symbols */
-#undef _TIME_BITS /* glibc allows it only with _FILE_OFFSET_BITS=64 */
+#undef _TIME_BITS	 /* glibc allows it only with _FILE_OFFSET_BITS=64 */
 #include "v4l2dev.h"
 
 #include <dlfcn.h>
