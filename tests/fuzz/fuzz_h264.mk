@@ -1,1 +1,1 @@
-fuzz_h264_SRCS := common/h264_nal.c common/h264_params.c common/h264_slice.c common/h264_poc.c common/h264_au.c common/h264_split.c common/h264_avcc.c common/h264_order.c common/ebml.c common/mkv_writer.c modules/mkv/mux.c
+fuzz_h264_SRCS := common/h264_nal.c common/h264_params.c common/h264_slice.c common/h264_poc.c common/h264_au.c common/h264_split.c common/h264_avcc.c common/h264_order.c common/h265_nal.c common/h265_params.c common/h265_au.c common/h265_split.c common/h265_hvcc.c common/h265_order.c common/ebml.c common/mkv_writer.c modules/mkv/mux.c
