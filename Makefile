@@ -139,6 +139,10 @@ all: $(VPIPE)
 # the tests and the demo (docs/kvs-local.md), with the code only it uses.
 # `vpipe kvs-local ...` execs it from beside the vpipe binary.
 KVSLOCAL_SRCS := $(wildcard kvs-local/*.c)
+# What unit tests of kvs-local link: all but the program's entry, server
+# and connection loop (tests/unit/test_kvs_*.mk).
+KVSLOCAL_TEST_SRCS := $(filter-out kvs-local/main.c kvs-local/server.c \
+	kvs-local/loop.c kvs-local/pool.c,$(KVSLOCAL_SRCS)) common/http_head.c
 KVSLOCAL_OBJS := $(KVSLOCAL_SRCS:%.c=$(BUILD)/obj/%.o)
 KVSLOCAL := $(BUILD)/bin/vpipe-kvs-local
 # GetClip and HLS remux the stored Matroska to MP4 with libavformat; where
