@@ -260,6 +260,21 @@ static char *read_line(char *str, int num, void *stream)
 	return str;
 }
 
+/* Appends n bytes of add to the growing string out (len used, cap held),
+ * keeping room for its terminating NUL. */
+static void append_bytes(char **out, size_t *len, size_t *cap, const char *add,
+			 size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		*cap = (*len + n + 1) * 2;
+		*out = realloc(*out, *cap);
+		if (!*out)
+			abort();
+	}
+	memcpy(*out + *len, add, n);
+	*len += n;
+}
+
 /* The value with each "\x01N" of shorten_long_line replaced by long value
  * N. Usually the whole value is one marker; an indented (continuation)
  * line that was long reaches the handler whole, its marker after the text
@@ -287,14 +302,7 @@ static char *expand_long_values(struct reader *r, const char *value)
 		} else {
 			p++;
 		}
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
-			out = realloc(out, cap);
-			if (!out)
-				abort();
-		}
-		memcpy(out + len, add, n);
-		len += n;
+		append_bytes(&out, &len, &cap, add, n);
 	}
 	out[len] = 0;
 	return out;
@@ -500,14 +508,7 @@ char *vp_expand_env(const char *value, char *err, size_t errlen)
 		} else {
 			p++;
 		}
-		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
-			out = realloc(out, cap);
-			if (!out)
-				abort();
-		}
-		memcpy(out + len, add, n);
-		len += n;
+		append_bytes(&out, &len, &cap, add, n);
 	}
 	out[len] = 0;
 	return out;

@@ -143,8 +143,9 @@ int kl_parse_hls_params(const struct json_value *body, struct kl_hls_params *p,
 	}
 	if (!strcmp(container, "MPEG_TS")) {
 		snprintf(err, n,
-			 "ContainerFormat MPEG_TS is not implemented "
-			 "by kvs-local; use FRAGMENTED_MP4");
+			 "ContainerFormat MPEG_TS is not served by "
+			 "vpipe-kvs-local, which writes fragmented MP4 "
+			 "only; use FRAGMENTED_MP4");
 		return -1;
 	}
 	const struct json_value *dv = json_get(body, "DiscontinuityMode");

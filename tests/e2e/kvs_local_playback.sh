@@ -114,7 +114,7 @@ err() { # WANT CLI-ARGS...: the call fails with the error WANT
 err InvalidArgumentException get-hls-streaming-session-url --playback-mode ON_DEMAND \
 	--hls-fragment-selector "FragmentSelectorType=SERVER_TIMESTAMP,TimestampRange={StartTimestamp=1000000000,EndTimestamp=1000090000}"
 err InvalidArgumentException get-hls-streaming-session-url --playback-mode ON_DEMAND
-err "MPEG_TS is not implemented" get-hls-streaming-session-url --container-format MPEG_TS
+err "MPEG_TS is not served by vpipe-kvs-local" get-hls-streaming-session-url --container-format MPEG_TS
 err ResourceNotFoundException get-hls-streaming-session-url --playback-mode ON_DEMAND \
 	--hls-fragment-selector "FragmentSelectorType=SERVER_TIMESTAMP,TimestampRange={StartTimestamp=1000000000,EndTimestamp=1000000100}"
 err ResourceNotFoundException get-clip "$T/none.mp4" --clip-fragment-selector \

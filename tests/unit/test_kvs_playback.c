@@ -96,7 +96,7 @@ static void test_hls(void)
 	CHECK(hls("{\"MaxMediaPlaylistFragmentResults\":5001}", &p, err) != 0);
 	CHECK(hls("{\"PlaybackMode\":\"VOD\"}", &p, err) != 0);
 	CHECK(hls("{\"ContainerFormat\":\"MPEG_TS\"}", &p, err) != 0);
-	CHECK_STR_CONTAINS(err, "not implemented");
+	CHECK_STR_CONTAINS(err, "not served by vpipe-kvs-local");
 	CHECK(hls("{\"DiscontinuityMode\":\"SOMETIMES\"}", &p, err) != 0);
 }
 
